@@ -1,0 +1,212 @@
+/**
+ * `miniflow bench`: synthetic DAGs in a throw-away AIRFLOW_HOME, each run three times back to back
+ * in this process (cache disabled, cold, warm) through the real scheduler, executor and cache, then
+ * the scheduler's loop time at growing task-instance counts (EmptyOperator, so only scheduling is
+ * measured).
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Runtime } from '../runtime.js';
+import { runPhase, type PhaseName, type PhaseResult } from './phase.js';
+import { mean, percentile, round } from './stats.js';
+import { writeBenchCallables, writeSyntheticDag, type OperatorKind, type Shape, type SyntheticDag } from './synthetic-dag.js';
+
+export interface BenchOptions {
+  tasks: number;
+  shape: Shape;
+  operators: OperatorKind[];
+  parallelism: number;
+  db: 'sqlite' | 'postgres';
+  /** Required for postgres: the SQLAlchemy-style URL (else AIRFLOW__DATABASE__SQL_ALCHEMY_CONN). */
+  dbConn?: string;
+  backend: string;
+  /** Task-instance counts for the loop-time growth table; empty to skip it. */
+  loopSizes: number[];
+  keepHome: boolean;
+}
+
+export interface BenchHooks {
+  /** A new stage starts (label, task instances it will finish). */
+  onStage?: (label: string, total: number) => void;
+  /** Task instances of the current stage finished so far. */
+  onProgress?: (done: number) => void;
+}
+
+export interface Percentiles {
+  p50: number | null;
+  p99: number | null;
+}
+
+export interface OperatorResult {
+  operator: OperatorKind;
+  tasks: number;
+  shape: Shape;
+  parallelism: number;
+  /** All three runs succeeded with the expected decisions (warm: every cacheable task a hit). */
+  ok: boolean;
+  wall_s: Record<PhaseName, number | null>;
+  task_instances_per_s: Record<PhaseName, number | null>;
+  /** Mean child time per task with caching disabled: spawn + runtime start + a no-op callable. */
+  child_start_ms_per_task: number | null;
+  /** Wall time the scheduler adds per task beyond the child time it can overlap. */
+  dispatch_overhead_ms_per_task: number | null;
+  /** Key computation + backend lookup, per task instance (cache_event.latency_ms). */
+  check_latency_ms: { cold: Percentiles; warm: Percentiles };
+  /** Warm run: wall time per task, and per-hit claim-to-success time incl. its DB writes. */
+  hit_cost_ms: { per_task_wall: number | null; cpu_per_hit: number | null } & Percentiles;
+  miss_overhead_cpu_ms_per_task: number | null;
+  /** Cold wall minus disabled wall, per task: what a miss (check + store) adds. */
+  miss_overhead_ms_per_task: number | null;
+  speedup_warm_vs_disabled: number | null;
+  decisions: Record<PhaseName, Record<string, number>>;
+  executor_submitted: Record<PhaseName, number>;
+  peak_rss_mb: number;
+}
+
+export interface LoopScalingRow {
+  task_instances: number;
+  iterations: number;
+  mean_loop_ms: number | null;
+  p99_loop_ms: number | null;
+  wall_s: number | null;
+  task_instances_per_s: number | null;
+}
+
+export interface BenchReport {
+  machine: { cpus: number; cpu_model: string; node: string; platform: string };
+  options: Omit<BenchOptions, 'keepHome' | 'dbConn'> & { db_conn: string };
+  airflow_home: string | null;
+  results: OperatorResult[];
+  loop_scaling: LoopScalingRow[];
+  peak_rss_mb: number;
+}
+
+const PHASES: PhaseName[] = ['disabled', 'cold', 'warm'];
+
+export async function runBench(o: BenchOptions, hooks: BenchHooks = {}): Promise<BenchReport> {
+  const home = mkdtempSync(join(tmpdir(), 'miniflow-bench-'));
+  const dagsFolder = join(home, 'dags');
+  mkdirSync(dagsFolder);
+  writeBenchCallables(dagsFolder);
+  // Unique ids: a shared Postgres DB keeps earlier benches' runs and cache entries.
+  const tag = `${Date.now().toString(36)}`;
+  const dags = new Map<OperatorKind, SyntheticDag>();
+  for (const kind of o.operators) dags.set(kind, writeSyntheticDag(dagsFolder, `bench_${kind}_${o.shape}_${o.tasks}_${tag}`, o.shape, kind, o.tasks));
+  // A few tasks of each kind run first, unmeasured: the first run pays for JIT, DB page cache and
+  // prepared statements, which would otherwise be charged to whichever phase happens to go first.
+  const warmups = new Map<OperatorKind, SyntheticDag>();
+  for (const kind of o.operators) warmups.set(kind, writeSyntheticDag(dagsFolder, `bench_warmup_${kind}_${tag}`, 'wide', kind, Math.min(10, o.tasks)));
+  const loopDags = o.loopSizes.map((n) => writeSyntheticDag(dagsFolder, `bench_loop_${o.shape}_${n}_${tag}`, o.shape, 'empty', n));
+
+  const dbConn = o.db === 'postgres' ? (o.dbConn ?? process.env.AIRFLOW__DATABASE__SQL_ALCHEMY_CONN ?? '') : `sqlite:///${join(home, 'airflow.db')}`;
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    AIRFLOW_HOME: home,
+    AIRFLOW__CORE__DAGS_FOLDER: dagsFolder,
+    AIRFLOW__CORE__PARALLELISM: String(o.parallelism),
+    AIRFLOW__CORE__TASK_CACHING_ENABLED: 'True',
+    AIRFLOW__CORE__TASK_CACHE_BACKEND: o.backend,
+    AIRFLOW__CORE__MULTI_TEAM: 'False',
+    AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST: '',
+    AIRFLOW__DATABASE__SQL_ALCHEMY_CONN: dbConn,
+  };
+  const rt = await Runtime.open(env);
+  const results: OperatorResult[] = [];
+  const loopScaling: LoopScalingRow[] = [];
+  try {
+    await rt.dags();
+    for (const [kind, dag] of dags) {
+      hooks.onStage?.(`${kind} warm-up`, warmups.get(kind)!.tasks);
+      await runPhase(rt, warmups.get(kind)!.dagId, 'disabled', { onProgress: hooks.onProgress });
+      const phases = {} as Record<PhaseName, PhaseResult>;
+      for (const phase of PHASES) {
+        hooks.onStage?.(`${kind} ${phase}`, dag.tasks);
+        phases[phase] = await runPhase(rt, dag.dagId, phase, { onProgress: hooks.onProgress });
+      }
+      results.push(summarise(kind, dag, o, phases));
+    }
+    for (const dag of loopDags) {
+      hooks.onStage?.(`loop ${dag.tasks}`, dag.tasks);
+      const r = await runPhase(rt, dag.dagId, 'loop', { onProgress: hooks.onProgress });
+      loopScaling.push({
+        task_instances: dag.tasks,
+        iterations: r.loopTimesMs.length,
+        mean_loop_ms: round(mean(r.loopTimesMs)),
+        p99_loop_ms: round(percentile(r.loopTimesMs, 99)),
+        wall_s: round(r.wallMs / 1000),
+        task_instances_per_s: round(r.tasks / (r.wallMs / 1000), 1),
+      });
+    }
+  } finally {
+    await rt.close();
+    if (!o.keepHome) rmSync(home, { recursive: true, force: true });
+  }
+  const { keepHome: _k, dbConn: _c, ...shown } = o;
+  return {
+    machine: { cpus: availableParallelism(), cpu_model: cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}` },
+    options: { ...shown, db_conn: o.db === 'postgres' ? redact(dbConn) : 'sqlite (temporary file)' },
+    airflow_home: o.keepHome ? home : null,
+    results,
+    loop_scaling: loopScaling,
+    peak_rss_mb: peakRssMb(),
+  };
+}
+
+function summarise(kind: OperatorKind, dag: SyntheticDag, o: BenchOptions, p: Record<PhaseName, PhaseResult>): OperatorResult {
+  const n = dag.tasks;
+  const perTask = (ms: number) => ms / n;
+  const tiPerS = (r: PhaseResult) => round(n / (r.wallMs / 1000), 1);
+  // Children overlap up to min(parallelism, the DAG's widest layer); the rest of the wall is the scheduler's.
+  const overlap = Math.max(1, Math.min(o.parallelism, dag.maxWidth));
+  const childTotal = p.disabled.taskMs.reduce((a, b) => a + b, 0);
+  const cacheable = kind !== 'empty';
+  const ok =
+    PHASES.every((ph) => p[ph].state === 'success') &&
+    (!cacheable || (p.warm.decisions.hit ?? 0) === n) &&
+    (!cacheable || (p.cold.decisions.miss ?? 0) === n);
+  return {
+    operator: kind,
+    tasks: n,
+    shape: o.shape,
+    parallelism: o.parallelism,
+    ok,
+    wall_s: map(p, (r) => round(r.wallMs / 1000)),
+    task_instances_per_s: map(p, tiPerS),
+    child_start_ms_per_task: round(mean(p.disabled.taskMs)),
+    dispatch_overhead_ms_per_task: round(Math.max(0, perTask(p.disabled.wallMs - childTotal / overlap))),
+    check_latency_ms: {
+      cold: { p50: round(percentile(p.cold.checkMs.miss, 50)), p99: round(percentile(p.cold.checkMs.miss, 99)) },
+      warm: { p50: round(percentile(p.warm.checkMs.hit, 50)), p99: round(percentile(p.warm.checkMs.hit, 99)) },
+    },
+    hit_cost_ms: {
+      per_task_wall: round(perTask(p.warm.wallMs)),
+      // What a hit costs the scheduler: CPU of the whole warm run (DB threads included) per hit.
+      // p50/p99 below are latencies (check to success), which include waiting behind other hits.
+      cpu_per_hit: cacheable ? round(perTask(p.warm.cpuMs)) : null,
+      p50: cacheable ? round(percentile(p.warm.taskMs, 50)) : null,
+      p99: cacheable ? round(percentile(p.warm.taskMs, 99)) : null,
+    },
+    miss_overhead_ms_per_task: round(perTask(p.cold.wallMs - p.disabled.wallMs)),
+    // The scheduler's own extra CPU per miss (key, lookup, store, event): children are not in
+    // process.cpuUsage, so child start-up noise, which swamps the wall-time difference, drops out.
+    miss_overhead_cpu_ms_per_task: cacheable ? round(perTask(p.cold.cpuMs - p.disabled.cpuMs)) : null,
+    speedup_warm_vs_disabled: round(p.disabled.wallMs / p.warm.wallMs, 1),
+    decisions: map(p, (r) => r.decisions),
+    executor_submitted: map(p, (r) => r.executorSubmitted),
+    peak_rss_mb: peakRssMb(),
+  };
+}
+
+function map<T>(p: Record<PhaseName, PhaseResult>, f: (r: PhaseResult) => T): Record<PhaseName, T> {
+  return { disabled: f(p.disabled), cold: f(p.cold), warm: f(p.warm) };
+}
+
+function peakRssMb(): number {
+  // maxRSS is in kilobytes.
+  return Math.round(process.resourceUsage().maxRSS / 1024);
+}
+
+function redact(conn: string): string {
+  return conn.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}

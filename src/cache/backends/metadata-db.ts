@@ -1,0 +1,194 @@
+import type { MetadataDb } from '../../db/data-source.js';
+import type { TaskCacheEntryRow } from '../../db/entities.js';
+import { CacheBackendError } from '../../errors.js';
+import { canonicalJson } from '../canonical.js';
+import { decodeStoredText } from '../stored-text.js';
+import type { CacheBackend, CacheBackendOptions, CacheEntry, CacheFilter, CacheStats } from '../types.js';
+
+const COLUMNS = [
+  'cache_key', 'team_name', 'dag_id', 'task_id', 'value', 'components', 'created_at', 'expires_at',
+  'size_bytes', 'hits', 'last_hit_at', 'source_run_id', 'source_try_number', 'duration',
+] as const;
+
+/** Every column but the key is replaced: a re-stored key is a new entry (e.g. after its TTL expired). */
+const UPSERT = `INSERT INTO task_cache_entry (${COLUMNS.join(', ')})
+  VALUES (${COLUMNS.map(() => '?').join(', ')})
+  ON CONFLICT (cache_key) DO UPDATE SET ${COLUMNS.slice(1).map((c) => `${c} = excluded.${c}`).join(', ')}`;
+
+function toRow(e: CacheEntry): unknown[] {
+  const value = canonicalJson(e.value);
+  // The size is measured from the text stored, so a truncated value can be told by its length.
+  return [
+    e.key, e.teamName, e.dagId, e.taskId, value, canonicalJson(e.components), e.createdAt.getTime(),
+    e.expiresAt ? e.expiresAt.getTime() : null, Buffer.byteLength(value, 'utf8'), e.hits, e.lastHitAt ? e.lastHitAt.getTime() : null,
+    e.sourceRunId, e.sourceTryNumber, e.durationSeconds,
+  ];
+}
+
+/** The entry a row holds, or null when its stored text is corrupt (the caller drops the row). */
+function fromRow(r: TaskCacheEntryRow): CacheEntry | null {
+  const decoded = decodeStoredText(r.value, r.components, Number(r.size_bytes));
+  if (!decoded) return null;
+  const { value, components } = decoded;
+  const date = (ms: number | string | null) => (ms === null ? null : new Date(Number(ms)));
+  return {
+    key: r.cache_key,
+    teamName: r.team_name,
+    dagId: r.dag_id,
+    taskId: r.task_id,
+    value,
+    components,
+    createdAt: new Date(Number(r.created_at)),
+    expiresAt: date(r.expires_at),
+    sizeBytes: Number(r.size_bytes),
+    hits: Number(r.hits),
+    lastHitAt: date(r.last_hit_at),
+    sourceRunId: r.source_run_id,
+    sourceTryNumber: Number(r.source_try_number),
+    durationSeconds: Number(r.duration),
+  };
+}
+
+/** WHERE clause for a filter; `?` placeholders (turned into the engine's by `db.sql`). */
+function where(f: CacheFilter): { clause: string; params: unknown[] } {
+  const parts: string[] = [];
+  const params: unknown[] = [];
+  if (f.dagId !== undefined) (parts.push('dag_id = ?'), params.push(f.dagId));
+  if (f.taskId !== undefined) (parts.push('task_id = ?'), params.push(f.taskId));
+  if (f.teamName === null) parts.push('team_name IS NULL');
+  else if (f.teamName !== undefined) (parts.push('team_name = ?'), params.push(f.teamName));
+  if (f.olderThan !== undefined) (parts.push('created_at < ?'), params.push(f.olderThan.getTime()));
+  if (f.expiredBefore !== undefined) (parts.push('expires_at IS NOT NULL AND expires_at < ?'), params.push(f.expiredBefore.getTime()));
+  return { clause: parts.length ? ` WHERE ${parts.join(' AND ')}` : '', params };
+}
+
+// Duck-typed rather than instanceof so a second copy of the module (tests, plugins) still qualifies.
+function isMetadataDb(v: unknown): v is MetadataDb {
+  const db = v as Partial<MetadataDb> | undefined;
+  return typeof db?.query === 'function' && typeof db.tx === 'function' && typeof db.sql === 'function';
+}
+
+/** The default backend: entries in the metadata DB's task_cache_entry table (created by a migration). */
+export class MetadataDbCacheBackend implements CacheBackend {
+  readonly name = 'metadata_db';
+  private readonly db: MetadataDb;
+
+  constructor(options: Pick<CacheBackendOptions, 'dataSource'>) {
+    if (!isMetadataDb(options.dataSource)) {
+      throw new CacheBackendError('the metadata_db cache backend needs the open metadata DB (options.dataSource must be a MetadataDb)');
+    }
+    this.db = options.dataSource;
+  }
+
+  private readonly pendingHits = new Map<string, { count: number; at: number }>();
+  private hitFlush: Promise<void> | null = null;
+
+  async get(key: string, signal?: AbortSignal): Promise<CacheEntry | null> {
+    signal?.throwIfAborted();
+    const rows = await this.db.query<TaskCacheEntryRow[]>(this.db.sql('SELECT * FROM task_cache_entry WHERE cache_key = ?'), [key]);
+    if (rows.length === 0) return null;
+    const entry = fromRow(rows[0]);
+    // A corrupt row can never be served; dropping it lets the next successful run store a good one.
+    if (!entry) await this.delete(key);
+    return entry;
+  }
+
+  async getMany(keys: string[], signal?: AbortSignal): Promise<Map<string, CacheEntry>> {
+    signal?.throwIfAborted();
+    const found = new Map<string, CacheEntry>();
+    for (let i = 0; i < keys.length; i += 500) {
+      const chunk = keys.slice(i, i + 500);
+      const rows = await this.db.query<TaskCacheEntryRow[]>(
+        this.db.sql(`SELECT * FROM task_cache_entry WHERE cache_key IN (${chunk.map(() => '?').join(',')})`),
+        chunk,
+      );
+      for (const row of rows) {
+        const entry = fromRow(row);
+        if (entry) found.set(entry.key, entry);
+        else await this.delete(row.cache_key);
+      }
+    }
+    return found;
+  }
+
+  async set(entry: CacheEntry): Promise<void> {
+    await this.db.query(this.db.sql(UPSERT), toRow(entry));
+  }
+
+  /**
+   * Hits arriving together (a warm run hits many tasks at once) are counted with one UPDATE per
+   * flush instead of one per hit: this write sits on the scheduler's hot path.
+   */
+  recordHit(key: string, at: Date): Promise<void> {
+    const seen = this.pendingHits.get(key);
+    this.pendingHits.set(key, { count: (seen?.count ?? 0) + 1, at: Math.max(seen?.at ?? 0, at.getTime()) });
+    this.hitFlush ??= new Promise<void>((resolve, reject) => {
+      setImmediate(() => {
+        const batch = [...this.pendingHits];
+        this.pendingHits.clear();
+        this.hitFlush = null;
+        this.flushHits(batch).then(resolve, reject);
+      });
+    });
+    return this.hitFlush;
+  }
+
+  private async flushHits(batch: [string, { count: number; at: number }][]): Promise<void> {
+    for (let i = 0; i < batch.length; i += 200) {
+      const chunk = batch.slice(i, i + 200);
+      const cases = chunk.map(() => 'WHEN ? THEN ?').join(' ');
+      const lastCases = chunk.map(() => 'WHEN ? THEN ?').join(' ');
+      await this.db.query(
+        this.db.sql(
+          `UPDATE task_cache_entry SET hits = hits + (CASE cache_key ${cases} ELSE 0 END), last_hit_at = (CASE cache_key ${lastCases} ELSE last_hit_at END) WHERE cache_key IN (${chunk.map(() => '?').join(',')})`,
+        ),
+        [...chunk.flatMap(([k, v]) => [k, v.count]), ...chunk.flatMap(([k, v]) => [k, v.at]), ...chunk.map(([k]) => k)],
+      );
+    }
+  }
+
+  async delete(key: string): Promise<boolean> {
+    return (await this.deleteWhere(' WHERE cache_key = ?', [key])) > 0;
+  }
+
+  clear(filter: CacheFilter): Promise<number> {
+    const { clause, params } = where(filter);
+    return this.deleteWhere(clause, params);
+  }
+
+  async list(filter: CacheFilter): Promise<CacheEntry[]> {
+    const { clause, params } = where(filter);
+    const rows = await this.db.query<TaskCacheEntryRow[]>(
+      this.db.sql(`SELECT * FROM task_cache_entry${clause} ORDER BY created_at DESC, cache_key`),
+      params,
+    );
+    const entries: CacheEntry[] = [];
+    for (const row of rows) {
+      const entry = fromRow(row);
+      if (entry) entries.push(entry);
+      else await this.delete(row.cache_key);
+    }
+    return entries;
+  }
+
+  async stats(filter: CacheFilter): Promise<CacheStats> {
+    const { clause, params } = where(filter);
+    const rows = await this.db.query<{ entries: number | string; bytes: number | string | null }[]>(
+      this.db.sql(`SELECT COUNT(*) AS entries, COALESCE(SUM(size_bytes), 0) AS bytes FROM task_cache_entry${clause}`),
+      params,
+    );
+    // PostgreSQL returns COUNT and SUM as strings (bigint/numeric).
+    return { entries: Number(rows[0]?.entries ?? 0), bytes: Number(rows[0]?.bytes ?? 0) };
+  }
+
+  /** The metadata DB belongs to whoever opened it; nothing to release here. */
+  async close(): Promise<void> {}
+
+  /** DELETE with the affected-row count, which only the structured query result carries on both engines. */
+  private deleteWhere(clause: string, params: unknown[]): Promise<number> {
+    return this.db.tx(async (em) => {
+      const result = await em.queryRunner!.query(this.db.sql(`DELETE FROM task_cache_entry${clause}`), params, true);
+      return result.affected ?? 0;
+    });
+  }
+}

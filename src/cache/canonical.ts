@@ -1,0 +1,21 @@
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+
+/**
+ * RFC 8785 canonical JSON: sorted keys and one spelling per number and string, so equal values
+ * always hash alike. Throws for what has no canonical form (NaN, Infinity, lone surrogates).
+ */
+export function canonicalJson(value: unknown): string {
+  const text = canonicalize(value);
+  if (text === undefined) throw new TypeError(`cannot encode ${typeof value} as canonical JSON`);
+  return text;
+}
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** sha256 hex of the canonical JSON of `value`. */
+export function hashJson(value: unknown): string {
+  return sha256Hex(canonicalJson(value));
+}

@@ -1,0 +1,162 @@
+import type { Dag, Json, Task } from '../dag/model.js';
+import { contextField, type ResolvedInputs, type TemplateContext } from '../templating/index.js';
+import type { Clock } from '../util/clock.js';
+import { canonicalJson } from './canonical.js';
+import { buildCacheEntry } from './entry.js';
+import type { FailOpenCache } from './fail-open.js';
+import { computeCacheKey } from './key.js';
+import type { CacheDecisionKind, CacheEntry, CacheKey } from './types.js';
+
+export interface CachePolicy {
+  /** `[core] task_caching_enabled`. */
+  enabled: boolean;
+  /** `[core] task_cache_default_ttl`, seconds. */
+  defaultTtl: number;
+  /** `[core] max_cache_entry_bytes`. */
+  maxEntryBytes: number;
+}
+
+export interface CheckRequest {
+  dag: Dag;
+  task: Task;
+  runId: string;
+  /** `--refresh-cache`: skip the read, overwrite after success. */
+  refresh: boolean;
+  inputs: ResolvedInputs;
+  ctx: TemplateContext;
+}
+
+/** What the scheduler does with a task instance after the check. */
+export interface CheckOutcome {
+  decision: CacheDecisionKind;
+  reason: string;
+  key: CacheKey | null;
+  latencyMs: number | null;
+  /** Set on a hit: the entry whose value becomes the XCom. */
+  entry?: CacheEntry;
+  /** Whether a successful run should be stored. */
+  storeAfterRun: boolean;
+}
+
+/**
+ * What is stored for a task that pushed no return_value (a Bash task that printed nothing, a
+ * Python callable returning None), so that a hit pushes no XCom either, exactly as the real run.
+ * Stored as JSON like any value; `cachedReturnValue` turns it back into "no value".
+ */
+export const NO_RETURN_VALUE: Json = { __miniflow__: 'no return_value' };
+
+/** The XCom a hit pushes: the stored value, or undefined for a run that pushed none. */
+export function cachedReturnValue(value: Json): Json | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && value.__miniflow__ === 'no return_value'
+    ? undefined
+    : value;
+}
+
+const SENSOR_OFF = 'sensors are not cached unless the sensor sets cache';
+
+/**
+ * The cache decision for one task instance: off, bypass, hit or miss. The scheduler calls this
+ * between "ready" and "hand to the executor", and calls `store` after a successful miss.
+ */
+export class CacheDecider {
+  constructor(
+    private readonly cache: FailOpenCache | null,
+    private readonly policy: CachePolicy,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Cheap and synchronous when caching does not apply: no key is computed for an off task. */
+  async check(req: CheckRequest): Promise<CheckOutcome> {
+    const { task } = req;
+    if (!task.cache) {
+      return { decision: 'off', reason: task.isSensor ? SENSOR_OFF : 'cache not enabled for this task', key: null, latencyMs: null, storeAfterRun: false };
+    }
+    if (!this.policy.enabled || !this.cache) {
+      return { decision: 'bypass', reason: 'caching disabled ([core] task_caching_enabled = False)', key: null, latencyMs: null, storeAfterRun: false };
+    }
+    let key: CacheKey;
+    try {
+      key = this.keyFor(req);
+    } catch (err) {
+      // An input with no canonical form (NaN, a lone surrogate, ...) cannot be keyed: run the task.
+      return { decision: 'bypass', reason: `no cache key: ${errorText(err)}`, key: null, latencyMs: null, storeAfterRun: false };
+    }
+    if (req.refresh) {
+      return { decision: 'miss', reason: 'refresh requested for this run (--refresh-cache)', key, latencyMs: null, storeAfterRun: true };
+    }
+    const found = await this.cache.lookup(key.key);
+    if (found.outcome === 'hit') {
+      const e = found.entry;
+      return {
+        decision: 'hit',
+        reason: `entry ${e.key.slice(0, 12)} from run ${e.sourceRunId} (try ${e.sourceTryNumber}), saved ${e.durationSeconds.toFixed(3)}s`,
+        key, latencyMs: found.latencyMs, entry: e, storeAfterRun: false,
+      };
+    }
+    // A backend that timed out or failed still gets the result afterwards: it may be back by then.
+    return { decision: found.outcome, reason: found.reason, key, latencyMs: found.latencyMs, storeAfterRun: true };
+  }
+
+  keyFor(req: CheckRequest): CacheKey {
+    const { dag, task, inputs, ctx } = req;
+    const cfg = task.cache!;
+    const included: Record<string, Json | undefined> = {};
+    for (const name of cfg.include_inputs) included[name] = contextField(ctx, name);
+    return computeCacheKey({
+      teamName: dag.teamName,
+      dagId: dag.dagId,
+      taskId: task.taskId,
+      sourceHash: task.sourceHash,
+      version: cfg.version,
+      inputs: inputs as unknown as Record<string, Json | undefined>,
+      exclude: cfg.exclude_inputs,
+      included,
+    });
+  }
+
+  /** Stores a successful try's value; never throws (a failed store never fails the task). */
+  async store(
+    req: { dag: Dag; task: Task; runId: string; tryNumber: number; durationSeconds: number },
+    outcome: CheckOutcome,
+    value: Json | undefined,
+  ): Promise<{ stored: boolean; reason: string }> {
+    if (!outcome.storeAfterRun || !outcome.key || !this.cache) return { stored: false, reason: outcome.reason };
+    const stored = value === undefined ? NO_RETURN_VALUE : value;
+    let entry: CacheEntry;
+    try {
+      const size = Buffer.byteLength(canonicalJson(stored), 'utf8');
+      if (size > this.policy.maxEntryBytes) {
+        return {
+          stored: false,
+          reason: `${outcome.reason}; not stored: value is ${size} bytes, over [core] max_cache_entry_bytes = ${this.policy.maxEntryBytes}`,
+        };
+      }
+      entry = buildCacheEntry({
+        key: outcome.key,
+        teamName: req.dag.teamName,
+        dagId: req.dag.dagId,
+        taskId: req.task.taskId,
+        value: stored,
+        runId: req.runId,
+        tryNumber: req.tryNumber,
+        durationSeconds: req.durationSeconds,
+        ttlSeconds: req.task.cache?.ttl ?? this.policy.defaultTtl,
+        now: this.clock.now(),
+      });
+    } catch (err) {
+      // A value with no canonical JSON form or a bad ttl: the run succeeded, only the entry is lost.
+      return { stored: false, reason: `${outcome.reason}; not stored: ${errorText(err)}` };
+    }
+    const w = await this.cache.store(entry);
+    return w.ok ? { stored: true, reason: `${outcome.reason}; stored` } : { stored: false, reason: `${outcome.reason}; not stored: ${w.reason}` };
+  }
+
+  /** Counts a hit on the entry (for `cache list` and stats); best effort. */
+  async recordHit(key: string): Promise<void> {
+    await this.cache?.recordHit(key, this.clock.now());
+  }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,41 @@
+import type { Json } from '../dag/model.js';
+import { canonicalJson } from './canonical.js';
+import type { CacheEntry, CacheKey } from './types.js';
+
+export interface NewCacheEntry {
+  key: CacheKey;
+  teamName: string | null;
+  dagId: string;
+  taskId: string;
+  /** The successful try's return_value. */
+  value: Json;
+  runId: string;
+  tryNumber: number;
+  durationSeconds: number;
+  /** 0 = never expires. */
+  ttlSeconds: number;
+  now: Date;
+}
+
+/** The entry stored after a successful try. */
+export function buildCacheEntry(p: NewCacheEntry): CacheEntry {
+  if (!Number.isFinite(p.ttlSeconds) || p.ttlSeconds < 0) {
+    throw new RangeError(`cache ttl for task '${p.dagId}.${p.taskId}' must be 0 (never expires) or a positive number of seconds, got ${p.ttlSeconds}`);
+  }
+  return {
+    key: p.key.key,
+    teamName: p.teamName,
+    dagId: p.dagId,
+    taskId: p.taskId,
+    value: p.value,
+    components: p.key.components,
+    createdAt: p.now,
+    expiresAt: p.ttlSeconds === 0 ? null : new Date(p.now.getTime() + p.ttlSeconds * 1000),
+    sizeBytes: Buffer.byteLength(canonicalJson(p.value), 'utf8'),
+    hits: 0,
+    lastHitAt: null,
+    sourceRunId: p.runId,
+    sourceTryNumber: p.tryNumber,
+    durationSeconds: p.durationSeconds,
+  };
+}

@@ -1,0 +1,245 @@
+import type { Dag, Json, Task } from '../dag/model.js';
+import type { MetadataDb } from '../db/data-source.js';
+import type { TaskInstanceRow } from '../db/entities.js';
+import { TemplateError, UsageError } from '../errors.js';
+import { DagRunStore, defaultRunId } from '../scheduler/dag-run-store.js';
+import { TaskInstanceStore } from '../scheduler/task-instance-store.js';
+import { buildTemplateContext, resolveInputs, type TemplateContext } from '../templating/index.js';
+import type { Clock } from '../util/clock.js';
+import { isExpired, preview, SHORT_KEY } from './admin.js';
+import { CacheDecider } from './decision.js';
+import { FailOpenCache } from './fail-open.js';
+import { diffComponents, type ComponentDiff } from './key.js';
+import type { CacheBackend, CacheEntry, CacheKey, KeyComponent } from './types.js';
+
+/** Which run's key to compute: a past run, or a run that would be triggered with this conf. */
+export type ExplainTarget =
+  | { kind: 'run'; runId: string }
+  | { kind: 'hypothetical'; conf: Record<string, Json>; logicalDate: Date };
+
+export interface ExplainDeps {
+  db: MetadataDb;
+  backend: CacheBackend;
+  clock: Clock;
+  /** `[core] task_caching_enabled`. */
+  cachingEnabled: boolean;
+  /** `[core] task_cache_check_timeout`, ms: the lookup runs behind the same fail-open guard as the scheduler's. */
+  checkTimeoutMs: number;
+}
+
+export interface DifferenceView {
+  component: string;
+  before?: Json;
+  after?: Json;
+  reason: string;
+}
+
+export interface ClosestView {
+  key: string;
+  team_name: string | null;
+  created_at: string;
+  expires_at: string | null;
+  expired: boolean;
+  source_run_id: string;
+  /** How the entry's key components differ from the computed key's ([] = same key). */
+  differences: DifferenceView[];
+}
+
+export interface ExplainReport {
+  dag_id: string;
+  task_id: string;
+  team_name: string | null;
+  run: {
+    run_id: string;
+    logical_date: string;
+    conf: Json;
+    hypothetical: boolean;
+    /** The run whose upstream XComs fed the inputs (the run itself, or for a hypothetical run the latest successful one). */
+    xcoms_from: string | null;
+  };
+  /** The key this task instance has (null when caching is off for the task). */
+  key: string | null;
+  would_hit: boolean;
+  /** hit / miss / bypass / off, as the scheduler would decide now. */
+  decision: 'hit' | 'miss' | 'bypass' | 'off';
+  reasons: string[];
+  components: KeyComponent[];
+  /** For a past run: what the scheduler recorded for it then. */
+  recorded: { decision: string | null; key: string | null; reason: string | null } | null;
+  closest: ClosestView | null;
+  /** Entries of this DAG and task (all teams) the key was compared with. */
+  candidates: number;
+}
+
+const VALUE_CHARS = 80;
+const show = (v: Json | undefined): string => preview(v, VALUE_CHARS).text;
+const teamWords = (t: Json | undefined): string => (t === null || t === undefined ? '(no team)' : String(t));
+
+/** One key component difference in words; `before` is the stored entry's, `after` the computed key's. */
+export function describeDifference(d: ComponentDiff): string {
+  const has = (side: 'before' | 'after') => Object.prototype.hasOwnProperty.call(d, side);
+  if (d.name === 'team_name') return `the entry belongs to team ${teamWords(d.before)}, this DAG is in team ${teamWords(d.after)}`;
+  if (d.name === 'source') return "the task's source changed (callable module or command edited)";
+  if (d.name === 'version') return `the cache version was bumped from ${show(d.before)} to ${show(d.after)}`;
+  const input = d.name.startsWith('input.');
+  const label = input ? `input ${d.name.slice('input.'.length)}` : d.name.startsWith('include.') ? d.name.slice('include.'.length) : d.name;
+  if (!has('before')) return `${label} is new in the key (now ${show(d.after)}; the entry has no such component)`;
+  if (!has('after')) return `${label} is no longer in the key (the entry has ${show(d.before)})`;
+  return `${label} changed from ${show(d.before)} to ${show(d.after)}`;
+}
+
+function closestView(e: CacheEntry, diffs: ComponentDiff[], now: Date): ClosestView {
+  return {
+    key: e.key,
+    team_name: e.teamName,
+    created_at: new Date(e.createdAt).toISOString(),
+    expires_at: e.expiresAt === null ? null : new Date(e.expiresAt).toISOString(),
+    expired: isExpired(e, now),
+    source_run_id: e.sourceRunId,
+    differences: diffs.map((d) => ({ component: d.name, ...('before' in d ? { before: d.before } : {}), ...('after' in d ? { after: d.after } : {}), reason: describeDifference(d) })),
+  };
+}
+
+/**
+ * The stored entry whose key components are closest to `key` (fewest differing components, then the
+ * newest), and why it does not serve this key: each differing component in words, and its expiry.
+ */
+export function compareWithEntries(key: CacheKey, entries: CacheEntry[], now: Date): { closest: ClosestView | null; reasons: string[] } {
+  let best: { entry: CacheEntry; diffs: ComponentDiff[] } | null = null;
+  for (const entry of entries) {
+    const diffs = diffComponents(entry.components, key.components);
+    const better =
+      !best ||
+      diffs.length < best.diffs.length ||
+      (diffs.length === best.diffs.length && new Date(entry.createdAt).getTime() > new Date(best.entry.createdAt).getTime());
+    if (better) best = { entry, diffs };
+  }
+  if (!best) return { closest: null, reasons: [] };
+  const view = closestView(best.entry, best.diffs, now);
+  const reasons = view.differences.map((d) => d.reason);
+  if (view.expired) reasons.push(`the entry expired at ${view.expires_at}`);
+  if (reasons.length === 0) reasons.push(`the entry ${best.entry.key.slice(0, SHORT_KEY)} has this key but was not served (it may have just been stored or removed)`);
+  return { closest: view, reasons };
+}
+
+interface ContextSource {
+  runId: string;
+  logicalDate: Date;
+  conf: Record<string, Json>;
+  xcomsFrom: string | null;
+  recorded: TaskInstanceRow | null;
+}
+
+/** The run, conf and upstream XComs the key is computed for. */
+async function contextSource(db: MetadataDb, dag: Dag, task: Task, target: ExplainTarget): Promise<ContextSource> {
+  const runs = new DagRunStore(db);
+  if (target.kind === 'run') {
+    const run = await runs.get(dag.dagId, target.runId);
+    const recorded = await new TaskInstanceStore(db).get(dag.dagId, run.run_id, task.taskId).catch(() => null);
+    return { runId: run.run_id, logicalDate: new Date(Number(run.logical_date)), conf: JSON.parse(run.conf) as Record<string, Json>, xcomsFrom: run.run_id, recorded };
+  }
+  // A run that does not exist yet has no upstream XComs: the latest successful run's stand in.
+  const done = (await runs.list(dag.dagId)).filter((r) => r.state === 'success');
+  done.sort((a, b) => Number(a.end_date ?? 0) - Number(b.end_date ?? 0) || a.id - b.id);
+  return {
+    runId: defaultRunId('manual', target.logicalDate),
+    logicalDate: target.logicalDate,
+    conf: target.conf,
+    xcomsFrom: done.at(-1)?.run_id ?? null,
+    recorded: null,
+  };
+}
+
+async function templateContext(db: MetadataDb, dag: Dag, src: ContextSource): Promise<TemplateContext> {
+  const xcoms = new Map<string, Json>();
+  if (src.xcomsFrom) {
+    for (const row of await new TaskInstanceStore(db).xcoms(dag.dagId, src.xcomsFrom, dag.topoOrder)) {
+      xcoms.set(`${row.task_id}\u0000${row.key}`, JSON.parse(row.value) as Json);
+    }
+  }
+  return buildTemplateContext({
+    dagId: dag.dagId,
+    runId: src.runId,
+    logicalDate: src.logicalDate,
+    conf: src.conf,
+    params: dag.params,
+    xcom: (taskId, key) => xcoms.get(`${taskId}\u0000${key}`),
+  });
+}
+
+/**
+ * Why a task instance would (not) be served from the cache. The key comes from the scheduler's own
+ * path (buildTemplateContext, resolveInputs, CacheDecider.keyFor) and the lookup from the same
+ * fail-open guard, so the answer cannot drift from what a run would do. The lookup counts no hit.
+ */
+export async function explainTask(deps: ExplainDeps, dag: Dag, task: Task, target: ExplainTarget): Promise<ExplainReport> {
+  const src = await contextSource(deps.db, dag, task, target);
+  const now = deps.clock.now();
+  const report: ExplainReport = {
+    dag_id: dag.dagId,
+    task_id: task.taskId,
+    team_name: dag.teamName,
+    run: { run_id: src.runId, logical_date: src.logicalDate.toISOString(), conf: src.conf, hypothetical: target.kind === 'hypothetical', xcoms_from: src.xcomsFrom },
+    key: null,
+    would_hit: false,
+    decision: 'off',
+    reasons: [],
+    components: [],
+    recorded: src.recorded ? { decision: src.recorded.cache_decision, key: src.recorded.cache_key, reason: src.recorded.cache_reason } : null,
+    closest: null,
+    candidates: 0,
+  };
+  if (!task.cache) {
+    report.reasons.push(task.isSensor ? 'caching is off for this task: sensors are not cached unless the sensor sets cache' : 'caching is off for this task (no cache setting on the task or in default_args)');
+    return report;
+  }
+
+  const ctx = await templateContext(deps.db, dag, src);
+  let inputs;
+  try {
+    inputs = resolveInputs(task.inputs, ctx, { dagId: dag.dagId, taskId: task.taskId });
+  } catch (err) {
+    if (!(err instanceof TemplateError)) throw err;
+    const hint = target.kind === 'run'
+      ? `run '${src.runId}' lacks what its inputs need`
+      : src.xcomsFrom
+        ? `the upstream XComs were taken from run '${src.xcomsFrom}'`
+        : `DAG '${dag.dagId}' has no successful run to take upstream XComs from: pass --run-id of a run that has them`;
+    throw new UsageError(`cannot compute the cache key of task '${task.taskId}' (DAG '${dag.dagId}'): ${err.message} (${hint})`);
+  }
+  const policy = { enabled: deps.cachingEnabled, defaultTtl: 0, maxEntryBytes: Infinity };
+  const key = new CacheDecider(null, policy, deps.clock).keyFor({ dag, task, runId: src.runId, refresh: false, inputs, ctx });
+  report.key = key.key;
+  report.components = key.components;
+  if (target.kind === 'hypothetical') {
+    report.reasons.push(src.xcomsFrom ? `upstream XComs taken from the latest successful run '${src.xcomsFrom}'` : 'no successful run of this DAG: upstream XComs are absent');
+  }
+
+  const lookup = await new FailOpenCache(deps.backend, { timeoutMs: deps.checkTimeoutMs, clock: deps.clock }).lookup(key.key);
+  report.decision = deps.cachingEnabled ? lookup.outcome : 'bypass';
+  report.would_hit = deps.cachingEnabled && lookup.outcome === 'hit';
+  if (!deps.cachingEnabled) report.reasons.push('caching is disabled ([core] task_caching_enabled = False): nothing would be read');
+  if (lookup.outcome === 'hit') {
+    const e = lookup.entry;
+    report.reasons.push(
+      `${report.would_hit ? 'would hit' : 'has'} entry ${e.key.slice(0, SHORT_KEY)} from run ${e.sourceRunId} (try ${e.sourceTryNumber}), ` +
+        `${e.expiresAt ? `expires at ${new Date(e.expiresAt).toISOString()}` : 'never expires'}`,
+    );
+    report.closest = closestView(e, [], now);
+    report.candidates = 1;
+    return report;
+  }
+  if (lookup.outcome === 'bypass') {
+    report.reasons.push(`the cache check would be bypassed: ${lookup.reason}`);
+    return report;
+  }
+
+  const entries = await deps.backend.list({ dagId: dag.dagId, taskId: task.taskId });
+  const mine = entries.filter((e) => e.dagId === dag.dagId && e.taskId === task.taskId);
+  report.candidates = mine.length;
+  const compared = compareWithEntries(key, mine, now);
+  report.closest = compared.closest;
+  if (compared.closest) report.reasons.push(...compared.reasons);
+  else report.reasons.push(`the cache holds no entry of task '${task.taskId}' (DAG '${dag.dagId}', any team): never stored, or removed by invalidate, clear or gc`);
+  return report;
+}

@@ -1,0 +1,128 @@
+import { performance } from 'node:perf_hooks';
+import { ConfigError } from '../errors.js';
+import type { Clock } from '../util/clock.js';
+import { systemClock } from '../util/clock.js';
+import type { CacheBackend, CacheEntry } from './types.js';
+
+export type CacheLookup =
+  | { outcome: 'hit'; entry: CacheEntry; latencyMs: number }
+  | { outcome: 'miss'; reason: string; latencyMs: number }
+  | { outcome: 'bypass'; reason: string; latencyMs: number };
+
+export type CacheWrite = { ok: true } | { ok: false; reason: string };
+
+export interface FailOpenOptions {
+  /** Deadline of every backend call ([core] task_cache_check_timeout, in ms). */
+  timeoutMs: number;
+  /** Decides expiry; latency is measured on the monotonic clock instead. */
+  clock?: Clock;
+}
+
+type Guarded<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/**
+ * The only way the scheduler talks to a cache backend. Every call races a deadline and every
+ * failure becomes a value, never a rejection: a slow, hanging or broken backend makes the task run
+ * normally instead of holding up or failing it.
+ */
+export class FailOpenCache {
+  readonly timeoutMs: number;
+  private readonly clock: Clock;
+
+  constructor(
+    readonly backend: CacheBackend,
+    options: FailOpenOptions,
+  ) {
+    if (!Number.isFinite(options.timeoutMs) || options.timeoutMs <= 0) {
+      throw new ConfigError('core', 'task_cache_check_timeout', `must be a positive number of seconds, got ${options.timeoutMs / 1000}`);
+    }
+    this.timeoutMs = options.timeoutMs;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  get backendName(): string {
+    return this.backend.name;
+  }
+
+  async lookup(key: string): Promise<CacheLookup> {
+    const started = performance.now();
+    const result = this.backend.getMany ? await this.batchedGet(key) : await this.guard((signal) => this.backend.get(key, signal));
+    const latencyMs = performance.now() - started;
+    if (!result.ok) return { outcome: 'bypass', reason: result.reason, latencyMs };
+    const entry = result.value;
+    if (entry === null || entry === undefined) return { outcome: 'miss', reason: 'no entry for this key', latencyMs };
+    if (entry.key !== key) {
+      return { outcome: 'bypass', reason: `cache backend '${this.backendName}' answered key ${key} with the entry of key ${String(entry.key)}`, latencyMs };
+    }
+    const expiresAt = entry.expiresAt === null || entry.expiresAt === undefined ? null : new Date(entry.expiresAt);
+    if (expiresAt && Number.isNaN(expiresAt.getTime())) {
+      return { outcome: 'bypass', reason: `cache backend '${this.backendName}' returned an entry with an invalid expiresAt`, latencyMs };
+    }
+    if (expiresAt && expiresAt.getTime() <= this.clock.now().getTime()) {
+      return { outcome: 'miss', reason: `expired at ${expiresAt.toISOString()}`, latencyMs };
+    }
+    return { outcome: 'hit', entry: { ...entry, expiresAt }, latencyMs };
+  }
+
+  private pending: { keys: string[]; done: Promise<Guarded<Map<string, CacheEntry>>> } | null = null;
+
+  /**
+   * Lookups made in the same turn of the event loop share one `getMany` call, under one deadline:
+   * when a layer of tasks becomes ready at once, that is one round trip instead of one per task.
+   */
+  private async batchedGet(key: string): Promise<Guarded<CacheEntry | null>> {
+    if (!this.pending) {
+      const keys: string[] = [];
+      const done = new Promise<void>((r) => setImmediate(r)).then(() => {
+        this.pending = null;
+        return this.guard((signal) => this.backend.getMany!(keys, signal));
+      });
+      this.pending = { keys, done };
+    }
+    this.pending.keys.push(key);
+    const result = await this.pending.done;
+    if (!result.ok) return result;
+    if (!(result.value instanceof Map)) return { ok: false, reason: `cache backend '${this.backendName}' getMany did not return a Map` };
+    return { ok: true, value: result.value.get(key) ?? null };
+  }
+
+  async store(entry: CacheEntry): Promise<CacheWrite> {
+    return this.write(() => this.backend.set(entry));
+  }
+
+  async recordHit(key: string, at: Date): Promise<CacheWrite> {
+    return this.write(() => this.backend.recordHit(key, at));
+  }
+
+  private async write(call: () => Promise<void>): Promise<CacheWrite> {
+    const result = await this.guard(call);
+    return result.ok ? { ok: true } : { ok: false, reason: result.reason };
+  }
+
+  /** Runs one backend call against the deadline; resolves by the deadline even if the call never settles. */
+  private guard<T>(call: (signal: AbortSignal) => Promise<T>): Promise<Guarded<T>> {
+    const controller = new AbortController();
+    const name = this.backendName;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<Guarded<T>>((resolve) => {
+      // Not unref'd: a hung backend promise alone does not keep the process alive, this timer must.
+      timer = setTimeout(() => {
+        const reason = `cache backend '${name}' did not answer within ${this.timeoutMs} ms`;
+        controller.abort(new Error(reason));
+        resolve({ ok: false, reason });
+      }, this.timeoutMs);
+    });
+    let attempt: Promise<T>;
+    try {
+      attempt = Promise.resolve(call(controller.signal));
+    } catch (err) {
+      attempt = Promise.reject(err);
+    }
+    // The rejection handler stays attached after the deadline, so a late failure is never unhandled.
+    const settled = attempt.then(
+      (value): Guarded<T> => ({ ok: true, value }),
+      (err: unknown): Guarded<T> => ({ ok: false, reason: `cache backend '${name}' failed: ${err instanceof Error ? err.message : String(err)}` }),
+    );
+    return Promise.race([settled, deadline]).finally(() => clearTimeout(timer));
+  }
+}

@@ -1,0 +1,114 @@
+import type { Json } from '../dag/model.js';
+import { canonicalJson, hashJson, sha256Hex } from './canonical.js';
+import type { CacheKey, KeyComponent } from './types.js';
+
+export interface CacheKeyParts {
+  teamName: string | null;
+  dagId: string;
+  taskId: string;
+  sourceHash: string;
+  /** The task's cache `version`. */
+  version: string;
+  /** The task's inputs after templating and XCom resolution (`op_args`, `op_kwargs`, `env`, ...). */
+  inputs: { [field: string]: Json | undefined };
+  /** The task's `exclude_inputs`. */
+  exclude: string[];
+  /** The task's `include_inputs`, resolved: name -> value (undefined = absent in this run's context). */
+  included: { [name: string]: Json | undefined };
+}
+
+/** Order in which input components are listed (for reading; the key itself sorts by name). */
+const FIELD_ORDER = ['op_args', 'op_kwargs', 'bash_command', 'env', 'cwd', 'filepath'];
+/** Input fields whose entries become one component each, so one kwarg or variable can be excluded or explained. */
+const SPLIT_FIELDS = new Set(['op_kwargs', 'env']);
+
+function component(name: string, value: Json): KeyComponent {
+  try {
+    return { name, hash: hashJson(value), value };
+  } catch (err) {
+    throw new TypeError(`cache key component '${name}' has no canonical JSON form: ${(err as Error).message}`);
+  }
+}
+
+function isObject(value: Json | undefined): value is { [k: string]: Json } {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Whether an input component is named by `exclude_inputs`. A bare name removes a whole field
+ * (`env`, `op_args`, ...) and a kwarg of that name; `env.NAME` / `op_kwargs.NAME` are the precise forms.
+ */
+function excludedBy(exclude: Set<string>, field: string, entry?: string): boolean {
+  if (exclude.has(field)) return true;
+  if (entry === undefined) return false;
+  if (exclude.has(`${field}.${entry}`)) return true;
+  return field === 'op_kwargs' && exclude.has(entry);
+}
+
+function inputComponents(inputs: CacheKeyParts['inputs'], exclude: Set<string>): KeyComponent[] {
+  const extra = Object.keys(inputs).filter((f) => !FIELD_ORDER.includes(f)).sort();
+  const out: KeyComponent[] = [];
+  for (const field of [...FIELD_ORDER, ...extra]) {
+    const value = inputs[field];
+    if (value === undefined) continue;
+    if (SPLIT_FIELDS.has(field) && isObject(value)) {
+      for (const entry of Object.keys(value).sort()) {
+        if (value[entry] === undefined || excludedBy(exclude, field, entry)) continue;
+        out.push(component(`input.${field}.${entry}`, value[entry]));
+      }
+    } else if (!excludedBy(exclude, field)) {
+      out.push(component(`input.${field}`, value));
+    }
+  }
+  return out;
+}
+
+/**
+ * The cache key of one task instance: one hashed component per identity part, input and included
+ * context field, then one hash over the sorted (name, hash) pairs. Pure and allocation-light: it runs
+ * on the scheduler's hot path for every cache-enabled task instance.
+ */
+export function computeCacheKey(p: CacheKeyParts): CacheKey {
+  const exclude = new Set(p.exclude);
+  const components: KeyComponent[] = [
+    component('team_name', p.teamName),
+    component('dag_id', p.dagId),
+    component('task_id', p.taskId),
+    component('source', p.sourceHash),
+    component('version', p.version),
+    ...inputComponents(p.inputs, exclude),
+  ];
+  for (const name of Object.keys(p.included).sort()) {
+    // An absent context field is a value of its own: adding the field later must miss.
+    components.push(component(`include.${name}`, p.included[name] ?? null));
+  }
+  return { key: keyOf(components), components };
+}
+
+/** The combined hash over components; independent of their order. */
+export function keyOf(components: KeyComponent[]): string {
+  const pairs = components.map((c) => [c.name, c.hash]).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return sha256Hex(canonicalJson(pairs));
+}
+
+export interface ComponentDiff {
+  name: string;
+  /** Absent when the component exists only in `b`. */
+  before?: Json;
+  /** Absent when the component exists only in `a`. */
+  after?: Json;
+}
+
+/** The components that differ between two keys (changed, added or removed), in `a`'s order then `b`'s. */
+export function diffComponents(a: KeyComponent[], b: KeyComponent[]): ComponentDiff[] {
+  const after = new Map(b.map((c) => [c.name, c]));
+  const before = new Map(a.map((c) => [c.name, c]));
+  const out: ComponentDiff[] = [];
+  for (const c of a) {
+    const other = after.get(c.name);
+    if (!other) out.push({ name: c.name, before: c.value });
+    else if (other.hash !== c.hash) out.push({ name: c.name, before: c.value, after: other.value });
+  }
+  for (const c of b) if (!before.has(c.name)) out.push({ name: c.name, after: c.value });
+  return out;
+}

@@ -1,0 +1,92 @@
+import type { Json } from '../dag/model.js';
+
+/** One named part of a cache key: hashed on its own so a miss can be explained part by part. */
+export interface KeyComponent {
+  name: string; // e.g. "team_name", "dag_id", "task_id", "source", "version", "input.op_kwargs.date", "include.dag_run.conf.model"
+  hash: string; // sha256 hex of the canonical JSON of `value`
+  value: Json; // readable value (may be truncated for display by callers, never here)
+}
+
+export interface CacheKey {
+  /** sha256 hex over the canonical JSON of [name, hash] pairs. */
+  key: string;
+  components: KeyComponent[];
+}
+
+export interface CacheEntry {
+  key: string;
+  teamName: string | null;
+  dagId: string;
+  taskId: string;
+  /** The cached XCom return_value; JSON, never executed. */
+  value: Json;
+  components: KeyComponent[];
+  createdAt: Date;
+  /** null = never expires. */
+  expiresAt: Date | null;
+  sizeBytes: number;
+  hits: number;
+  lastHitAt: Date | null;
+  /** The run and try that produced the value, and how long that try took (seconds): the time a hit saves. */
+  sourceRunId: string;
+  sourceTryNumber: number;
+  durationSeconds: number;
+}
+
+export interface CacheFilter {
+  dagId?: string;
+  taskId?: string;
+  /** undefined = any team; null = entries with no team. */
+  teamName?: string | null;
+  /** Only entries created before this date. */
+  olderThan?: Date;
+  /** Only entries whose expiresAt is before this date. */
+  expiredBefore?: Date;
+}
+
+export interface CacheStats {
+  entries: number;
+  bytes: number;
+}
+
+/**
+ * The storage interface every backend implements (metadata DB default, Redis, third-party).
+ * The scheduler never calls a backend directly: it goes through the fail-open guard, which adds the
+ * deadline. `signal` is aborted when the deadline passes; a backend may ignore it.
+ */
+export interface CacheBackend {
+  readonly name: string;
+  get(key: string, signal?: AbortSignal): Promise<CacheEntry | null>;
+  /**
+   * Optional: several keys in one round trip (absent keys are left out of the map). When a backend
+   * has it, lookups that arrive together (a layer of tasks becoming ready at once) share one call.
+   */
+  getMany?(keys: string[], signal?: AbortSignal): Promise<Map<string, CacheEntry>>;
+  set(entry: CacheEntry): Promise<void>;
+  /** Count one hit on an entry (for stats and `cache list`). */
+  recordHit(key: string, at: Date): Promise<void>;
+  delete(key: string): Promise<boolean>;
+  /** Removes matching entries and returns how many. */
+  clear(filter: CacheFilter): Promise<number>;
+  list(filter: CacheFilter): Promise<CacheEntry[]>;
+  stats(filter: CacheFilter): Promise<CacheStats>;
+  close(): Promise<void>;
+}
+
+/** Options a backend (built-in or `module.js:ExportName`) is constructed with. */
+export interface CacheBackendOptions {
+  /** TypeORM DataSource for the metadata DB backend (typed loosely to keep this file dependency-free). */
+  dataSource?: unknown;
+  redisUrl?: string;
+  airflowHome: string;
+}
+
+export type CacheDecisionKind = 'hit' | 'miss' | 'off' | 'bypass';
+
+export interface CacheDecision {
+  decision: CacheDecisionKind;
+  /** Filled after the try: whether the result was stored. */
+  stored: boolean;
+  reason: string;
+  key: string | null;
+}

@@ -1,0 +1,111 @@
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import { runBench, type BenchHooks, type BenchOptions } from '../../bench/bench.js';
+import { renderBenchReport } from '../../bench/report-table.js';
+import { OPERATOR_KINDS, SHAPES, type OperatorKind, type Shape } from '../../bench/synthetic-dag.js';
+import { UsageError } from '../../errors.js';
+import { parseFormat, printJson } from '../output.js';
+import { parsePositiveInt } from '../parse.js';
+
+const MAX_TASKS = 10_000;
+
+interface BenchCliOpts {
+  tasks: string;
+  shape: string;
+  operator: string[];
+  parallelism: string;
+  db: string;
+  dbConn?: string;
+  backend: string;
+  loopSizes: string;
+  loopScaling: boolean;
+  keepHome?: boolean;
+  output: string;
+}
+
+/** `--operator bash --operator node` and `--operator bash,node` both work. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+}
+
+function parseOptions(o: BenchCliOpts): BenchOptions {
+  const tasks = parsePositiveInt(o.tasks, '--tasks');
+  if (tasks > MAX_TASKS) throw new UsageError(`--tasks is at most ${MAX_TASKS}, got ${tasks}`);
+  if (!(SHAPES as readonly string[]).includes(o.shape)) throw new UsageError(`--shape must be one of ${SHAPES.join(', ')}, got '${o.shape}'`);
+  const operators = [...new Set(o.operator.length > 0 ? o.operator : [...OPERATOR_KINDS])];
+  for (const k of operators) {
+    if (!(OPERATOR_KINDS as readonly string[]).includes(k)) throw new UsageError(`--operator must be among ${OPERATOR_KINDS.join(', ')}, got '${k}'`);
+  }
+  if (o.db !== 'sqlite' && o.db !== 'postgres') throw new UsageError(`--db must be 'sqlite' or 'postgres', got '${o.db}'`);
+  if (o.db === 'postgres' && !(o.dbConn ?? process.env.AIRFLOW__DATABASE__SQL_ALCHEMY_CONN ?? '').startsWith('postgres')) {
+    throw new UsageError('--db postgres needs --db-conn postgresql://user:pass@host/db (or AIRFLOW__DATABASE__SQL_ALCHEMY_CONN)');
+  }
+  const loopSizes = o.loopScaling ? o.loopSizes.split(',').map((s) => parsePositiveInt(s.trim(), '--loop-sizes')) : [];
+  if (loopSizes.some((n) => n > MAX_TASKS)) throw new UsageError(`--loop-sizes values are at most ${MAX_TASKS}`);
+  return {
+    tasks,
+    shape: o.shape as Shape,
+    operators: operators as OperatorKind[],
+    parallelism: parsePositiveInt(o.parallelism, '--parallelism'),
+    db: o.db,
+    dbConn: o.dbConn,
+    backend: o.backend,
+    loopSizes,
+    keepHome: o.keepHome === true,
+  };
+}
+
+/** A progress bar on stderr, only for a terminal (never in pipes, CI logs or -o json captures). */
+function progressHooks(): { hooks: BenchHooks; stop: () => void } {
+  if (!process.stderr.isTTY) return { hooks: {}, stop: () => undefined };
+  const bar = new cliProgress.SingleBar(
+    { stream: process.stderr, format: ' {stage} [{bar}] {value}/{total} task instances', hideCursor: true, clearOnComplete: true },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    hooks: {
+      onStage: (stage, total) => {
+        if (started) bar.stop();
+        bar.start(total, 0, { stage: stage.padEnd(14) });
+        started = true;
+      },
+      onProgress: (done) => bar.update(done),
+    },
+    stop: () => started && bar.stop(),
+  };
+}
+
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .description('benchmark the scheduler and the task cache on synthetic DAGs (cache disabled, cold, warm), in a temporary AIRFLOW_HOME')
+    .option('-n, --tasks <n>', `tasks per DAG (1-${MAX_TASKS})`, '200')
+    .option('--shape <shape>', `DAG shape: ${SHAPES.join(', ')} (layered)`, 'diamond')
+    .option('--operator <kinds>', `operator kinds, repeatable or comma-separated: ${OPERATOR_KINDS.join(', ')} (default: all)`, collect, [])
+    .option('-p, --parallelism <n>', 'executor slots ([core] parallelism)', '4')
+    .option('--db <engine>', 'metadata DB: sqlite (a temporary file) or postgres', 'sqlite')
+    .option('--db-conn <url>', 'for --db postgres: the connection URL (default: AIRFLOW__DATABASE__SQL_ALCHEMY_CONN)')
+    .option('--backend <name>', 'cache backend ([core] task_cache_backend): metadata_db, redis or module.js:Export', 'metadata_db')
+    .option('--loop-sizes <list>', 'task-instance counts for the scheduler loop-time table', '100,1000,10000')
+    .option('--no-loop-scaling', 'skip the scheduler loop-time table')
+    .option('--keep-home', 'keep the temporary AIRFLOW_HOME (its DB and logs) and print its path')
+    .option('-o, --output <format>', 'table or json', 'table')
+    .action(async (raw: BenchCliOpts) => {
+      const format = parseFormat(raw.output);
+      const options = parseOptions(raw);
+      const { hooks, stop } = progressHooks();
+      let report;
+      try {
+        report = await runBench(options, hooks);
+      } finally {
+        stop();
+      }
+      if (format === 'json') printJson(report);
+      else process.stdout.write(renderBenchReport(report));
+      if (report.results.some((r) => !r.ok)) {
+        process.stderr.write('warning: some benchmark runs did not end as expected (see "runs ok"); their numbers are suspect\n');
+        process.exitCode = 1;
+      }
+    });
+}

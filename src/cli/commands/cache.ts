@@ -1,0 +1,247 @@
+import { createInterface } from 'node:readline/promises';
+import type { Command } from 'commander';
+import {
+  describeFilter,
+  entryDetail,
+  entryView,
+  gcExpired,
+  parseAgeOrDate,
+  resolveEntry,
+  SHORT_KEY,
+  type EntryView,
+} from '../../cache/admin.js';
+import { explainTask, type ExplainTarget } from '../../cache/explain.js';
+import { cacheStats, type StatsRow } from '../../cache/stats.js';
+import type { CacheFilter } from '../../cache/types.js';
+import type { Json } from '../../dag/model.js';
+import { NotFoundError, UsageError } from '../../errors.js';
+import { colourDecision, parseFormat, printJson, printTable } from '../output.js';
+import { parseConf, parseDate } from '../parse.js';
+import { withRuntime } from '../with-runtime.js';
+
+const OUTPUT = ['-o, --output <format>', 'table or json', 'table'] as const;
+
+interface FilterOpts {
+  dagId?: string;
+  taskId?: string;
+  team?: string;
+}
+
+function baseFilter(o: FilterOpts): CacheFilter {
+  return { dagId: o.dagId, taskId: o.taskId, teamName: o.team };
+}
+
+const dash = (v: string | null | undefined) => v ?? '';
+
+/** Asks on a terminal; without one (scripts, CI) a destructive command must be told `--yes`, never wait. */
+async function confirm(action: string): Promise<boolean> {
+  if (!process.stdin.isTTY) {
+    throw new UsageError(`cache clear would ${action}, but stdin is not a terminal to confirm it: pass --yes`);
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${action[0].toUpperCase()}${action.slice(1)}? [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+function statsTable(rows: (StatsRow & { dag_id?: string; task_id?: string })[], withTask: boolean): void {
+  const head = [...(withTask ? ['dag_id', 'task_id'] : ['dag_id']), 'hits', 'misses', 'bypasses', 'hit rate', 'entries', 'bytes', 'time saved (s)'];
+  printTable(
+    head,
+    rows.map((r) => [
+      ...(withTask ? [r.dag_id, r.task_id] : [r.dag_id]),
+      r.hits, r.misses, r.bypasses, r.hit_rate === null ? '-' : `${(r.hit_rate * 100).toFixed(1)}%`, r.entries, r.bytes, r.time_saved.toFixed(3),
+    ]),
+  );
+}
+
+export function registerCache(program: Command): void {
+  const cache = program.command('cache').description('inspect, explain and clean the task result cache');
+
+  cache
+    .command('list')
+    .description('list cache entries')
+    .option('--dag-id <dag_id>', 'only entries of this DAG')
+    .option('--task-id <task_id>', 'only entries of this task')
+    .option('--team <team>', 'only entries of this team')
+    .option('--expired', 'only entries whose TTL has passed')
+    .option(...OUTPUT)
+    .action(async (opts: FilterOpts & { expired?: boolean; output: string }) => {
+      const format = parseFormat(opts.output);
+      await withRuntime(async (rt) => {
+        const now = rt.clock.now();
+        const filter = baseFilter(opts);
+        if (opts.expired) filter.expiredBefore = new Date(now.getTime() + 1);
+        const views: EntryView[] = (await (await rt.cacheBackend()).list(filter)).map((e) => entryView(e, now));
+        if (format === 'json') return printJson(views);
+        printTable(
+          ['key', 'dag_id', 'task_id', 'team', 'created', 'expires', 'size', 'hits', 'last hit', 'produced by run'],
+          views.map((v) => [
+            v.short_key, v.dag_id, v.task_id, dash(v.team_name), v.created_at, v.expires_at ? `${v.expires_at}${v.expired ? ' (expired)' : ''}` : 'never',
+            v.size_bytes, v.hits, dash(v.last_hit_at), v.source_run_id,
+          ]),
+        );
+      });
+    });
+
+  cache
+    .command('show')
+    .description('show one entry: value, key components and the task instance that produced it')
+    .argument('<key>', `full key or a unique prefix of at least 6 characters`)
+    .option('--full', 'print the whole value (default: cut to 1000 characters)')
+    .option(...OUTPUT)
+    .action(async (keyArg: string, opts: { full?: boolean; output: string }) => {
+      const format = parseFormat(opts.output);
+      await withRuntime(async (rt) => {
+        const entry = await resolveEntry(await rt.cacheBackend(), keyArg);
+        const d = await entryDetail(rt.db, entry, rt.clock.now(), opts.full === true);
+        if (format === 'json') return printJson(d);
+        const e = d.entry;
+        const lines = [
+          `key:        ${e.key}`,
+          `task:       ${e.dag_id}.${e.task_id}${e.team_name ? ` (team ${e.team_name})` : ''}`,
+          `created:    ${e.created_at}`,
+          `expires:    ${e.expires_at ?? 'never'}${e.expired ? ' (expired)' : ''}`,
+          `size:       ${e.size_bytes} bytes; ${e.hits} hit(s)${e.last_hit_at ? `, last at ${e.last_hit_at}` : ''}`,
+          `produced:   run ${e.source_run_id}, try ${e.source_try_number}, took ${e.duration.toFixed(3)}s`,
+        ];
+        const ti = d.task_instance;
+        lines.push(ti ? `task instance: state ${ti.state}, try ${ti.current_try_number}, duration ${ti.duration ?? '-'}s, ${dash(ti.start_date)} .. ${dash(ti.end_date)}` : 'task instance: (its run no longer exists)');
+        lines.push(`value:      ${typeof d.value === 'string' && d.value_truncated ? d.value : JSON.stringify(d.value)}`, 'components:');
+        process.stdout.write(lines.join('\n') + '\n');
+        printTable(['component', 'hash', 'value'], d.components.map((c) => [c.name, c.hash.slice(0, SHORT_KEY), JSON.stringify(c.value)]));
+      });
+    });
+
+  cache
+    .command('invalidate')
+    .description('remove one entry (the next run of its task misses and stores again)')
+    .argument('<key>', 'full key or a unique prefix of at least 6 characters')
+    .option(...OUTPUT)
+    .action(async (keyArg: string, opts: { output: string }) => {
+      const format = parseFormat(opts.output);
+      await withRuntime(async (rt) => {
+        const backend = await rt.cacheBackend();
+        const entry = await resolveEntry(backend, keyArg);
+        if (!(await backend.delete(entry.key))) throw new NotFoundError(`cache entry ${entry.key} was already removed`);
+        if (format === 'json') printJson({ removed: 1, key: entry.key, dag_id: entry.dagId, task_id: entry.taskId });
+        else process.stdout.write(`Invalidated cache entry ${entry.key} (${entry.dagId}.${entry.taskId}).\n`);
+      });
+    });
+
+  cache
+    .command('clear')
+    .description('remove entries by DAG, task, team or age (or --all)')
+    .option('--dag-id <dag_id>', 'entries of this DAG')
+    .option('--task-id <task_id>', 'entries of this task')
+    .option('--team <team>', 'entries of this team')
+    .option('--older-than <age>', 'entries created before this: a duration (7d, 12h, 30m, 3600s) or a date')
+    .option('--all', 'every entry')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .option(...OUTPUT)
+    .action(async (opts: FilterOpts & { olderThan?: string; all?: boolean; yes?: boolean; output: string }) => {
+      const format = parseFormat(opts.output);
+      const filtered = [opts.dagId, opts.taskId, opts.team, opts.olderThan].some((v) => v !== undefined);
+      if (!filtered && !opts.all) throw new UsageError('cache clear needs a filter (--dag-id, --task-id, --team, --older-than) or --all');
+      if (filtered && opts.all) throw new UsageError('cache clear takes either filters or --all, not both');
+      await withRuntime(async (rt) => {
+        const filter = baseFilter(opts);
+        if (opts.olderThan !== undefined) filter.olderThan = parseAgeOrDate(opts.olderThan, rt.clock.now(), '--older-than');
+        const backend = await rt.cacheBackend();
+        const what = describeFilter(filter);
+        if (!opts.yes) {
+          const { entries } = await backend.stats(filter);
+          if (!(await confirm(`remove ${entries} cache entr${entries === 1 ? 'y' : 'ies'} (${what})`))) {
+            process.stdout.write('Nothing removed.\n');
+            return;
+          }
+        }
+        const removed = await backend.clear(filter);
+        if (format === 'json') printJson({ removed, filter: what });
+        else process.stdout.write(`Removed ${removed} cache entr${removed === 1 ? 'y' : 'ies'} (${what}).\n`);
+      });
+    });
+
+  cache
+    .command('gc')
+    .description('remove expired entries (the scheduler also does this every [core] task_cache_gc_interval seconds)')
+    .option(...OUTPUT)
+    .action(async (opts: { output: string }) => {
+      const format = parseFormat(opts.output);
+      await withRuntime(async (rt) => {
+        const now = rt.clock.now();
+        const removed = await gcExpired(await rt.cacheBackend(), now);
+        if (format === 'json') printJson({ removed, now: now.toISOString() });
+        else process.stdout.write(`Removed ${removed} expired cache entr${removed === 1 ? 'y' : 'ies'}.\n`);
+      });
+    });
+
+  cache
+    .command('stats')
+    .description('hits, misses, hit rate, entries, bytes and time saved, overall and per DAG and task')
+    .option('--since <age>', 'only decisions after this: a duration (7d, 12h, 30m, 3600s) or a date')
+    .option(...OUTPUT)
+    .action(async (opts: { since?: string; output: string }) => {
+      const format = parseFormat(opts.output);
+      await withRuntime(async (rt) => {
+        const since = opts.since === undefined ? null : parseAgeOrDate(opts.since, rt.clock.now(), '--since');
+        const report = await cacheStats(rt.db, await rt.cacheBackend(), since);
+        if (format === 'json') return printJson(report);
+        const o = report.overall;
+        process.stdout.write(
+          `Backend ${report.backend}${since ? `, decisions since ${report.since}` : ''}: ${o.hits} hit(s), ${o.misses} miss(es), ${o.bypasses} bypass(es), ` +
+            `hit rate ${o.hit_rate === null ? '-' : `${(o.hit_rate * 100).toFixed(1)}%`}, ${o.entries} entr${o.entries === 1 ? 'y' : 'ies'} (${o.bytes} bytes), ` +
+            `${o.time_saved.toFixed(3)}s saved${o.avg_check_ms === null ? '' : `, mean check ${o.avg_check_ms.toFixed(3)} ms`}\n`,
+        );
+        if (report.per_dag.length) statsTable(report.per_dag, false);
+        if (report.per_task.length) statsTable(report.per_task, true);
+      });
+    });
+
+  cache
+    .command('explain')
+    .description('compute the key a task would have and say whether it would hit; on a miss, name what differs from the closest entries')
+    .argument('<dag_id>')
+    .argument('<task_id>')
+    .option('--run-id <run_id>', 'explain this past run')
+    .option('--conf <json>', 'explain a run triggered with this dag_run.conf (default: {})')
+    .option('--logical-date <date>', 'logical date of that run (default: now)')
+    .option(...OUTPUT)
+    .action(async (dagId: string, taskId: string, opts: { runId?: string; conf?: string; logicalDate?: string; output: string }) => {
+      const format = parseFormat(opts.output);
+      if (opts.runId !== undefined && (opts.conf !== undefined || opts.logicalDate !== undefined)) {
+        throw new UsageError('cache explain takes --run-id (a past run) or --conf/--logical-date (a new run), not both');
+      }
+      await withRuntime(async (rt) => {
+        const dag = (await rt.dags()).get(dagId);
+        const task = dag.tasks.get(taskId);
+        if (!task) throw new NotFoundError(`DAG '${dagId}' has no task '${taskId}' (its tasks: ${dag.topoOrder.join(', ')})`);
+        const target: ExplainTarget =
+          opts.runId !== undefined
+            ? { kind: 'run', runId: opts.runId }
+            : {
+                kind: 'hypothetical',
+                conf: parseConf(opts.conf) as Record<string, Json>,
+                logicalDate: opts.logicalDate ? parseDate(opts.logicalDate, '--logical-date') : rt.clock.now(),
+              };
+        const { core } = rt.settings;
+        const report = await explainTask(
+          { db: rt.db, backend: await rt.cacheBackend(), clock: rt.clock, cachingEnabled: core.taskCachingEnabled, checkTimeoutMs: core.taskCacheCheckTimeout * 1000 },
+          dag,
+          task,
+          target,
+        );
+        if (format === 'json') return printJson(report);
+        const verdict = report.key === null ? colourDecision('off') : report.would_hit ? colourDecision('hit') : colourDecision(report.decision);
+        const lines = [
+          `${dagId}.${taskId} in ${report.run.hypothetical ? 'a new run' : 'run'} ${report.run.run_id}: ${verdict}`,
+          ...(report.key ? [`key: ${report.key}`] : []),
+          ...report.reasons.map((r) => `  - ${r}`),
+        ];
+        if (report.closest && !report.would_hit) lines.push(`closest entry: ${report.closest.key.slice(0, SHORT_KEY)} (run ${report.closest.source_run_id}, of ${report.candidates} for this task)`);
+        process.stdout.write(lines.join('\n') + '\n');
+      });
+    });
+}

@@ -1,0 +1,153 @@
+import type { Command } from 'commander';
+import { DagRunStore } from '../../scheduler/dag-run-store.js';
+import { TaskInstanceStore } from '../../scheduler/task-instance-store.js';
+import type { Runtime } from '../../runtime.js';
+import { colourState, isoOrEmpty, parseFormat, printJson, printTable } from '../output.js';
+import { parseConf, parseDate } from '../parse.js';
+import { TASK_TABLE_HEAD, taskTableRow, taskView } from '../task-view.js';
+import { withRuntime } from '../with-runtime.js';
+import { registerBackfill } from './backfill.js';
+
+interface RunOpts {
+  conf?: string;
+  runId?: string;
+  refreshCache?: boolean;
+}
+
+/** Creates a queued run (and its task instances) for a DAG. */
+async function createRun(rt: Runtime, dagId: string, logicalDate: Date, opts: RunOpts, runType: 'manual' | 'backfill' = 'manual') {
+  const dag = (await rt.dags()).get(dagId);
+  return new DagRunStore(rt.db).create(
+    dag,
+    { dagId, runId: opts.runId, logicalDate, conf: parseConf(opts.conf), runType, refreshCache: opts.refreshCache },
+    rt.clock.now(),
+  );
+}
+
+/** Runs one DAG run to completion in this process and returns its task views. */
+export async function runToCompletion(rt: Runtime, dagId: string, runId: string, log?: (line: string) => void) {
+  const { scheduler, executor } = await rt.scheduler({ only: { dagId, runId }, log });
+  await scheduler.loop({ untilIdle: true });
+  const run = await new DagRunStore(rt.db).get(dagId, runId);
+  const tis = await new TaskInstanceStore(rt.db).fullRows(dagId, runId);
+  // Tries handed to the executor (slots taken): a cache hit takes none.
+  return { run, tasks: tis.map(taskView), loopTimesMs: scheduler.loopTimesMs, executorSubmitted: executor.submitted };
+}
+
+export function registerDags(program: Command): void {
+  const dags = program.command('dags').description('DAG files, runs and tests');
+  registerBackfill(dags);
+
+  dags
+    .command('list')
+    .description('list the DAGs found in the DAG bundles')
+    .option('-o, --output <format>', 'table or json', 'table')
+    .action(async (opts: { output: string }) => {
+      const format = parseFormat(opts.output);
+      await withRuntime(async (rt) => {
+        const reg = await rt.dags();
+        const rows = [...reg.dags.values()].map((d) => ({
+          dag_id: d.dagId,
+          fileloc: d.fileloc,
+          bundle_name: d.bundleName,
+          team_name: d.teamName,
+          tasks: d.tasks.size,
+        }));
+        if (format === 'json') printJson(rows);
+        else printTable(['dag_id', 'fileloc', 'bundle', 'team', 'tasks'], rows.map((r) => [r.dag_id, r.fileloc, r.bundle_name, r.team_name, r.tasks]));
+        if (format === 'table' && reg.importErrors.length > 0) {
+          process.stderr.write(`${reg.importErrors.length} file(s) failed to load: see 'miniflow dags list-import-errors'\n`);
+        }
+      });
+    });
+
+  dags
+    .command('list-import-errors')
+    .description('list DAG files that failed to load, with the reason')
+    .option('-o, --output <format>', 'table or json', 'table')
+    .action(async (opts: { output: string }) => {
+      const format = parseFormat(opts.output);
+      await withRuntime(async (rt) => {
+        const errors = (await rt.dags()).importErrors.map((e) => ({
+          filename: e.filename,
+          bundle_name: e.bundleName,
+          dag_id: e.dagId ?? null,
+          task_id: e.taskId ?? null,
+          error: e.message,
+        }));
+        if (format === 'json') printJson(errors);
+        else if (errors.length === 0) process.stdout.write('No import errors.\n');
+        else printTable(['filename', 'bundle', 'error'], errors.map((e) => [e.filename, e.bundle_name, e.error]));
+      });
+    });
+
+  dags
+    .command('list-runs')
+    .description('list the runs of a DAG')
+    .argument('<dag_id>')
+    .option('-o, --output <format>', 'table or json', 'table')
+    .action(async (dagId: string, opts: { output: string }) => {
+      const format = parseFormat(opts.output);
+      await withRuntime(async (rt) => {
+        const found = await new DagRunStore(rt.db).list(dagId);
+        // No runs may mean a mistyped id: say so (as Airflow does) instead of printing an empty list.
+        if (found.length === 0) (await rt.dags()).get(dagId);
+        const runs = found.map((r) => ({
+          dag_id: r.dag_id,
+          run_id: r.run_id,
+          state: r.state,
+          logical_date: isoOrEmpty(r.logical_date),
+          start_date: isoOrEmpty(r.start_date),
+          end_date: isoOrEmpty(r.end_date),
+        }));
+        if (format === 'json') printJson(runs);
+        else printTable(['dag_id', 'run_id', 'state', 'logical_date', 'start_date', 'end_date'], runs.map((r) => [r.dag_id, r.run_id, colourState(r.state), r.logical_date, r.start_date, r.end_date]));
+      });
+    });
+
+  dags
+    .command('trigger')
+    .description('queue a DAG run for the scheduler')
+    .argument('<dag_id>')
+    .option('--conf <json>', 'dag_run.conf as a JSON object')
+    .option('--run-id <id>', 'run id (default: manual__<logical date>)')
+    .option('--logical-date <date>', 'logical date (default: now)')
+    .option('--refresh-cache', 'read no cache entries for this run and overwrite them after success')
+    .action(async (dagId: string, opts: RunOpts & { logicalDate?: string }) => {
+      await withRuntime(async (rt) => {
+        const when = opts.logicalDate ? parseDate(opts.logicalDate, '--logical-date') : rt.clock.now();
+        const run = await createRun(rt, dagId, when, opts);
+        process.stdout.write(`Queued run ${run.run_id} of DAG '${dagId}'\n`);
+      });
+    });
+
+  dags
+    .command('test')
+    .description('run one DAG run to completion in the foreground and print each task')
+    .argument('<dag_id>')
+    .argument('[logical_date]', 'logical date (default: now)')
+    .option('--conf <json>', 'dag_run.conf as a JSON object')
+    .option('--run-id <id>', 'run id (default: manual__<logical date>)')
+    .option('--refresh-cache', 'read no cache entries for this run and overwrite them after success')
+    .option('-o, --output <format>', 'table or json', 'table')
+    .action(async (dagId: string, logicalDate: string | undefined, opts: RunOpts & { output: string }) => {
+      const format = parseFormat(opts.output);
+      await withRuntime(async (rt) => {
+        const when = logicalDate ? parseDate(logicalDate, 'logical_date') : rt.clock.now();
+        const created = await createRun(rt, dagId, when, opts);
+        // Progress and warnings go to stderr in both formats: stdout stays the table or the JSON.
+        const log = (line: string) => void process.stderr.write(line + '\n');
+        const { run, tasks, executorSubmitted } = await runToCompletion(rt, dagId, created.run_id, log);
+        if (format === 'json') {
+          printJson({ dag_id: dagId, run_id: run.run_id, state: run.state, caching_enabled: rt.settings.core.taskCachingEnabled, executor_submitted: executorSubmitted, tasks });
+        } else {
+          printTable(TASK_TABLE_HEAD, tasks.map(taskTableRow));
+          const hits = tasks.filter((t) => t.cache.decision === 'hit');
+          const saved = hits.reduce((s, t) => s + (t.cache.time_saved ?? 0), 0);
+          process.stdout.write(`DAG run ${run.run_id}: ${colourState(run.state)}; ${hits.length} of ${tasks.length} task(s) served from the cache, ${saved.toFixed(3)}s saved\n`);
+          if (!rt.settings.core.taskCachingEnabled) process.stdout.write('Task caching is disabled ([core] task_caching_enabled = False).\n');
+        }
+        if (run.state !== 'success') process.exitCode = 1;
+      });
+    });
+}

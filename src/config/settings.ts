@@ -1,0 +1,46 @@
+/** The one settled configuration object: defaults applied, values validated and typed. */
+export interface Settings {
+  airflowHome: string;
+  core: {
+    dagsFolder: string;
+    parallelism: number;
+    multiTeam: boolean;
+    taskCachingEnabled: boolean;
+    /** Seconds; 0 = entries never expire. */
+    taskCacheDefaultTtl: number;
+    /** `metadata_db`, `redis`, or `module/path.js:ExportName`. */
+    taskCacheBackend: string;
+    /** Seconds. */
+    taskCacheCheckTimeout: number;
+    /** Seconds between scheduler gc sweeps of expired entries; 0 = never. */
+    taskCacheGcInterval: number;
+    maxCacheEntryBytes: number;
+    defaultTaskRetries: number;
+    /** Seconds. */
+    defaultRetryDelay: number;
+  };
+  database: {
+    /** `sqlite:////abs/path.db`, a plain file path, or `postgresql://...`. */
+    sqlAlchemyConn: string;
+  };
+  scheduler: {
+    /** Seconds the loop sleeps when it has nothing to do. */
+    idleSleepTime: number;
+    /** Seconds without a heartbeat after which a running task instance is a zombie. */
+    taskHeartbeatTimeout: number;
+    /** Seconds between heartbeats of a scheduler and its running task instances. */
+    heartbeatInterval: number;
+    /** Seconds between re-reads of the DAG bundles by a running scheduler. */
+    dagDirListInterval: number;
+  };
+  logging: {
+    baseLogFolder: string;
+  };
+  dagProcessor: {
+    /** Raw JSON list of {name, kwargs: {path}, team_name}; empty = one bundle from dags_folder. */
+    dagBundleConfigList: string;
+  };
+  redis: {
+    url: string;
+  };
+}

@@ -1,0 +1,100 @@
+import { resolve } from 'node:path';
+import type { Dag, DagBundle, Task } from './model.js';
+import { describeValue, invalid, type Where } from './field-reader.js';
+import { parseJsonText } from './json-text.js';
+import { ID_PATTERN, readSerializedDag } from './serialized.js';
+import { ancestors, deriveUpstream, topologicalOrder, type Edges } from './graph.js';
+import { buildTask, AIRFLOW_TASK_DEFAULTS, type TaskDefaults } from './task-builder.js';
+import { ModuleHasher, sha256Hex } from './source-hash.js';
+
+export interface DagLoadOptions {
+  /** Shared across one DagBag load so each callable module is read once. */
+  modules?: ModuleHasher;
+  defaults?: TaskDefaults;
+}
+
+/** Parses, validates and builds one DAG from a file's bytes. Throws DagValidationError. */
+export function buildDag(file: string, bytes: Buffer, bundle: DagBundle, options: DagLoadOptions = {}): Dag {
+  const fileloc = resolve(file);
+  const bundlePath = resolve(bundle.path);
+  const text = bytes.toString('utf8');
+  const serialized = readSerializedDag(fileloc, parseJsonText(fileloc, text));
+  const { dagId } = serialized;
+  const dagWhere: Where = { file: fileloc, dagId };
+
+  // Pass 1: identities and edges, so graph errors are reported before any per-task detail.
+  const downstream: Edges = new Map();
+  const types = new Map<string, string>();
+  serialized.tasks.forEach((raw, index) => {
+    const taskId = raw.task_id;
+    if (taskId === undefined || taskId === null) throw invalid(dagWhere, `tasks[${index}] has no task_id`);
+    if (typeof taskId !== 'string' || !ID_PATTERN.test(taskId)) {
+      throw invalid(dagWhere, `tasks[${index}].task_id must be 1-250 letters, digits, '_', '-' or '.', found ${describeValue(taskId)}`);
+    }
+    const where: Where = { ...dagWhere, taskId };
+    if (downstream.has(taskId)) throw invalid(where, `duplicate task_id '${taskId}'; task ids must be unique in a DAG`);
+    const taskType = raw.task_type;
+    if (typeof taskType !== 'string' || taskType === '') {
+      throw invalid(where, `field 'task_type' (or '_task_type') must be a non-empty string, found ${describeValue(taskType)}`);
+    }
+    const ds = raw.downstream_task_ids ?? [];
+    if (!Array.isArray(ds) || !ds.every((d) => typeof d === 'string')) {
+      throw invalid(where, `field 'downstream_task_ids' must be an array of strings, found ${describeValue(ds)}`);
+    }
+    types.set(taskId, taskType);
+    downstream.set(taskId, [...new Set(ds as string[])]);
+  });
+  for (const [taskId, children] of downstream) {
+    const unknown = children.find((c) => !downstream.has(c));
+    if (unknown !== undefined) {
+      throw invalid({ ...dagWhere, taskId }, `downstream_task_ids names unknown task '${unknown}'`);
+    }
+  }
+  const sorted = topologicalOrder(downstream);
+  if ('cycle' in sorted) throw invalid(dagWhere, `the tasks form a cycle: ${sorted.cycle.join(' -> ')}`);
+  const upstream = deriveUpstream(downstream);
+
+  // Pass 2: each task's fields, then the XCom references it reads against its ancestors.
+  const modules = options.modules ?? new ModuleHasher();
+  const tasks = new Map<string, Task>();
+  serialized.tasks.forEach((raw) => {
+    const taskId = raw.task_id as string;
+    const task = buildTask(raw, taskId, types.get(taskId)!, downstream.get(taskId)!, {
+      file: fileloc,
+      dagId,
+      bundlePath,
+      params: serialized.params,
+      defaultArgs: serialized.defaultArgs,
+      defaults: options.defaults ?? AIRFLOW_TASK_DEFAULTS,
+      modules,
+    });
+    task.upstreamTaskIds = upstream.get(taskId)!;
+    const before = ancestors(upstream, taskId);
+    for (const source of task.xcomDependencies) {
+      if (!downstream.has(source)) {
+        throw invalid({ ...dagWhere, taskId }, `xcomref reads XCom of unknown task '${source}'`);
+      }
+      if (!before.has(source)) {
+        throw invalid(
+          { ...dagWhere, taskId },
+          `xcomref reads XCom of task '${source}', which is not upstream of '${taskId}'; add '${taskId}' to the downstream_task_ids of '${source}' (directly or through other tasks)`,
+        );
+      }
+    }
+    tasks.set(taskId, task);
+  });
+
+  return {
+    dagId,
+    fileloc,
+    bundleName: bundle.name,
+    bundlePath,
+    teamName: bundle.teamName,
+    ...(serialized.description !== undefined ? { description: serialized.description } : {}),
+    params: serialized.params,
+    tasks,
+    topoOrder: sorted.order,
+    fileHash: sha256Hex(bytes),
+    serialized: text,
+  };
+}

@@ -1,0 +1,64 @@
+/** Task-graph helpers over `downstream` edges keyed by task id. Iterative, so large DAGs cannot overflow the stack. */
+
+export type Edges = Map<string, string[]>;
+
+/** Upstream lists derived from every task's downstream list, in task order. */
+export function deriveUpstream(downstream: Edges): Edges {
+  const upstream: Edges = new Map([...downstream.keys()].map((id) => [id, []]));
+  for (const [id, children] of downstream) {
+    for (const child of children) upstream.get(child)?.push(id);
+  }
+  return upstream;
+}
+
+/**
+ * Kahn's algorithm, ties broken by task order so the result is stable across loads. Returns the
+ * order, or one cycle (first task repeated at the end) when the graph is not a DAG.
+ */
+export function topologicalOrder(downstream: Edges): { order: string[] } | { cycle: string[] } {
+  const indegree = new Map<string, number>([...downstream.keys()].map((id) => [id, 0]));
+  for (const children of downstream.values()) for (const c of children) indegree.set(c, (indegree.get(c) ?? 0) + 1);
+  const position = new Map([...downstream.keys()].map((id, i) => [id, i]));
+  const ready = [...downstream.keys()].filter((id) => indegree.get(id) === 0);
+  const order: string[] = [];
+  while (ready.length > 0) {
+    ready.sort((a, b) => position.get(a)! - position.get(b)!);
+    const id = ready.shift()!;
+    order.push(id);
+    for (const c of downstream.get(id) ?? []) {
+      const d = indegree.get(c)! - 1;
+      indegree.set(c, d);
+      if (d === 0) ready.push(c);
+    }
+  }
+  if (order.length === downstream.size) return { order };
+  const done = new Set(order);
+  const left = new Set([...downstream.keys()].filter((id) => !done.has(id)));
+  return { cycle: findCycle(downstream, left) };
+}
+
+/** Every node left after Kahn's algorithm has an edge to another left node; walk until one repeats. */
+function findCycle(downstream: Edges, left: Set<string>): string[] {
+  const path: string[] = [];
+  const seenAt = new Map<string, number>();
+  let id = [...left][0];
+  while (!seenAt.has(id)) {
+    seenAt.set(id, path.length);
+    path.push(id);
+    id = (downstream.get(id) ?? []).find((c) => left.has(c))!;
+  }
+  return [...path.slice(seenAt.get(id)!), id];
+}
+
+/** All tasks upstream of `id`, transitively. */
+export function ancestors(upstream: Edges, id: string): Set<string> {
+  const seen = new Set<string>();
+  const stack = [...(upstream.get(id) ?? [])];
+  while (stack.length > 0) {
+    const u = stack.pop()!;
+    if (seen.has(u)) continue;
+    seen.add(u);
+    stack.push(...(upstream.get(u) ?? []));
+  }
+  return seen;
+}

@@ -1,0 +1,172 @@
+import type { Json } from './model.js';
+import { describeValue, invalid, isPlainObject, type Where } from './field-reader.js';
+
+/**
+ * Reads Airflow's serialized-DAG envelope (`serialized_dag.data`, versions 1-3) into plain objects:
+ * generic `{"__type", "__var"}` wrappers are unwrapped, alias keys (`_dag_id`, `_task_type`, ...)
+ * normalised, params reduced to their defaults. Field types are checked later by the task builder.
+ */
+
+export const SUPPORTED_VERSIONS = [1, 2, 3] as const;
+
+export interface SerializedDag {
+  version: number;
+  dagId: string;
+  description?: string;
+  params: { [k: string]: Json };
+  defaultArgs: Record<string, unknown>;
+  /** Task objects with aliases normalised (`task_type`, `downstream_task_ids`); other fields as written. */
+  tasks: Record<string, unknown>[];
+}
+
+/** Airflow's dag_id / task_id rule (KEY_REGEX); ids end up in log paths, so nothing else is allowed. */
+export const ID_PATTERN = /^[\w.-]{1,250}$/;
+
+const MAX_DEPTH = 512;
+
+export function readSerializedDag(file: string, doc: unknown): SerializedDag {
+  const where: Where = { file };
+  const expected = 'expected an Airflow serialized DAG {"__version": 1|2|3, "dag": {...}}';
+  if (!isPlainObject(doc)) throw invalid(where, `not a serialized DAG: ${expected}, found ${describeValue(doc)}`);
+  if (!Object.hasOwn(doc, '__version')) throw invalid(where, `missing "__version": ${expected}`);
+  const version = doc.__version;
+  if (typeof version !== 'number' || !(SUPPORTED_VERSIONS as readonly number[]).includes(version)) {
+    throw invalid(where, `unsupported "__version" ${describeValue(version)}: ${expected}`);
+  }
+  if (!Object.hasOwn(doc, 'dag')) throw invalid(where, `missing "dag": ${expected}`);
+  const dag = unwrapOne(doc.dag, 'dict');
+  if (!isPlainObject(dag)) throw invalid(where, `"dag" must be an object, found ${describeValue(dag)}`);
+
+  const dagId = pickAlias(dag, 'dag_id', '_dag_id');
+  if (dagId === undefined || dagId === null) throw invalid(where, 'missing dag_id (or _dag_id) in "dag"');
+  if (typeof dagId !== 'string' || !ID_PATTERN.test(dagId)) {
+    throw invalid(where, `dag_id must be 1-250 letters, digits, '_', '-' or '.', found ${describeValue(dagId)}`);
+  }
+  const dagWhere: Where = { file, dagId };
+
+  // The team comes from the bundle so a DAG file cannot put itself into another team's cache.
+  if ((Object.hasOwn(dag, 'team_name') && dag.team_name != null) || Object.hasOwn(doc, 'team_name')) {
+    throw invalid(dagWhere, 'team_name cannot be set in a DAG file; it comes from the DAG bundle configuration');
+  }
+
+  // Tasks are unwrapped one by one so an error inside one names it.
+  const { tasks: rawTasksField, ...dagFields } = dag;
+  const fields = unwrapAirflowJson(dagFields, dagWhere) as Record<string, unknown>;
+  const rawTasks = unwrapOne(rawTasksField ?? [], 'set') ?? [];
+  if (!Array.isArray(rawTasks)) throw invalid(dagWhere, `field 'tasks' must be an array, found ${describeValue(rawTasks)}`);
+
+  const description = pickAlias(fields, 'description', '_description') ?? undefined;
+  if (description !== undefined && typeof description !== 'string') {
+    throw invalid(dagWhere, `field 'description' must be a string, found ${describeValue(description)}`);
+  }
+  const defaultArgs = fields.default_args ?? {};
+  if (!isPlainObject(defaultArgs)) {
+    throw invalid(dagWhere, `field 'default_args' must be an object, found ${describeValue(defaultArgs)}`);
+  }
+
+  return {
+    version,
+    dagId,
+    description,
+    params: readParams(fields.params, dagWhere),
+    defaultArgs,
+    tasks: rawTasks.map((t, i) => normaliseTask(t, i, dagWhere)),
+  };
+}
+
+function normaliseTask(wrapped: unknown, index: number, dagWhere: Where): Record<string, unknown> {
+  // v2+ wraps each operator as {"__type": "operator", "__var": {...}}.
+  const shallow = unwrapOne(wrapped, 'operator');
+  if (!isPlainObject(shallow)) throw invalid(dagWhere, `tasks[${index}] must be an object, found ${describeValue(shallow)}`);
+  const id = pickAlias(shallow, 'task_id', '_task_id');
+  const raw = unwrapAirflowJson(shallow, typeof id === 'string' ? { ...dagWhere, taskId: id } : dagWhere) as Record<string, unknown>;
+  const task: Record<string, unknown> = { ...raw };
+  for (const [name, alias] of [
+    ['task_type', '_task_type'],
+    ['downstream_task_ids', '_downstream_task_ids'],
+    ['task_id', '_task_id'],
+  ] as const) {
+    const v = pickAlias(raw, name, alias);
+    delete task[alias];
+    if (v !== undefined) task[name] = v;
+  }
+  return task;
+}
+
+/** The `__var` of a `{"__type": type, "__var"}` wrapper, else the value itself. */
+function unwrapOne(value: unknown, type: string): unknown {
+  return isPlainObject(value) && value.__type === type && Object.hasOwn(value, '__var') ? value.__var : value;
+}
+
+function pickAlias(obj: Record<string, unknown>, name: string, alias: string): unknown {
+  if (Object.hasOwn(obj, name) && obj[name] !== undefined) return obj[name];
+  return Object.hasOwn(obj, alias) ? obj[alias] : undefined;
+}
+
+/** Plain `{name: value}`, Airflow's `{name: {"__class": "...Param", "default": v}}`, or v2+'s `[[name, {...}], ...]`. */
+function readParams(raw: unknown, where: Where): { [k: string]: Json } {
+  if (raw === undefined || raw === null) return {};
+  let entries: [unknown, unknown][];
+  if (Array.isArray(raw)) {
+    entries = raw.map((pair, i) => {
+      if (!Array.isArray(pair) || pair.length !== 2) {
+        throw invalid(where, `params[${i}] must be a [name, value] pair, found ${describeValue(pair)}`);
+      }
+      return [pair[0], pair[1]];
+    });
+  } else if (isPlainObject(raw)) {
+    entries = Object.entries(raw);
+  } else {
+    throw invalid(where, `field 'params' must be an object or a list of [name, value] pairs, found ${describeValue(raw)}`);
+  }
+  return Object.fromEntries(
+    entries.map(([name, value]) => {
+      if (typeof name !== 'string' || name === '') {
+        throw invalid(where, `a param name must be a non-empty string, found ${describeValue(name)}`);
+      }
+      return [name, paramDefault(value)];
+    }),
+  );
+}
+
+function paramDefault(value: unknown): Json {
+  if (isPlainObject(value) && typeof value.__class === 'string' && value.__class.endsWith('Param')) {
+    return (Object.hasOwn(value, 'default') ? value.default : null) as Json;
+  }
+  return value as Json;
+}
+
+/**
+ * Airflow's generic wrappers to plain JSON: dict -> object, timedelta -> seconds, datetime -> epoch
+ * seconds, set/tuple -> array, operator -> its fields. XCom references stay as written for the
+ * templating step; unknown wrappers are kept so a field check can report them.
+ */
+export function unwrapAirflowJson(value: unknown, where: Where, depth = 0): unknown {
+  if (depth > MAX_DEPTH) throw invalid(where, `JSON nested more than ${MAX_DEPTH} levels deep`);
+  if (Array.isArray(value)) return value.map((v) => unwrapAirflowJson(v, where, depth + 1));
+  if (!isPlainObject(value)) return value;
+  if (typeof value.__type === 'string' && Object.hasOwn(value, '__var')) {
+    const inner = value.__var;
+    switch (value.__type) {
+      case 'xcomref':
+        return value;
+      case 'dict':
+      case 'operator':
+      case 'set':
+      case 'tuple': {
+        const kind = value.__type === 'set' || value.__type === 'tuple' ? 'array' : 'object';
+        const ok = kind === 'array' ? Array.isArray(inner) : isPlainObject(inner);
+        if (!ok) throw invalid(where, `a "${value.__type}" wrapper must hold an ${kind} in "__var", found ${describeValue(inner)}`);
+        return unwrapAirflowJson(inner, where, depth + 1);
+      }
+      case 'timedelta':
+      case 'datetime':
+        if (typeof inner !== 'number' || !Number.isFinite(inner)) {
+          throw invalid(where, `a "${value.__type}" wrapper must hold a number of seconds, found ${describeValue(inner)}`);
+        }
+        return inner;
+    }
+  }
+  // fromEntries defines own properties, so a "__proto__" key stays data and cannot touch prototypes.
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapAirflowJson(v, where, depth + 1)]));
+}

@@ -1,0 +1,29 @@
+import type { XComRef } from './model.js';
+import { isPlainObject } from './field-reader.js';
+
+/** `{"__type": "xcomref", "__var": {...}}`, well-formed or not (the loader reports malformed ones). */
+export function isXComRefWrapper(v: unknown): v is { __type: 'xcomref'; __var: unknown } {
+  return isPlainObject(v) && v.__type === 'xcomref';
+}
+
+/** The reference a wrapper holds, or undefined when `__var` lacks a task_id string or has a non-string key. */
+export function readXComRef(wrapper: { __var: unknown }): XComRef | undefined {
+  const inner = wrapper.__var;
+  if (!isPlainObject(inner) || typeof inner.task_id !== 'string' || inner.task_id === '') return undefined;
+  const key = inner.key ?? 'return_value';
+  if (typeof key !== 'string') return undefined;
+  return { task_id: inner.task_id, key };
+}
+
+/** Every xcomref wrapper anywhere inside `value`, in document order. */
+export function findXComRefWrappers(value: unknown): { __type: 'xcomref'; __var: unknown }[] {
+  const found: { __type: 'xcomref'; __var: unknown }[] = [];
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (isXComRefWrapper(v)) found.push(v);
+    else if (Array.isArray(v)) stack.push(...[...v].reverse());
+    else if (isPlainObject(v)) stack.push(...Object.values(v).reverse());
+  }
+  return found;
+}

@@ -1,0 +1,171 @@
+/**
+ * One task try as one child process: spawn it in its own process group, send its output to the
+ * try's log file, enforce execution_timeout on the whole group, and turn the outcome into a
+ * TaskTryResult. Never rejects: every failure, including not being able to start, is a result.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { Json } from '../dag/model.js';
+import { childEnv } from './child-env.js';
+import { planLaunch, type LaunchPlan } from './launch.js';
+import type { TaskTrySpec, TaskTryResult } from './types.js';
+
+export interface TaskTryHooks {
+  /** Called right after spawn, e.g. to record the pid on the task instance. */
+  onStart?(pid: number): void;
+}
+
+/** Time between SIGTERM and SIGKILL when execution_timeout is exceeded. */
+export const KILL_GRACE_MS = 2000;
+
+/** Signals every process in the child's group; the group may already be gone. */
+export function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: nothing left to signal.
+  }
+}
+
+function logLine(fd: number, message: string, level: 'INFO' | 'ERROR' = 'INFO'): void {
+  writeSync(fd, `[${new Date().toISOString()}] {miniflow} ${level} - ${message}\n`);
+}
+
+export async function runTaskTry(spec: TaskTrySpec, hooks: TaskTryHooks = {}): Promise<TaskTryResult> {
+  const startedAt = new Date();
+  const failed = (error: string): TaskTryResult => ({
+    ok: false,
+    error,
+    exitCode: null,
+    signal: null,
+    timedOut: false,
+    startedAt,
+    endedAt: new Date(),
+  });
+
+  let log: number;
+  try {
+    mkdirSync(dirname(spec.logFile), { recursive: true });
+    // O_APPEND: the parent and the child write the same file without overwriting each other.
+    log = openSync(spec.logFile, 'a');
+  } catch (err) {
+    return failed(`cannot open log file ${spec.logFile}: ${(err as Error).message}`);
+  }
+  try {
+    let plan: LaunchPlan;
+    try {
+      plan = planLaunch(spec);
+      if (spec.cwd !== undefined && !existsSync(spec.cwd)) throw new Error(`cwd ${spec.cwd} does not exist (task ${spec.taskId})`);
+    } catch (err) {
+      const result = failed((err as Error).message);
+      logLine(log, `Task failed: ${result.error}`, 'ERROR');
+      return result;
+    }
+    logLine(log, `Try ${spec.tryNumber} of ${spec.dagId}.${spec.taskId} (run ${spec.runId}): running ${plan.describe}`);
+    const result = await runChild(spec, plan, log, hooks, startedAt);
+    if (result.ok) logLine(log, 'Task exited successfully');
+    else logLine(log, `Task failed: ${result.error}`, 'ERROR');
+    return result;
+  } catch (err) {
+    return failed(`executor error: ${(err as Error).message}`);
+  } finally {
+    closeSync(log);
+  }
+}
+
+function runChild(spec: TaskTrySpec, plan: LaunchPlan, log: number, hooks: TaskTryHooks, startedAt: Date): Promise<TaskTryResult> {
+  const usesResultFd = plan.input !== undefined;
+  const child = spawn(plan.command, plan.args, {
+    cwd: spec.cwd,
+    env: childEnv(spec),
+    // Own process group, so a timeout reaches grandchildren (`sleep 30 & wait`) too.
+    detached: true,
+    stdio: [usesResultFd ? 'pipe' : 'ignore', plan.captureStdout ? 'pipe' : log, log, usesResultFd ? 'pipe' : 'ignore'],
+  });
+
+  return new Promise<TaskTryResult>((resolve) => {
+    let settled = false;
+    let timedOut = false;
+    let lastLine: string | undefined;
+    let partial = '';
+    let resultText = '';
+    let deadline: NodeJS.Timeout | undefined;
+
+    const settle = (result: Omit<TaskTryResult, 'startedAt' | 'endedAt' | 'pid' | 'timedOut'>) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      resolve({ ...result, timedOut, pid: child.pid, startedAt, endedAt: new Date() });
+    };
+
+    child.on('error', (err) => {
+      // Only a failed spawn matters here; a started child reports through 'close'.
+      if (child.pid === undefined) {
+        settle({ ok: false, error: `cannot start ${plan.command}: ${err.message}`, exitCode: null, signal: null });
+      }
+    });
+    if (child.pid === undefined) return;
+    hooks.onStart?.(child.pid);
+    const pid = child.pid;
+
+    if (usesResultFd) {
+      child.stdin?.on('error', () => {}); // EPIPE when the child dies before reading its spec
+      child.stdin?.end(JSON.stringify(plan.input));
+      const resultPipe = child.stdio[3] as Readable;
+      resultPipe.setEncoding('utf8');
+      resultPipe.on('data', (chunk: string) => (resultText += chunk));
+    }
+    if (plan.captureStdout && child.stdout) {
+      child.stdout.setEncoding('utf8');
+      child.stdout.on('data', (chunk: string) => {
+        writeSync(log, chunk);
+        // Keep only the last non-empty line, as Airflow's BashOperator pushes it as return_value.
+        const lines = (partial + chunk).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) if (line.trim() !== '') lastLine = line.trimEnd();
+      });
+    }
+
+    if (spec.executionTimeout !== null) {
+      deadline = setTimeout(() => {
+        timedOut = true;
+        logLine(log, `execution_timeout of ${spec.executionTimeout}s exceeded: sending SIGTERM to process group ${pid}`);
+        killGroup(pid, 'SIGTERM');
+        setTimeout(() => killGroup(pid, 'SIGKILL'), KILL_GRACE_MS).unref();
+      }, spec.executionTimeout * 1000);
+    }
+
+    // 'close', not 'exit': the output pipes must be drained before the last line / result is read.
+    child.on('close', (code, signal) => {
+      if (partial.trim() !== '') lastLine = partial.trimEnd();
+      const status = { exitCode: code, signal: signal as string | null };
+      const exitError = signal ? `killed by ${signal}` : `exited with code ${code}`;
+      if (timedOut) return settle({ ok: false, error: `execution_timeout of ${spec.executionTimeout}s exceeded`, ...status });
+      if (!usesResultFd) {
+        return settle(code === 0 ? { ok: true, returnValue: lastLine, ...status } : { ok: false, error: exitError, ...status });
+      }
+      settle({ ...judgeResultLine(resultText, code === 0, exitError), ...status });
+    });
+  });
+}
+
+/** A runner's fd-3 line decides the outcome; without one, the exit status does. */
+function judgeResultLine(text: string, exitedZero: boolean, exitError: string): { ok: boolean; returnValue?: Json; error?: string } {
+  const line = text.split('\n')[0];
+  if (line.trim() === '') {
+    return { ok: false, error: exitedZero ? 'the runner exited without writing a result line on fd 3' : exitError };
+  }
+  let parsed: { ok?: unknown; value?: Json; error?: unknown };
+  try {
+    parsed = JSON.parse(line);
+  } catch {
+    return { ok: false, error: `the runner wrote a garbled result line: ${line.slice(0, 200)}` };
+  }
+  if (parsed.ok === true) {
+    return exitedZero ? { ok: true, returnValue: parsed.value } : { ok: false, error: exitError };
+  }
+  if (parsed.ok === false && typeof parsed.error === 'string') return { ok: false, error: parsed.error };
+  return { ok: false, error: `the runner wrote a garbled result line: ${line.slice(0, 200)}` };
+}

@@ -1,0 +1,44 @@
+import type { Json } from '../dag/model.js';
+
+/** Everything a child needs for one task try; values are concrete (templates and XComs resolved). */
+export interface TaskTrySpec {
+  dagId: string;
+  runId: string;
+  taskId: string;
+  tryNumber: number;
+  /** Operator class name; the executor picks how to start the child from it. */
+  taskType: string;
+  /** BashOperator. */
+  bashCommand?: string;
+  /** PythonOperator / NodeOperator: absolute module path and function/export name. */
+  callableFile?: string;
+  callableName?: string;
+  opArgs: Json[];
+  opKwargs: { [k: string]: Json };
+  /** Variables the task declares; the child gets these plus a documented allowlist only. */
+  env: { [k: string]: string };
+  cwd?: string;
+  /** FileSensor. */
+  filepath?: string;
+  pokeInterval?: number;
+  sensorTimeout?: number;
+  /** Seconds; null = no limit. */
+  executionTimeout: number | null;
+  /** Absolute path of this try's log file (created with its folders by the executor). */
+  logFile: string;
+}
+
+export interface TaskTryResult {
+  /** success: exited 0 with a valid result. */
+  ok: boolean;
+  /** The task's return value (BashOperator: last stdout line); undefined when it returned nothing. */
+  returnValue?: Json;
+  /** One line saying why the try failed (exit code, signal, timeout, bad return value, ...). */
+  error?: string;
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  pid?: number;
+  startedAt: Date;
+  endedAt: Date;
+}

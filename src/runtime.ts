@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { createCacheBackend } from './cache/backend-registry.js';
+import { gcExpired } from './cache/admin.js';
+import { CacheDecider } from './cache/decision.js';
+import { FailOpenCache } from './cache/fail-open.js';
+import type { CacheBackend } from './cache/types.js';
+import { loadSettings } from './config/index.js';
+import type { Settings } from './config/settings.js';
+import { openMetadataDb, type MetadataDb } from './db/data-source.js';
+import { LocalExecutor } from './executor/local-executor.js';
+import { DagRegistry } from './scheduler/dag-registry.js';
+import { Scheduler, type SchedulerOptions } from './scheduler/scheduler.js';
+import { clockFromEnv, type Clock } from './util/clock.js';
+
+/**
+ * Everything a command needs, wired once: settled config, metadata DB, DAGs, the cache behind its
+ * fail-open guard. Commands open what they use; the pieces are created lazily.
+ */
+export class Runtime {
+  private backend: CacheBackend | null = null;
+  private registryLoaded = false;
+  readonly registry: DagRegistry;
+
+  private constructor(
+    readonly settings: Settings,
+    readonly db: MetadataDb,
+    readonly clock: Clock,
+  ) {
+    this.registry = new DagRegistry(settings, db);
+  }
+
+  static async open(env: NodeJS.ProcessEnv = process.env): Promise<Runtime> {
+    const settings = loadSettings(env);
+    const clock = clockFromEnv(env);
+    const db = await openMetadataDb(settings.database.sqlAlchemyConn, settings.airflowHome);
+    return new Runtime(settings, db, clock);
+  }
+
+  /** Parses the DAG bundles (once per command) and records DAGs and import errors. */
+  async dags(): Promise<DagRegistry> {
+    if (!this.registryLoaded) {
+      await this.registry.refresh(this.clock.now());
+      this.registryLoaded = true;
+    }
+    return this.registry;
+  }
+
+  /** The configured cache backend (constructed on first use). */
+  async cacheBackend(): Promise<CacheBackend> {
+    if (!this.backend) {
+      this.backend = await createCacheBackend(this.settings.core.taskCacheBackend, {
+        dataSource: this.db,
+        redisUrl: this.settings.redis.url,
+        airflowHome: this.settings.airflowHome,
+      });
+    }
+    return this.backend;
+  }
+
+  async decider(): Promise<CacheDecider> {
+    const { core } = this.settings;
+    const policy = { enabled: core.taskCachingEnabled, defaultTtl: core.taskCacheDefaultTtl, maxEntryBytes: core.maxCacheEntryBytes };
+    // With caching off, the backend is not even constructed: no check, no store.
+    const guard = core.taskCachingEnabled
+      ? new FailOpenCache(await this.cacheBackend(), { timeoutMs: core.taskCacheCheckTimeout * 1000, clock: this.clock })
+      : null;
+    return new CacheDecider(guard, policy, this.clock);
+  }
+
+  async scheduler(opts: Partial<SchedulerOptions> = {}): Promise<{ scheduler: Scheduler; executor: LocalExecutor }> {
+    const executor = new LocalExecutor({ parallelism: this.settings.core.parallelism });
+    const scheduler = new Scheduler({
+      db: this.db,
+      settings: this.settings,
+      clock: this.clock,
+      registry: await this.dags(),
+      executor,
+      decider: await this.decider(),
+      schedulerId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+      refreshDags: async () => void (await this.registry.refresh(this.clock.now())),
+      cacheGc: this.settings.core.taskCachingEnabled ? async (now) => gcExpired(await this.cacheBackend(), now) : undefined,
+      ...opts,
+    });
+    return { scheduler, executor };
+  }
+
+  async close(): Promise<void> {
+    await this.backend?.close().catch(() => undefined);
+    await this.db.close();
+  }
+}

@@ -1,0 +1,59 @@
+import type { Settings } from '../config/settings.js';
+import { resolveBundles } from '../dag/bundles.js';
+import { loadDagBag } from '../dag/dagbag.js';
+import type { Dag, DagBagResult } from '../dag/model.js';
+import type { MetadataDb } from '../db/data-source.js';
+import { NotFoundError } from '../errors.js';
+
+/**
+ * Parses every DAG bundle and records the result in the metadata DB (the `dag` table and
+ * `import_error`), as Airflow's DAG processor does. The scheduler and CLI read DAGs from here.
+ */
+export class DagRegistry {
+  private bag: DagBagResult = { dags: new Map(), importErrors: [] };
+
+  constructor(
+    private readonly settings: Settings,
+    private readonly db: MetadataDb,
+  ) {}
+
+  /** Parses all bundles (a new file version gets new source hashes) and syncs the DB. */
+  async refresh(now: Date): Promise<DagBagResult> {
+    this.bag = loadDagBag(resolveBundles(this.settings), {
+      defaults: { retries: this.settings.core.defaultTaskRetries, retryDelay: this.settings.core.defaultRetryDelay },
+    });
+    await this.db.transaction(async (t) => {
+      for (const dag of this.bag.dags.values()) {
+        await t.exec(
+          `INSERT INTO dag (dag_id, fileloc, bundle_name, team_name, dag_hash, serialized, last_parsed) VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (dag_id) DO UPDATE SET fileloc = excluded.fileloc, bundle_name = excluded.bundle_name, team_name = excluded.team_name,
+             dag_hash = excluded.dag_hash, serialized = excluded.serialized, last_parsed = excluded.last_parsed`,
+          [dag.dagId, dag.fileloc, dag.bundleName, dag.teamName, dag.fileHash, dag.serialized, now.getTime()],
+        );
+      }
+      await t.exec('DELETE FROM import_error');
+      for (const e of this.bag.importErrors) {
+        await t.exec('INSERT INTO import_error (filename, bundle_name, dag_id, task_id, stacktrace, timestamp) VALUES (?, ?, ?, ?, ?, ?)', [
+          e.filename, e.bundleName, e.dagId ?? null, e.taskId ?? null, e.message, now.getTime(),
+        ]);
+      }
+    });
+    return this.bag;
+  }
+
+  get dags(): Map<string, Dag> {
+    return this.bag.dags;
+  }
+
+  get importErrors() {
+    return this.bag.importErrors;
+  }
+
+  get(dagId: string): Dag {
+    const dag = this.bag.dags.get(dagId);
+    if (dag) return dag;
+    const err = this.bag.importErrors.find((e) => e.dagId === dagId);
+    if (err) throw new NotFoundError(`DAG '${dagId}' failed to load: ${err.message}`);
+    throw new NotFoundError(`DAG '${dagId}' not found in ${resolveBundles(this.settings).map((b) => b.path).join(', ')} (see: miniflow dags list, miniflow dags list-import-errors)`);
+  }
+}

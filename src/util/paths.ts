@@ -1,0 +1,29 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+let root: string | undefined;
+
+/**
+ * The repository / package root (the folder holding package.json). Code runs both from `dist/`
+ * (the CLI) and from `src/` (under jest), so runner paths are resolved from here, never relative
+ * to the calling module.
+ */
+export function packageRoot(): string {
+  if (root) return root;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error('miniflow: cannot find package.json above ' + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+  root = dir;
+  return dir;
+}
+
+/** Compiled child runners live in dist/ (built by `npm run build`); the Python runner ships as source. */
+export const runnerPaths = {
+  node: () => join(packageRoot(), 'dist', 'src', 'runner', 'node-runner.js'),
+  sensor: () => join(packageRoot(), 'dist', 'src', 'runner', 'file-sensor-runner.js'),
+  python: () => join(packageRoot(), 'src', 'runner', 'python_runner.py'),
+};

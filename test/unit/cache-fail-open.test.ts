@@ -1,0 +1,107 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createCacheBackend } from '../../src/cache/backend-registry.js';
+import { MetadataDbCacheBackend } from '../../src/cache/backends/metadata-db.js';
+import { buildCacheEntry } from '../../src/cache/entry.js';
+import { FailOpenCache } from '../../src/cache/fail-open.js';
+import { computeCacheKey } from '../../src/cache/key.js';
+import type { CacheBackend, CacheEntry } from '../../src/cache/types.js';
+import { openMetadataDb } from '../../src/db/data-source.js';
+import { ConfigError } from '../../src/errors.js';
+import type { Clock } from '../../src/util/clock.js';
+
+const home = resolve('test/fixtures/cache/home');
+const T0 = new Date('2024-05-01T00:00:00.000Z');
+
+function fixedClock(at: Date): Clock & { set(d: Date): void } {
+  let now = at;
+  return { now: () => now, set: (d) => (now = d) };
+}
+
+function entry(ttlSeconds: number, now = T0): CacheEntry {
+  const key = computeCacheKey({ teamName: null, dagId: 'etl', taskId: 'train', sourceHash: 's', version: '', inputs: {}, exclude: [], included: {} });
+  return buildCacheEntry({ key, teamName: null, dagId: 'etl', taskId: 'train', value: 42, runId: 'r1', tryNumber: 1, durationSeconds: 3, ttlSeconds, now });
+}
+
+const load = (exportName: string, file = 'memory-backend.js') => createCacheBackend(`plugins/${file}:${exportName}`, { airflowHome: home });
+
+/** The guard's promise, or 'unsettled' if it has not settled long after its deadline (a safety net, not a timing assertion). */
+function settledOrNot<T>(p: Promise<T>): Promise<T | 'unsettled'> {
+  let timer: NodeJS.Timeout;
+  const net = new Promise<'unsettled'>((r) => (timer = setTimeout(() => r('unsettled'), 5000)));
+  return Promise.race([p, net]).finally(() => clearTimeout(timer));
+}
+
+test('a backend whose calls never settle is bypassed at the deadline, and its signal is aborted', async () => {
+  const backend = await load('HangingBackend', 'misbehaving-backends.js');
+  const cache = new FailOpenCache(backend, { timeoutMs: 50 });
+  const result = await settledOrNot(cache.lookup('k'));
+  expect(result).toMatchObject({ outcome: 'bypass', reason: "cache backend 'hanging' did not answer within 50 ms" });
+  const signal = (backend as unknown as { signals: AbortSignal[] }).signals[0];
+  expect(signal.aborted).toBe(true);
+  expect(await settledOrNot(cache.store(entry(60)))).toEqual({ ok: false, reason: "cache backend 'hanging' did not answer within 50 ms" });
+  expect(await settledOrNot(cache.recordHit('k', T0))).toMatchObject({ ok: false });
+});
+
+test('a throwing backend is bypassed with its error, never rejected', async () => {
+  const cache = new FailOpenCache(await load('ThrowingBackend', 'misbehaving-backends.js'), { timeoutMs: 500 });
+  expect(await cache.lookup('k')).toMatchObject({ outcome: 'bypass', reason: "cache backend 'throwing' failed: connection refused" });
+  expect(await cache.store(entry(60))).toEqual({ ok: false, reason: "cache backend 'throwing' failed: disk full" });
+  const sync = new FailOpenCache(await load('SyncThrowingBackend', 'misbehaving-backends.js'), { timeoutMs: 500 });
+  expect(await sync.lookup('k')).toMatchObject({ outcome: 'bypass', reason: "cache backend 'sync-throwing' failed: not connected" });
+});
+
+test('expiry is decided by the injected clock: expired entries miss, fresh ones hit', async () => {
+  const backend = await load('MemoryBackend');
+  const clock = fixedClock(T0);
+  const cache = new FailOpenCache(backend, { timeoutMs: 500, clock });
+  const e = entry(60);
+  expect(await cache.lookup(e.key)).toMatchObject({ outcome: 'miss', reason: 'no entry for this key' });
+  expect(await cache.store(e)).toEqual({ ok: true });
+
+  clock.set(new Date(T0.getTime() + 59_999));
+  const hit = await cache.lookup(e.key);
+  expect(hit).toMatchObject({ outcome: 'hit', entry: { key: e.key, value: 42 } });
+  expect(hit.latencyMs).toBeGreaterThanOrEqual(0);
+
+  clock.set(new Date(T0.getTime() + 60_000));
+  expect(await cache.lookup(e.key)).toMatchObject({ outcome: 'miss', reason: 'expired at 2024-05-01T00:01:00.000Z' });
+
+  const forever = entry(0);
+  await cache.store(forever);
+  clock.set(new Date('2099-01-01T00:00:00Z'));
+  expect(await cache.lookup(forever.key)).toMatchObject({ outcome: 'hit' });
+});
+
+test('an entry for another key is never served', async () => {
+  const backend = await load('WrongKeyBackend');
+  const cache = new FailOpenCache(backend, { timeoutMs: 500 });
+  const e = entry(0);
+  await cache.store(e);
+  const result = await cache.lookup(e.key);
+  expect(result.outcome).toBe('bypass');
+  expect(result).toMatchObject({ reason: expect.stringContaining(`answered key ${e.key} with the entry of key not-${e.key}`) });
+});
+
+test('hits through the metadata DB backend, recorded with their time', async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'mf-cache-fo-'));
+  const db = await openMetadataDb(`sqlite:///${tmp}/airflow.db`, tmp);
+  try {
+    const backend: CacheBackend = new MetadataDbCacheBackend({ dataSource: db });
+    const cache = new FailOpenCache(backend, { timeoutMs: 2000, clock: fixedClock(T0) });
+    const e = entry(60);
+    expect(await cache.store(e)).toEqual({ ok: true });
+    expect(await cache.lookup(e.key)).toMatchObject({ outcome: 'hit', entry: e });
+    expect(await cache.recordHit(e.key, T0)).toEqual({ ok: true });
+    expect(await backend.get(e.key)).toMatchObject({ hits: 1, lastHitAt: T0 });
+  } finally {
+    await db.close();
+  }
+});
+
+test('the timeout must be positive', async () => {
+  const backend = await load('MemoryBackend');
+  expect(() => new FailOpenCache(backend, { timeoutMs: 0 })).toThrow(ConfigError);
+  expect(() => new FailOpenCache(backend, { timeoutMs: Number.NaN })).toThrow(/task_cache_check_timeout/);
+});

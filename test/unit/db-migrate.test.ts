@@ -1,0 +1,25 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openMetadataDb, parseConn } from '../../src/db/data-source.js';
+import { ConfigError } from '../../src/errors.js';
+
+test('migrations create every table on a fresh SQLite file and are idempotent', async () => {
+  const home = mkdtempSync(join(tmpdir(), 'mf-db-'));
+  const db = await openMetadataDb(`sqlite:///${home}/airflow.db`, home);
+  const tables = (await db.query<{ name: string }[]>("SELECT name FROM sqlite_master WHERE type='table'")).map((r) => r.name);
+  expect(tables).toEqual(expect.arrayContaining(['dag', 'dag_run', 'task_instance', 'xcom', 'import_error', 'task_cache_entry', 'cache_event']));
+  await db.close();
+  const again = await openMetadataDb(`sqlite:///${home}/airflow.db`, home);
+  const ran = await again.query<unknown[]>('SELECT * FROM migrations');
+  expect(ran).toHaveLength(3);
+  await again.close();
+});
+
+test('connection strings', () => {
+  expect(parseConn('sqlite:////tmp/x.db', '/h')).toEqual({ kind: 'sqlite', target: '/tmp/x.db' });
+  expect(parseConn('sqlite:///x.db', '/h')).toEqual({ kind: 'sqlite', target: '/h/x.db' });
+  expect(parseConn('postgresql+psycopg2://u@h/db', '/h')).toEqual({ kind: 'postgres', target: 'postgresql://u@h/db' });
+  expect(() => parseConn('mysql://x', '/h')).toThrow(ConfigError);
+  expect(() => parseConn('mysql://x', '/h')).toThrow(/\[database\] sql_alchemy_conn/);
+});
