@@ -72,7 +72,9 @@ function mutate(doc: { dag: Record<string, unknown> }, m: Mutation): void {
   if (m.target === 'task') {
     const tasks = doc.dag.tasks as unknown[];
     if (!Array.isArray(tasks) || tasks.length === 0) return;
-    const t = tasks[m.index % tasks.length] as Record<string, unknown>;
+    // An earlier mutation may have replaced this task with any JSON value, null included.
+    const t = tasks[m.index % tasks.length] as Record<string, unknown> | null;
+    if (t === null || typeof t !== 'object') return;
     target = t.__type === 'operator' ? t.__var : t;
   }
   if (target && typeof target === 'object') Object.defineProperty(target, m.field, { value: m.value, enumerable: true, writable: true, configurable: true });
@@ -102,6 +104,6 @@ test('loadDagFile throws nothing but DagValidationError on random and mutated DA
         expect(e.message.startsWith(file)).toBe(true);
       }
     }),
-    { numRuns: 2000 },
+    { numRuns: Number(process.env.MINIFLOW_FUZZ_RUNS ?? 2000) },
   );
 });
