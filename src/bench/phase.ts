@@ -25,6 +25,8 @@ export interface PhaseResult {
   executorSubmitted: number;
   /** CPU time of this process (user + system, all threads: SQLite's included) during the run, ms. */
   cpuMs: number;
+  /** Per cache hit: ready -> success committed, ms (the scheduler's own measure, sub-millisecond). */
+  hitCostsMs: number[];
 }
 
 export interface PhaseOptions {
@@ -79,6 +81,7 @@ export async function runPhase(rt: Runtime, dagId: string, phase: PhaseName | 'l
     loopTimesMs: [...scheduler.loopTimesMs],
     executorSubmitted: executor.submitted,
     cpuMs: (cpu.user + cpu.system) / 1000,
+    hitCostsMs: [...scheduler.hitCostsMs],
   };
 }
 

@@ -32,6 +32,10 @@ export interface TryOutcome {
 const OWNED = 'scheduler_id = ? AND try_number = ?';
 const owned = (ti: TiRef) => [ti.scheduler_id, ti.try_number];
 
+/** The RAISE(ABORT) message of the cache_hit_write trigger when its guard fails (SQLite). */
+const HIT_LOST_CLAIM = 'miniflow: cache hit lost the claim';
+
+/** Mirrored in the cache_hit_write trigger (migration 1700000000004): change both together. */
 const RUNNABLE_FROM = `(state IS NULL OR (state = '${TI.UP_FOR_RETRY}' AND next_retry_at <= ?))`;
 
 /**
@@ -167,15 +171,39 @@ export class TaskInstanceStore {
 
   /**
    * A cache hit straight from none / up_for_retry to success: the claim and the success are one
-   * guarded UPDATE (a hit runs nothing, so nothing needs to hold a claim meanwhile). Hits that
-   * arrive together are written in one transaction, their XComs and cache events as multi-row
-   * INSERTs: this is the hit's hot path, and a warm run hits a whole layer of tasks at once.
+   * guarded UPDATE (a hit runs nothing, so nothing needs to hold a claim meanwhile). This is the
+   * hit's hot path. On SQLite the whole write is one statement (see the cache_hit_write migration),
+   * and the DB queue commits hits that arrive together in one transaction. On PostgreSQL hits that
+   * arrive together are written in one transaction, their XComs and cache events as multi-row INSERTs.
    */
   succeedFromCache(ti: TiRef, schedulerId: string, outcome: TryOutcome, value: Json | undefined, cache: CacheRecord): Promise<boolean> {
+    if (this.db.kind === 'sqlite') return this.succeedFromCacheSqlite(ti, schedulerId, outcome, value, cache);
     return new Promise<boolean>((resolve, reject) => {
       this.hitQueue.push({ ti, schedulerId, outcome, value, cache, resolve, reject });
       if (this.hitQueue.length === 1) setImmediate(() => void this.flushHits());
     });
+  }
+
+  private async succeedFromCacheSqlite(ti: TiRef, schedulerId: string, outcome: TryOutcome, value: Json | undefined, cache: CacheRecord): Promise<boolean> {
+    // The trigger's guard mirrors takeTryGuard: runnable (RUNNABLE_FROM) and still at this try number.
+    try {
+      await this.db.exec(
+        `INSERT INTO cache_hit_write (ti_id, try_number, now_ms, scheduler_id, start_ms, end_ms, hostname,
+           decision, cache_key, reason, source_run_id, time_saved, team_name, latency_ms, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          ti.id, ti.try_number, outcome.end.getTime(), schedulerId, outcome.start.getTime(), outcome.end.getTime(), outcome.hostname ?? null,
+          cache.decision, cache.key, cache.reason, cache.sourceRunId ?? null, cache.timeSaved ?? null, cache.teamName, cache.latencyMs ?? null,
+          value === undefined ? null : JSON.stringify(value),
+        ],
+      );
+    } catch (err) {
+      if ((err as Error)?.message?.includes(HIT_LOST_CLAIM)) return false;
+      throw err;
+    }
+    ti.state = TI.SUCCESS;
+    ti.try_number += 1;
+    ti.scheduler_id = schedulerId;
+    return true;
   }
 
   private readonly hitQueue: PendingHit[] = [];

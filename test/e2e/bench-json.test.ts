@@ -11,7 +11,7 @@ describe('miniflow bench -o json', () => {
   const h = new TempHome();
 
   test('reports every documented field per operator kind, plus loop scaling and peak memory (structure only, never speed)', () => {
-    const r = h.json(['bench', '--tasks', '20', '--operator', 'bash,empty', '--loop-sizes', '10,30']);
+    const r = h.json(['bench', '--tasks', '20', '--operator', 'bash,empty', '--loop-sizes', '10,30', '--hit-probe', '15']);
     expect(r.code).toBe(0);
     const report = r.data;
     expect(report.options).toMatchObject({ tasks: 20, shape: 'diamond', operators: ['bash', 'empty'], parallelism: 4, db: 'sqlite', backend: 'metadata_db' });
@@ -42,6 +42,11 @@ describe('miniflow bench -o json', () => {
       expect(p.p99).toEqual(num);
     }
     expect(bash.child_start_ms_per_task).toBeGreaterThan(0);
+    // The serial probe: every task of the chain a hit, one cost measured per hit.
+    expect(report.serial_hit_cost_ms).toEqual({ tasks: 15, ok: true, hits: 15, mean: num, p50: num, p90: num, p99: num, max: num, cpu_per_hit: num, hits_per_s: num });
+    const s = report.serial_hit_cost_ms;
+    expect(s.p50).toBeLessThanOrEqual(s.p99);
+    expect(s.p99).toBeLessThanOrEqual(s.max);
     expect(report.loop_scaling.map((l: any) => l.task_instances)).toEqual([10, 30]);
     for (const l of report.loop_scaling) {
       expect(l).toEqual({ task_instances: num, iterations: num, mean_loop_ms: num, p99_loop_ms: num, wall_s: num, task_instances_per_s: num });
@@ -58,5 +63,14 @@ describe('miniflow bench -o json', () => {
     const op = h.run(['bench', '--operator', 'docker']);
     expect(op.code).toBe(1);
     expect(op.stderr).toMatch(/--operator must be among bash, node, python, empty, got 'docker'/);
+    const probe = h.run(['bench', '--hit-probe', '-3']);
+    expect(probe.code).toBe(1);
+    expect(probe.stderr).toMatch(/--hit-probe must be a whole number >= 0, got '-3'/);
+  });
+
+  test('--hit-probe 0 skips the serial probe', () => {
+    const r = h.json(['bench', '--tasks', '3', '--operator', 'empty', '--no-loop-scaling', '--hit-probe', '0']);
+    expect(r.code).toBe(0);
+    expect(r.data.serial_hit_cost_ms).toBeNull();
   });
 });

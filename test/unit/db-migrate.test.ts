@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { migrations } from '../../migrations/index.js';
 import { openMetadataDb, parseConn } from '../../src/db/data-source.js';
 import { ConfigError } from '../../src/errors.js';
 
@@ -9,10 +10,14 @@ test('migrations create every table on a fresh SQLite file and are idempotent', 
   const db = await openMetadataDb(`sqlite:///${home}/airflow.db`, home);
   const tables = (await db.query<{ name: string }[]>("SELECT name FROM sqlite_master WHERE type='table'")).map((r) => r.name);
   expect(tables).toEqual(expect.arrayContaining(['dag', 'dag_run', 'task_instance', 'xcom', 'import_error', 'task_cache_entry', 'cache_event']));
+  // SQLite's one-statement cache-hit write (migration 4).
+  const hitWrite = await db.query<{ type: string; name: string }[]>("SELECT type, name FROM sqlite_master WHERE name LIKE 'cache_hit_write%' ORDER BY type");
+  expect(hitWrite).toEqual([{ type: 'trigger', name: 'cache_hit_write_insert' }, { type: 'view', name: 'cache_hit_write' }]);
   await db.close();
   const again = await openMetadataDb(`sqlite:///${home}/airflow.db`, home);
   const ran = await again.query<unknown[]>('SELECT * FROM migrations');
-  expect(ran).toHaveLength(3);
+  expect(ran).toHaveLength(migrations.length);
+  expect(migrations.length).toBe(4);
   await again.close();
 });
 

@@ -7,6 +7,13 @@ import { UsageError } from '../../errors.js';
 import { parseFormat, printJson } from '../output.js';
 import { parsePositiveInt } from '../parse.js';
 
+function parseNonNegativeInt(value: string, flag: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0) throw new UsageError(`${flag} must be a whole number >= 0, got '${value}'`);
+  if (n > MAX_TASKS) throw new UsageError(`${flag} is at most ${MAX_TASKS}, got ${n}`);
+  return n;
+}
+
 const MAX_TASKS = 10_000;
 
 interface BenchCliOpts {
@@ -19,6 +26,7 @@ interface BenchCliOpts {
   backend: string;
   loopSizes: string;
   loopScaling: boolean;
+  hitProbe: string;
   keepHome?: boolean;
   output: string;
 }
@@ -51,6 +59,7 @@ function parseOptions(o: BenchCliOpts): BenchOptions {
     dbConn: o.dbConn,
     backend: o.backend,
     loopSizes,
+    hitProbeTasks: parseNonNegativeInt(o.hitProbe, '--hit-probe'),
     keepHome: o.keepHome === true,
   };
 }
@@ -89,6 +98,7 @@ export function registerBench(program: Command): void {
     .option('--backend <name>', 'cache backend ([core] task_cache_backend): metadata_db, redis or module.js:Export', 'metadata_db')
     .option('--loop-sizes <list>', 'task-instance counts for the scheduler loop-time table', '100,1000,10000')
     .option('--no-loop-scaling', 'skip the scheduler loop-time table')
+    .option('--hit-probe <n>', 'tasks in the serial hit-cost probe (a bash chain, one hit at a time); 0 skips it', '200')
     .option('--keep-home', 'keep the temporary AIRFLOW_HOME (its DB and logs) and print its path')
     .option('-o, --output <format>', 'table or json', 'table')
     .action(async (raw: BenchCliOpts) => {
@@ -103,7 +113,7 @@ export function registerBench(program: Command): void {
       }
       if (format === 'json') printJson(report);
       else process.stdout.write(renderBenchReport(report));
-      if (report.results.some((r) => !r.ok)) {
+      if (report.results.some((r) => !r.ok) || report.serial_hit_cost_ms?.ok === false) {
         process.stderr.write('warning: some benchmark runs did not end as expected (see "runs ok"); their numbers are suspect\n');
         process.exitCode = 1;
       }

@@ -1,0 +1,130 @@
+/**
+ * A cache hit's write (claim + success + return_value XCom + cache event), on a real SQLite file
+ * (one statement through the cache_hit_write trigger) and on PostgreSQL when its URL is set (one
+ * transaction): the same guard on both, so a try another scheduler took is never overwritten.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openMetadataDb, type MetadataDb } from '../../src/db/data-source.js';
+import { TI } from '../../src/scheduler/states.js';
+import { TaskInstanceStore, type CacheRecord, type TiRef } from '../../src/scheduler/task-instance-store.js';
+import { createPgSchema, describeWith, POSTGRES_URL, type PgSchema } from '../contract/servers.js';
+
+const RECORD: CacheRecord = { decision: 'hit', key: 'k'.repeat(64), reason: 'same key', stored: false, teamName: 'team_a', sourceRunId: 'src_run', timeSaved: 2.5, latencyMs: 0.4 };
+const at = (ms: number) => ({ start: new Date(ms), end: new Date(ms + 1), hostname: 'h' });
+
+function hitWriteSuite(open: () => Promise<{ db: MetadataDb; done: () => Promise<void> }>): void {
+  let db: MetadataDb;
+  let done: () => Promise<void>;
+  let store: TaskInstanceStore;
+  let seq = 0;
+
+  beforeAll(async () => {
+    ({ db, done } = await open());
+    store = new TaskInstanceStore(db);
+  });
+  afterAll(() => done());
+
+  /** A fresh task instance row in its own run, as the scheduler sees it. */
+  async function newTi(state: string | null = null, tryNumber = 0, nextRetryAt: number | null = null): Promise<TiRef> {
+    const runId = `run_${seq++}`;
+    await db.exec('INSERT INTO task_instance (dag_id, run_id, task_id, operator, state, try_number, max_tries, next_retry_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [
+      'd', runId, 't', 'BashOperator', state, tryNumber, 3, nextRetryAt,
+    ]);
+    const rows = await store.forRun('d', runId);
+    return rows[0];
+  }
+  const row = async (ti: TiRef) => (await db.query<Record<string, unknown>[]>('SELECT * FROM task_instance WHERE id = ?', [ti.id]))[0];
+  const xcoms = (ti: TiRef) => db.query<{ key: string; value: string }[]>('SELECT key, value FROM xcom WHERE dag_id = ? AND run_id = ?', [ti.dag_id, ti.run_id]);
+  const events = (ti: TiRef) => db.query<Record<string, unknown>[]>('SELECT * FROM cache_event WHERE dag_id = ? AND run_id = ?', [ti.dag_id, ti.run_id]);
+
+  test('a hit on a fresh task instance writes success, the XCom and the event together', async () => {
+    const ti = await newTi();
+    expect(await store.succeedFromCache(ti, 'sched_a', at(1000), { rows: [1, 'two'] }, RECORD)).toBe(true);
+    expect(ti).toMatchObject({ state: TI.SUCCESS, try_number: 1, scheduler_id: 'sched_a' });
+    expect(await row(ti)).toMatchObject({
+      state: 'success', try_number: 1, scheduler_id: 'sched_a', cache_decision: 'hit', cache_key: RECORD.key, cache_reason: 'same key',
+      cache_stored: 0, cache_source_run_id: 'src_run', time_saved: 2.5, hostname: 'h', pid: null, error: null,
+    });
+    expect(Number((await row(ti)).duration)).toBeCloseTo(0.001);
+    expect(await xcoms(ti)).toEqual([{ key: 'return_value', value: '{"rows":[1,"two"]}' }]);
+    const ev = await events(ti);
+    expect(ev).toHaveLength(1);
+    expect(ev[0]).toMatchObject({ task_id: 't', try_number: 1, team_name: 'team_a', decision: 'hit', cache_key: RECORD.key, reason: 'same key' });
+    expect(Number(ev[0].latency_ms)).toBeCloseTo(0.4);
+  });
+
+  test('a second hit with the same (now stale) try loses and writes nothing', async () => {
+    const ti = await newTi();
+    const stale = { ...ti };
+    expect(await store.succeedFromCache(ti, 'sched_a', at(1000), 1, RECORD)).toBe(true);
+    expect(await store.succeedFromCache(stale, 'sched_b', at(2000), 2, RECORD)).toBe(false);
+    expect(stale).toMatchObject({ state: null, try_number: 0 });
+    expect(await row(ti)).toMatchObject({ scheduler_id: 'sched_a', try_number: 1 });
+    expect(await xcoms(ti)).toEqual([{ key: 'return_value', value: '1' }]);
+    expect(await events(ti)).toHaveLength(1);
+  });
+
+  test('a try another scheduler claimed is left alone', async () => {
+    const ti = await newTi();
+    const other = { ...ti };
+    expect(await store.claim(other, 'sched_b', new Date(1000))).toBe(true);
+    expect(await store.succeedFromCache(ti, 'sched_a', at(1000), 1, RECORD)).toBe(false);
+    expect(await row(ti)).toMatchObject({ state: TI.SCHEDULED, scheduler_id: 'sched_b', try_number: 1 });
+    expect(await events(ti)).toHaveLength(0);
+  });
+
+  test('up_for_retry is taken only once its retry time has come', async () => {
+    const early = await newTi(TI.UP_FOR_RETRY, 1, 5000);
+    expect(await store.succeedFromCache(early, 'sched_a', at(4000), 1, RECORD)).toBe(false);
+    expect(await row(early)).toMatchObject({ state: TI.UP_FOR_RETRY, try_number: 1 });
+    expect(await store.succeedFromCache(early, 'sched_a', at(5000), 1, RECORD)).toBe(true);
+    expect(await row(early)).toMatchObject({ state: TI.SUCCESS, try_number: 2, next_retry_at: null });
+  });
+
+  test('a try that moved on while this scheduler looked (same state, newer try) is left alone', async () => {
+    const ti = await newTi(TI.UP_FOR_RETRY, 1, 1000);
+    const stale = { ...ti };
+    // Another scheduler took try 2, which failed back into up_for_retry, due again.
+    expect(await store.claim(ti, 'sched_b', new Date(1000))).toBe(true);
+    await db.exec('UPDATE task_instance SET state = ?, next_retry_at = ? WHERE id = ?', [TI.UP_FOR_RETRY, 1000, ti.id]);
+    expect(await store.succeedFromCache(stale, 'sched_a', at(2000), 1, RECORD)).toBe(false);
+    expect(await row(ti)).toMatchObject({ state: TI.UP_FOR_RETRY, try_number: 2, scheduler_id: 'sched_b' });
+  });
+
+  test('a cached task that pushed no value pushes none on a hit', async () => {
+    const ti = await newTi();
+    expect(await store.succeedFromCache(ti, 'sched_a', at(1000), undefined, RECORD)).toBe(true);
+    expect(await xcoms(ti)).toEqual([]);
+    expect(await events(ti)).toHaveLength(1);
+  });
+
+  test('hits arriving together: each task instance has exactly one winner', async () => {
+    const tis = await Promise.all(Array.from({ length: 40 }, () => newTi()));
+    const attempts = tis.flatMap((ti) => ['sched_a', 'sched_b'].map((s) => store.succeedFromCache({ ...ti }, s, at(1000), s, RECORD)));
+    const won = await Promise.all(attempts);
+    expect(won.filter(Boolean)).toHaveLength(40);
+    for (let i = 0; i < tis.length; i++) expect(won[2 * i] !== won[2 * i + 1]).toBe(true);
+    for (const ti of tis) {
+      expect(await events(ti)).toHaveLength(1);
+      expect(await xcoms(ti)).toHaveLength(1);
+    }
+  });
+}
+
+describe('cache hit write on SQLite', () => {
+  hitWriteSuite(async () => {
+    const home = mkdtempSync(join(tmpdir(), 'mf-hitwrite-'));
+    const db = await openMetadataDb(`sqlite:///${home}/airflow.db`, home);
+    return { db, done: () => db.close() };
+  });
+});
+
+describeWith('MINIFLOW_TEST_POSTGRES_URL', POSTGRES_URL, 'cache hit write on PostgreSQL', () => {
+  hitWriteSuite(async () => {
+    const schema: PgSchema = await createPgSchema(POSTGRES_URL!, 'mf_hitwrite');
+    const db = await openMetadataDb(schema.url, '/unused');
+    return { db, done: async () => { await db.close(); await schema.drop(); } };
+  });
+});
