@@ -7,6 +7,7 @@ import { CacheDecider } from '../cache/decision.js';
 import type { CacheEventRow, TaskInstanceRow } from '../db/entities.js';
 import { DagRunStore } from '../scheduler/dag-run-store.js';
 import type { Runtime } from '../runtime.js';
+import type { SchedulerMetrics } from '../scheduler/scheduler.js';
 
 export type PhaseName = 'disabled' | 'cold' | 'warm';
 
@@ -27,6 +28,8 @@ export interface PhaseResult {
   cpuMs: number;
   /** Per cache hit: ready -> success committed, ms (the scheduler's own measure, sub-millisecond). */
   hitCostsMs: number[];
+  /** Per cache hit: process CPU over the same span, ms (a hit's cost when hits run one at a time). */
+  hitCpuMs: number[];
 }
 
 export interface PhaseOptions {
@@ -45,7 +48,8 @@ export async function runPhase(rt: Runtime, dagId: string, phase: PhaseName | 'l
     phase === 'disabled'
       ? new CacheDecider(null, { enabled: false, defaultTtl: 0, maxEntryBytes: rt.settings.core.maxCacheEntryBytes }, rt.clock)
       : undefined;
-  const { scheduler, executor } = await rt.scheduler({ only: { dagId, runId }, ...(decider ? { decider } : {}) });
+  const metrics: SchedulerMetrics = { loopTimesMs: [], hitCostsMs: [], hitCpuMs: [] };
+  const { scheduler, executor } = await rt.scheduler({ only: { dagId, runId }, metrics, ...(decider ? { decider } : {}) });
   const poll = opts.onProgress ? setInterval(() => void countFinished(rt, dagId, runId).then(opts.onProgress!, () => undefined), 300) : null;
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
@@ -78,10 +82,11 @@ export async function runPhase(rt: Runtime, dagId: string, phase: PhaseName | 'l
     taskMs: tis.filter((t) => t.start_date !== null && t.end_date !== null).map((t) => Number(t.end_date) - Number(t.start_date)),
     checkMs: { hit: latency('hit'), miss: latency('miss') },
     decisions,
-    loopTimesMs: [...scheduler.loopTimesMs],
+    loopTimesMs: metrics.loopTimesMs,
     executorSubmitted: executor.submitted,
     cpuMs: (cpu.user + cpu.system) / 1000,
-    hitCostsMs: [...scheduler.hitCostsMs],
+    hitCostsMs: metrics.hitCostsMs,
+    hitCpuMs: metrics.hitCpuMs,
   };
 }
 

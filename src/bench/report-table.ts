@@ -1,7 +1,7 @@
 /** The human form of a bench report: one column per operator kind, one row per measure. */
 import chalk from 'chalk';
 import Table from 'cli-table3';
-import type { BenchReport, OperatorResult } from './bench.js';
+import type { BenchReport, Distribution, OperatorResult } from './bench.js';
 
 type Row = [string, (r: OperatorResult) => string];
 
@@ -39,10 +39,12 @@ export function renderBenchReport(report: BenchReport): string {
   }
   const h = report.serial_hit_cost_ms;
   if (h) {
+    const d = (x: Distribution) => `p50 ${f(x.p50)}  p90 ${f(x.p90)}  p99 ${f(x.p99)}  max ${f(x.max)}  mean ${f(x.mean)} ms`;
     out.push(
-      `Serial hit cost (${h.tasks}-task bash chain, one hit at a time, ready to success committed incl. DB writes)${h.ok ? '' : chalk.red(' NOT ALL HITS')}:\n` +
-        `  p50 ${f(h.p50, ' ms')}  p90 ${f(h.p90, ' ms')}  p99 ${f(h.p99, ' ms')}  max ${f(h.max, ' ms')}  mean ${f(h.mean, ' ms')}; ` +
-        `CPU per hit ${f(h.cpu_per_hit, ' ms')}; ${f(h.hits_per_s)} hits/s`,
+      `Serial hit cost (${h.tasks}-task bash chain, one hit at a time, ready to success committed, DB writes included)${h.ok ? '' : chalk.red(' NOT ALL HITS')}:`,
+      `  CPU per hit      ${d(h.cpu_ms)}`,
+      `  latency per hit  ${d(h.latency_ms)}`,
+      `  ${f(h.hits_per_s)} hits/s; whole-run CPU per hit ${f(h.run_cpu_per_hit_ms, ' ms')}`,
     );
   }
   if (report.loop_scaling.length > 0) {

@@ -12,6 +12,8 @@ const COLUMNS = [
 
 /** How long hit counts gather before one UPDATE writes them all. */
 const HIT_FLUSH_WINDOW_MS = 50;
+/** Entries per hit-count UPDATE. */
+const HIT_FLUSH_CHUNK = 50;
 
 /** Every column but the key is replaced: a re-stored key is a new entry (e.g. after its TTL expired). */
 const UPSERT = `INSERT INTO task_cache_entry (${COLUMNS.join(', ')})
@@ -138,8 +140,10 @@ export class MetadataDbCacheBackend implements CacheBackend {
   }
 
   private async flushHits(batch: [string, { count: number; at: number }][]): Promise<void> {
-    for (let i = 0; i < batch.length; i += 200) {
-      const chunk = batch.slice(i, i + 200);
+    // Small chunks, each its own statement in the DB queue: a hit waiting behind one waits ~0.5 ms,
+    // not the whole flush (every row touched is a page written).
+    for (let i = 0; i < batch.length; i += HIT_FLUSH_CHUNK) {
+      const chunk = batch.slice(i, i + HIT_FLUSH_CHUNK);
       const cases = chunk.map(() => 'WHEN ? THEN ?').join(' ');
       const lastCases = chunk.map(() => 'WHEN ? THEN ?').join(' ');
       await this.db.query(

@@ -31,7 +31,7 @@ export async function runToCompletion(rt: Runtime, dagId: string, runId: string,
   const run = await new DagRunStore(rt.db).get(dagId, runId);
   const tis = await new TaskInstanceStore(rt.db).fullRows(dagId, runId);
   // Tries handed to the executor (slots taken): a cache hit takes none.
-  return { run, tasks: tis.map(taskView), loopTimesMs: scheduler.loopTimesMs, executorSubmitted: executor.submitted };
+  return { run, tasks: tis.map(taskView), executorSubmitted: executor.submitted };
 }
 
 export function registerDags(program: Command): void {
