@@ -93,6 +93,9 @@ export interface SerialHitCost {
   cpu_ms: Distribution;
   /** CPU of the whole warm chain run (loop included) per hit, ms. */
   run_cpu_per_hit_ms: number | null;
+  /** The cold run, per miss: what caching added to the try (key + lookup before it, store after it). */
+  miss_overhead_latency_ms: Distribution;
+  miss_overhead_cpu_ms: Distribution;
   hits_per_s: number | null;
 }
 
@@ -244,11 +247,15 @@ async function serialHitCost(rt: Runtime, dag: SyntheticDag, hooks: BenchHooks):
   const h = warm.hitCostsMs;
   return {
     tasks: dag.tasks,
-    ok: cold.state === 'success' && warm.state === 'success' && (warm.decisions.hit ?? 0) === dag.tasks && h.length === dag.tasks,
+    ok:
+      cold.state === 'success' && warm.state === 'success' && (warm.decisions.hit ?? 0) === dag.tasks && h.length === dag.tasks &&
+      cold.missCache.length === dag.tasks,
     hits: h.length,
     latency_ms: distribution(h),
     cpu_ms: distribution(warm.hitCpuMs),
     run_cpu_per_hit_ms: h.length > 0 ? round(warm.cpuMs / h.length) : null,
+    miss_overhead_latency_ms: distribution(cold.missCache.map((m) => m.wallMs)),
+    miss_overhead_cpu_ms: distribution(cold.missCache.map((m) => m.cpuMs)),
     hits_per_s: round(h.length / (warm.wallMs / 1000), 1),
   };
 }

@@ -30,6 +30,8 @@ export interface PhaseResult {
   hitCostsMs: number[];
   /** Per cache hit: process CPU over the same span, ms (a hit's cost when hits run one at a time). */
   hitCpuMs: number[];
+  /** Per cache miss: what caching added (check + store), wall and CPU, ms. */
+  missCache: { wallMs: number; cpuMs: number }[];
 }
 
 export interface PhaseOptions {
@@ -48,7 +50,7 @@ export async function runPhase(rt: Runtime, dagId: string, phase: PhaseName | 'l
     phase === 'disabled'
       ? new CacheDecider(null, { enabled: false, defaultTtl: 0, maxEntryBytes: rt.settings.core.maxCacheEntryBytes }, rt.clock)
       : undefined;
-  const metrics: SchedulerMetrics = { loopTimesMs: [], hitCostsMs: [], hitCpuMs: [] };
+  const metrics: SchedulerMetrics = { loopTimesMs: [], hitCostsMs: [], hitCpuMs: [], missCache: new Map() };
   const { scheduler, executor } = await rt.scheduler({ only: { dagId, runId }, metrics, ...(decider ? { decider } : {}) });
   const poll = opts.onProgress ? setInterval(() => void countFinished(rt, dagId, runId).then(opts.onProgress!, () => undefined), 300) : null;
   const started = performance.now();
@@ -87,6 +89,7 @@ export async function runPhase(rt: Runtime, dagId: string, phase: PhaseName | 'l
     cpuMs: (cpu.user + cpu.system) / 1000,
     hitCostsMs: metrics.hitCostsMs,
     hitCpuMs: metrics.hitCpuMs,
+    missCache: [...metrics.missCache.values()],
   };
 }
 

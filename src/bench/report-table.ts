@@ -45,6 +45,9 @@ export function renderBenchReport(report: BenchReport): string {
       `  CPU per hit      ${d(h.cpu_ms)}`,
       `  latency per hit  ${d(h.latency_ms)}`,
       `  ${f(h.hits_per_s)} hits/s; whole-run CPU per hit ${f(h.run_cpu_per_hit_ms, ' ms')}`,
+      `Cache-enabled miss overhead (the same chain's cold run: key + lookup before the try, store after it):`,
+      `  CPU per miss     ${d(h.miss_overhead_cpu_ms)}`,
+      `  latency per miss ${d(h.miss_overhead_latency_ms)}`,
     );
   }
   if (report.loop_scaling.length > 0) {

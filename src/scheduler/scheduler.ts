@@ -57,7 +57,22 @@ export interface SchedulerMetrics {
   hitCostsMs: number[];
   /** Per cache hit, CPU of the whole process (every thread: SQLite's included) over the same span, ms. */
   hitCpuMs: number[];
+  /**
+   * Per cache miss (by task instance id): what caching added to its try, the check (key + lookup)
+   * plus the store after the run; wall and process CPU, ms.
+   */
+  missCache: Map<number, { wallMs: number; cpuMs: number }>;
 }
+
+/** Adds the span since `since` to a task instance's miss-overhead record. */
+function addMissSpan(metrics: SchedulerMetrics | undefined, tiId: number, since: { wall: number; cpu: NodeJS.CpuUsage } | null): void {
+  if (!metrics || !since) return;
+  const cpu = process.cpuUsage(since.cpu);
+  const seen = metrics.missCache.get(tiId) ?? { wallMs: 0, cpuMs: 0 };
+  metrics.missCache.set(tiId, { wallMs: seen.wallMs + performance.now() - since.wall, cpuMs: seen.cpuMs + (cpu.user + cpu.system) / 1000 });
+}
+
+const spanStart = (metrics: SchedulerMetrics | undefined) => (metrics ? { wall: performance.now(), cpu: process.cpuUsage() } : null);
 
 export interface LoopOptions {
   /** Airflow's `--num-runs`: stop after this many loop iterations. */
@@ -337,7 +352,9 @@ export class Scheduler {
 
     // The check comes before the claim: a hit then needs a single guarded write (claim and success
     // at once), and a lookup is read-only, so two schedulers checking the same task is harmless.
+    const checkSpan = spanStart(this.o.metrics);
     const check = await this.o.decider.check({ dag, task, runId: run.run_id, refresh: run.refresh_cache === 1, inputs, ctx });
+    if (check.decision === 'miss') addMissSpan(this.o.metrics, ti.id, checkSpan);
     // Every bypass but the kill switch is a problem worth a warning (a timeout, a failing backend, an unkeyable input).
     if (check.decision === 'bypass' && this.o.settings.core.taskCachingEnabled) this.log(`WARNING cache check for task '${task.taskId}' (DAG '${dag.dagId}') bypassed: ${check.reason}; running it normally`);
 
@@ -440,7 +457,9 @@ export class Scheduler {
       return;
     }
     const durationSeconds = (result.endedAt.getTime() - result.startedAt.getTime()) / 1000;
+    const storeSpan = check.decision === 'miss' ? spanStart(this.o.metrics) : null;
     const stored = await this.o.decider.store({ dag, task, runId: run.run_id, tryNumber: ti.try_number, durationSeconds }, check, result.returnValue);
+    addMissSpan(this.o.metrics, ti.id, storeSpan);
     if (check.storeAfterRun && !stored.stored) this.log(`WARNING task '${task.taskId}' (DAG '${dag.dagId}'): ${stored.reason}`);
     const base = this.record(tracker, check, stored.stored);
     const record = base ? { ...base, reason: stored.reason } : null;

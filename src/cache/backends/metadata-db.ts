@@ -13,7 +13,7 @@ const COLUMNS = [
 /** How long hit counts gather before one UPDATE writes them all. */
 const HIT_FLUSH_WINDOW_MS = 50;
 /** Entries per hit-count UPDATE. */
-const HIT_FLUSH_CHUNK = 50;
+const HIT_FLUSH_CHUNK = 10;
 
 /** Every column but the key is replaced: a re-stored key is a new entry (e.g. after its TTL expired). */
 const UPSERT = `INSERT INTO task_cache_entry (${COLUMNS.join(', ')})
