@@ -51,62 +51,86 @@ const MAX_BATCH = 256;
 /** Prepared statements kept per connection (least recently used dropped first). */
 const MAX_PREPARED = 256;
 
+/** SQLite's busy_timeout (ms): a writer waits this long for another connection's write lock. */
+const BUSY_TIMEOUT_MS = 10_000;
+/** After busy_timeout ran out, wait this long and try again (what TypeORM's busyErrorRetry did). */
+const BUSY_RETRY_MS = 50;
+
 /**
  * SQLite statements, prepared once and reused. node-sqlite3's `db.all(sql)` prepares, runs and
  * finalizes a new statement each time: three trips through libuv's thread pool. A kept statement
  * makes it one (measured here: 0.09 -> 0.03 ms per statement), and the scheduler's hot path runs
- * the same few statements over and over. Only `all` and `run` are used: both step to the end, so a
- * kept statement never holds a read lock between uses.
+ * the same few statements over and over. Only `all` and `run` are used: both step to the end (or
+ * fail, which halts the statement), so a kept statement never holds a lock between uses, and
+ * node-sqlite3 resets it before each use.
  */
 class PreparedStatements {
-  private readonly cache = new Map<string, sqlite3.Statement>();
+  /** Promises, so two callers preparing the same new text share one statement. */
+  private readonly cache = new Map<string, Promise<sqlite3.Statement>>();
 
   constructor(private readonly conn: sqlite3.Database) {}
 
-  async all<T = any>(sql: string, params: unknown[]): Promise<T> {
-    const stmt = await this.get(sql);
-    return new Promise<T>((resolve, reject) => stmt.all(params, (err, rows) => (err ? this.failed(stmt, err, reject) : resolve(rows as T))));
+  all<T = any>(sql: string, params: unknown[]): Promise<T> {
+    return this.retryBusy(async () => {
+      const stmt = await this.get(sql);
+      return new Promise<T>((resolve, reject) => stmt.all(params, (err, rows) => (err ? reject(err) : resolve(rows as T))));
+    });
   }
 
-  async run(sql: string, params: unknown[]): Promise<ExecResult> {
-    const stmt = await this.get(sql);
-    return new Promise((resolve, reject) =>
-      stmt.run(params, function (this: sqlite3.RunResult, err: Error | null) {
-        if (err) reject(err);
-        else resolve({ affected: this.changes, rows: [] });
-      }),
-    );
+  run(sql: string, params: unknown[]): Promise<ExecResult> {
+    return this.retryBusy(async () => {
+      const stmt = await this.get(sql);
+      return new Promise<ExecResult>((resolve, reject) =>
+        stmt.run(params, function (this: sqlite3.RunResult, err: Error | null) {
+          if (err) reject(err);
+          else resolve({ affected: this.changes, rows: [] });
+        }),
+      );
+    });
   }
 
   /** Every kept statement finalized: SQLite will not close a connection with live statements. */
   async finalizeAll(): Promise<void> {
     const all = [...this.cache.values()];
     this.cache.clear();
-    await Promise.all(all.map((s) => new Promise<void>((r) => s.finalize(() => r()))));
+    await Promise.all(all.map((p) => p.then((s) => new Promise<void>((r) => s.finalize(() => r())), () => undefined)));
   }
 
-  private failed(stmt: sqlite3.Statement, err: Error, reject: (e: Error) => void): void {
-    // Reset so the failed statement is idle again before its next use.
-    stmt.reset(() => reject(err));
+  /**
+   * busy_timeout already waited; another process still holds the write lock (a long `cache clear`,
+   * a backup). Keep waiting rather than fail a state change whose work is done.
+   */
+  private async retryBusy<T>(attempt: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        return await attempt();
+      } catch (err) {
+        if ((err as { code?: string })?.code !== 'SQLITE_BUSY') throw err;
+        await new Promise((r) => setTimeout(r, BUSY_RETRY_MS));
+      }
+    }
   }
 
-  private async get(sql: string): Promise<sqlite3.Statement> {
+  private get(sql: string): Promise<sqlite3.Statement> {
     const kept = this.cache.get(sql);
     if (kept) {
       this.cache.delete(sql); // most recently used goes last
       this.cache.set(sql, kept);
       return kept;
     }
-    const stmt = await new Promise<sqlite3.Statement>((resolve, reject) => {
+    const prepared = new Promise<sqlite3.Statement>((resolve, reject) => {
       const s = this.conn.prepare(sql, (err) => (err ? reject(err) : resolve(s)));
     });
-    this.cache.set(sql, stmt);
+    this.cache.set(sql, prepared);
+    // A text that does not prepare is not kept.
+    prepared.catch(() => this.cache.get(sql) === prepared && this.cache.delete(sql));
     if (this.cache.size > MAX_PREPARED) {
-      const [oldestSql, oldest] = this.cache.entries().next().value as [string, sqlite3.Statement];
+      // Operations run one at a time, so the least recently used statement is not in use.
+      const [oldestSql, oldest] = this.cache.entries().next().value as [string, Promise<sqlite3.Statement>];
       this.cache.delete(oldestSql);
-      oldest.finalize();
+      oldest.then((s) => s.finalize(), () => undefined);
     }
-    return stmt;
+    return prepared;
   }
 }
 
@@ -281,7 +305,11 @@ export function parseConn(conn: string, airflowHome: string): { kind: DbKind; ta
 }
 
 /** Opens the metadata DB and applies pending migrations (first use creates the schema). */
-export async function openMetadataDb(conn: string, airflowHome: string, opts: { migrate?: boolean } = {}): Promise<MetadataDb> {
+export async function openMetadataDb(
+  conn: string,
+  airflowHome: string,
+  opts: { migrate?: boolean; /** SQLite busy_timeout, ms (tests shorten it) */ busyTimeoutMs?: number } = {},
+): Promise<MetadataDb> {
   const { kind, target } = parseConn(conn, airflowHome);
   const common = { entities, migrations, synchronize: false, migrationsRun: false, logging: false } as const;
   let dataSource: DataSource;
@@ -289,7 +317,7 @@ export async function openMetadataDb(conn: string, airflowHome: string, opts: { 
     mkdirSync(dirname(target), { recursive: true });
     // WAL lets readers (CLI listings, a second scheduler) work while a scheduler writes;
     // busy_timeout makes concurrent writers wait instead of failing.
-    dataSource = new DataSource({ type: 'sqlite', database: target, driver: quietSqlite3, enableWAL: true, busyTimeout: 10000, busyErrorRetry: 50, ...common });
+    dataSource = new DataSource({ type: 'sqlite', database: target, driver: quietSqlite3, enableWAL: true, busyTimeout: opts.busyTimeoutMs ?? BUSY_TIMEOUT_MS, busyErrorRetry: BUSY_RETRY_MS, ...common });
   } else {
     dataSource = new DataSource({ type: 'postgres', url: target, ...common, extra: { max: 10 } });
   }

@@ -64,15 +64,23 @@ export interface SchedulerMetrics {
   missCache: Map<number, { wallMs: number; cpuMs: number }>;
 }
 
-/** Adds the span since `since` to a task instance's miss-overhead record. */
-function addMissSpan(metrics: SchedulerMetrics | undefined, tiId: number, since: { wall: number; cpu: NodeJS.CpuUsage } | null): void {
-  if (!metrics || !since) return;
-  const cpu = process.cpuUsage(since.cpu);
-  const seen = metrics.missCache.get(tiId) ?? { wallMs: 0, cpuMs: 0 };
-  metrics.missCache.set(tiId, { wallMs: seen.wallMs + performance.now() - since.wall, cpuMs: seen.cpuMs + (cpu.user + cpu.system) / 1000 });
+type SpanStart = { wall: number; cpu: NodeJS.CpuUsage };
+
+/** A span's start, only when someone records metrics (process.cpuUsage is a system call). */
+const spanStart = (metrics: SchedulerMetrics | undefined): SpanStart | null => (metrics ? { wall: performance.now(), cpu: process.cpuUsage() } : null);
+
+function spanSince(start: SpanStart): { wallMs: number; cpuMs: number } {
+  const cpu = process.cpuUsage(start.cpu);
+  return { wallMs: performance.now() - start.wall, cpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
-const spanStart = (metrics: SchedulerMetrics | undefined) => (metrics ? { wall: performance.now(), cpu: process.cpuUsage() } : null);
+/** Adds the span since `start` to a task instance's miss-overhead record. */
+function addMissSpan(metrics: SchedulerMetrics | undefined, tiId: number, start: SpanStart | null): void {
+  if (!metrics || !start) return;
+  const { wallMs, cpuMs } = spanSince(start);
+  const seen = metrics.missCache.get(tiId) ?? { wallMs: 0, cpuMs: 0 };
+  metrics.missCache.set(tiId, { wallMs: seen.wallMs + wallMs, cpuMs: seen.cpuMs + cpuMs });
+}
 
 export interface LoopOptions {
   /** Airflow's `--num-runs`: stop after this many loop iterations. */
@@ -100,6 +108,8 @@ export class Scheduler {
   private readonly host = hostname();
   /** performance.now() of the last poll for queued/running runs (the DB view of other processes' work). */
   private lastRunPoll = -Infinity;
+  /** Whether the last tick polled: "nothing left to do" is only true of a view just read. */
+  private lastTickPolled = false;
 
   private readonly jobs: SchedulerJobs;
   private readonly leases: CacheLeases;
@@ -163,7 +173,11 @@ export class Scheduler {
       }
       if (opts.signal?.aborted) break;
       if (opts.numRuns !== undefined && iterations >= opts.numRuns) break;
-      if (opts.untilIdle && this.trackers.size === 0 && this.work.size === 0) break;
+      if (opts.untilIdle && this.trackers.size === 0 && this.work.size === 0) {
+        // The last run just finished on a tick that skipped the poll: look once more, at once.
+        if (this.lastTickPolled) break;
+        continue;
+      }
       await this.sleep(this.o.settings.scheduler.idleSleepTime * 1000, opts.signal);
     }
   }
@@ -208,6 +222,7 @@ export class Scheduler {
     // not the injected clock: a frozen test clock must not stop new runs from being seen.
     const pollDue = performance.now() - this.lastRunPoll >= this.o.settings.scheduler.idleSleepTime * 1000 || this.trackers.size === 0;
     let active: DagRunRow[];
+    this.lastTickPolled = pollDue;
     if (pollDue) {
       this.lastRunPoll = performance.now();
       active = await this.runs.active(this.o.only);
@@ -319,8 +334,7 @@ export class Scheduler {
     const { dag, run } = tracker;
     const task = dag.tasks.get(ti.task_id)!;
     const start = this.o.clock.now();
-    const ready = performance.now();
-    const readyCpu = this.o.metrics ? process.cpuUsage() : undefined;
+    const readySpan = spanStart(this.o.metrics);
     const settle = (after: string | null) => tracker.noteTransition(before, after);
     const claim = async () => {
       if (await this.tis.claim(ti, this.o.schedulerId, this.o.clock.now())) return true;
@@ -365,10 +379,10 @@ export class Scheduler {
         this.record(tracker, check, false, entry.sourceRunId, entry.durationSeconds)!,
       );
       if (ok) {
-        if (this.o.metrics) {
-          this.o.metrics.hitCostsMs.push(performance.now() - ready);
-          const cpu = process.cpuUsage(readyCpu);
-          this.o.metrics.hitCpuMs.push((cpu.user + cpu.system) / 1000);
+        if (this.o.metrics && readySpan) {
+          const { wallMs, cpuMs } = spanSince(readySpan);
+          this.o.metrics.hitCostsMs.push(wallMs);
+          this.o.metrics.hitCpuMs.push(cpuMs);
         }
         this.afterHit(tracker, ti, check, settle);
       } else tracker.lastRefresh = -Infinity;

@@ -200,9 +200,7 @@ export class TaskInstanceStore {
       if ((err as Error)?.message?.includes(HIT_LOST_CLAIM)) return false;
       throw err;
     }
-    ti.state = TI.SUCCESS;
-    ti.try_number += 1;
-    ti.scheduler_id = schedulerId;
+    tookTryToSuccess(ti, schedulerId);
     return true;
   }
 
@@ -238,11 +236,7 @@ export class TaskInstanceStore {
         return new Set(won);
       });
       for (const h of batch) {
-        if (winners.has(h)) {
-          h.ti.state = TI.SUCCESS;
-          h.ti.try_number += 1;
-          h.ti.scheduler_id = h.schedulerId;
-        }
+        if (winners.has(h)) tookTryToSuccess(h.ti, h.schedulerId);
         h.resolve(winners.has(h));
       }
     } catch (err) {
@@ -327,6 +321,13 @@ interface PendingHit {
   cache: CacheRecord;
   resolve: (won: boolean) => void;
   reject: (err: unknown) => void;
+}
+
+/** The in-memory view after a hit's write won: a new try, taken by this scheduler, succeeded. */
+function tookTryToSuccess(ti: TiRef, schedulerId: string): void {
+  ti.state = TI.SUCCESS;
+  ti.try_number += 1;
+  ti.scheduler_id = schedulerId;
 }
 
 async function writeXComs(t: SqlRunner, rows: { ti: TiRef; key: string; value: Json; at: Date }[]): Promise<void> {

@@ -35,6 +35,25 @@ describe('DAG files and values a scheduler must cope with', () => {
     }
   }, 30_000);
 
+  test('scheduler --exit-when-idle runs a DAG run queued while another was running before it exits', async () => {
+    const h = new TempHome();
+    h.writeDag({ dag_id: 'slow', tasks: [bash('wait', 'sleep 2')] });
+    h.writeDag({ dag_id: 'next', tasks: [bash('b', 'echo 2')] });
+    expect(h.run(['dags', 'trigger', 'slow', '--run-id', 's1']).code).toBe(0);
+    // A long idle interval: the scheduler polls for new runs rarely, so its last look predates n1.
+    const scheduler = h.start(['scheduler', '--exit-when-idle'], { AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME: '30' });
+    const exited = new Promise<number | null>((resolve) => scheduler.on('exit', (code) => resolve(code)));
+    try {
+      await waitFor(() => (h.json(['tasks', 'states-for-dag-run', 'slow', 's1', '-o', 'json']).data[0]?.state === 'running' ? true : undefined));
+      expect(h.run(['dags', 'trigger', 'next', '--run-id', 'n1']).code).toBe(0);
+      expect(await exited).toBe(0);
+      expect(h.json(['dags', 'list-runs', 'slow']).data[0].state).toBe('success');
+      expect(h.json(['dags', 'list-runs', 'next']).data[0].state).toBe('success');
+    } finally {
+      scheduler.kill('SIGTERM');
+    }
+  }, 30_000);
+
   test('a DAG with no task runs to success instead of waiting forever', () => {
     const h = new TempHome();
     h.writeDag({ dag_id: 'empty', tasks: [] });

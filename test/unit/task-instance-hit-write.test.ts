@@ -6,6 +6,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import sqlite3 from 'sqlite3';
 import { openMetadataDb, type MetadataDb } from '../../src/db/data-source.js';
 import { TI } from '../../src/scheduler/states.js';
 import { TaskInstanceStore, type CacheRecord, type TiRef } from '../../src/scheduler/task-instance-store.js';
@@ -118,6 +119,23 @@ describe('cache hit write on SQLite', () => {
     const home = mkdtempSync(join(tmpdir(), 'mf-hitwrite-'));
     const db = await openMetadataDb(`sqlite:///${home}/airflow.db`, home);
     return { db, done: () => db.close() };
+  });
+
+  test('a lone hit is one statement on SQLite (the trigger does the rest)', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'mf-hitwrite-'));
+    const db = await openMetadataDb(`sqlite:///${home}/airflow.db`, home);
+    const store = new TaskInstanceStore(db);
+    await db.exec("INSERT INTO task_instance (dag_id, run_id, task_id, operator) VALUES ('d', 'r', 't', 'BashOperator')");
+    const [ti] = await store.forRun('d', 'r');
+    const conn = (db.dataSource.driver as unknown as { databaseConnection: sqlite3.Database }).databaseConnection;
+    const seen: string[] = [];
+    const trace = (sql: string) => seen.push(sql);
+    conn.on('trace', trace);
+    expect(await store.succeedFromCache(ti, 'sched_a', at(1000), 7, RECORD)).toBe(true);
+    conn.removeListener('trace', trace);
+    // sqlite3_trace reports the trigger's body as a comment line, not as statements of their own.
+    expect(seen.filter((sql) => !sql.startsWith('--')).map((sql) => sql.trim().split(/\s+/).slice(0, 3).join(' '))).toEqual(['INSERT INTO cache_hit_write']);
+    await db.close();
   });
 });
 
