@@ -37,7 +37,8 @@ describe('DAG files and values a scheduler must cope with', () => {
 
   test('scheduler --exit-when-idle runs a DAG run queued while another was running before it exits', async () => {
     const h = new TempHome();
-    h.writeDag({ dag_id: 'slow', tasks: [bash('wait', 'sleep 2')] });
+    // Long enough that n1 is surely queued (two CLI calls away) before this task ends, even on a busy CI machine.
+    h.writeDag({ dag_id: 'slow', tasks: [bash('wait', 'sleep 6')] });
     h.writeDag({ dag_id: 'next', tasks: [bash('b', 'echo 2')] });
     expect(h.run(['dags', 'trigger', 'slow', '--run-id', 's1']).code).toBe(0);
     // A long idle interval: the scheduler polls for new runs rarely, so its last look predates n1.
@@ -52,7 +53,7 @@ describe('DAG files and values a scheduler must cope with', () => {
     } finally {
       scheduler.kill('SIGTERM');
     }
-  }, 30_000);
+  }, 45_000);
 
   test('a DAG with no task runs to success instead of waiting forever', () => {
     const h = new TempHome();
