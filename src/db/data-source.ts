@@ -138,17 +138,24 @@ export class MetadataDb {
   private readonly queue: QueuedOp[] = [];
   private draining = false;
   private drained: Promise<void> = Promise.resolve();
+  /** SQLite: TypeORM's runner on the driver's one connection, for `tx()` (EntityManager callers). */
   private readonly runner: QueryRunner | null;
+  /** SQLite: every other statement, prepared once, on that same connection (same order, same transactions). */
   private readonly prepared: PreparedStatements | null;
 
   constructor(
     readonly dataSource: DataSource,
     readonly kind: DbKind,
   ) {
-    this.runner = kind === 'sqlite' ? dataSource.createQueryRunner() : null;
-    // The driver's one connection, which the QueryRunner above also uses: same order, same transactions.
-    const conn = kind === 'sqlite' ? ((dataSource.driver as unknown as { databaseConnection?: sqlite3.Database }).databaseConnection ?? null) : null;
-    this.prepared = conn ? new PreparedStatements(conn) : null;
+    if (kind !== 'sqlite') {
+      this.runner = null;
+      this.prepared = null;
+      return;
+    }
+    const conn = (dataSource.driver as unknown as { databaseConnection?: sqlite3.Database }).databaseConnection;
+    if (!conn) throw new Error('the SQLite data source must be initialized before MetadataDb wraps it');
+    this.runner = dataSource.createQueryRunner();
+    this.prepared = new PreparedStatements(conn);
   }
 
   /** Runs `fn` in a transaction with TypeORM's EntityManager (PostgreSQL: a pooled connection). */
@@ -162,32 +169,29 @@ export class MetadataDb {
   query<T = any>(sql: string, params: unknown[] = []): Promise<T> {
     const prepared = this.prepared;
     if (prepared) return this.serialized(() => prepared.all<T>(sql, params));
-    const runner = this.runner;
-    if (!runner) return this.dataSource.query(this.sql(sql), params) as Promise<T>;
-    return this.serialized(() => runner.query(sql, params) as Promise<T>);
+    return this.dataSource.query(this.sql(sql), params) as Promise<T>;
   }
 
   /** Like `query`, for INSERT/UPDATE/DELETE: how many rows changed (guarded state transitions read this). */
   exec(sql: string, params: unknown[] = []): Promise<ExecResult> {
     const prepared = this.prepared;
     if (prepared) return this.serialized(() => prepared.run(sql, params));
-    const runner = this.runner;
-    if (!runner) return runExec(this.dataSource.createQueryRunner(), this.sql(sql), params, true);
-    return this.serialized(() => runExec(runner, sql, params, false));
+    return runExec(this.dataSource.createQueryRunner(), this.sql(sql), params, true);
   }
 
   /** A transaction with `?`-placeholder helpers. */
   transaction<T>(fn: (r: SqlRunner) => Promise<T>): Promise<T> {
     const prepared = this.prepared;
-    if (prepared) return this.serialized(() => fn({ query: <R>(sql: string, params: unknown[] = []) => prepared.all<R>(sql, params), exec: (sql, params = []) => prepared.run(sql, params) }), true);
-    const body = (qr: QueryRunner) =>
-      fn({
+    if (prepared) {
+      return this.serialized(() => fn({ query: <R>(sql: string, params: unknown[] = []) => prepared.all<R>(sql, params), exec: (sql, params = []) => prepared.run(sql, params) }), true);
+    }
+    return this.dataSource.transaction((em) => {
+      const qr = em.queryRunner!;
+      return fn({
         query: (sql, params = []) => qr.query(this.sql(sql), params),
         exec: (sql, params = []) => runExec(qr, this.sql(sql), params, false),
       });
-    const runner = this.runner;
-    if (!runner) return this.dataSource.transaction((em) => body(em.queryRunner!));
-    return this.serialized(() => body(runner), true);
+    });
   }
 
   /**
@@ -252,8 +256,9 @@ export class MetadataDb {
     batch.forEach((op, i) => (outcomes[i].ok ? op.resolve(outcomes[i].value) : op.reject(outcomes[i].value)));
   }
 
+  /** SQLite only (the queue exists only there). */
   private async inTransaction<T>(body: () => Promise<T>): Promise<T> {
-    const stmt = (sql: string) => (this.prepared ? this.prepared.run(sql, []) : this.runner!.query(sql));
+    const stmt = (sql: string) => this.prepared!.run(sql, []);
     await stmt('BEGIN IMMEDIATE');
     try {
       const result = await body();

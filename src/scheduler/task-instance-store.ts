@@ -193,7 +193,7 @@ export class TaskInstanceStore {
         [
           ti.id, ti.try_number, outcome.end.getTime(), schedulerId, outcome.start.getTime(), outcome.end.getTime(), outcome.hostname ?? null,
           cache.decision, cache.key, cache.reason, cache.sourceRunId ?? null, cache.timeSaved ?? null, cache.teamName, cache.latencyMs ?? null,
-          value === undefined ? null : JSON.stringify(value),
+          value === undefined ? null : xcomText(value),
         ],
       );
     } catch (err) {
@@ -330,12 +330,15 @@ function tookTryToSuccess(ti: TiRef, schedulerId: string): void {
   ti.scheduler_id = schedulerId;
 }
 
+/** How an XCom value is stored (xcom.value): one form for every write path, the SQLite hit trigger's included. */
+const xcomText = (value: Json): string => JSON.stringify(value);
+
 async function writeXComs(t: SqlRunner, rows: { ti: TiRef; key: string; value: Json; at: Date }[]): Promise<void> {
   if (rows.length === 0) return;
   await t.exec(
     `INSERT INTO xcom (dag_id, run_id, task_id, map_index, key, value, timestamp) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}
      ON CONFLICT (dag_id, run_id, task_id, map_index, key) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp`,
-    rows.flatMap((r) => [r.ti.dag_id, r.ti.run_id, r.ti.task_id, r.ti.map_index, r.key, JSON.stringify(r.value), r.at.getTime()]),
+    rows.flatMap((r) => [r.ti.dag_id, r.ti.run_id, r.ti.task_id, r.ti.map_index, r.key, xcomText(r.value), r.at.getTime()]),
   );
 }
 

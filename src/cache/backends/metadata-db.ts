@@ -125,9 +125,10 @@ export class MetadataDbCacheBackend implements CacheBackend {
   }
 
   /**
-   * Hits are counted with one UPDATE per flush window instead of one per hit: the count shares the
-   * single SQLite connection with the scheduler's hot path, where a chain of hits would otherwise
-   * pay for an extra statement (and transaction) each. The promise settles when the count is written.
+   * Hits are counted once per flush window, a few entries per UPDATE, instead of one UPDATE per
+   * hit: the count shares the single SQLite connection with the scheduler's hot path, where a chain
+   * of hits would otherwise pay for an extra statement (and transaction) each. The promise settles
+   * when the count is written.
    */
   recordHit(key: string, at: Date): Promise<void> {
     const seen = this.pendingHits.get(key);
