@@ -12,12 +12,28 @@ export interface LocalExecutorOptions {
   parallelism: number;
 }
 
+/**
+ * An executor slot set aside for one try before the scheduler claims its task instance, so a
+ * scheduler claims only what it can start now and leaves the rest to other schedulers (Airflow
+ * bounds what it queues by the executor's open slots the same way).
+ */
+export interface SlotHold {
+  /** Submits the try in the held slot (consumes the hold). */
+  submit(spec: TaskTrySpec, hooks?: TaskTryHooks): Promise<TaskTryResult>;
+  /** Gives the slot back unused (the claim was lost, or the try needs no process after all). */
+  release(): void;
+}
+
 export class LocalExecutor {
   readonly parallelism: number;
   readonly #queue: PQueue;
   readonly #runningPids = new Set<number>();
   #submitted = 0;
   #shutDown = false;
+  /** Slots held for tries not yet submitted. */
+  #held = 0;
+  #slotWaiters: (() => void)[] = [];
+  #waitsCancelled = false;
 
   constructor({ parallelism }: LocalExecutorOptions) {
     if (!Number.isInteger(parallelism) || parallelism < 1) {
@@ -25,6 +41,42 @@ export class LocalExecutor {
     }
     this.parallelism = parallelism;
     this.#queue = new PQueue({ concurrency: parallelism });
+    this.#queue.on('next', () => this.#wakeSlotWaiters());
+  }
+
+  /** Waits for a free slot and holds it; null once waits are cancelled (the scheduler is stopping). */
+  async holdSlot(): Promise<SlotHold | null> {
+    while (!this.#waitsCancelled && this.#queue.pending + this.#queue.size + this.#held >= this.parallelism) {
+      await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
+    }
+    if (this.#waitsCancelled) return null;
+    this.#held++;
+    let open = true;
+    const giveBack = () => {
+      if (!open) return false;
+      open = false;
+      this.#held--;
+      return true;
+    };
+    return {
+      submit: (spec, hooks) => {
+        giveBack(); // the queue counts it from here
+        return this.submit(spec, hooks);
+      },
+      release: () => giveBack() && this.#wakeSlotWaiters(),
+    };
+  }
+
+  /** Ends every wait for a slot (they get null) and any later one: the scheduler is stopping. */
+  cancelSlotWaits(): void {
+    this.#waitsCancelled = true;
+    this.#wakeSlotWaiters();
+  }
+
+  #wakeSlotWaiters(): void {
+    const waiters = this.#slotWaiters;
+    this.#slotWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   /** Queues one try; resolves with its result once it has run. Never rejects. */

@@ -7,7 +7,7 @@ import type { Json, Task } from '../dag/model.js';
 import type { MetadataDb } from '../db/data-source.js';
 import type { DagRunRow } from '../db/entities.js';
 import { MiniflowError } from '../errors.js';
-import type { LocalExecutor } from '../executor/local-executor.js';
+import type { LocalExecutor, SlotHold } from '../executor/local-executor.js';
 import { buildTemplateContext, resolveInputs, type ResolvedInputs, type TemplateContext } from '../templating/index.js';
 import type { Clock } from '../util/clock.js';
 import { taskLogPath } from '../util/log-path.js';
@@ -133,6 +133,7 @@ export class Scheduler {
       await this.iterate(opts);
     } finally {
       this.stopping = true;
+      this.o.executor.cancelSlotWaits();
       while (this.work.size > 0 || this.sideWrites.size > 0) await Promise.allSettled([...this.work, ...this.sideWrites]);
       await this.jobs.end(this.o.schedulerId, this.o.clock.now()).catch(() => undefined);
     }
@@ -388,7 +389,24 @@ export class Scheduler {
       } else tracker.lastRefresh = -Infinity;
       return;
     }
-    if (!(await claim())) return;
+    // A miss needs a process: claim only once a slot is free, so work this scheduler cannot start yet
+    // stays claimable by the others.
+    const slot = await this.o.executor.holdSlot();
+    if (!slot) return; // stopping: the task instance stays unclaimed for the next scheduler
+    try {
+      if (!(await claim())) return;
+      await this.claimedMiss(tracker, ti, task, inputs, ctx, check, start, settle, slot);
+    } finally {
+      slot.release(); // a no-op once the try was submitted in it
+    }
+  }
+
+  /** A claimed miss: single-flight if the task asks for it, then the try in the held slot. */
+  private async claimedMiss(
+    tracker: RunTracker, ti: TiRef, task: Task, inputs: ResolvedInputs, ctx: TemplateContext, check: CheckOutcome, start: Date,
+    settle: (s: string) => void, slot: SlotHold,
+  ): Promise<void> {
+    const { dag, run } = tracker;
 
     // Single-flight: another task instance may be computing this very key right now.
     let lease: { key: string; owner: string } | null = null;
@@ -417,7 +435,7 @@ export class Scheduler {
       else this.log(`WARNING task '${task.taskId}' (DAG '${dag.dagId}'): gave up waiting for the run holding cache key ${check.key.key.slice(0, 12)} after ${(flight.waitedMs / 1000).toFixed(1)}s; running it`);
     }
     try {
-      await this.execute(tracker, ti, task, inputs, check, settle);
+      await this.execute(tracker, ti, task, inputs, check, settle, slot);
     } finally {
       if (lease) await this.singleFlight.release(lease.key, lease.owner);
     }
@@ -453,7 +471,7 @@ export class Scheduler {
   }
 
   /** A miss (or off, or bypass): one try in a child process via the executor, then state, XCom and store. */
-  private async execute(tracker: RunTracker, ti: TiRef, task: Task, inputs: ResolvedInputs, check: CheckOutcome, settle: (s: string) => void): Promise<void> {
+  private async execute(tracker: RunTracker, ti: TiRef, task: Task, inputs: ResolvedInputs, check: CheckOutcome, settle: (s: string) => void, slot: SlotHold): Promise<void> {
     const { dag, run } = tracker;
     if (!(await this.tis.markQueued(ti, this.record(tracker, check, false)))) {
       tracker.lastRefresh = -Infinity; // no longer ours: someone else runs it
@@ -461,7 +479,7 @@ export class Scheduler {
     }
     const logFile = taskLogPath(this.o.settings.logging.baseLogFolder, dag.dagId, run.run_id, task.taskId, ti.try_number);
     const spec = buildTaskTrySpec({ dagId: dag.dagId, runId: run.run_id, tryNumber: ti.try_number }, task, inputs, logFile);
-    const result = await this.o.executor.submit(spec, {
+    const result = await slot.submit(spec, {
       onStart: (pid) => void this.tis.markRunning(ti, pid, this.host, this.o.clock.now()).catch(() => undefined),
     });
     const outcome = { start: result.startedAt, end: result.endedAt, pid: result.pid ?? null, hostname: this.host, error: result.error ?? null };

@@ -278,3 +278,38 @@ describe('LocalExecutor', () => {
     expect(await second).toMatchObject({ ok: false, error: 'the executor was shut down before this try started' });
   });
 });
+
+describe('slot holds (a scheduler claims only what it can start)', () => {
+  const settledWithin = async <T>(p: Promise<T>, ms: number): Promise<boolean> =>
+    Promise.race([p.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), ms))]);
+
+  test('holds count against parallelism; a release or a finished try frees one for the next waiter', async () => {
+    const ex = new LocalExecutor({ parallelism: 2 });
+    const a = (await ex.holdSlot())!;
+    const b = (await ex.holdSlot())!;
+    const third = ex.holdSlot();
+    expect(await settledWithin(third, 50)).toBe(false); // both slots held
+    a.release();
+    a.release(); // a second release gives back nothing more
+    const c = (await third)!;
+    const fourth = ex.holdSlot();
+    expect(await settledWithin(fourth, 50)).toBe(false);
+    // A held slot used for a try stays taken until the try ends, then the waiter gets it.
+    const run = b.submit(bash('sleep 0.2; echo done'));
+    b.release(); // after submit: a no-op, the queue counts the try now
+    expect(await settledWithin(fourth, 50)).toBe(false);
+    expect((await run).ok).toBe(true);
+    expect(await fourth).not.toBeNull();
+    c.release();
+  });
+
+  test('cancelling the waits answers every waiter with null, and later holds too', async () => {
+    const ex = new LocalExecutor({ parallelism: 1 });
+    const held = (await ex.holdSlot())!;
+    const waiting = ex.holdSlot();
+    ex.cancelSlotWaits();
+    expect(await waiting).toBeNull();
+    expect(await ex.holdSlot()).toBeNull();
+    held.release();
+  });
+});
