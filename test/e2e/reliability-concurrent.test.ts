@@ -16,7 +16,9 @@ describe('two schedulers on one SQLite DB', () => {
     tasks: ids.map((id, i) => ({
       task_id: id,
       task_type: 'BashOperator',
-      bash_command: `echo "$AIRFLOW_CTX_TASK_ID $AIRFLOW_CTX_RUN_ID" >> '${ran}'`,
+      // The sleep keeps the whole run at a few seconds: long enough that the second scheduler, started
+      // a process start-up later on a loaded CI machine, still finds work to claim.
+      bash_command: `sleep 0.05; echo "$AIRFLOW_CTX_TASK_ID $AIRFLOW_CTX_RUN_ID" >> '${ran}'`,
       downstream_task_ids: i + 10 < ids.length ? [ids[i + 10]] : [],
     })),
   });
