@@ -4,4 +4,9 @@ import { SchedulerJobsAndLeases1700000000003 } from './1700000000003-scheduler-j
 import { SqliteCacheHitWrite1700000000004 } from './1700000000004-sqlite-cache-hit-write.js';
 
 /** Every migration in order; the data source runs these and never synchronizes. */
-export const migrations = [CoreTables1700000000001, TaskCache1700000000002, SchedulerJobsAndLeases1700000000003, SqliteCacheHitWrite1700000000004];
+export const migrations = [
+  CoreTables1700000000001,
+  TaskCache1700000000002,
+  SchedulerJobsAndLeases1700000000003,
+  SqliteCacheHitWrite1700000000004,
+];

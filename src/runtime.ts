@@ -60,10 +60,17 @@ export class Runtime {
 
   async decider(): Promise<CacheDecider> {
     const { core } = this.settings;
-    const policy = { enabled: core.taskCachingEnabled, defaultTtl: core.taskCacheDefaultTtl, maxEntryBytes: core.maxCacheEntryBytes };
+    const policy = {
+      enabled: core.taskCachingEnabled,
+      defaultTtl: core.taskCacheDefaultTtl,
+      maxEntryBytes: core.maxCacheEntryBytes,
+    };
     // With caching off, the backend is not even constructed: no check, no store.
     const guard = core.taskCachingEnabled
-      ? new FailOpenCache(await this.cacheBackend(), { timeoutMs: core.taskCacheCheckTimeout * 1000, clock: this.clock })
+      ? new FailOpenCache(await this.cacheBackend(), {
+          timeoutMs: core.taskCacheCheckTimeout * 1000,
+          clock: this.clock,
+        })
       : null;
     return new CacheDecider(guard, policy, this.clock);
   }
@@ -79,7 +86,9 @@ export class Runtime {
       decider: await this.decider(),
       schedulerId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
       refreshDags: async () => void (await this.registry.refresh(this.clock.now())),
-      cacheGc: this.settings.core.taskCachingEnabled ? async (now) => gcExpired(await this.cacheBackend(), now) : undefined,
+      cacheGc: this.settings.core.taskCachingEnabled
+        ? async (now) => gcExpired(await this.cacheBackend(), now)
+        : undefined,
       ...opts,
     });
     return { scheduler, executor };

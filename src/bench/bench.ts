@@ -10,7 +10,13 @@ import { join } from 'node:path';
 import { Runtime } from '../runtime.js';
 import { runPhase, type PhaseName, type PhaseResult } from './phase.js';
 import { mean, percentile, round } from './stats.js';
-import { writeBenchCallables, writeSyntheticDag, type OperatorKind, type Shape, type SyntheticDag } from './synthetic-dag.js';
+import {
+  writeBenchCallables,
+  writeSyntheticDag,
+  type OperatorKind,
+  type Shape,
+  type SyntheticDag,
+} from './synthetic-dag.js';
 
 export interface BenchOptions {
   tasks: number;
@@ -127,15 +133,34 @@ export async function runBench(o: BenchOptions, hooks: BenchHooks = {}): Promise
   // Unique ids: a shared Postgres DB keeps earlier benches' runs and cache entries.
   const tag = `${Date.now().toString(36)}`;
   const dags = new Map<OperatorKind, SyntheticDag>();
-  for (const kind of o.operators) dags.set(kind, writeSyntheticDag(dagsFolder, `bench_${kind}_${o.shape}_${o.tasks}_${tag}`, o.shape, kind, o.tasks));
+  for (const kind of o.operators)
+    dags.set(kind, writeSyntheticDag(dagsFolder, `bench_${kind}_${o.shape}_${o.tasks}_${tag}`, o.shape, kind, o.tasks));
   // A few tasks of each kind run first, unmeasured: the first run pays for JIT, DB page cache and
   // prepared statements, which would otherwise be charged to whichever phase happens to go first.
   const warmups = new Map<OperatorKind, SyntheticDag>();
-  for (const kind of o.operators) warmups.set(kind, writeSyntheticDag(dagsFolder, `bench_warmup_${kind}_${tag}`, 'wide', kind, Math.min(10, o.tasks)));
-  const probeDag = o.hitProbeTasks > 0 ? writeSyntheticDag(dagsFolder, `bench_hit_probe_chain_${o.hitProbeTasks}_${tag}`, 'chain', 'bash', o.hitProbeTasks) : null;
-  const loopDags = o.loopSizes.map((n) => writeSyntheticDag(dagsFolder, `bench_loop_${o.shape}_${n}_${tag}`, o.shape, 'empty', n));
+  for (const kind of o.operators)
+    warmups.set(
+      kind,
+      writeSyntheticDag(dagsFolder, `bench_warmup_${kind}_${tag}`, 'wide', kind, Math.min(10, o.tasks)),
+    );
+  const probeDag =
+    o.hitProbeTasks > 0
+      ? writeSyntheticDag(
+          dagsFolder,
+          `bench_hit_probe_chain_${o.hitProbeTasks}_${tag}`,
+          'chain',
+          'bash',
+          o.hitProbeTasks,
+        )
+      : null;
+  const loopDags = o.loopSizes.map((n) =>
+    writeSyntheticDag(dagsFolder, `bench_loop_${o.shape}_${n}_${tag}`, o.shape, 'empty', n),
+  );
 
-  const dbConn = o.db === 'postgres' ? (o.dbConn ?? process.env.AIRFLOW__DATABASE__SQL_ALCHEMY_CONN ?? '') : `sqlite:///${join(home, 'airflow.db')}`;
+  const dbConn =
+    o.db === 'postgres'
+      ? (o.dbConn ?? process.env.AIRFLOW__DATABASE__SQL_ALCHEMY_CONN ?? '')
+      : `sqlite:///${join(home, 'airflow.db')}`;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     AIRFLOW_HOME: home,
@@ -182,7 +207,12 @@ export async function runBench(o: BenchOptions, hooks: BenchHooks = {}): Promise
   }
   const { keepHome: _k, dbConn: _c, ...shown } = o;
   return {
-    machine: { cpus: availableParallelism(), cpu_model: cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}` },
+    machine: {
+      cpus: availableParallelism(),
+      cpu_model: cpus()[0]?.model ?? 'unknown',
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+    },
     options: { ...shown, db_conn: o.db === 'postgres' ? redact(dbConn) : 'sqlite (temporary file)' },
     airflow_home: o.keepHome ? home : null,
     results,
@@ -192,7 +222,12 @@ export async function runBench(o: BenchOptions, hooks: BenchHooks = {}): Promise
   };
 }
 
-function summarise(kind: OperatorKind, dag: SyntheticDag, o: BenchOptions, p: Record<PhaseName, PhaseResult>): OperatorResult {
+function summarise(
+  kind: OperatorKind,
+  dag: SyntheticDag,
+  o: BenchOptions,
+  p: Record<PhaseName, PhaseResult>,
+): OperatorResult {
   const n = dag.tasks;
   const perTask = (ms: number) => ms / n;
   const tiPerS = (r: PhaseResult) => round(n / (r.wallMs / 1000), 1);
@@ -248,7 +283,10 @@ async function serialHitCost(rt: Runtime, dag: SyntheticDag, hooks: BenchHooks):
   return {
     tasks: dag.tasks,
     ok:
-      cold.state === 'success' && warm.state === 'success' && (warm.decisions.hit ?? 0) === dag.tasks && h.length === dag.tasks &&
+      cold.state === 'success' &&
+      warm.state === 'success' &&
+      (warm.decisions.hit ?? 0) === dag.tasks &&
+      h.length === dag.tasks &&
       cold.missCache.length === dag.tasks,
     hits: h.length,
     latency_ms: distribution(h),

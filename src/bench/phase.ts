@@ -41,18 +41,37 @@ export interface PhaseOptions {
 
 let runSeq = 0;
 
-export async function runPhase(rt: Runtime, dagId: string, phase: PhaseName | 'loop', opts: PhaseOptions = {}): Promise<PhaseResult> {
+export async function runPhase(
+  rt: Runtime,
+  dagId: string,
+  phase: PhaseName | 'loop',
+  opts: PhaseOptions = {},
+): Promise<PhaseResult> {
   const dag = (await rt.dags()).get(dagId);
   const runId = `bench_${phase}__${Date.now()}_${runSeq++}`;
-  await new DagRunStore(rt.db).create(dag, { dagId, runId, logicalDate: rt.clock.now(), conf: {}, runType: 'manual' }, rt.clock.now());
+  await new DagRunStore(rt.db).create(
+    dag,
+    { dagId, runId, logicalDate: rt.clock.now(), conf: {}, runType: 'manual' },
+    rt.clock.now(),
+  );
   // The disabled phase is the kill switch exactly as Runtime wires it: a decider with no backend.
   const decider =
     phase === 'disabled'
-      ? new CacheDecider(null, { enabled: false, defaultTtl: 0, maxEntryBytes: rt.settings.core.maxCacheEntryBytes }, rt.clock)
+      ? new CacheDecider(
+          null,
+          { enabled: false, defaultTtl: 0, maxEntryBytes: rt.settings.core.maxCacheEntryBytes },
+          rt.clock,
+        )
       : undefined;
   const metrics: SchedulerMetrics = { loopTimesMs: [], hitCostsMs: [], hitCpuMs: [], missCache: new Map() };
-  const { scheduler, executor } = await rt.scheduler({ only: { dagId, runId }, metrics, ...(decider ? { decider } : {}) });
-  const poll = opts.onProgress ? setInterval(() => void countFinished(rt, dagId, runId).then(opts.onProgress!, () => undefined), 300) : null;
+  const { scheduler, executor } = await rt.scheduler({
+    only: { dagId, runId },
+    metrics,
+    ...(decider ? { decider } : {}),
+  });
+  const poll = opts.onProgress
+    ? setInterval(() => void countFinished(rt, dagId, runId).then(opts.onProgress!, () => undefined), 300)
+    : null;
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
   try {
@@ -74,14 +93,17 @@ export async function runPhase(rt: Runtime, dagId: string, phase: PhaseName | 'l
   opts.onProgress?.(tis.length);
   const decisions: Record<string, number> = {};
   for (const ti of tis) decisions[ti.cache_decision ?? 'off'] = (decisions[ti.cache_decision ?? 'off'] ?? 0) + 1;
-  const latency = (d: string) => events.filter((e) => e.decision === d && e.latency_ms !== null).map((e) => Number(e.latency_ms));
+  const latency = (d: string) =>
+    events.filter((e) => e.decision === d && e.latency_ms !== null).map((e) => Number(e.latency_ms));
   return {
     phase,
     runId,
     state: run.state,
     wallMs,
     tasks: tis.length,
-    taskMs: tis.filter((t) => t.start_date !== null && t.end_date !== null).map((t) => Number(t.end_date) - Number(t.start_date)),
+    taskMs: tis
+      .filter((t) => t.start_date !== null && t.end_date !== null)
+      .map((t) => Number(t.end_date) - Number(t.start_date)),
     checkMs: { hit: latency('hit'), miss: latency('miss') },
     decisions,
     loopTimesMs: metrics.loopTimesMs,

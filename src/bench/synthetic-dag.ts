@@ -52,7 +52,13 @@ function layers(shape: Shape, n: number): number[] {
   return out;
 }
 
-export function writeSyntheticDag(dagsFolder: string, dagId: string, shape: Shape, kind: OperatorKind, n: number): SyntheticDag {
+export function writeSyntheticDag(
+  dagsFolder: string,
+  dagId: string,
+  shape: Shape,
+  kind: OperatorKind,
+  n: number,
+): SyntheticDag {
   const sizes = layers(shape, n);
   const ids: string[][] = [];
   let next = 0;
@@ -62,12 +68,27 @@ export function writeSyntheticDag(dagsFolder: string, dagId: string, shape: Shap
     const above = ids[l - 1];
     ids[l].forEach((id, j) => {
       // Up to 4 parents, spread over the layer above: fan-in without a quadratic edge count.
-      const parents = new Set(Array.from({ length: Math.min(4, above.length) }, (_, p) => above[(j + p * Math.ceil(above.length / 4)) % above.length]));
+      const parents = new Set(
+        Array.from(
+          { length: Math.min(4, above.length) },
+          (_, p) => above[(j + p * Math.ceil(above.length / 4)) % above.length],
+        ),
+      );
       for (const parent of parents) downstream.set(parent, [...(downstream.get(parent) ?? []), id]);
     });
   }
-  const tasks = ids.flat().map((id, i) => ({ task_id: id, ...operatorFields(kind, i), downstream_task_ids: downstream.get(id) ?? [] }));
-  const doc = { __version: 1, dag: { dag_id: dagId, description: `bench: ${n} ${kind} tasks, ${shape}`, default_args: { cache: true, retries: 0 }, tasks } };
+  const tasks = ids
+    .flat()
+    .map((id, i) => ({ task_id: id, ...operatorFields(kind, i), downstream_task_ids: downstream.get(id) ?? [] }));
+  const doc = {
+    __version: 1,
+    dag: {
+      dag_id: dagId,
+      description: `bench: ${n} ${kind} tasks, ${shape}`,
+      default_args: { cache: true, retries: 0 },
+      tasks,
+    },
+  };
   const file = join(dagsFolder, `${dagId}.json`);
   writeFileSync(file, JSON.stringify(doc));
   return { dagId, file, tasks: n, maxWidth: Math.max(...sizes) };

@@ -17,17 +17,25 @@ export const SHORT_KEY = 12;
 export async function resolveEntry(backend: CacheBackend, keyOrPrefix: string): Promise<CacheEntry> {
   const wanted = keyOrPrefix.trim().toLowerCase();
   if (wanted.length < MIN_KEY_PREFIX) {
-    throw new UsageError(`cache key '${keyOrPrefix}' is too short: give the full key or a prefix of at least ${MIN_KEY_PREFIX} characters (see: miniflow cache list)`);
+    throw new UsageError(
+      `cache key '${keyOrPrefix}' is too short: give the full key or a prefix of at least ${MIN_KEY_PREFIX} characters (see: miniflow cache list)`,
+    );
   }
   if (wanted.length === 64) {
     const entry = await backend.get(wanted);
     if (entry) return entry;
   }
   const matches = (await backend.list({})).filter((e) => e.key.startsWith(wanted));
-  if (matches.length === 0) throw new NotFoundError(`no cache entry has a key starting with '${wanted}' (see: miniflow cache list)`);
+  if (matches.length === 0)
+    throw new NotFoundError(`no cache entry has a key starting with '${wanted}' (see: miniflow cache list)`);
   if (matches.length > 1) {
-    const shown = matches.slice(0, 5).map((e) => `${e.key.slice(0, SHORT_KEY)} (${e.dagId}.${e.taskId})`).join(', ');
-    throw new UsageError(`cache key prefix '${wanted}' is ambiguous: it matches ${matches.length} entries (${shown}); give more characters`);
+    const shown = matches
+      .slice(0, 5)
+      .map((e) => `${e.key.slice(0, SHORT_KEY)} (${e.dagId}.${e.taskId})`)
+      .join(', ');
+    throw new UsageError(
+      `cache key prefix '${wanted}' is ambiguous: it matches ${matches.length} entries (${shown}); give more characters`,
+    );
   }
   return matches[0];
 }
@@ -46,7 +54,9 @@ export function parseAgeOrDate(text: string, now: Date, option: string): Date {
   const iso = /^\d{4}-\d{2}-\d{2}$/.test(t) ? `${t}T00:00:00Z` : /[zZ]|[+-]\d{2}:?\d{2}$/.test(t) ? t : `${t}Z`;
   const d = /^\d{4}-\d{2}-\d{2}/.test(t) ? new Date(iso) : new Date(NaN);
   if (Number.isNaN(d.getTime())) {
-    throw new UsageError(`${option} '${text}' is neither a duration (7d, 12h, 30m, 3600s) nor a date (YYYY-MM-DD or ISO 8601)`);
+    throw new UsageError(
+      `${option} '${text}' is neither a duration (7d, 12h, 30m, 3600s) nor a date (YYYY-MM-DD or ISO 8601)`,
+    );
   }
   return d;
 }
@@ -135,9 +145,10 @@ export interface ProducerView {
 }
 
 export async function producingTaskInstance(db: MetadataDb, e: CacheEntry): Promise<ProducerView | null> {
-  const rows = await db.query<TaskInstanceRow[]>('SELECT * FROM task_instance WHERE dag_id = ? AND run_id = ? AND task_id = ?', [
-    e.dagId, e.sourceRunId, e.taskId,
-  ]);
+  const rows = await db.query<TaskInstanceRow[]>(
+    'SELECT * FROM task_instance WHERE dag_id = ? AND run_id = ? AND task_id = ?',
+    [e.dagId, e.sourceRunId, e.taskId],
+  );
   const r = rows[0];
   if (!r) return null;
   const date = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());

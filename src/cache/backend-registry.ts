@@ -6,7 +6,8 @@ import { MetadataDbCacheBackend } from './backends/metadata-db.js';
 import type { CacheBackend, CacheBackendOptions } from './types.js';
 
 const METHODS = ['get', 'set', 'recordHit', 'delete', 'clear', 'list', 'stats', 'close'] as const;
-const SPELLINGS = "write 'metadata_db' (the default), 'redis', or 'path/to/module.js:ExportName' (relative to AIRFLOW_HOME or absolute)";
+const SPELLINGS =
+  "write 'metadata_db' (the default), 'redis', or 'path/to/module.js:ExportName' (relative to AIRFLOW_HOME or absolute)";
 /** A variable, not a literal, so the type checker does not require the optional module to exist. */
 const REDIS_MODULE = './backends/redis.js';
 
@@ -45,10 +46,17 @@ async function loadRedis(options: CacheBackendOptions): Promise<CacheBackend> {
   return construct(Backend, 'redis', options);
 }
 
-async function loadModuleBackend(path: string, exportName: string, spec: string, options: CacheBackendOptions): Promise<CacheBackend> {
+async function loadModuleBackend(
+  path: string,
+  exportName: string,
+  spec: string,
+  options: CacheBackendOptions,
+): Promise<CacheBackend> {
   const file = isAbsolute(path) ? path : resolve(options.airflowHome, path);
   if (!existsSync(file)) {
-    throw configError(`module file ${file} (from '${spec}') does not exist: give a path relative to AIRFLOW_HOME (${options.airflowHome}) or an absolute path`);
+    throw configError(
+      `module file ${file} (from '${spec}') does not exist: give a path relative to AIRFLOW_HOME (${options.airflowHome}) or an absolute path`,
+    );
   }
   let mod: Record<string, unknown>;
   try {
@@ -66,7 +74,9 @@ async function loadModuleBackend(path: string, exportName: string, spec: string,
 /** `new Backend(options)`, checked to implement every CacheBackend method. */
 function construct(Backend: unknown, spec: string, options: CacheBackendOptions): CacheBackend {
   if (typeof Backend !== 'function') {
-    throw configError(`'${spec}' is not a class (got ${typeof Backend}): export a class that miniflow constructs with new X(options)`);
+    throw configError(
+      `'${spec}' is not a class (got ${typeof Backend}): export a class that miniflow constructs with new X(options)`,
+    );
   }
   let backend: Record<string, unknown>;
   try {
@@ -76,7 +86,9 @@ function construct(Backend: unknown, spec: string, options: CacheBackendOptions)
   }
   const missing = METHODS.filter((m) => typeof backend[m] !== 'function');
   if (missing.length) {
-    throw configError(`'${spec}' does not implement the cache backend interface: missing method(s) ${missing.join(', ')}`);
+    throw configError(
+      `'${spec}' does not implement the cache backend interface: missing method(s) ${missing.join(', ')}`,
+    );
   }
   if (typeof backend.name !== 'string' || !backend.name) {
     // Warnings and decisions name the backend; fall back to the setting's own spelling.

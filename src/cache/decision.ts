@@ -47,7 +47,11 @@ export const NO_RETURN_VALUE: Json = { __miniflow__: 'no return_value' };
 
 /** The XCom a hit pushes: the stored value, or undefined for a run that pushed none. */
 export function cachedReturnValue(value: Json): Json | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 1 && value.__miniflow__ === 'no return_value'
+  return typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    Object.keys(value).length === 1 &&
+    value.__miniflow__ === 'no return_value'
     ? undefined
     : value;
 }
@@ -69,20 +73,44 @@ export class CacheDecider {
   async check(req: CheckRequest): Promise<CheckOutcome> {
     const { task } = req;
     if (!task.cache) {
-      return { decision: 'off', reason: task.isSensor ? SENSOR_OFF : 'cache not enabled for this task', key: null, latencyMs: null, storeAfterRun: false };
+      return {
+        decision: 'off',
+        reason: task.isSensor ? SENSOR_OFF : 'cache not enabled for this task',
+        key: null,
+        latencyMs: null,
+        storeAfterRun: false,
+      };
     }
     if (!this.policy.enabled || !this.cache) {
-      return { decision: 'bypass', reason: 'caching disabled ([core] task_caching_enabled = False)', key: null, latencyMs: null, storeAfterRun: false };
+      return {
+        decision: 'bypass',
+        reason: 'caching disabled ([core] task_caching_enabled = False)',
+        key: null,
+        latencyMs: null,
+        storeAfterRun: false,
+      };
     }
     let key: CacheKey;
     try {
       key = this.keyFor(req);
     } catch (err) {
       // An input with no canonical form (NaN, a lone surrogate, ...) cannot be keyed: run the task.
-      return { decision: 'bypass', reason: `no cache key: ${errorText(err)}`, key: null, latencyMs: null, storeAfterRun: false };
+      return {
+        decision: 'bypass',
+        reason: `no cache key: ${errorText(err)}`,
+        key: null,
+        latencyMs: null,
+        storeAfterRun: false,
+      };
     }
     if (req.refresh) {
-      return { decision: 'miss', reason: 'refresh requested for this run (--refresh-cache)', key, latencyMs: null, storeAfterRun: true };
+      return {
+        decision: 'miss',
+        reason: 'refresh requested for this run (--refresh-cache)',
+        key,
+        latencyMs: null,
+        storeAfterRun: true,
+      };
     }
     const found = await this.cache.lookup(key.key);
     if (found.outcome === 'hit') {
@@ -90,7 +118,10 @@ export class CacheDecider {
       return {
         decision: 'hit',
         reason: `entry ${e.key.slice(0, 12)} from run ${e.sourceRunId} (try ${e.sourceTryNumber}), saved ${e.durationSeconds.toFixed(3)}s`,
-        key, latencyMs: found.latencyMs, entry: e, storeAfterRun: false,
+        key,
+        latencyMs: found.latencyMs,
+        entry: e,
+        storeAfterRun: false,
       };
     }
     // A backend that timed out or failed still gets the result afterwards: it may be back by then.
@@ -148,7 +179,9 @@ export class CacheDecider {
       return { stored: false, reason: `${outcome.reason}; not stored: ${errorText(err)}` };
     }
     const w = await this.cache.store(entry);
-    return w.ok ? { stored: true, reason: `${outcome.reason}; stored` } : { stored: false, reason: `${outcome.reason}; not stored: ${w.reason}` };
+    return w.ok
+      ? { stored: true, reason: `${outcome.reason}; stored` }
+      : { stored: false, reason: `${outcome.reason}; not stored: ${w.reason}` };
   }
 
   /** Counts a hit on the entry (for `cache list` and stats); best effort. */

@@ -20,7 +20,9 @@ export interface NewCacheEntry {
 /** The entry stored after a successful try. */
 export function buildCacheEntry(p: NewCacheEntry): CacheEntry {
   if (!Number.isFinite(p.ttlSeconds) || p.ttlSeconds < 0) {
-    throw new RangeError(`cache ttl for task '${p.dagId}.${p.taskId}' must be 0 (never expires) or a positive number of seconds, got ${p.ttlSeconds}`);
+    throw new RangeError(
+      `cache ttl for task '${p.dagId}.${p.taskId}' must be 0 (never expires) or a positive number of seconds, got ${p.ttlSeconds}`,
+    );
   }
   return {
     key: p.key.key,

@@ -14,8 +14,7 @@ import type { CacheBackend, CacheEntry, CacheKey, KeyComponent } from './types.j
 
 /** Which run's key to compute: a past run, or a run that would be triggered with this conf. */
 export type ExplainTarget =
-  | { kind: 'run'; runId: string }
-  | { kind: 'hypothetical'; conf: Record<string, Json>; logicalDate: Date };
+  { kind: 'run'; runId: string } | { kind: 'hypothetical'; conf: Record<string, Json>; logicalDate: Date };
 
 export interface ExplainDeps {
   db: MetadataDb;
@@ -78,11 +77,16 @@ const teamWords = (t: Json | undefined): string => (t === null || t === undefine
 /** One key component difference in words; `before` is the stored entry's, `after` the computed key's. */
 export function describeDifference(d: ComponentDiff): string {
   const has = (side: 'before' | 'after') => Object.prototype.hasOwnProperty.call(d, side);
-  if (d.name === 'team_name') return `the entry belongs to team ${teamWords(d.before)}, this DAG is in team ${teamWords(d.after)}`;
+  if (d.name === 'team_name')
+    return `the entry belongs to team ${teamWords(d.before)}, this DAG is in team ${teamWords(d.after)}`;
   if (d.name === 'source') return "the task's source changed (callable module or command edited)";
   if (d.name === 'version') return `the cache version was bumped from ${show(d.before)} to ${show(d.after)}`;
   const input = d.name.startsWith('input.');
-  const label = input ? `input ${d.name.slice('input.'.length)}` : d.name.startsWith('include.') ? d.name.slice('include.'.length) : d.name;
+  const label = input
+    ? `input ${d.name.slice('input.'.length)}`
+    : d.name.startsWith('include.')
+      ? d.name.slice('include.'.length)
+      : d.name;
   if (!has('before')) return `${label} is new in the key (now ${show(d.after)}; the entry has no such component)`;
   if (!has('after')) return `${label} is no longer in the key (the entry has ${show(d.before)})`;
   return `${label} changed from ${show(d.before)} to ${show(d.after)}`;
@@ -96,7 +100,12 @@ function closestView(e: CacheEntry, diffs: ComponentDiff[], now: Date): ClosestV
     expires_at: e.expiresAt === null ? null : new Date(e.expiresAt).toISOString(),
     expired: isExpired(e, now),
     source_run_id: e.sourceRunId,
-    differences: diffs.map((d) => ({ component: d.name, ...('before' in d ? { before: d.before } : {}), ...('after' in d ? { after: d.after } : {}), reason: describeDifference(d) })),
+    differences: diffs.map((d) => ({
+      component: d.name,
+      ...('before' in d ? { before: d.before } : {}),
+      ...('after' in d ? { after: d.after } : {}),
+      reason: describeDifference(d),
+    })),
   };
 }
 
@@ -104,21 +113,29 @@ function closestView(e: CacheEntry, diffs: ComponentDiff[], now: Date): ClosestV
  * The stored entry whose key components are closest to `key` (fewest differing components, then the
  * newest), and why it does not serve this key: each differing component in words, and its expiry.
  */
-export function compareWithEntries(key: CacheKey, entries: CacheEntry[], now: Date): { closest: ClosestView | null; reasons: string[] } {
+export function compareWithEntries(
+  key: CacheKey,
+  entries: CacheEntry[],
+  now: Date,
+): { closest: ClosestView | null; reasons: string[] } {
   let best: { entry: CacheEntry; diffs: ComponentDiff[] } | null = null;
   for (const entry of entries) {
     const diffs = diffComponents(entry.components, key.components);
     const better =
       !best ||
       diffs.length < best.diffs.length ||
-      (diffs.length === best.diffs.length && new Date(entry.createdAt).getTime() > new Date(best.entry.createdAt).getTime());
+      (diffs.length === best.diffs.length &&
+        new Date(entry.createdAt).getTime() > new Date(best.entry.createdAt).getTime());
     if (better) best = { entry, diffs };
   }
   if (!best) return { closest: null, reasons: [] };
   const view = closestView(best.entry, best.diffs, now);
   const reasons = view.differences.map((d) => d.reason);
   if (view.expired) reasons.push(`the entry expired at ${view.expires_at}`);
-  if (reasons.length === 0) reasons.push(`the entry ${best.entry.key.slice(0, SHORT_KEY)} has this key but was not served (it may have just been stored or removed)`);
+  if (reasons.length === 0)
+    reasons.push(
+      `the entry ${best.entry.key.slice(0, SHORT_KEY)} has this key but was not served (it may have just been stored or removed)`,
+    );
   return { closest: view, reasons };
 }
 
@@ -136,7 +153,13 @@ async function contextSource(db: MetadataDb, dag: Dag, task: Task, target: Expla
   if (target.kind === 'run') {
     const run = await runs.get(dag.dagId, target.runId);
     const recorded = await new TaskInstanceStore(db).get(dag.dagId, run.run_id, task.taskId).catch(() => null);
-    return { runId: run.run_id, logicalDate: new Date(Number(run.logical_date)), conf: JSON.parse(run.conf) as Record<string, Json>, xcomsFrom: run.run_id, recorded };
+    return {
+      runId: run.run_id,
+      logicalDate: new Date(Number(run.logical_date)),
+      conf: JSON.parse(run.conf) as Record<string, Json>,
+      xcomsFrom: run.run_id,
+      recorded,
+    };
   }
   // A run that does not exist yet has no upstream XComs: the latest successful run's stand in.
   const done = (await runs.list(dag.dagId)).filter((r) => r.state === 'success');
@@ -172,25 +195,42 @@ async function templateContext(db: MetadataDb, dag: Dag, src: ContextSource): Pr
  * path (buildTemplateContext, resolveInputs, CacheDecider.keyFor) and the lookup from the same
  * fail-open guard, so the answer cannot drift from what a run would do. The lookup counts no hit.
  */
-export async function explainTask(deps: ExplainDeps, dag: Dag, task: Task, target: ExplainTarget): Promise<ExplainReport> {
+export async function explainTask(
+  deps: ExplainDeps,
+  dag: Dag,
+  task: Task,
+  target: ExplainTarget,
+): Promise<ExplainReport> {
   const src = await contextSource(deps.db, dag, task, target);
   const now = deps.clock.now();
   const report: ExplainReport = {
     dag_id: dag.dagId,
     task_id: task.taskId,
     team_name: dag.teamName,
-    run: { run_id: src.runId, logical_date: src.logicalDate.toISOString(), conf: src.conf, hypothetical: target.kind === 'hypothetical', xcoms_from: src.xcomsFrom },
+    run: {
+      run_id: src.runId,
+      logical_date: src.logicalDate.toISOString(),
+      conf: src.conf,
+      hypothetical: target.kind === 'hypothetical',
+      xcoms_from: src.xcomsFrom,
+    },
     key: null,
     would_hit: false,
     decision: 'off',
     reasons: [],
     components: [],
-    recorded: src.recorded ? { decision: src.recorded.cache_decision, key: src.recorded.cache_key, reason: src.recorded.cache_reason } : null,
+    recorded: src.recorded
+      ? { decision: src.recorded.cache_decision, key: src.recorded.cache_key, reason: src.recorded.cache_reason }
+      : null,
     closest: null,
     candidates: 0,
   };
   if (!task.cache) {
-    report.reasons.push(task.isSensor ? 'caching is off for this task: sensors are not cached unless the sensor sets cache' : 'caching is off for this task (no cache setting on the task or in default_args)');
+    report.reasons.push(
+      task.isSensor
+        ? 'caching is off for this task: sensors are not cached unless the sensor sets cache'
+        : 'caching is off for this task (no cache setting on the task or in default_args)',
+    );
     return report;
   }
 
@@ -200,25 +240,42 @@ export async function explainTask(deps: ExplainDeps, dag: Dag, task: Task, targe
     inputs = resolveInputs(task.inputs, ctx, { dagId: dag.dagId, taskId: task.taskId });
   } catch (err) {
     if (!(err instanceof TemplateError)) throw err;
-    const hint = target.kind === 'run'
-      ? `run '${src.runId}' lacks what its inputs need`
-      : src.xcomsFrom
-        ? `the upstream XComs were taken from run '${src.xcomsFrom}'`
-        : `DAG '${dag.dagId}' has no successful run to take upstream XComs from: pass --run-id of a run that has them`;
-    throw new UsageError(`cannot compute the cache key of task '${task.taskId}' (DAG '${dag.dagId}'): ${err.message} (${hint})`);
+    const hint =
+      target.kind === 'run'
+        ? `run '${src.runId}' lacks what its inputs need`
+        : src.xcomsFrom
+          ? `the upstream XComs were taken from run '${src.xcomsFrom}'`
+          : `DAG '${dag.dagId}' has no successful run to take upstream XComs from: pass --run-id of a run that has them`;
+    throw new UsageError(
+      `cannot compute the cache key of task '${task.taskId}' (DAG '${dag.dagId}'): ${err.message} (${hint})`,
+    );
   }
   const policy = { enabled: deps.cachingEnabled, defaultTtl: 0, maxEntryBytes: Infinity };
-  const key = new CacheDecider(null, policy, deps.clock).keyFor({ dag, task, runId: src.runId, refresh: false, inputs, ctx });
+  const key = new CacheDecider(null, policy, deps.clock).keyFor({
+    dag,
+    task,
+    runId: src.runId,
+    refresh: false,
+    inputs,
+    ctx,
+  });
   report.key = key.key;
   report.components = key.components;
   if (target.kind === 'hypothetical') {
-    report.reasons.push(src.xcomsFrom ? `upstream XComs taken from the latest successful run '${src.xcomsFrom}'` : 'no successful run of this DAG: upstream XComs are absent');
+    report.reasons.push(
+      src.xcomsFrom
+        ? `upstream XComs taken from the latest successful run '${src.xcomsFrom}'`
+        : 'no successful run of this DAG: upstream XComs are absent',
+    );
   }
 
-  const lookup = await new FailOpenCache(deps.backend, { timeoutMs: deps.checkTimeoutMs, clock: deps.clock }).lookup(key.key);
+  const lookup = await new FailOpenCache(deps.backend, { timeoutMs: deps.checkTimeoutMs, clock: deps.clock }).lookup(
+    key.key,
+  );
   report.decision = deps.cachingEnabled ? lookup.outcome : 'bypass';
   report.would_hit = deps.cachingEnabled && lookup.outcome === 'hit';
-  if (!deps.cachingEnabled) report.reasons.push('caching is disabled ([core] task_caching_enabled = False): nothing would be read');
+  if (!deps.cachingEnabled)
+    report.reasons.push('caching is disabled ([core] task_caching_enabled = False): nothing would be read');
   if (lookup.outcome === 'hit') {
     const e = lookup.entry;
     report.reasons.push(
@@ -240,6 +297,9 @@ export async function explainTask(deps: ExplainDeps, dag: Dag, task: Task, targe
   const compared = compareWithEntries(key, mine, now);
   report.closest = compared.closest;
   if (compared.closest) report.reasons.push(...compared.reasons);
-  else report.reasons.push(`the cache holds no entry of task '${task.taskId}' (DAG '${dag.dagId}', any team): never stored, or removed by invalidate, clear or gc`);
+  else
+    report.reasons.push(
+      `the cache holds no entry of task '${task.taskId}' (DAG '${dag.dagId}', any team): never stored, or removed by invalidate, clear or gc`,
+    );
   return report;
 }

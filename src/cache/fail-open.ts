@@ -34,7 +34,11 @@ export class FailOpenCache {
     options: FailOpenOptions,
   ) {
     if (!Number.isFinite(options.timeoutMs) || options.timeoutMs <= 0) {
-      throw new ConfigError('core', 'task_cache_check_timeout', `must be a positive number of seconds, got ${options.timeoutMs / 1000}`);
+      throw new ConfigError(
+        'core',
+        'task_cache_check_timeout',
+        `must be a positive number of seconds, got ${options.timeoutMs / 1000}`,
+      );
     }
     this.timeoutMs = options.timeoutMs;
     this.clock = options.clock ?? systemClock;
@@ -46,17 +50,27 @@ export class FailOpenCache {
 
   async lookup(key: string): Promise<CacheLookup> {
     const started = performance.now();
-    const result = this.backend.getMany ? await this.batchedGet(key) : await this.guard((signal) => this.backend.get(key, signal));
+    const result = this.backend.getMany
+      ? await this.batchedGet(key)
+      : await this.guard((signal) => this.backend.get(key, signal));
     const latencyMs = performance.now() - started;
     if (!result.ok) return { outcome: 'bypass', reason: result.reason, latencyMs };
     const entry = result.value;
     if (entry === null || entry === undefined) return { outcome: 'miss', reason: 'no entry for this key', latencyMs };
     if (entry.key !== key) {
-      return { outcome: 'bypass', reason: `cache backend '${this.backendName}' answered key ${key} with the entry of key ${String(entry.key)}`, latencyMs };
+      return {
+        outcome: 'bypass',
+        reason: `cache backend '${this.backendName}' answered key ${key} with the entry of key ${String(entry.key)}`,
+        latencyMs,
+      };
     }
     const expiresAt = entry.expiresAt === null || entry.expiresAt === undefined ? null : new Date(entry.expiresAt);
     if (expiresAt && Number.isNaN(expiresAt.getTime())) {
-      return { outcome: 'bypass', reason: `cache backend '${this.backendName}' returned an entry with an invalid expiresAt`, latencyMs };
+      return {
+        outcome: 'bypass',
+        reason: `cache backend '${this.backendName}' returned an entry with an invalid expiresAt`,
+        latencyMs,
+      };
     }
     if (expiresAt && expiresAt.getTime() <= this.clock.now().getTime()) {
       return { outcome: 'miss', reason: `expired at ${expiresAt.toISOString()}`, latencyMs };
@@ -82,7 +96,8 @@ export class FailOpenCache {
     this.pending.keys.push(key);
     const result = await this.pending.done;
     if (!result.ok) return result;
-    if (!(result.value instanceof Map)) return { ok: false, reason: `cache backend '${this.backendName}' getMany did not return a Map` };
+    if (!(result.value instanceof Map))
+      return { ok: false, reason: `cache backend '${this.backendName}' getMany did not return a Map` };
     return { ok: true, value: result.value.get(key) ?? null };
   }
 
@@ -121,7 +136,10 @@ export class FailOpenCache {
     // The rejection handler stays attached after the deadline, so a late failure is never unhandled.
     const settled = attempt.then(
       (value): Guarded<T> => ({ ok: true, value }),
-      (err: unknown): Guarded<T> => ({ ok: false, reason: `cache backend '${name}' failed: ${err instanceof Error ? err.message : String(err)}` }),
+      (err: unknown): Guarded<T> => ({
+        ok: false,
+        reason: `cache backend '${name}' failed: ${err instanceof Error ? err.message : String(err)}`,
+      }),
     );
     return Promise.race([settled, deadline]).finally(() => clearTimeout(timer));
   }

@@ -46,7 +46,9 @@ function excludedBy(exclude: Set<string>, field: string, entry?: string): boolea
 }
 
 function inputComponents(inputs: CacheKeyParts['inputs'], exclude: Set<string>): KeyComponent[] {
-  const extra = Object.keys(inputs).filter((f) => !FIELD_ORDER.includes(f)).sort();
+  const extra = Object.keys(inputs)
+    .filter((f) => !FIELD_ORDER.includes(f))
+    .sort();
   const out: KeyComponent[] = [];
   for (const field of [...FIELD_ORDER, ...extra]) {
     const value = inputs[field];

@@ -2,7 +2,10 @@ import type { Json } from '../dag/model.js';
 import type { KeyComponent } from './types.js';
 
 function isComponents(v: unknown): v is KeyComponent[] {
-  return Array.isArray(v) && v.every((c) => typeof c === 'object' && c !== null && typeof c.name === 'string' && typeof c.hash === 'string');
+  return (
+    Array.isArray(v) &&
+    v.every((c) => typeof c === 'object' && c !== null && typeof c.name === 'string' && typeof c.hash === 'string')
+  );
 }
 
 /**
@@ -11,7 +14,11 @@ function isComponents(v: unknown): v is KeyComponent[] {
  * longer matches the size recorded when it was stored (a value cut short can still parse:
  * "1234567" -> "12345"). Every backend drops such an entry and reports a miss.
  */
-export function decodeStoredText(valueText: string, componentsText: string, sizeBytes: number): { value: Json; components: KeyComponent[] } | null {
+export function decodeStoredText(
+  valueText: string,
+  componentsText: string,
+  sizeBytes: number,
+): { value: Json; components: KeyComponent[] } | null {
   let value: Json;
   let components: unknown;
   try {

@@ -11,7 +11,9 @@ import { configureColour } from './output.js';
 
 export function buildProgram(): Command {
   const program = new Command('miniflow')
-    .description("A mini Airflow scheduler with task result caching. AIRFLOW_HOME selects the home folder (default ~/airflow).")
+    .description(
+      'A mini Airflow scheduler with task result caching. AIRFLOW_HOME selects the home folder (default ~/airflow).',
+    )
     .version('0.1.0')
     .exitOverride()
     .showHelpAfterError(false);

@@ -12,7 +12,14 @@ export interface TaskView {
   operator: string;
   /** Why the latest try failed (a child's exit, a template error, a timeout); null otherwise. */
   error: string | null;
-  cache: { decision: string; stored: boolean; reason: string; key: string | null; source_run_id: string | null; time_saved: number | null };
+  cache: {
+    decision: string;
+    stored: boolean;
+    reason: string;
+    key: string | null;
+    source_run_id: string | null;
+    time_saved: number | null;
+  };
 }
 
 export function taskView(ti: TaskInstanceRow): TaskView {
@@ -40,8 +47,17 @@ export function taskView(ti: TaskInstanceRow): TaskView {
 export function taskTableRow(v: TaskView): string[] {
   const c = v.cache;
   const cacheCell =
-    c.decision === 'miss' ? `${colourDecision('miss')} (${c.stored ? 'stored' : 'not stored'})` : colourDecision(c.decision);
-  return [v.task_id, colourState(v.state), String(v.try_number), v.duration === null ? '' : v.duration.toFixed(3), cacheCell, c.reason];
+    c.decision === 'miss'
+      ? `${colourDecision('miss')} (${c.stored ? 'stored' : 'not stored'})`
+      : colourDecision(c.decision);
+  return [
+    v.task_id,
+    colourState(v.state),
+    String(v.try_number),
+    v.duration === null ? '' : v.duration.toFixed(3),
+    cacheCell,
+    c.reason,
+  ];
 }
 
 export const TASK_TABLE_HEAD = ['task_id', 'state', 'try', 'duration (s)', 'cache', 'why'];

@@ -19,9 +19,14 @@ export function resolveBundles(settings: Settings): DagBundle[] {
   try {
     list = JSON.parse(text);
   } catch (e) {
-    throw new ConfigError(SECTION, KEY, `not valid JSON (${(e as Error).message}); expected a list like [{"name": "team_a", "kwargs": {"path": "dags/team_a"}, "team_name": "team_a"}]`);
+    throw new ConfigError(
+      SECTION,
+      KEY,
+      `not valid JSON (${(e as Error).message}); expected a list like [{"name": "team_a", "kwargs": {"path": "dags/team_a"}, "team_name": "team_a"}]`,
+    );
   }
-  if (!Array.isArray(list)) throw new ConfigError(SECTION, KEY, 'must be a JSON list of {"name", "kwargs": {"path"}, "team_name"?} objects');
+  if (!Array.isArray(list))
+    throw new ConfigError(SECTION, KEY, 'must be a JSON list of {"name", "kwargs": {"path"}, "team_name"?} objects');
   const names = new Set<string>();
   return list.map((entry, i): DagBundle => {
     const at = `entry ${i}`;
@@ -29,12 +34,18 @@ export function resolveBundles(settings: Settings): DagBundle[] {
       throw new ConfigError(SECTION, KEY, `${at} must be an object with "name" and "kwargs": {"path"}`);
     }
     const { name, kwargs, team_name: teamName } = entry as Record<string, unknown>;
-    if (typeof name !== 'string' || name.trim() === '') throw new ConfigError(SECTION, KEY, `${at} needs a non-empty string "name"`);
-    if (names.has(name)) throw new ConfigError(SECTION, KEY, `bundle name '${name}' appears twice; bundle names must be unique`);
+    if (typeof name !== 'string' || name.trim() === '')
+      throw new ConfigError(SECTION, KEY, `${at} needs a non-empty string "name"`);
+    if (names.has(name))
+      throw new ConfigError(SECTION, KEY, `bundle name '${name}' appears twice; bundle names must be unique`);
     names.add(name);
     const path = typeof kwargs === 'object' && kwargs !== null ? (kwargs as Record<string, unknown>).path : undefined;
     if (typeof path !== 'string' || path.trim() === '') {
-      throw new ConfigError(SECTION, KEY, `bundle '${name}' needs "kwargs": {"path": "..."} (relative to AIRFLOW_HOME or absolute)`);
+      throw new ConfigError(
+        SECTION,
+        KEY,
+        `bundle '${name}' needs "kwargs": {"path": "..."} (relative to AIRFLOW_HOME or absolute)`,
+      );
     }
     if (teamName !== undefined && teamName !== null && (typeof teamName !== 'string' || teamName === '')) {
       throw new ConfigError(SECTION, KEY, `bundle '${name}': "team_name" must be a non-empty string or null`);

@@ -42,7 +42,8 @@ export function buildCacheConfig(raw: unknown, ctx: CacheContext): CacheConfig |
     }
   }
   if (raw.ttl !== undefined && raw.ttl !== null) {
-    if (typeof raw.ttl !== 'number' || !Number.isFinite(raw.ttl) || raw.ttl < 0) throw bad('ttl', 'a number of seconds >= 0');
+    if (typeof raw.ttl !== 'number' || !Number.isFinite(raw.ttl) || raw.ttl < 0)
+      throw bad('ttl', 'a number of seconds >= 0');
     config.ttl = raw.ttl;
   }
   for (const key of ['exclude_inputs', 'include_inputs'] as const) {

@@ -23,7 +23,10 @@ export function resolveCallableRef(ref: string, field: string, bundlePath: strin
     throw invalid(where, `${field} must look like "path/in/bundle.ext:functionName", found "${ref}"`);
   }
   if (isAbsolute(path) || /^[\\/]/.test(path) || /^[A-Za-z]:/.test(path)) {
-    throw invalid(where, `${field} "${ref}" is an absolute path; give a path relative to the bundle folder ${bundlePath}`);
+    throw invalid(
+      where,
+      `${field} "${ref}" is an absolute path; give a path relative to the bundle folder ${bundlePath}`,
+    );
   }
   if (path.split(/[\\/]/).includes('..')) {
     throw invalid(where, `${field} "${ref}" uses '..'; the module must lie inside the bundle folder ${bundlePath}`);

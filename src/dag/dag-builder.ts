@@ -29,13 +29,19 @@ export function buildDag(file: string, bytes: Buffer, bundle: DagBundle, options
     const taskId = raw.task_id;
     if (taskId === undefined || taskId === null) throw invalid(dagWhere, `tasks[${index}] has no task_id`);
     if (typeof taskId !== 'string' || !ID_PATTERN.test(taskId)) {
-      throw invalid(dagWhere, `tasks[${index}].task_id must be 1-250 letters, digits, '_', '-' or '.', found ${describeValue(taskId)}`);
+      throw invalid(
+        dagWhere,
+        `tasks[${index}].task_id must be 1-250 letters, digits, '_', '-' or '.', found ${describeValue(taskId)}`,
+      );
     }
     const where: Where = { ...dagWhere, taskId };
     if (downstream.has(taskId)) throw invalid(where, `duplicate task_id '${taskId}'; task ids must be unique in a DAG`);
     const taskType = raw.task_type;
     if (typeof taskType !== 'string' || taskType === '') {
-      throw invalid(where, `field 'task_type' (or '_task_type') must be a non-empty string, found ${describeValue(taskType)}`);
+      throw invalid(
+        where,
+        `field 'task_type' (or '_task_type') must be a non-empty string, found ${describeValue(taskType)}`,
+      );
     }
     const ds = raw.downstream_task_ids ?? [];
     if (!Array.isArray(ds) || !ds.every((d) => typeof d === 'string')) {

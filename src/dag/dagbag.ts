@@ -49,7 +49,11 @@ export function loadDagBag(bundles: DagBundle[], options: { defaults?: TaskDefau
         const dag = loadDagFile(file, bundle, { modules, defaults: options.defaults });
         const first = dags.get(dag.dagId);
         if (first) {
-          throw new DagValidationError(file, `dag_id is already loaded from ${first.fileloc}; DAG ids must be unique`, dag.dagId);
+          throw new DagValidationError(
+            file,
+            `dag_id is already loaded from ${first.fileloc}; DAG ids must be unique`,
+            dag.dagId,
+          );
         }
         dags.set(dag.dagId, dag);
       } catch (e) {
@@ -71,7 +75,8 @@ function importError(file: string, bundle: DagBundle, e: unknown): ImportErrorRe
     };
   }
   // Not a validation error means a loader bug; keep the file listed instead of hiding it.
-  const detail = e instanceof MiniflowError ? e.message : `unexpected error while loading: ${String((e as Error)?.stack ?? e)}`;
+  const detail =
+    e instanceof MiniflowError ? e.message : `unexpected error while loading: ${String((e as Error)?.stack ?? e)}`;
   return { filename: file, bundleName: bundle.name, message: `${file}: ${detail}` };
 }
 
@@ -79,7 +84,9 @@ function importError(file: string, bundle: DagBundle, e: unknown): ImportErrorRe
 export function findDagFiles(root: string): string[] {
   const found: string[] = [];
   const walk = (dir: string) => {
-    const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+    );
     for (const entry of entries) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) {

@@ -50,7 +50,13 @@ export interface TaskInputs {
 export const INPUT_FIELDS = ['op_args', 'op_kwargs', 'bash_command', 'env', 'cwd', 'filepath'] as const;
 
 /** Operator kinds miniflow can run; anything else loads and lists but fails when run. */
-export const RUNNABLE_OPERATORS = ['BashOperator', 'EmptyOperator', 'PythonOperator', 'NodeOperator', 'FileSensor'] as const;
+export const RUNNABLE_OPERATORS = [
+  'BashOperator',
+  'EmptyOperator',
+  'PythonOperator',
+  'NodeOperator',
+  'FileSensor',
+] as const;
 
 export interface Task {
   taskId: string;

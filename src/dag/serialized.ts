@@ -53,7 +53,8 @@ export function readSerializedDag(file: string, doc: unknown): SerializedDag {
   const { tasks: rawTasksField, ...dagFields } = dag;
   const fields = unwrapAirflowJson(dagFields, dagWhere) as Record<string, unknown>;
   const rawTasks = unwrapOne(rawTasksField ?? [], 'set') ?? [];
-  if (!Array.isArray(rawTasks)) throw invalid(dagWhere, `field 'tasks' must be an array, found ${describeValue(rawTasks)}`);
+  if (!Array.isArray(rawTasks))
+    throw invalid(dagWhere, `field 'tasks' must be an array, found ${describeValue(rawTasks)}`);
 
   const description = pickAlias(fields, 'description', '_description') ?? undefined;
   if (description !== undefined && typeof description !== 'string') {
@@ -77,9 +78,13 @@ export function readSerializedDag(file: string, doc: unknown): SerializedDag {
 function normaliseTask(wrapped: unknown, index: number, dagWhere: Where): Record<string, unknown> {
   // v2+ wraps each operator as {"__type": "operator", "__var": {...}}.
   const shallow = unwrapOne(wrapped, 'operator');
-  if (!isPlainObject(shallow)) throw invalid(dagWhere, `tasks[${index}] must be an object, found ${describeValue(shallow)}`);
+  if (!isPlainObject(shallow))
+    throw invalid(dagWhere, `tasks[${index}] must be an object, found ${describeValue(shallow)}`);
   const id = pickAlias(shallow, 'task_id', '_task_id');
-  const raw = unwrapAirflowJson(shallow, typeof id === 'string' ? { ...dagWhere, taskId: id } : dagWhere) as Record<string, unknown>;
+  const raw = unwrapAirflowJson(shallow, typeof id === 'string' ? { ...dagWhere, taskId: id } : dagWhere) as Record<
+    string,
+    unknown
+  >;
   const task: Record<string, unknown> = { ...raw };
   for (const [name, alias] of [
     ['task_type', '_task_type'],
@@ -117,7 +122,10 @@ function readParams(raw: unknown, where: Where): { [k: string]: Json } {
   } else if (isPlainObject(raw)) {
     entries = Object.entries(raw);
   } else {
-    throw invalid(where, `field 'params' must be an object or a list of [name, value] pairs, found ${describeValue(raw)}`);
+    throw invalid(
+      where,
+      `field 'params' must be an object or a list of [name, value] pairs, found ${describeValue(raw)}`,
+    );
   }
   return Object.fromEntries(
     entries.map(([name, value]) => {
@@ -156,13 +164,20 @@ export function unwrapAirflowJson(value: unknown, where: Where, depth = 0): unkn
       case 'tuple': {
         const kind = value.__type === 'set' || value.__type === 'tuple' ? 'array' : 'object';
         const ok = kind === 'array' ? Array.isArray(inner) : isPlainObject(inner);
-        if (!ok) throw invalid(where, `a "${value.__type}" wrapper must hold an ${kind} in "__var", found ${describeValue(inner)}`);
+        if (!ok)
+          throw invalid(
+            where,
+            `a "${value.__type}" wrapper must hold an ${kind} in "__var", found ${describeValue(inner)}`,
+          );
         return unwrapAirflowJson(inner, where, depth + 1);
       }
       case 'timedelta':
       case 'datetime':
         if (typeof inner !== 'number' || !Number.isFinite(inner)) {
-          throw invalid(where, `a "${value.__type}" wrapper must hold a number of seconds, found ${describeValue(inner)}`);
+          throw invalid(
+            where,
+            `a "${value.__type}" wrapper must hold a number of seconds, found ${describeValue(inner)}`,
+          );
         }
         return inner;
     }

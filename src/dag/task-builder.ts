@@ -59,7 +59,10 @@ export function buildTask(
   // Defined behaviour for the reviewers' "mapped tasks" point: miniflow does not expand, so a
   // mapped task is refused by name instead of running once with its unexpanded arguments.
   if (raw._is_mapped === true || raw.expand_input !== undefined || raw._expand_input_attr !== undefined) {
-    throw invalid(where, 'mapped tasks (.expand()/.partial()) are not supported by miniflow: list the instances as separate tasks');
+    throw invalid(
+      where,
+      'mapped tasks (.expand()/.partial()) are not supported by miniflow: list the instances as separate tasks',
+    );
   }
 
   const inputs: TaskInputs = {};
@@ -84,11 +87,15 @@ export function buildTask(
   // The field the operator runs decides which reference is resolved; a stray one on another operator is checked too.
   const callableRef = taskType === 'NodeOperator' ? callable : (pythonCallable ?? callable);
   const callableField = callableRef === callable ? 'callable' : 'python_callable';
-  const resolved = callableRef !== undefined ? resolveCallableRef(callableRef, callableField, ctx.bundlePath, where) : undefined;
+  const resolved =
+    callableRef !== undefined ? resolveCallableRef(callableRef, callableField, ctx.bundlePath, where) : undefined;
 
   let sourceHash: string;
   try {
-    sourceHash = computeSourceHash({ taskType, bashCommand, pythonCallable, callable, callableFile: resolved?.file }, ctx.modules);
+    sourceHash = computeSourceHash(
+      { taskType, bashCommand, pythonCallable, callable, callableFile: resolved?.file },
+      ctx.modules,
+    );
   } catch (e) {
     throw invalid(where, `cannot read callable module ${resolved?.file}: ${(e as Error).message}`);
   }
@@ -96,7 +103,11 @@ export function buildTask(
   const xcomDependencies: string[] = [];
   for (const wrapper of findXComRefWrappers(inputs)) {
     const ref = readXComRef(wrapper);
-    if (!ref) throw invalid(where, `malformed xcomref ${JSON.stringify(wrapper)}: "__var" needs a "task_id" string and a "key" string`);
+    if (!ref)
+      throw invalid(
+        where,
+        `malformed xcomref ${JSON.stringify(wrapper)}: "__var" needs a "task_id" string and a "key" string`,
+      );
     if (!xcomDependencies.includes(ref.task_id)) xcomDependencies.push(ref.task_id);
   }
 

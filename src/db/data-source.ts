@@ -73,7 +73,9 @@ class PreparedStatements {
   all<T = any>(sql: string, params: unknown[]): Promise<T> {
     return this.retryBusy(async () => {
       const stmt = await this.get(sql);
-      return new Promise<T>((resolve, reject) => stmt.all(params, (err, rows) => (err ? reject(err) : resolve(rows as T))));
+      return new Promise<T>((resolve, reject) =>
+        stmt.all(params, (err, rows) => (err ? reject(err) : resolve(rows as T))),
+      );
     });
   }
 
@@ -93,7 +95,14 @@ class PreparedStatements {
   async finalizeAll(): Promise<void> {
     const all = [...this.cache.values()];
     this.cache.clear();
-    await Promise.all(all.map((p) => p.then((s) => new Promise<void>((r) => s.finalize(() => r())), () => undefined)));
+    await Promise.all(
+      all.map((p) =>
+        p.then(
+          (s) => new Promise<void>((r) => s.finalize(() => r())),
+          () => undefined,
+        ),
+      ),
+    );
   }
 
   /**
@@ -128,7 +137,10 @@ class PreparedStatements {
       // Operations run one at a time, so the least recently used statement is not in use.
       const [oldestSql, oldest] = this.cache.entries().next().value as [string, Promise<sqlite3.Statement>];
       this.cache.delete(oldestSql);
-      oldest.then((s) => s.finalize(), () => undefined);
+      oldest.then(
+        (s) => s.finalize(),
+        () => undefined,
+      );
     }
     return prepared;
   }
@@ -183,7 +195,14 @@ export class MetadataDb {
   transaction<T>(fn: (r: SqlRunner) => Promise<T>): Promise<T> {
     const prepared = this.prepared;
     if (prepared) {
-      return this.serialized(() => fn({ query: <R>(sql: string, params: unknown[] = []) => prepared.all<R>(sql, params), exec: (sql, params = []) => prepared.run(sql, params) }), true);
+      return this.serialized(
+        () =>
+          fn({
+            query: <R>(sql: string, params: unknown[] = []) => prepared.all<R>(sql, params),
+            exec: (sql, params = []) => prepared.run(sql, params),
+          }),
+        true,
+      );
     }
     return this.dataSource.transaction((em) => {
       const qr = em.queryRunner!;
@@ -299,12 +318,20 @@ export function parseConn(conn: string, airflowHome: string): { kind: DbKind; ta
   if (conn.startsWith('sqlite://')) {
     const path = conn.slice('sqlite:///'.length);
     if (!conn.startsWith('sqlite:///') || !path) {
-      throw new ConfigError('database', 'sql_alchemy_conn', `'${conn}' is not a SQLite URL: write sqlite:////absolute/path.db`);
+      throw new ConfigError(
+        'database',
+        'sql_alchemy_conn',
+        `'${conn}' is not a SQLite URL: write sqlite:////absolute/path.db`,
+      );
     }
     return { kind: 'sqlite', target: isAbsolute(path) ? path : resolve(airflowHome, path) };
   }
   if (/^[a-z][\w+.-]*:\/\//i.test(conn)) {
-    throw new ConfigError('database', 'sql_alchemy_conn', `unsupported database URL '${conn.split(':')[0]}://...': use sqlite:///... or postgresql://...`);
+    throw new ConfigError(
+      'database',
+      'sql_alchemy_conn',
+      `unsupported database URL '${conn.split(':')[0]}://...': use sqlite:///... or postgresql://...`,
+    );
   }
   return { kind: 'sqlite', target: isAbsolute(conn) ? conn : resolve(airflowHome, conn) };
 }
@@ -322,7 +349,15 @@ export async function openMetadataDb(
     mkdirSync(dirname(target), { recursive: true });
     // WAL lets readers (CLI listings, a second scheduler) work while a scheduler writes;
     // busy_timeout makes concurrent writers wait instead of failing.
-    dataSource = new DataSource({ type: 'sqlite', database: target, driver: quietSqlite3, enableWAL: true, busyTimeout: opts.busyTimeoutMs ?? BUSY_TIMEOUT_MS, busyErrorRetry: BUSY_RETRY_MS, ...common });
+    dataSource = new DataSource({
+      type: 'sqlite',
+      database: target,
+      driver: quietSqlite3,
+      enableWAL: true,
+      busyTimeout: opts.busyTimeoutMs ?? BUSY_TIMEOUT_MS,
+      busyErrorRetry: BUSY_RETRY_MS,
+      ...common,
+    });
   } else {
     dataSource = new DataSource({ type: 'postgres', url: target, ...common, extra: { max: 10 } });
   }
@@ -332,7 +367,11 @@ export async function openMetadataDb(
     if (opts.migrate !== false) await dataSource.runMigrations({ transaction: 'each' });
   } catch (err) {
     if (dataSource.isInitialized) await dataSource.destroy();
-    throw new ConfigError('database', 'sql_alchemy_conn', `cannot open ${kind} database ${kind === 'sqlite' ? target : conn}: ${(err as Error).message}`);
+    throw new ConfigError(
+      'database',
+      'sql_alchemy_conn',
+      `cannot open ${kind} database ${kind === 'sqlite' ? target : conn}: ${(err as Error).message}`,
+    );
   }
   return new MetadataDb(dataSource, kind);
 }

@@ -121,55 +121,129 @@ const autoId = { type: 'integer' as const, primary: true, generated: 'increment'
 
 export const DagEntity = new EntitySchema<DagRow>({
   name: 'dag',
-  columns: { dag_id: { ...str, primary: true }, fileloc: text, bundle_name: str, team_name: nstr, dag_hash: str, serialized: text, last_parsed: num },
+  columns: {
+    dag_id: { ...str, primary: true },
+    fileloc: text,
+    bundle_name: str,
+    team_name: nstr,
+    dag_hash: str,
+    serialized: text,
+    last_parsed: num,
+  },
 });
 
 export const DagRunEntity = new EntitySchema<DagRunRow>({
   name: 'dag_run',
   columns: {
-    id: autoId, dag_id: str, run_id: str, logical_date: num, run_type: str, state: str, conf: text,
-    refresh_cache: int, queued_at: num, start_date: nnum, end_date: nnum,
+    id: autoId,
+    dag_id: str,
+    run_id: str,
+    logical_date: num,
+    run_type: str,
+    state: str,
+    conf: text,
+    refresh_cache: int,
+    queued_at: num,
+    start_date: nnum,
+    end_date: nnum,
   },
 });
 
 export const TaskInstanceEntity = new EntitySchema<TaskInstanceRow>({
   name: 'task_instance',
   columns: {
-    id: autoId, dag_id: str, run_id: str, task_id: str, map_index: int, state: nstr, operator: str,
-    try_number: int, max_tries: int, start_date: nnum, end_date: nnum, duration: nnum, pid: nint,
-    hostname: nstr, scheduler_id: nstr, queued_at: nnum, next_retry_at: nnum, heartbeat_at: nnum,
-    error: ntext, cache_decision: nstr, cache_key: nstr, cache_reason: ntext, cache_stored: nint,
-    cache_source_run_id: nstr, time_saved: nnum,
+    id: autoId,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    map_index: int,
+    state: nstr,
+    operator: str,
+    try_number: int,
+    max_tries: int,
+    start_date: nnum,
+    end_date: nnum,
+    duration: nnum,
+    pid: nint,
+    hostname: nstr,
+    scheduler_id: nstr,
+    queued_at: nnum,
+    next_retry_at: nnum,
+    heartbeat_at: nnum,
+    error: ntext,
+    cache_decision: nstr,
+    cache_key: nstr,
+    cache_reason: ntext,
+    cache_stored: nint,
+    cache_source_run_id: nstr,
+    time_saved: nnum,
   },
 });
 
 export const XComEntity = new EntitySchema<XComRow>({
   name: 'xcom',
-  columns: { id: autoId, dag_id: str, run_id: str, task_id: str, map_index: int, key: str, value: text, timestamp: num },
+  columns: {
+    id: autoId,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    map_index: int,
+    key: str,
+    value: text,
+    timestamp: num,
+  },
 });
 
 export const ImportErrorEntity = new EntitySchema<ImportErrorRow>({
   name: 'import_error',
-  columns: { id: autoId, filename: text, bundle_name: str, dag_id: nstr, task_id: nstr, stacktrace: text, timestamp: num },
+  columns: {
+    id: autoId,
+    filename: text,
+    bundle_name: str,
+    dag_id: nstr,
+    task_id: nstr,
+    stacktrace: text,
+    timestamp: num,
+  },
 });
 
 export const TaskCacheEntryEntity = new EntitySchema<TaskCacheEntryRow>({
   name: 'task_cache_entry',
   columns: {
-    cache_key: { ...str, primary: true }, team_name: nstr, dag_id: str, task_id: str, value: text, components: text,
-    created_at: num, expires_at: nnum, size_bytes: int, hits: int, last_hit_at: nnum, source_run_id: str,
-    source_try_number: int, duration: num,
+    cache_key: { ...str, primary: true },
+    team_name: nstr,
+    dag_id: str,
+    task_id: str,
+    value: text,
+    components: text,
+    created_at: num,
+    expires_at: nnum,
+    size_bytes: int,
+    hits: int,
+    last_hit_at: nnum,
+    source_run_id: str,
+    source_try_number: int,
+    duration: num,
   },
 });
 
 export const CacheEventEntity = new EntitySchema<CacheEventRow>({
   name: 'cache_event',
   columns: {
-    id: autoId, dag_id: str, run_id: str, task_id: str, try_number: int, team_name: nstr, decision: str,
-    cache_key: nstr, reason: text, latency_ms: nnum, time_saved: nnum, created_at: num,
+    id: autoId,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    try_number: int,
+    team_name: nstr,
+    decision: str,
+    cache_key: nstr,
+    reason: text,
+    latency_ms: nnum,
+    time_saved: nnum,
+    created_at: num,
   },
 });
-
 
 export interface SchedulerJobRow {
   id: string;
@@ -193,15 +267,38 @@ export interface CacheLeaseRow {
 
 export const SchedulerJobEntity = new EntitySchema<SchedulerJobRow>({
   name: 'scheduler_job',
-  columns: { id: { ...str, primary: true }, hostname: str, pid: int, state: str, start_date: num, latest_heartbeat: num, end_date: nnum },
+  columns: {
+    id: { ...str, primary: true },
+    hostname: str,
+    pid: int,
+    state: str,
+    start_date: num,
+    latest_heartbeat: num,
+    end_date: nnum,
+  },
 });
 
 export const CacheLeaseEntity = new EntitySchema<CacheLeaseRow>({
   name: 'cache_lease',
-  columns: { cache_key: { ...str, primary: true }, owner: str, dag_id: str, run_id: str, task_id: str, acquired_at: num, expires_at: num },
+  columns: {
+    cache_key: { ...str, primary: true },
+    owner: str,
+    dag_id: str,
+    run_id: str,
+    task_id: str,
+    acquired_at: num,
+    expires_at: num,
+  },
 });
 
 export const entities = [
-  DagEntity, DagRunEntity, TaskInstanceEntity, XComEntity, ImportErrorEntity, TaskCacheEntryEntity, CacheEventEntity,
-  SchedulerJobEntity, CacheLeaseEntity,
+  DagEntity,
+  DagRunEntity,
+  TaskInstanceEntity,
+  XComEntity,
+  ImportErrorEntity,
+  TaskCacheEntryEntity,
+  CacheEventEntity,
+  SchedulerJobEntity,
+  CacheLeaseEntity,
 ];

@@ -43,6 +43,7 @@ export class MiniflowCli {
 /** The parent's environment without AIRFLOW__/MINIFLOW_ settings, so the demo home decides everything. */
 export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('AIRFLOW') && !k.startsWith('MINIFLOW_')) env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && !k.startsWith('AIRFLOW') && !k.startsWith('MINIFLOW_')) env[k] = v;
   return { ...env, ...extra };
 }

@@ -21,7 +21,14 @@ interface TaskJson {
   task_id: string;
   state: string | null;
   duration: number | null;
-  cache: { decision: string; stored: boolean; reason: string; key: string | null; source_run_id: string | null; time_saved: number | null };
+  cache: {
+    decision: string;
+    stored: boolean;
+    reason: string;
+    key: string | null;
+    source_run_id: string | null;
+    time_saved: number | null;
+  };
 }
 interface RunJson {
   run_id: string;
@@ -90,10 +97,25 @@ function main(): void {
 
   const steps: Step[] = [
     { title: '1. Cold run', what: 'nothing is cached yet: every task runs and stores its result' },
-    { title: '2. Warm run', what: "same inputs: every task is served from the cache. fetch's request_id (the run id) changed, but it is in exclude_inputs" },
-    { title: '3. Changed conf', what: 'dag_run.conf {"model": "lasso"}: train includes dag_run.conf.model in its key, so it and its downstream run again', conf: { model: 'lasso' } },
-    { title: '4. Edited input', what: "the DAG file's features task now uses degree 3 instead of 2: features runs again, and so does everything fed by its output", before: () => editFeaturesDegree(dagFile, 3) },
-    { title: '5. Edit undone', what: 'degree 2 again: the entries of step 1 are still there, so every task hits', before: () => editFeaturesDegree(dagFile, 2) },
+    {
+      title: '2. Warm run',
+      what: "same inputs: every task is served from the cache. fetch's request_id (the run id) changed, but it is in exclude_inputs",
+    },
+    {
+      title: '3. Changed conf',
+      what: 'dag_run.conf {"model": "lasso"}: train includes dag_run.conf.model in its key, so it and its downstream run again',
+      conf: { model: 'lasso' },
+    },
+    {
+      title: '4. Edited input',
+      what: "the DAG file's features task now uses degree 3 instead of 2: features runs again, and so does everything fed by its output",
+      before: () => editFeaturesDegree(dagFile, 3),
+    },
+    {
+      title: '5. Edit undone',
+      what: 'degree 2 again: the entries of step 1 are still there, so every task hits',
+      before: () => editFeaturesDegree(dagFile, 2),
+    },
   ];
 
   let coldMs: number | null = null;
@@ -111,8 +133,12 @@ function main(): void {
       break;
     }
     for (const t of data.tasks) if (t.cache.decision === 'miss') explainer.remember(t.task_id, t.cache.key);
-    const table = new Table({ head: ['task', 'cache', 'duration (s)', 'why'].map((h) => chalk.bold(h)), style: { head: [], border: [], compact: true } });
-    for (const t of data.tasks) table.push([t.task_id, decisionCell(t), t.duration === null ? '' : t.duration.toFixed(3), whyCell(t, explainer)]);
+    const table = new Table({
+      head: ['task', 'cache', 'duration (s)', 'why'].map((h) => chalk.bold(h)),
+      style: { head: [], border: [], compact: true },
+    });
+    for (const t of data.tasks)
+      table.push([t.task_id, decisionCell(t), t.duration === null ? '' : t.duration.toFixed(3), whyCell(t, explainer)]);
     out(table.toString());
     const hits = data.tasks.filter((t) => t.cache.decision === 'hit');
     const saved = hits.reduce((s, t) => s + (t.cache.time_saved ?? 0), 0);
@@ -129,7 +155,12 @@ function main(): void {
   out(chalk.bold.underline('Cache statistics') + ' ' + chalk.dim('$ miniflow cache stats'));
   const stats = cli.run(['cache', 'stats']);
   if (stats.code === 0) process.stdout.write(stats.stdout);
-  else out(chalk.dim(`(cache stats is not available in this build: ${stats.stderr.trim().split('\n')[0] || `exit ${stats.code}`})`));
+  else
+    out(
+      chalk.dim(
+        `(cache stats is not available in this build: ${stats.stderr.trim().split('\n')[0] || `exit ${stats.code}`})`,
+      ),
+    );
   out('');
   out(chalk.dim(`Explore: AIRFLOW_HOME=${home} node bin/miniflow.js cache list --dag-id ${DAG_ID}`));
   if (failed) process.exitCode = 1;

@@ -57,7 +57,8 @@ export async function runTaskTry(spec: TaskTrySpec, hooks: TaskTryHooks = {}): P
     let plan: LaunchPlan;
     try {
       plan = planLaunch(spec);
-      if (spec.cwd !== undefined && !existsSync(spec.cwd)) throw new Error(`cwd ${spec.cwd} does not exist (task ${spec.taskId})`);
+      if (spec.cwd !== undefined && !existsSync(spec.cwd))
+        throw new Error(`cwd ${spec.cwd} does not exist (task ${spec.taskId})`);
     } catch (err) {
       const result = failed((err as Error).message);
       logLine(log, `Task failed: ${result.error}`, 'ERROR');
@@ -75,7 +76,13 @@ export async function runTaskTry(spec: TaskTrySpec, hooks: TaskTryHooks = {}): P
   }
 }
 
-function runChild(spec: TaskTrySpec, plan: LaunchPlan, log: number, hooks: TaskTryHooks, startedAt: Date): Promise<TaskTryResult> {
+function runChild(
+  spec: TaskTrySpec,
+  plan: LaunchPlan,
+  log: number,
+  hooks: TaskTryHooks,
+  startedAt: Date,
+): Promise<TaskTryResult> {
   const usesResultFd = plan.input !== undefined;
   const child = spawn(plan.command, plan.args, {
     cwd: spec.cwd,
@@ -131,7 +138,10 @@ function runChild(spec: TaskTrySpec, plan: LaunchPlan, log: number, hooks: TaskT
     if (spec.executionTimeout !== null) {
       deadline = setTimeout(() => {
         timedOut = true;
-        logLine(log, `execution_timeout of ${spec.executionTimeout}s exceeded: sending SIGTERM to process group ${pid}`);
+        logLine(
+          log,
+          `execution_timeout of ${spec.executionTimeout}s exceeded: sending SIGTERM to process group ${pid}`,
+        );
         killGroup(pid, 'SIGTERM');
         setTimeout(() => killGroup(pid, 'SIGKILL'), KILL_GRACE_MS).unref();
       }, spec.executionTimeout * 1000);
@@ -142,9 +152,12 @@ function runChild(spec: TaskTrySpec, plan: LaunchPlan, log: number, hooks: TaskT
       if (partial.trim() !== '') lastLine = partial.trimEnd();
       const status = { exitCode: code, signal: signal as string | null };
       const exitError = signal ? `killed by ${signal}` : `exited with code ${code}`;
-      if (timedOut) return settle({ ok: false, error: `execution_timeout of ${spec.executionTimeout}s exceeded`, ...status });
+      if (timedOut)
+        return settle({ ok: false, error: `execution_timeout of ${spec.executionTimeout}s exceeded`, ...status });
       if (!usesResultFd) {
-        return settle(code === 0 ? { ok: true, returnValue: lastLine, ...status } : { ok: false, error: exitError, ...status });
+        return settle(
+          code === 0 ? { ok: true, returnValue: lastLine, ...status } : { ok: false, error: exitError, ...status },
+        );
       }
       settle({ ...judgeResultLine(resultText, code === 0, exitError), ...status });
     });
@@ -152,7 +165,11 @@ function runChild(spec: TaskTrySpec, plan: LaunchPlan, log: number, hooks: TaskT
 }
 
 /** A runner's fd-3 line decides the outcome; without one, the exit status does. */
-function judgeResultLine(text: string, exitedZero: boolean, exitError: string): { ok: boolean; returnValue?: Json; error?: string } {
+function judgeResultLine(
+  text: string,
+  exitedZero: boolean,
+  exitError: string,
+): { ok: boolean; returnValue?: Json; error?: string } {
   const line = text.split('\n')[0];
   if (line.trim() === '') {
     return { ok: false, error: exitedZero ? 'the runner exited without writing a result line on fd 3' : exitError };

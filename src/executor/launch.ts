@@ -8,7 +8,13 @@ import { runnerPaths } from '../util/paths.js';
 import type { TaskTrySpec } from './types.js';
 
 /** EmptyOperator is listed because the scheduler completes it without a child. */
-export const SUPPORTED_OPERATORS = ['BashOperator', 'PythonOperator', 'NodeOperator', 'FileSensor', 'EmptyOperator'] as const;
+export const SUPPORTED_OPERATORS = [
+  'BashOperator',
+  'PythonOperator',
+  'NodeOperator',
+  'FileSensor',
+  'EmptyOperator',
+] as const;
 
 export const PYTHON_EXECUTABLE = 'python3';
 
@@ -42,7 +48,12 @@ export function planLaunch(spec: TaskTrySpec): LaunchPlan {
   switch (spec.taskType) {
     case 'BashOperator': {
       const command = need(spec.bashCommand, 'bash_command');
-      return { command: 'bash', args: ['-c', command], captureStdout: true, describe: `bash -c ${JSON.stringify(command)}` };
+      return {
+        command: 'bash',
+        args: ['-c', command],
+        captureStdout: true,
+        describe: `bash -c ${JSON.stringify(command)}`,
+      };
     }
     case 'NodeOperator':
     case 'PythonOperator': {

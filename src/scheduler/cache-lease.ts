@@ -23,7 +23,16 @@ export class CacheLeases {
        ON CONFLICT (cache_key) DO UPDATE SET owner = excluded.owner, dag_id = excluded.dag_id, run_id = excluded.run_id,
          task_id = excluded.task_id, acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
        WHERE cache_lease.expires_at <= ? OR cache_lease.owner = excluded.owner`,
-      [key, holder.owner, holder.dagId, holder.runId, holder.taskId, now.getTime(), now.getTime() + ttlMs, now.getTime()],
+      [
+        key,
+        holder.owner,
+        holder.dagId,
+        holder.runId,
+        holder.taskId,
+        now.getTime(),
+        now.getTime() + ttlMs,
+        now.getTime(),
+      ],
     );
     return r.affected > 0;
   }

@@ -33,9 +33,10 @@ export class DagRegistry {
       }
       await t.exec('DELETE FROM import_error');
       for (const e of this.bag.importErrors) {
-        await t.exec('INSERT INTO import_error (filename, bundle_name, dag_id, task_id, stacktrace, timestamp) VALUES (?, ?, ?, ?, ?, ?)', [
-          e.filename, e.bundleName, e.dagId ?? null, e.taskId ?? null, e.message, now.getTime(),
-        ]);
+        await t.exec(
+          'INSERT INTO import_error (filename, bundle_name, dag_id, task_id, stacktrace, timestamp) VALUES (?, ?, ?, ?, ?, ?)',
+          [e.filename, e.bundleName, e.dagId ?? null, e.taskId ?? null, e.message, now.getTime()],
+        );
       }
     });
     return this.bag;
@@ -54,6 +55,10 @@ export class DagRegistry {
     if (dag) return dag;
     const err = this.bag.importErrors.find((e) => e.dagId === dagId);
     if (err) throw new NotFoundError(`DAG '${dagId}' failed to load: ${err.message}`);
-    throw new NotFoundError(`DAG '${dagId}' not found in ${resolveBundles(this.settings).map((b) => b.path).join(', ')} (see: miniflow dags list, miniflow dags list-import-errors)`);
+    throw new NotFoundError(
+      `DAG '${dagId}' not found in ${resolveBundles(this.settings)
+        .map((b) => b.path)
+        .join(', ')} (see: miniflow dags list, miniflow dags list-import-errors)`,
+    );
   }
 }

@@ -15,7 +15,10 @@ export interface NewDagRun {
 
 /** Airflow's run id shape: `manual__2026-01-01T00:00:00+00:00`. */
 export function defaultRunId(runType: string, logicalDate: Date): string {
-  return `${runType}__${logicalDate.toISOString().replace(/\.\d{3}Z$/, '+00:00').replace(/Z$/, '+00:00')}`;
+  return `${runType}__${logicalDate
+    .toISOString()
+    .replace(/\.\d{3}Z$/, '+00:00')
+    .replace(/Z$/, '+00:00')}`;
 }
 
 /** DAG run rows and their state transitions. */
@@ -36,7 +39,16 @@ export class DagRunStore {
       }
       await t.exec(
         'INSERT INTO dag_run (dag_id, run_id, logical_date, run_type, state, conf, refresh_cache, queued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-        [spec.dagId, runId, spec.logicalDate.getTime(), spec.runType, RUN.QUEUED, JSON.stringify(spec.conf), spec.refreshCache ? 1 : 0, now.getTime()],
+        [
+          spec.dagId,
+          runId,
+          spec.logicalDate.getTime(),
+          spec.runType,
+          RUN.QUEUED,
+          JSON.stringify(spec.conf),
+          spec.refreshCache ? 1 : 0,
+          now.getTime(),
+        ],
       );
       const ids = dag.topoOrder;
       // Multi-row inserts keep creating a 10,000-task run to a handful of statements.
@@ -47,9 +59,15 @@ export class DagRunStore {
           const task = dag.tasks.get(id)!;
           return [spec.dagId, runId, id, task.taskType, task.retries];
         });
-        await t.exec(`INSERT INTO task_instance (dag_id, run_id, task_id, map_index, operator, try_number, max_tries) VALUES ${values}`, params);
+        await t.exec(
+          `INSERT INTO task_instance (dag_id, run_id, task_id, map_index, operator, try_number, max_tries) VALUES ${values}`,
+          params,
+        );
       }
-      const rows = await t.query<DagRunRow[]>('SELECT * FROM dag_run WHERE dag_id = ? AND run_id = ?', [spec.dagId, runId]);
+      const rows = await t.query<DagRunRow[]>('SELECT * FROM dag_run WHERE dag_id = ? AND run_id = ?', [
+        spec.dagId,
+        runId,
+      ]);
       return rows[0];
     });
   }
@@ -69,8 +87,12 @@ export class DagRunStore {
   }
 
   async get(dagId: string, runId: string): Promise<DagRunRow> {
-    const rows = await this.db.query<DagRunRow[]>('SELECT * FROM dag_run WHERE dag_id = ? AND run_id = ?', [dagId, runId]);
-    if (rows.length === 0) throw new NotFoundError(`DAG '${dagId}' has no run '${runId}' (see: miniflow dags list-runs ${dagId})`);
+    const rows = await this.db.query<DagRunRow[]>('SELECT * FROM dag_run WHERE dag_id = ? AND run_id = ?', [
+      dagId,
+      runId,
+    ]);
+    if (rows.length === 0)
+      throw new NotFoundError(`DAG '${dagId}' has no run '${runId}' (see: miniflow dags list-runs ${dagId})`);
     return rows[0];
   }
 
@@ -84,22 +106,33 @@ export class DagRunStore {
   async active(only?: { dagId: string; runId: string }): Promise<DagRunRow[]> {
     if (only) {
       return this.db.query<DagRunRow[]>('SELECT * FROM dag_run WHERE dag_id = ? AND run_id = ? AND state IN (?, ?)', [
-        only.dagId, only.runId, RUN.QUEUED, RUN.RUNNING,
+        only.dagId,
+        only.runId,
+        RUN.QUEUED,
+        RUN.RUNNING,
       ]);
     }
-    return this.db.query<DagRunRow[]>('SELECT * FROM dag_run WHERE state IN (?, ?) ORDER BY id', [RUN.QUEUED, RUN.RUNNING]);
+    return this.db.query<DagRunRow[]>('SELECT * FROM dag_run WHERE state IN (?, ?) ORDER BY id', [
+      RUN.QUEUED,
+      RUN.RUNNING,
+    ]);
   }
 
   async markRunning(run: DagRunRow, now: Date): Promise<void> {
-    await this.db.exec('UPDATE dag_run SET state = ?, start_date = COALESCE(start_date, ?) WHERE id = ? AND state = ?', [
-      RUN.RUNNING, now.getTime(), run.id, RUN.QUEUED,
-    ]);
+    await this.db.exec(
+      'UPDATE dag_run SET state = ?, start_date = COALESCE(start_date, ?) WHERE id = ? AND state = ?',
+      [RUN.RUNNING, now.getTime(), run.id, RUN.QUEUED],
+    );
   }
 
   /** Guarded: only a running run finishes, so two schedulers cannot finish it twice. */
   async finish(run: DagRunRow, state: DagRunState, now: Date): Promise<boolean> {
     const r = await this.db.exec('UPDATE dag_run SET state = ?, end_date = ? WHERE id = ? AND state IN (?, ?)', [
-      state, now.getTime(), run.id, RUN.RUNNING, RUN.QUEUED,
+      state,
+      now.getTime(),
+      run.id,
+      RUN.RUNNING,
+      RUN.QUEUED,
     ]);
     return r.affected > 0;
   }

@@ -28,9 +28,10 @@ export class SchedulerJobs {
   constructor(private readonly db: MetadataDb) {}
 
   async register(id: string, now: Date): Promise<void> {
-    await this.db.exec('INSERT INTO scheduler_job (id, hostname, pid, state, start_date, latest_heartbeat) VALUES (?, ?, ?, ?, ?, ?)', [
-      id, this.host, process.pid, 'running', now.getTime(), now.getTime(),
-    ]);
+    await this.db.exec(
+      'INSERT INTO scheduler_job (id, hostname, pid, state, start_date, latest_heartbeat) VALUES (?, ?, ?, ?, ?, ?)',
+      [id, this.host, process.pid, 'running', now.getTime(), now.getTime()],
+    );
   }
 
   async heartbeat(id: string, now: Date): Promise<void> {
@@ -38,7 +39,12 @@ export class SchedulerJobs {
   }
 
   async end(id: string, now: Date): Promise<void> {
-    await this.db.exec('UPDATE scheduler_job SET state = ?, end_date = ?, latest_heartbeat = ? WHERE id = ?', ['ended', now.getTime(), now.getTime(), id]);
+    await this.db.exec('UPDATE scheduler_job SET state = ?, end_date = ?, latest_heartbeat = ? WHERE id = ?', [
+      'ended',
+      now.getTime(),
+      now.getTime(),
+      id,
+    ]);
   }
 
   /**
@@ -58,13 +64,20 @@ export class SchedulerJobs {
       if (!job) {
         // Owned by a scheduler that never registered (an older version): fall back to the TI's own timestamps.
         const seen = ti.heartbeat_at ?? ti.queued_at ?? 0;
-        if (now.getTime() - seen > timeoutMs) zombies.push({ ti, why: `its scheduler ${ti.scheduler_id} is unknown and the task has no heartbeat since ${new Date(seen).toISOString()}` });
+        if (now.getTime() - seen > timeoutMs)
+          zombies.push({
+            ti,
+            why: `its scheduler ${ti.scheduler_id} is unknown and the task has no heartbeat since ${new Date(seen).toISOString()}`,
+          });
       } else if (job.state === 'ended') {
         zombies.push({ ti, why: `its scheduler ${job.id} has exited` });
       } else if (job.hostname === this.host && !pidAlive(job.pid)) {
         zombies.push({ ti, why: `its scheduler ${job.id} (pid ${job.pid}) is no longer running` });
       } else if (now.getTime() - job.latest_heartbeat > timeoutMs) {
-        zombies.push({ ti, why: `its scheduler ${job.id} has sent no heartbeat since ${new Date(job.latest_heartbeat).toISOString()}` });
+        zombies.push({
+          ti,
+          why: `its scheduler ${job.id} has sent no heartbeat since ${new Date(job.latest_heartbeat).toISOString()}`,
+        });
       }
     }
     return zombies;

@@ -67,7 +67,8 @@ export interface SchedulerMetrics {
 type SpanStart = { wall: number; cpu: NodeJS.CpuUsage };
 
 /** A span's start, only when someone records metrics (process.cpuUsage is a system call). */
-const spanStart = (metrics: SchedulerMetrics | undefined): SpanStart | null => (metrics ? { wall: performance.now(), cpu: process.cpuUsage() } : null);
+const spanStart = (metrics: SchedulerMetrics | undefined): SpanStart | null =>
+  metrics ? { wall: performance.now(), cpu: process.cpuUsage() } : null;
 
 function spanSince(start: SpanStart): { wallMs: number; cpuMs: number } {
   const cpu = process.cpuUsage(start.cpu);
@@ -134,7 +135,8 @@ export class Scheduler {
     } finally {
       this.stopping = true;
       this.o.executor.cancelSlotWaits();
-      while (this.work.size > 0 || this.sideWrites.size > 0) await Promise.allSettled([...this.work, ...this.sideWrites]);
+      while (this.work.size > 0 || this.sideWrites.size > 0)
+        await Promise.allSettled([...this.work, ...this.sideWrites]);
       await this.jobs.end(this.o.schedulerId, this.o.clock.now()).catch(() => undefined);
     }
   }
@@ -158,14 +160,19 @@ export class Scheduler {
       }
       if (this.o.refreshDags && now - lastDagRead >= this.o.settings.scheduler.dagDirListInterval * 1000) {
         lastDagRead = now;
-        await this.o.refreshDags().catch((err: unknown) => this.log(`WARNING cannot re-read the DAG bundles: ${(err as Error)?.message ?? String(err)}`));
+        await this.o
+          .refreshDags()
+          .catch((err: unknown) =>
+            this.log(`WARNING cannot re-read the DAG bundles: ${(err as Error)?.message ?? String(err)}`),
+          );
       }
       const gcEvery = this.o.settings.core.taskCacheGcInterval * 1000;
       if (this.o.cacheGc && gcEvery > 0 && !gcRunning && now - lastGc >= gcEvery) {
         lastGc = now;
         gcRunning = true;
         // Not awaited: a slow or hung backend must never hold up the loop (fail-open, as every cache call).
-        void this.o.cacheGc(new Date(now))
+        void this.o
+          .cacheGc(new Date(now))
           .then(
             (n) => n > 0 && this.log(`cache gc: removed ${n} expired entr${n === 1 ? 'y' : 'ies'}`),
             (err: unknown) => this.log(`WARNING cache gc failed: ${(err as Error)?.message ?? String(err)}`),
@@ -189,7 +196,11 @@ export class Scheduler {
    */
   async recoverZombies(): Promise<number> {
     const now = this.o.clock.now();
-    const zombies = await this.jobs.findZombies(this.o.schedulerId, now, this.o.settings.scheduler.taskHeartbeatTimeout * 1000);
+    const zombies = await this.jobs.findZombies(
+      this.o.schedulerId,
+      now,
+      this.o.settings.scheduler.taskHeartbeatTimeout * 1000,
+    );
     let n = 0;
     for (const dead of new Set(zombies.map((z) => z.ti.scheduler_id!))) await this.leases.releaseAllOf(dead);
     for (const { ti, why } of zombies) {
@@ -198,17 +209,31 @@ export class Scheduler {
       if (tracker) tracker.lastRefresh = -Infinity;
       if (ti.pid === null && ti.state !== TI.RUNNING && (await this.tis.resetUnstartedTry(ti))) {
         n++;
-        this.log(`task ${ti.task_id} of run ${ti.run_id}: try ${ti.try_number} never started (${why}); scheduling it again`);
+        this.log(
+          `task ${ti.task_id} of run ${ti.run_id}: try ${ti.try_number} never started (${why}); scheduling it again`,
+        );
         continue;
       }
       const task = this.o.registry.dags.get(ti.dag_id)?.tasks.get(ti.task_id);
       const retryAt = ti.try_number <= ti.max_tries ? new Date(now.getTime() + (task?.retryDelay ?? 0) * 1000) : null;
       if (await this.tis.failOrphanedTry(ti, `try ${ti.try_number} was lost: ${why}`, retryAt, now)) {
         n++;
-        this.log(`task ${ti.task_id} of run ${ti.run_id}: try ${ti.try_number} was lost (${why}); ${retryAt ? 'up for retry' : 'failed'}`);
+        this.log(
+          `task ${ti.task_id} of run ${ti.run_id}: try ${ti.try_number} was lost (${why}); ${retryAt ? 'up for retry' : 'failed'}`,
+        );
         // The try's own log keeps the reason: the row's error is cleared when the next try starts.
-        const file = taskLogPath(this.o.settings.logging.baseLogFolder, ti.dag_id, ti.run_id, ti.task_id, ti.try_number);
-        this.track(mkdir(dirname(file), { recursive: true }).then(() => appendFile(file, `[${now.toISOString()}] {miniflow} ERROR - try ${ti.try_number} was lost: ${why}\n`)));
+        const file = taskLogPath(
+          this.o.settings.logging.baseLogFolder,
+          ti.dag_id,
+          ti.run_id,
+          ti.task_id,
+          ti.try_number,
+        );
+        this.track(
+          mkdir(dirname(file), { recursive: true }).then(() =>
+            appendFile(file, `[${now.toISOString()}] {miniflow} ERROR - try ${ti.try_number} was lost: ${why}\n`),
+          ),
+        );
       }
     }
     return n;
@@ -221,7 +246,9 @@ export class Scheduler {
     // A finished task instance wakes the loop at once (its run may be done); the DB poll for new runs
     // waits for the idle interval, so a chain of cache hits is not one extra query per hit. Real time,
     // not the injected clock: a frozen test clock must not stop new runs from being seen.
-    const pollDue = performance.now() - this.lastRunPoll >= this.o.settings.scheduler.idleSleepTime * 1000 || this.trackers.size === 0;
+    const pollDue =
+      performance.now() - this.lastRunPoll >= this.o.settings.scheduler.idleSleepTime * 1000 ||
+      this.trackers.size === 0;
     let active: DagRunRow[];
     this.lastTickPolled = pollDue;
     if (pollDue) {
@@ -229,7 +256,8 @@ export class Scheduler {
       active = await this.runs.active(this.o.only);
       const activeKeys = new Set(active.map((r) => `${r.dag_id}\u0000${r.run_id}`));
       // A run another scheduler finished (or someone marked) is no longer ours to track.
-      for (const [key, tracker] of this.trackers) if (!activeKeys.has(key) && tracker.inFlight.size === 0) this.trackers.delete(key);
+      for (const [key, tracker] of this.trackers)
+        if (!activeKeys.has(key) && tracker.inFlight.size === 0) this.trackers.delete(key);
     } else {
       active = [...this.trackers.values()].map((t) => t.run);
     }
@@ -274,7 +302,8 @@ export class Scheduler {
       if (!tracker.allFinished) continue;
       this.trackers.delete(key);
       const state = tracker.finalState();
-      if (await this.runs.finish(tracker.run, state, now)) this.log(`DAG run ${tracker.run.run_id} of '${tracker.run.dag_id}' finished: ${state}`);
+      if (await this.runs.finish(tracker.run, state, now))
+        this.log(`DAG run ${tracker.run.run_id} of '${tracker.run.dag_id}' finished: ${state}`);
     }
   }
 
@@ -284,13 +313,17 @@ export class Scheduler {
     const ti = tracker.tis.get(taskId);
     if (!ti) return;
     if (ti.state === TI.UP_FOR_RETRY) {
-      if ((ti.next_retry_at ?? 0) <= this.o.clock.now().getTime()) this.start(tracker, ti, () => this.runTask(tracker, ti));
+      if ((ti.next_retry_at ?? 0) <= this.o.clock.now().getTime())
+        this.start(tracker, ti, () => this.runTask(tracker, ti));
       else this.retrying.set(`${tracker.key}\u0000${taskId}`, { tracker, taskId });
       return;
     }
     if (ti.state !== null) return;
     const task = tracker.dag.tasks.get(taskId)!;
-    const readiness = evaluateTriggerRule(task.triggerRule, countUpstream(task.upstreamTaskIds.map((u) => tracker.tis.get(u)?.state)));
+    const readiness = evaluateTriggerRule(
+      task.triggerRule,
+      countUpstream(task.upstreamTaskIds.map((u) => tracker.tis.get(u)?.state)),
+    );
     if (readiness === 'wait') return;
     if (readiness === 'run') {
       this.start(tracker, ti, () => this.runTask(tracker, ti));
@@ -316,7 +349,13 @@ export class Scheduler {
         if (ti.scheduler_id === this.o.schedulerId && ti.state !== null && !FINISHED_STATES.has(ti.state)) {
           const task = tracker.dag.tasks.get(ti.task_id)!;
           const now = this.o.clock.now();
-          await this.failTry(tracker, ti, task, { start: now, end: now, error: `internal error: ${(err as Error)?.message ?? String(err)}` }, null).catch(() => undefined);
+          await this.failTry(
+            tracker,
+            ti,
+            task,
+            { start: now, end: now, error: `internal error: ${(err as Error)?.message ?? String(err)}` },
+            null,
+          ).catch(() => undefined);
         }
       })
       .finally(() => {
@@ -359,7 +398,13 @@ export class Scheduler {
       this.log(`task ${task.taskId}: try ${ti.try_number} failed: ${err.message}`);
       this.track(this.writeTryLog(tracker, ti, [`ERROR - the task's inputs could not be resolved: ${err.message}`]));
       const record: CacheRecord | null = task.cache
-        ? { decision: 'off', key: null, reason: "the task's inputs could not be resolved: nothing checked or stored", stored: false, teamName: dag.teamName }
+        ? {
+            decision: 'off',
+            key: null,
+            reason: "the task's inputs could not be resolved: nothing checked or stored",
+            stored: false,
+            teamName: dag.teamName,
+          }
         : null;
       settle(await this.failTry(tracker, ti, task, { start, end: this.o.clock.now(), error: err.message }, record));
       return;
@@ -368,15 +413,28 @@ export class Scheduler {
     // The check comes before the claim: a hit then needs a single guarded write (claim and success
     // at once), and a lookup is read-only, so two schedulers checking the same task is harmless.
     const checkSpan = spanStart(this.o.metrics);
-    const check = await this.o.decider.check({ dag, task, runId: run.run_id, refresh: run.refresh_cache === 1, inputs, ctx });
+    const check = await this.o.decider.check({
+      dag,
+      task,
+      runId: run.run_id,
+      refresh: run.refresh_cache === 1,
+      inputs,
+      ctx,
+    });
     if (check.decision === 'miss') addMissSpan(this.o.metrics, ti.id, checkSpan);
     // Every bypass but the kill switch is a problem worth a warning (a timeout, a failing backend, an unkeyable input).
-    if (check.decision === 'bypass' && this.o.settings.core.taskCachingEnabled) this.log(`WARNING cache check for task '${task.taskId}' (DAG '${dag.dagId}') bypassed: ${check.reason}; running it normally`);
+    if (check.decision === 'bypass' && this.o.settings.core.taskCachingEnabled)
+      this.log(
+        `WARNING cache check for task '${task.taskId}' (DAG '${dag.dagId}') bypassed: ${check.reason}; running it normally`,
+      );
 
     if (check.decision === 'hit' && check.entry) {
       const entry = check.entry;
       const ok = await this.tis.succeedFromCache(
-        ti, this.o.schedulerId, { start, end: this.o.clock.now(), hostname: this.host }, cachedReturnValue(entry.value),
+        ti,
+        this.o.schedulerId,
+        { start, end: this.o.clock.now(), hostname: this.host },
+        cachedReturnValue(entry.value),
         this.record(tracker, check, false, entry.sourceRunId, entry.durationSeconds)!,
       );
       if (ok) {
@@ -403,8 +461,15 @@ export class Scheduler {
 
   /** A claimed miss: single-flight if the task asks for it, then the try in the held slot. */
   private async claimedMiss(
-    tracker: RunTracker, ti: TiRef, task: Task, inputs: ResolvedInputs, ctx: TemplateContext, check: CheckOutcome, start: Date,
-    settle: (s: string) => void, slot: SlotHold,
+    tracker: RunTracker,
+    ti: TiRef,
+    task: Task,
+    inputs: ResolvedInputs,
+    ctx: TemplateContext,
+    check: CheckOutcome,
+    start: Date,
+    settle: (s: string) => void,
+    slot: SlotHold,
   ): Promise<void> {
     const { dag, run } = tracker;
 
@@ -428,11 +493,20 @@ export class Scheduler {
       }
       if (flight.kind === 'hit') {
         const waited = `waited ${(flight.waitedMs / 1000).toFixed(3)}s for the run computing it (single-flight)`;
-        await this.completeFromCache(tracker, ti, { ...flight.check, reason: `${flight.check.reason}; ${waited}` }, start, settle);
+        await this.completeFromCache(
+          tracker,
+          ti,
+          { ...flight.check, reason: `${flight.check.reason}; ${waited}` },
+          start,
+          settle,
+        );
         return;
       }
       if (flight.kind === 'run') lease = { key: check.key.key, owner };
-      else this.log(`WARNING task '${task.taskId}' (DAG '${dag.dagId}'): gave up waiting for the run holding cache key ${check.key.key.slice(0, 12)} after ${(flight.waitedMs / 1000).toFixed(1)}s; running it`);
+      else
+        this.log(
+          `WARNING task '${task.taskId}' (DAG '${dag.dagId}'): gave up waiting for the run holding cache key ${check.key.key.slice(0, 12)} after ${(flight.waitedMs / 1000).toFixed(1)}s; running it`,
+        );
     }
     try {
       await this.execute(tracker, ti, task, inputs, check, settle, slot);
@@ -442,9 +516,20 @@ export class Scheduler {
   }
 
   /** A hit: success with the stored value as return_value; nothing is spawned, no slot is taken. */
-  private async completeFromCache(tracker: RunTracker, ti: TiRef, check: CheckOutcome, start: Date, settle: (s: string) => void): Promise<void> {
+  private async completeFromCache(
+    tracker: RunTracker,
+    ti: TiRef,
+    check: CheckOutcome,
+    start: Date,
+    settle: (s: string) => void,
+  ): Promise<void> {
     const entry = check.entry!;
-    const ok = await this.tis.succeed(ti, { start, end: this.o.clock.now(), hostname: this.host }, cachedReturnValue(entry.value), this.record(tracker, check, false, entry.sourceRunId, entry.durationSeconds));
+    const ok = await this.tis.succeed(
+      ti,
+      { start, end: this.o.clock.now(), hostname: this.host },
+      cachedReturnValue(entry.value),
+      this.record(tracker, check, false, entry.sourceRunId, entry.durationSeconds),
+    );
     if (ok) this.afterHit(tracker, ti, check, settle);
   }
 
@@ -463,26 +548,53 @@ export class Scheduler {
 
   /** Side writes the loop waits for before it exits, so `tasks logs` right after `dags test` finds the log. */
   private track(p: Promise<unknown>): void {
-    const q: Promise<void> = p.then(
-      () => undefined,
-      (err: unknown) => this.log(`WARNING ${(err as Error)?.message ?? String(err)}`),
-    ).finally(() => this.sideWrites.delete(q));
+    const q: Promise<void> = p
+      .then(
+        () => undefined,
+        (err: unknown) => this.log(`WARNING ${(err as Error)?.message ?? String(err)}`),
+      )
+      .finally(() => this.sideWrites.delete(q));
     this.sideWrites.add(q);
   }
 
   /** A miss (or off, or bypass): one try in a child process via the executor, then state, XCom and store. */
-  private async execute(tracker: RunTracker, ti: TiRef, task: Task, inputs: ResolvedInputs, check: CheckOutcome, settle: (s: string) => void, slot: SlotHold): Promise<void> {
+  private async execute(
+    tracker: RunTracker,
+    ti: TiRef,
+    task: Task,
+    inputs: ResolvedInputs,
+    check: CheckOutcome,
+    settle: (s: string) => void,
+    slot: SlotHold,
+  ): Promise<void> {
     const { dag, run } = tracker;
     if (!(await this.tis.markQueued(ti, this.record(tracker, check, false)))) {
       tracker.lastRefresh = -Infinity; // no longer ours: someone else runs it
       return;
     }
-    const logFile = taskLogPath(this.o.settings.logging.baseLogFolder, dag.dagId, run.run_id, task.taskId, ti.try_number);
-    const spec = buildTaskTrySpec({ dagId: dag.dagId, runId: run.run_id, tryNumber: ti.try_number }, task, inputs, logFile);
+    const logFile = taskLogPath(
+      this.o.settings.logging.baseLogFolder,
+      dag.dagId,
+      run.run_id,
+      task.taskId,
+      ti.try_number,
+    );
+    const spec = buildTaskTrySpec(
+      { dagId: dag.dagId, runId: run.run_id, tryNumber: ti.try_number },
+      task,
+      inputs,
+      logFile,
+    );
     const result = await slot.submit(spec, {
       onStart: (pid) => void this.tis.markRunning(ti, pid, this.host, this.o.clock.now()).catch(() => undefined),
     });
-    const outcome = { start: result.startedAt, end: result.endedAt, pid: result.pid ?? null, hostname: this.host, error: result.error ?? null };
+    const outcome = {
+      start: result.startedAt,
+      end: result.endedAt,
+      pid: result.pid ?? null,
+      hostname: this.host,
+      error: result.error ?? null,
+    };
     if (!result.ok) {
       settle(await this.failTry(tracker, ti, task, outcome, this.record(tracker, check, false)));
       this.log(`task ${task.taskId}: try ${ti.try_number} failed: ${result.error}`);
@@ -490,15 +602,22 @@ export class Scheduler {
     }
     const durationSeconds = (result.endedAt.getTime() - result.startedAt.getTime()) / 1000;
     const storeSpan = check.decision === 'miss' ? spanStart(this.o.metrics) : null;
-    const stored = await this.o.decider.store({ dag, task, runId: run.run_id, tryNumber: ti.try_number, durationSeconds }, check, result.returnValue);
+    const stored = await this.o.decider.store(
+      { dag, task, runId: run.run_id, tryNumber: ti.try_number, durationSeconds },
+      check,
+      result.returnValue,
+    );
     addMissSpan(this.o.metrics, ti.id, storeSpan);
-    if (check.storeAfterRun && !stored.stored) this.log(`WARNING task '${task.taskId}' (DAG '${dag.dagId}'): ${stored.reason}`);
+    if (check.storeAfterRun && !stored.stored)
+      this.log(`WARNING task '${task.taskId}' (DAG '${dag.dagId}'): ${stored.reason}`);
     const base = this.record(tracker, check, stored.stored);
     const record = base ? { ...base, reason: stored.reason } : null;
     if (await this.tis.succeed(ti, outcome, result.returnValue, record)) {
       settle(TI.SUCCESS);
       if (result.returnValue !== undefined) tracker.setXCom(ti.task_id, 'return_value', result.returnValue);
-      this.log(`task ${task.taskId}: success (${check.decision}${check.decision === 'off' ? '' : stored.stored ? ', stored' : ', not stored'})`);
+      this.log(
+        `task ${task.taskId}: success (${check.decision}${check.decision === 'off' ? '' : stored.stored ? ', stored' : ', not stored'})`,
+      );
     }
   }
 
@@ -510,16 +629,26 @@ export class Scheduler {
     outcome: { start: Date; end: Date; pid?: number | null; hostname?: string | null; error?: string | null },
     cache: CacheRecord | null,
   ): Promise<string> {
-    const retryAt = ti.try_number <= ti.max_tries ? new Date(this.o.clock.now().getTime() + task.retryDelay * 1000) : null;
-    const failed = cache && cache.decision !== 'off' ? { ...cache, reason: `${cache.reason}; not stored: the try failed` } : cache;
+    const retryAt =
+      ti.try_number <= ti.max_tries ? new Date(this.o.clock.now().getTime() + task.retryDelay * 1000) : null;
+    const failed =
+      cache && cache.decision !== 'off' ? { ...cache, reason: `${cache.reason}; not stored: the try failed` } : cache;
     const state = await this.tis.fail(ti, outcome, retryAt, failed);
-    if (state === TI.UP_FOR_RETRY) this.retrying.set(`${tracker.key}\u0000${ti.task_id}`, { tracker, taskId: ti.task_id });
+    if (state === TI.UP_FOR_RETRY)
+      this.retrying.set(`${tracker.key}\u0000${ti.task_id}`, { tracker, taskId: ti.task_id });
     return state;
   }
 
-  private record(tracker: RunTracker, check: CheckOutcome, stored: boolean, sourceRunId?: string, timeSaved?: number): CacheRecord | null {
+  private record(
+    tracker: RunTracker,
+    check: CheckOutcome,
+    stored: boolean,
+    sourceRunId?: string,
+    timeSaved?: number,
+  ): CacheRecord | null {
     // An off task keeps its reason (e.g. why a sensor is not cached); it has no key and no event.
-    if (check.decision === 'off') return { decision: 'off', key: null, reason: check.reason, stored: false, teamName: tracker.dag.teamName };
+    if (check.decision === 'off')
+      return { decision: 'off', key: null, reason: check.reason, stored: false, teamName: tracker.dag.teamName };
     return {
       decision: check.decision,
       key: check.key?.key ?? null,
@@ -542,7 +671,8 @@ export class Scheduler {
     const wanted = usesXComPull(task) ? dag.topoOrder : task.xcomDependencies;
     const missing = wanted.filter((id) => !tracker.xcomsLoaded.has(id) && !tracker.hasXCom(id, 'return_value'));
     if (missing.length > 0) {
-      for (const row of await this.tis.xcoms(run.dag_id, run.run_id, missing)) tracker.setXCom(row.task_id, row.key, JSON.parse(row.value) as Json);
+      for (const row of await this.tis.xcoms(run.dag_id, run.run_id, missing))
+        tracker.setXCom(row.task_id, row.key, JSON.parse(row.value) as Json);
       for (const id of missing) if (FINISHED_STATES.has(tracker.tis.get(id)?.state ?? '')) tracker.xcomsLoaded.add(id);
     }
     tracker.context ??= buildTemplateContext({
@@ -558,8 +688,17 @@ export class Scheduler {
 
   /** A try's log written by the scheduler itself (no child wrote one): inputs that failed to resolve. */
   private async writeTryLog(tracker: RunTracker, ti: TiRef, lines: string[]): Promise<void> {
-    const file = taskLogPath(this.o.settings.logging.baseLogFolder, tracker.dag.dagId, tracker.run.run_id, ti.task_id, ti.try_number);
-    const text = lines.map((l, i) => (i === 0 && !l.startsWith('[') ? `[${this.o.clock.now().toISOString()}] {miniflow} ${l}` : l)).join('\n') + '\n';
+    const file = taskLogPath(
+      this.o.settings.logging.baseLogFolder,
+      tracker.dag.dagId,
+      tracker.run.run_id,
+      ti.task_id,
+      ti.try_number,
+    );
+    const text =
+      lines
+        .map((l, i) => (i === 0 && !l.startsWith('[') ? `[${this.o.clock.now().toISOString()}] {miniflow} ${l}` : l))
+        .join('\n') + '\n';
     try {
       await mkdir(dirname(file), { recursive: true });
       await writeFile(file, text);
@@ -570,7 +709,9 @@ export class Scheduler {
 
   private async heartbeat(): Promise<void> {
     const ids: number[] = [];
-    for (const t of this.trackers.values()) for (const ti of t.tis.values()) if (ti.state === TI.RUNNING && ti.scheduler_id === this.o.schedulerId) ids.push(ti.id);
+    for (const t of this.trackers.values())
+      for (const ti of t.tis.values())
+        if (ti.state === TI.RUNNING && ti.scheduler_id === this.o.schedulerId) ids.push(ti.id);
     await this.tis.heartbeat(ids, this.o.clock.now());
     await this.jobs.heartbeat(this.o.schedulerId, this.o.clock.now());
   }

@@ -5,7 +5,19 @@ import { NotFoundError } from '../errors.js';
 import { TI } from './states.js';
 
 /** A task instance as the scheduler tracks it between loops. */
-export type TiRef = Pick<TaskInstanceRow, 'id' | 'dag_id' | 'run_id' | 'task_id' | 'map_index' | 'state' | 'try_number' | 'max_tries' | 'next_retry_at' | 'scheduler_id'>;
+export type TiRef = Pick<
+  TaskInstanceRow,
+  | 'id'
+  | 'dag_id'
+  | 'run_id'
+  | 'task_id'
+  | 'map_index'
+  | 'state'
+  | 'try_number'
+  | 'max_tries'
+  | 'next_retry_at'
+  | 'scheduler_id'
+>;
 
 /** The cache columns of a task instance, written together with its final state. */
 export interface CacheRecord {
@@ -53,11 +65,17 @@ export class TaskInstanceStore {
   }
 
   async fullRows(dagId: string, runId: string): Promise<TaskInstanceRow[]> {
-    return this.db.query<TaskInstanceRow[]>('SELECT * FROM task_instance WHERE dag_id = ? AND run_id = ? ORDER BY id', [dagId, runId]);
+    return this.db.query<TaskInstanceRow[]>('SELECT * FROM task_instance WHERE dag_id = ? AND run_id = ? ORDER BY id', [
+      dagId,
+      runId,
+    ]);
   }
 
   async get(dagId: string, runId: string, taskId: string): Promise<TaskInstanceRow> {
-    const rows = await this.db.query<TaskInstanceRow[]>('SELECT * FROM task_instance WHERE dag_id = ? AND run_id = ? AND task_id = ?', [dagId, runId, taskId]);
+    const rows = await this.db.query<TaskInstanceRow[]>(
+      'SELECT * FROM task_instance WHERE dag_id = ? AND run_id = ? AND task_id = ?',
+      [dagId, runId, taskId],
+    );
     if (rows.length === 0) throw new NotFoundError(`run '${runId}' of DAG '${dagId}' has no task '${taskId}'`);
     return rows[0];
   }
@@ -66,10 +84,23 @@ export class TaskInstanceStore {
    * none -> skipped / upstream_failed, decided by the trigger rule. `cacheReason` (for a cached task)
    * records why it has no cache decision: it never reached the check, so nothing was stored.
    */
-  async settleWithoutRunning(ti: TiRef, state: typeof TI.SKIPPED | typeof TI.UPSTREAM_FAILED, now: Date, cacheReason: string | null = null): Promise<boolean> {
+  async settleWithoutRunning(
+    ti: TiRef,
+    state: typeof TI.SKIPPED | typeof TI.UPSTREAM_FAILED,
+    now: Date,
+    cacheReason: string | null = null,
+  ): Promise<boolean> {
     const r = await this.db.exec(
       'UPDATE task_instance SET state = ?, start_date = ?, end_date = ?, duration = 0, cache_decision = ?, cache_reason = ?, cache_stored = ? WHERE id = ? AND state IS NULL',
-      [state, now.getTime(), now.getTime(), cacheReason === null ? null : 'off', cacheReason, cacheReason === null ? null : 0, ti.id],
+      [
+        state,
+        now.getTime(),
+        now.getTime(),
+        cacheReason === null ? null : 'off',
+        cacheReason,
+        cacheReason === null ? null : 0,
+        ti.id,
+      ],
     );
     return r.affected === 1;
   }
@@ -111,9 +142,18 @@ export class TaskInstanceStore {
 
   /** scheduled -> queued: handed to the executor (a cache miss). */
   async markQueued(ti: TiRef, cache: CacheRecord | null): Promise<boolean> {
-    const r = await this.db.exec(`UPDATE task_instance SET state = ?, cache_decision = ?, cache_key = ?, cache_reason = ? WHERE id = ? AND state = ? AND ${OWNED}`, [
-      TI.QUEUED, cache?.decision ?? null, cache?.key ?? null, cache?.reason ?? null, ti.id, TI.SCHEDULED, ...owned(ti),
-    ]);
+    const r = await this.db.exec(
+      `UPDATE task_instance SET state = ?, cache_decision = ?, cache_key = ?, cache_reason = ? WHERE id = ? AND state = ? AND ${OWNED}`,
+      [
+        TI.QUEUED,
+        cache?.decision ?? null,
+        cache?.key ?? null,
+        cache?.reason ?? null,
+        ti.id,
+        TI.SCHEDULED,
+        ...owned(ti),
+      ],
+    );
     if (r.affected !== 1) return false; // taken from us (a zombie sweep thought we were gone): do not run it
     ti.state = TI.QUEUED;
     return true;
@@ -121,9 +161,10 @@ export class TaskInstanceStore {
 
   /** queued -> running: the child process exists. */
   async markRunning(ti: TiRef, pid: number | null, hostname: string, now: Date): Promise<void> {
-    const r = await this.db.exec(`UPDATE task_instance SET state = ?, pid = ?, hostname = ?, start_date = ?, heartbeat_at = ? WHERE id = ? AND state = ? AND ${OWNED}`, [
-      TI.RUNNING, pid, hostname, now.getTime(), now.getTime(), ti.id, TI.QUEUED, ...owned(ti),
-    ]);
+    const r = await this.db.exec(
+      `UPDATE task_instance SET state = ?, pid = ?, hostname = ?, start_date = ?, heartbeat_at = ? WHERE id = ? AND state = ? AND ${OWNED}`,
+      [TI.RUNNING, pid, hostname, now.getTime(), now.getTime(), ti.id, TI.QUEUED, ...owned(ti)],
+    );
     // Only when it changed: a late write must not turn a finished task instance back to running.
     if (r.affected === 1) ti.state = TI.RUNNING;
   }
@@ -139,7 +180,10 @@ export class TaskInstanceStore {
 
   async heartbeat(ids: number[], now: Date): Promise<void> {
     if (ids.length === 0) return;
-    await this.db.exec(`UPDATE task_instance SET heartbeat_at = ? WHERE state = ? AND id IN (${ids.map(() => '?').join(',')})`, [now.getTime(), TI.RUNNING, ...ids]);
+    await this.db.exec(
+      `UPDATE task_instance SET heartbeat_at = ? WHERE state = ? AND id IN (${ids.map(() => '?').join(',')})`,
+      [now.getTime(), TI.RUNNING, ...ids],
+    );
   }
 
   /**
@@ -153,11 +197,23 @@ export class TaskInstanceStore {
            cache_decision = ?, cache_key = ?, cache_reason = ?, cache_stored = ?, cache_source_run_id = ?, time_saved = ?
          WHERE id = ? AND state IN (?, ?, ?) AND ${OWNED}`,
         [
-          TI.SUCCESS, outcome.start.getTime(), outcome.end.getTime(), (outcome.end.getTime() - outcome.start.getTime()) / 1000,
-          outcome.pid ?? null, outcome.hostname ?? null,
-          cache?.decision ?? null, cache?.key ?? null, cache?.reason ?? null, cache ? (cache.stored ? 1 : 0) : null,
-          cache?.sourceRunId ?? null, cache?.timeSaved ?? null,
-          ti.id, TI.SCHEDULED, TI.QUEUED, TI.RUNNING, ...owned(ti),
+          TI.SUCCESS,
+          outcome.start.getTime(),
+          outcome.end.getTime(),
+          (outcome.end.getTime() - outcome.start.getTime()) / 1000,
+          outcome.pid ?? null,
+          outcome.hostname ?? null,
+          cache?.decision ?? null,
+          cache?.key ?? null,
+          cache?.reason ?? null,
+          cache ? (cache.stored ? 1 : 0) : null,
+          cache?.sourceRunId ?? null,
+          cache?.timeSaved ?? null,
+          ti.id,
+          TI.SCHEDULED,
+          TI.QUEUED,
+          TI.RUNNING,
+          ...owned(ti),
         ],
       );
       if (r.affected !== 1) return false;
@@ -176,7 +232,13 @@ export class TaskInstanceStore {
    * and the DB queue commits hits that arrive together in one transaction. On PostgreSQL hits that
    * arrive together are written in one transaction, their XComs and cache events as multi-row INSERTs.
    */
-  succeedFromCache(ti: TiRef, schedulerId: string, outcome: TryOutcome, value: Json | undefined, cache: CacheRecord): Promise<boolean> {
+  succeedFromCache(
+    ti: TiRef,
+    schedulerId: string,
+    outcome: TryOutcome,
+    value: Json | undefined,
+    cache: CacheRecord,
+  ): Promise<boolean> {
     if (this.db.kind === 'sqlite') return this.succeedFromCacheSqlite(ti, schedulerId, outcome, value, cache);
     return new Promise<boolean>((resolve, reject) => {
       this.hitQueue.push({ ti, schedulerId, outcome, value, cache, resolve, reject });
@@ -184,15 +246,33 @@ export class TaskInstanceStore {
     });
   }
 
-  private async succeedFromCacheSqlite(ti: TiRef, schedulerId: string, outcome: TryOutcome, value: Json | undefined, cache: CacheRecord): Promise<boolean> {
+  private async succeedFromCacheSqlite(
+    ti: TiRef,
+    schedulerId: string,
+    outcome: TryOutcome,
+    value: Json | undefined,
+    cache: CacheRecord,
+  ): Promise<boolean> {
     // The trigger's guard mirrors takeTryGuard: runnable (RUNNABLE_FROM) and still at this try number.
     try {
       await this.db.exec(
         `INSERT INTO cache_hit_write (ti_id, try_number, now_ms, scheduler_id, start_ms, end_ms, hostname,
            decision, cache_key, reason, source_run_id, time_saved, team_name, latency_ms, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [
-          ti.id, ti.try_number, outcome.end.getTime(), schedulerId, outcome.start.getTime(), outcome.end.getTime(), outcome.hostname ?? null,
-          cache.decision, cache.key, cache.reason, cache.sourceRunId ?? null, cache.timeSaved ?? null, cache.teamName, cache.latencyMs ?? null,
+          ti.id,
+          ti.try_number,
+          outcome.end.getTime(),
+          schedulerId,
+          outcome.start.getTime(),
+          outcome.end.getTime(),
+          outcome.hostname ?? null,
+          cache.decision,
+          cache.key,
+          cache.reason,
+          cache.sourceRunId ?? null,
+          cache.timeSaved ?? null,
+          cache.teamName,
+          cache.latencyMs ?? null,
           value === undefined ? null : xcomText(value),
         ],
       );
@@ -220,9 +300,18 @@ export class TaskInstanceStore {
                cache_source_run_id = ?, time_saved = ?
              ${guard.sql}`,
             [
-              TI.SUCCESS, h.schedulerId, outcome.start.getTime(), outcome.start.getTime(), outcome.end.getTime(),
-              (outcome.end.getTime() - outcome.start.getTime()) / 1000, outcome.hostname ?? null,
-              cache.decision, cache.key, cache.reason, cache.sourceRunId ?? null, cache.timeSaved ?? null,
+              TI.SUCCESS,
+              h.schedulerId,
+              outcome.start.getTime(),
+              outcome.start.getTime(),
+              outcome.end.getTime(),
+              (outcome.end.getTime() - outcome.start.getTime()) / 1000,
+              outcome.hostname ?? null,
+              cache.decision,
+              cache.key,
+              cache.reason,
+              cache.sourceRunId ?? null,
+              cache.timeSaved ?? null,
               ...guard.params,
             ],
           );
@@ -230,8 +319,16 @@ export class TaskInstanceStore {
         }
         for (let i = 0; i < won.length; i += 80) {
           const chunk = won.slice(i, i + 80).map((h) => ({ ...h, ti: { ...h.ti, try_number: h.ti.try_number + 1 } }));
-          await writeXComs(t, chunk.filter((h) => h.value !== undefined).map((h) => ({ ti: h.ti, key: 'return_value', value: h.value!, at: h.outcome.end })));
-          await recordCacheEvents(t, chunk.map((h) => ({ ti: h.ti, cache: h.cache, at: h.outcome.end })));
+          await writeXComs(
+            t,
+            chunk
+              .filter((h) => h.value !== undefined)
+              .map((h) => ({ ti: h.ti, key: 'return_value', value: h.value!, at: h.outcome.end })),
+          );
+          await recordCacheEvents(
+            t,
+            chunk.map((h) => ({ ti: h.ti, cache: h.cache, at: h.outcome.end })),
+          );
         }
         return new Set(won);
       });
@@ -253,10 +350,23 @@ export class TaskInstanceStore {
            cache_decision = ?, cache_key = ?, cache_reason = ?, cache_stored = ?
          WHERE id = ? AND state IN (?, ?, ?) AND ${OWNED}`,
         [
-          state, outcome.start.getTime(), outcome.end.getTime(), (outcome.end.getTime() - outcome.start.getTime()) / 1000,
-          outcome.pid ?? null, outcome.hostname ?? null, outcome.error ?? null, retryAt?.getTime() ?? null,
-          cache?.decision ?? null, cache?.key ?? null, cache?.reason ?? null, cache ? 0 : null,
-          ti.id, TI.SCHEDULED, TI.QUEUED, TI.RUNNING, ...owned(ti),
+          state,
+          outcome.start.getTime(),
+          outcome.end.getTime(),
+          (outcome.end.getTime() - outcome.start.getTime()) / 1000,
+          outcome.pid ?? null,
+          outcome.hostname ?? null,
+          outcome.error ?? null,
+          retryAt?.getTime() ?? null,
+          cache?.decision ?? null,
+          cache?.key ?? null,
+          cache?.reason ?? null,
+          cache ? 0 : null,
+          ti.id,
+          TI.SCHEDULED,
+          TI.QUEUED,
+          TI.RUNNING,
+          ...owned(ti),
         ],
       );
       if (r.affected !== 1) return false;
@@ -281,7 +391,12 @@ export class TaskInstanceStore {
    * Back to none without using up the try, guarded by its owner and try number; only a try that
    * started nothing (no pid) can be given back.
    */
-  private async giveBackTry(id: number, schedulerId: string | null, tryNumber: number, fromStates: string[]): Promise<boolean> {
+  private async giveBackTry(
+    id: number,
+    schedulerId: string | null,
+    tryNumber: number,
+    fromStates: string[],
+  ): Promise<boolean> {
     const r = await this.db.exec(
       `UPDATE task_instance SET state = NULL, try_number = try_number - 1, scheduler_id = NULL, queued_at = NULL,
          cache_decision = NULL, cache_key = NULL, cache_reason = NULL, cache_stored = NULL
@@ -299,7 +414,18 @@ export class TaskInstanceStore {
     const r = await this.db.exec(
       `UPDATE task_instance SET state = ?, end_date = ?, error = ?, next_retry_at = ?, cache_stored = CASE WHEN cache_decision IS NULL THEN NULL ELSE 0 END
        WHERE id = ? AND state IN (?, ?, ?) AND scheduler_id = ? AND try_number = ?`,
-      [retryAt ? TI.UP_FOR_RETRY : TI.FAILED, now.getTime(), error, retryAt?.getTime() ?? null, row.id, TI.SCHEDULED, TI.QUEUED, TI.RUNNING, row.scheduler_id, row.try_number],
+      [
+        retryAt ? TI.UP_FOR_RETRY : TI.FAILED,
+        now.getTime(),
+        error,
+        retryAt?.getTime() ?? null,
+        row.id,
+        TI.SCHEDULED,
+        TI.QUEUED,
+        TI.RUNNING,
+        row.scheduler_id,
+        row.try_number,
+      ],
     );
     return r.affected === 1;
   }
@@ -338,7 +464,15 @@ async function writeXComs(t: SqlRunner, rows: { ti: TiRef; key: string; value: J
   await t.exec(
     `INSERT INTO xcom (dag_id, run_id, task_id, map_index, key, value, timestamp) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}
      ON CONFLICT (dag_id, run_id, task_id, map_index, key) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp`,
-    rows.flatMap((r) => [r.ti.dag_id, r.ti.run_id, r.ti.task_id, r.ti.map_index, r.key, xcomText(r.value), r.at.getTime()]),
+    rows.flatMap((r) => [
+      r.ti.dag_id,
+      r.ti.run_id,
+      r.ti.task_id,
+      r.ti.map_index,
+      r.key,
+      xcomText(r.value),
+      r.at.getTime(),
+    ]),
   );
 }
 
@@ -349,7 +483,17 @@ async function recordCacheEvents(t: SqlRunner, rows: { ti: TiRef; cache: CacheRe
       .map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
       .join(', ')}`,
     rows.flatMap(({ ti, cache, at }) => [
-      ti.dag_id, ti.run_id, ti.task_id, ti.try_number, cache.teamName, cache.decision, cache.key, cache.reason, cache.latencyMs ?? null, cache.timeSaved ?? null, at.getTime(),
+      ti.dag_id,
+      ti.run_id,
+      ti.task_id,
+      ti.try_number,
+      cache.teamName,
+      cache.decision,
+      cache.key,
+      cache.reason,
+      cache.latencyMs ?? null,
+      cache.timeSaved ?? null,
+      at.getTime(),
     ]),
   );
 }

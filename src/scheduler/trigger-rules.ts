@@ -30,7 +30,8 @@ const anyFailed = (c: UpstreamCounts) => c.failed + c.upstreamFailed > 0;
 
 /** One function per rule, following Airflow's TriggerRuleDep (with flag_upstream_failed on). */
 const RULES: Record<TriggerRule, (c: UpstreamCounts) => Readiness> = {
-  all_success: (c) => (anyFailed(c) ? TI.UPSTREAM_FAILED : c.skipped > 0 ? TI.SKIPPED : c.success === c.total ? 'run' : 'wait'),
+  all_success: (c) =>
+    anyFailed(c) ? TI.UPSTREAM_FAILED : c.skipped > 0 ? TI.SKIPPED : c.success === c.total ? 'run' : 'wait',
   all_failed: (c) => (c.success + c.skipped > 0 ? TI.SKIPPED : done(c) ? 'run' : 'wait'),
   all_done: (c) => (done(c) ? 'run' : 'wait'),
   one_success: (c) => {

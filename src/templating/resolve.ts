@@ -55,7 +55,13 @@ class InputWalker {
   object(value: JsonObject, field: string): JsonObject {
     const out: JsonObject = {};
     // defineProperty, not assignment: a key named "__proto__" stays an own key (it is an input).
-    for (const [k, v] of Object.entries(value)) Object.defineProperty(out, k, { value: this.value(v, `${field}.${k}`), enumerable: true, writable: true, configurable: true });
+    for (const [k, v] of Object.entries(value))
+      Object.defineProperty(out, k, {
+        value: this.value(v, `${field}.${k}`),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     return out;
   }
 
@@ -63,7 +69,8 @@ class InputWalker {
     try {
       return renderTemplate(source, this.ctx);
     } catch (err) {
-      if (err instanceof RenderFailure) throw this.error(field, `template ${quoteShort(source)} failed: ${err.message}`);
+      if (err instanceof RenderFailure)
+        throw this.error(field, `template ${quoteShort(source)} failed: ${err.message}`);
       throw err;
     }
   }
@@ -74,7 +81,10 @@ class InputWalker {
     const taskId = v !== null && typeof v === 'object' && !Array.isArray(v) ? v.task_id : undefined;
     const key = v !== null && typeof v === 'object' && !Array.isArray(v) ? (v.key ?? 'return_value') : undefined;
     if (typeof taskId !== 'string' || typeof key !== 'string') {
-      throw this.error(field, `malformed XCom reference ${JSON.stringify(ref)}: expected {"__type": "xcomref", "__var": {"task_id": "...", "key": "..."}}`);
+      throw this.error(
+        field,
+        `malformed XCom reference ${JSON.stringify(ref)}: expected {"__type": "xcomref", "__var": {"task_id": "...", "key": "..."}}`,
+      );
     }
     const value = this.ctx[XCOM_READER](taskId, key);
     if (value === undefined) {

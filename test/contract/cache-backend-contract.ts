@@ -37,10 +37,27 @@ export function makeEntry(base: Date, o: EntryOptions = {}): CacheEntry {
   const teamName = o.teamName === undefined ? null : o.teamName;
   const dagId = o.dagId ?? 'etl';
   const taskId = o.taskId ?? 'train';
-  const key = computeCacheKey({ teamName, dagId, taskId, sourceHash: 'src', version: '', inputs: { op_args: [o.arg ?? 1] }, exclude: [], included: {} });
+  const key = computeCacheKey({
+    teamName,
+    dagId,
+    taskId,
+    sourceHash: 'src',
+    version: '',
+    inputs: { op_args: [o.arg ?? 1] },
+    exclude: [],
+    included: {},
+  });
   return buildCacheEntry({
-    key, teamName, dagId, taskId, value: o.value === undefined ? { rows: 3 } : o.value, runId: o.runId ?? 'manual__1',
-    tryNumber: 1, durationSeconds: 12.5, ttlSeconds: o.ttl ?? 24 * 3600, now: o.now ?? base,
+    key,
+    teamName,
+    dagId,
+    taskId,
+    value: o.value === undefined ? { rows: 3 } : o.value,
+    runId: o.runId ?? 'manual__1',
+    tryNumber: 1,
+    durationSeconds: 12.5,
+    ttlSeconds: o.ttl ?? 24 * 3600,
+    now: o.now ?? base,
   });
 }
 
@@ -73,7 +90,10 @@ export function runCacheBackendContract(name: string, makeBackend: MakeBackend, 
       });
 
       test('set then get returns every field unchanged', async () => {
-        const e = { ...entry({ value: { nested: { list: [1, 2.5, -3e-7, true, null, 'x'] }, empty: {}, none: [] } }), hits: 0 };
+        const e = {
+          ...entry({ value: { nested: { list: [1, 2.5, -3e-7, true, null, 'x'] }, empty: {}, none: [] } }),
+          hits: 0,
+        };
         await backend.set(e);
         expect(await backend.get(e.key)).toEqual(e);
       });
@@ -190,7 +210,10 @@ export function runCacheBackendContract(name: string, makeBackend: MakeBackend, 
 
       test('list honours each filter field; teamName null = no team, undefined = any', async () => {
         for (const f of FILTERS()) {
-          expect({ filter: f.filter, keys: keysOf(await backend.list(f.filter)) }).toEqual({ filter: f.filter, keys: pick(...f.expect) });
+          expect({ filter: f.filter, keys: keysOf(await backend.list(f.filter)) }).toEqual({
+            filter: f.filter,
+            keys: pick(...f.expect),
+          });
         }
       });
 
@@ -201,7 +224,10 @@ export function runCacheBackendContract(name: string, makeBackend: MakeBackend, 
 
       test('stats count entries and bytes under each filter', async () => {
         for (const f of FILTERS()) {
-          expect({ filter: f.filter, stats: await backend.stats(f.filter) }).toEqual({ filter: f.filter, stats: { entries: f.expect.length, bytes: bytes(...f.expect) } });
+          expect({ filter: f.filter, stats: await backend.stats(f.filter) }).toEqual({
+            filter: f.filter,
+            stats: { entries: f.expect.length, bytes: bytes(...f.expect) },
+          });
         }
       });
 
@@ -287,11 +313,19 @@ export function runCacheBackendContract(name: string, makeBackend: MakeBackend, 
           teamName: 'équipe-données',
           dagId: 'tâche_日本語',
           taskId: 'модель_🚀',
-          value: { 'clé 🔑': 'valeur — “quoted” \u0000 nul', emoji: '👩‍👩‍👧‍👦', rtl: 'مرحبا', astral: '𝔘𝔫𝔦𝔠𝔬𝔡𝔢', escapes: '\n\t\\"' },
+          value: {
+            'clé 🔑': 'valeur — “quoted” \u0000 nul',
+            emoji: '👩‍👩‍👧‍👦',
+            rtl: 'مرحبا',
+            astral: '𝔘𝔫𝔦𝔠𝔬𝔡𝔢',
+            escapes: '\n\t\\"',
+          },
         });
         await backend.set(e);
         expect(await backend.get(e.key)).toEqual(e);
-        expect(await backend.list({ dagId: 'tâche_日本語', taskId: 'модель_🚀', teamName: 'équipe-données' })).toEqual([e]);
+        expect(await backend.list({ dagId: 'tâche_日本語', taskId: 'модель_🚀', teamName: 'équipe-données' })).toEqual([
+          e,
+        ]);
       });
 
       test('a large value (several MB) round-trips with its size', async () => {

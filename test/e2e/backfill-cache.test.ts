@@ -6,7 +6,13 @@ const dailyDag = {
   dag_id: 'daily',
   default_args: { cache: true },
   tasks: [
-    { task_id: 'reference', task_type: 'BashOperator', bash_command: 'echo "$(date +%s%N)" >> "$MARKS"; echo ref', env: { MARKS: '' }, downstream_task_ids: ['dated'] },
+    {
+      task_id: 'reference',
+      task_type: 'BashOperator',
+      bash_command: 'echo "$(date +%s%N)" >> "$MARKS"; echo ref',
+      env: { MARKS: '' },
+      downstream_task_ids: ['dated'],
+    },
     { task_id: 'dated', task_type: 'BashOperator', bash_command: 'echo {{ ds_nodash }}', downstream_task_ids: [] },
   ],
 };
@@ -43,7 +49,14 @@ describe('dags backfill', () => {
   test('exits 1 when a run fails, and still runs the other days', () => {
     h.writeDag({
       dag_id: 'flaky_day',
-      tasks: [{ task_id: 'check', task_type: 'BashOperator', bash_command: 'test {{ ds }} != 2026-05-02', downstream_task_ids: [] }],
+      tasks: [
+        {
+          task_id: 'check',
+          task_type: 'BashOperator',
+          bash_command: 'test {{ ds }} != 2026-05-02',
+          downstream_task_ids: [],
+        },
+      ],
     });
     const r = h.json(['dags', 'backfill', 'flaky_day', '--start-date', '2026-05-01', '--end-date', '2026-05-03']);
     expect(r.code).toBe(1);

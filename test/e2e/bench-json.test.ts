@@ -11,11 +11,33 @@ describe('miniflow bench -o json', () => {
   const h = new TempHome();
 
   test('reports every documented field per operator kind, plus loop scaling and peak memory (structure only, never speed)', () => {
-    const r = h.json(['bench', '--tasks', '20', '--operator', 'bash,empty', '--loop-sizes', '10,30', '--hit-probe', '15']);
+    const r = h.json([
+      'bench',
+      '--tasks',
+      '20',
+      '--operator',
+      'bash,empty',
+      '--loop-sizes',
+      '10,30',
+      '--hit-probe',
+      '15',
+    ]);
     expect(r.code).toBe(0);
     const report = r.data;
-    expect(report.options).toMatchObject({ tasks: 20, shape: 'diamond', operators: ['bash', 'empty'], parallelism: 4, db: 'sqlite', backend: 'metadata_db' });
-    expect(report.machine).toEqual({ cpus: num, cpu_model: expect.any(String), node: expect.any(String), platform: expect.any(String) });
+    expect(report.options).toMatchObject({
+      tasks: 20,
+      shape: 'diamond',
+      operators: ['bash', 'empty'],
+      parallelism: 4,
+      db: 'sqlite',
+      backend: 'metadata_db',
+    });
+    expect(report.machine).toEqual({
+      cpus: num,
+      cpu_model: expect.any(String),
+      node: expect.any(String),
+      platform: expect.any(String),
+    });
     expect(report.results.map((x: any) => x.operator)).toEqual(['bash', 'empty']);
     for (const res of report.results) {
       expect(res.ok).toBe(true);
@@ -45,8 +67,15 @@ describe('miniflow bench -o json', () => {
     // The serial probe: every task of the chain a hit, one cost measured per hit.
     const dist = { mean: num, p50: num, p90: num, p99: num, max: num };
     expect(report.serial_hit_cost_ms).toEqual({
-      tasks: 15, ok: true, hits: 15, latency_ms: dist, cpu_ms: dist, run_cpu_per_hit_ms: num, hits_per_s: num,
-      miss_overhead_latency_ms: dist, miss_overhead_cpu_ms: dist,
+      tasks: 15,
+      ok: true,
+      hits: 15,
+      latency_ms: dist,
+      cpu_ms: dist,
+      run_cpu_per_hit_ms: num,
+      hits_per_s: num,
+      miss_overhead_latency_ms: dist,
+      miss_overhead_cpu_ms: dist,
     });
     const s = report.serial_hit_cost_ms;
     for (const d of [s.latency_ms, s.cpu_ms, s.miss_overhead_latency_ms, s.miss_overhead_cpu_ms]) {
@@ -55,7 +84,14 @@ describe('miniflow bench -o json', () => {
     }
     expect(report.loop_scaling.map((l: any) => l.task_instances)).toEqual([10, 30]);
     for (const l of report.loop_scaling) {
-      expect(l).toEqual({ task_instances: num, iterations: num, mean_loop_ms: num, p99_loop_ms: num, wall_s: num, task_instances_per_s: num });
+      expect(l).toEqual({
+        task_instances: num,
+        iterations: num,
+        mean_loop_ms: num,
+        p99_loop_ms: num,
+        wall_s: num,
+        task_instances_per_s: num,
+      });
     }
     expect(report.peak_rss_mb).toBeGreaterThan(0);
     // No progress bar outside a terminal.

@@ -16,15 +16,25 @@ function failOpenHome(backend: string) {
     default_args: { cache: true },
     tasks: [
       ...PARALLEL.map((id) => bashTask(h, id, id, { downstream_task_ids: ['join'] })),
-      nodeTask(h, 'join', { op_kwargs: Object.fromEntries(PARALLEL.map((id) => [id, { __type: 'xcomref', __var: { task_id: id, key: 'return_value' } }])) }),
+      nodeTask(h, 'join', {
+        op_kwargs: Object.fromEntries(
+          PARALLEL.map((id) => [id, { __type: 'xcomref', __var: { task_id: id, key: 'return_value' } }]),
+        ),
+      }),
     ],
   });
   return h;
 }
 
 describe.each([
-  ['HangingBackend', /^cache backend 'hanging' did not answer within 200 ms; not stored: cache backend 'hanging' did not answer within 200 ms$/],
-  ['ThrowingBackend', /^cache backend 'throwing' failed: connection refused; not stored: cache backend 'throwing' failed: disk full$/],
+  [
+    'HangingBackend',
+    /^cache backend 'hanging' did not answer within 200 ms; not stored: cache backend 'hanging' did not answer within 200 ms$/,
+  ],
+  [
+    'ThrowingBackend',
+    /^cache backend 'throwing' failed: connection refused; not stored: cache backend 'throwing' failed: disk full$/,
+  ],
 ])('a %s', (backend, reason) => {
   const h = failOpenHome(backend);
 
@@ -80,7 +90,9 @@ describe('values with no canonical JSON form', () => {
     expect(r.state).toBe('success');
     expect(decisions(r)).toEqual({ by_conf: 'bypass', returns_half_pair: 'miss', fine: 'miss' });
     expect(r.tasks.by_conf.cache).toMatchObject({ stored: false, key: null });
-    expect(r.tasks.by_conf.cache.reason).toMatch(/^no cache key: cache key component 'include\.dag_run\.conf\.model' has no canonical JSON form: .*surrogate/i);
+    expect(r.tasks.by_conf.cache.reason).toMatch(
+      /^no cache key: cache key component 'include\.dag_run\.conf\.model' has no canonical JSON form: .*surrogate/i,
+    );
     expect(r.tasks.returns_half_pair.cache.stored).toBe(false);
     expect(r.tasks.returns_half_pair.cache.reason).toMatch(/^no entry for this key; not stored: .*surrogate/i);
     expect(r.tasks.fine.cache.stored).toBe(true);

@@ -28,29 +28,47 @@ describe('what is stored when tasks fail, retry or do not run', () => {
     const r = dagsTest(h, 'failures', 'f1');
     expect(r.state).toBe('failed');
     const { broken, after_broken, flaky, only_on_failure } = r.tasks;
-    expect(broken).toMatchObject({ state: 'failed', cache: { decision: 'miss', stored: false, reason: 'no entry for this key; not stored: the try failed' } });
-    expect(after_broken).toMatchObject({ state: 'upstream_failed', cache: { decision: 'off', stored: false, key: null } });
+    expect(broken).toMatchObject({
+      state: 'failed',
+      cache: { decision: 'miss', stored: false, reason: 'no entry for this key; not stored: the try failed' },
+    });
+    expect(after_broken).toMatchObject({
+      state: 'upstream_failed',
+      cache: { decision: 'off', stored: false, key: null },
+    });
     expect(after_broken.cache.reason).toBe('not run (upstream_failed): nothing checked or stored');
     expect(only_on_failure).toMatchObject({ state: 'skipped', cache: { decision: 'off', stored: false, key: null } });
     expect(flaky).toMatchObject({ state: 'success', try_number: 2, cache: { decision: 'miss', stored: true } });
 
     const entries = await query<{ task_id: string; source_try_number: number; source_run_id: string }>(
-      h, 'SELECT task_id, source_try_number, source_run_id FROM task_cache_entry ORDER BY task_id');
+      h,
+      'SELECT task_id, source_try_number, source_run_id FROM task_cache_entry ORDER BY task_id',
+    );
     expect(entries).toEqual([{ task_id: 'flaky', source_try_number: 2, source_run_id: 'f1' }]);
     // The failed try was checked and recorded, but stored nothing.
     const events = await query<{ try_number: number; decision: string; reason: string }>(
-      h, "SELECT try_number, decision, reason FROM cache_event WHERE task_id = 'flaky' ORDER BY try_number");
-    expect(events.map((e) => [e.try_number, e.decision])).toEqual([[1, 'miss'], [2, 'miss']]);
+      h,
+      "SELECT try_number, decision, reason FROM cache_event WHERE task_id = 'flaky' ORDER BY try_number",
+    );
+    expect(events.map((e) => [e.try_number, e.decision])).toEqual([
+      [1, 'miss'],
+      [2, 'miss'],
+    ]);
     expect(events[0].reason).toMatch(/not stored: the try failed$/);
     expect(events[1].reason).toMatch(/; stored$/);
   });
 
   test('run 2: the failed task runs again, the retried one hits its successful try', () => {
     const r = dagsTest(h, 'failures', 'f2');
-    expect(r.tasks.broken.cache).toMatchObject({ decision: 'miss', reason: 'no entry for this key; not stored: the try failed' });
+    expect(r.tasks.broken.cache).toMatchObject({
+      decision: 'miss',
+      reason: 'no entry for this key; not stored: the try failed',
+    });
     expect(r.tasks.flaky.cache).toMatchObject({ decision: 'hit', source_run_id: 'f1' });
     expect(r.tasks.flaky.cache.reason).toMatch(/from run f1 \(try 2\)/);
     expect(r.tasks.flaky.try_number).toBe(1);
-    expect([runs(h, 'broken'), runs(h, 'flaky'), runs(h, 'after_broken'), runs(h, 'only_on_failure')]).toEqual([2, 2, 0, 0]);
+    expect([runs(h, 'broken'), runs(h, 'flaky'), runs(h, 'after_broken'), runs(h, 'only_on_failure')]).toEqual([
+      2, 2, 0, 0,
+    ]);
   });
 });

@@ -77,7 +77,9 @@ describe('a cache hit', () => {
     expect(hit.stdout).toMatch(/produced by run first, try 1, at /);
     expect(hit.stdout).not.toMatch(/running/);
     // A real try's log has the executor's "running ..." header.
-    expect(h.run(['tasks', 'logs', 'hits', 'first', 'load']).stdout).toMatch(/Try 1 of hits\.load \(run first\): running /);
+    expect(h.run(['tasks', 'logs', 'hits', 'first', 'load']).stdout).toMatch(
+      /Try 1 of hits\.load \(run first\): running /,
+    );
   });
 
   test('tasks states-for-dag-run shows the same cache record as dags test -o json', () => {
@@ -90,7 +92,9 @@ describe('a cache hit', () => {
   test('the table output shows hits and what they saved', () => {
     const r = h.run(['dags', 'test', 'hits', '2026-03-01', '--run-id', 'third']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/│ extract +│ success +│ 1 +│ [\d.]+ +│ hit +│ entry [0-9a-f]{12} from run first \(try 1\)/);
+    expect(r.stdout).toMatch(
+      /│ extract +│ success +│ 1 +│ [\d.]+ +│ hit +│ entry [0-9a-f]{12} from run first \(try 1\)/,
+    );
     expect(r.stdout).toMatch(/DAG run third: success; 3 of 4 task\(s\) served from the cache, [\d.]+s saved/);
     expect(r.stdout).not.toContain('caching is disabled');
   });
@@ -133,7 +137,7 @@ describe('the kill switch, [core] task_caching_enabled = False', () => {
   });
 });
 
-describe("sensors and default_args.cache", () => {
+describe('sensors and default_args.cache', () => {
   const h = cacheHome();
   const target = join(h.home, 'ready.flag');
   writeFileSync(target, 'yes');
@@ -141,8 +145,23 @@ describe("sensors and default_args.cache", () => {
     dag_id: 'sensing',
     default_args: { cache: true },
     tasks: [
-      { task_id: 'wait', task_type: 'FileSensor', filepath: target, poke_interval: 0.1, timeout: 5, downstream_task_ids: [] },
-      { task_id: 'wait_cached', task_type: 'FileSensor', filepath: target, poke_interval: 0.1, timeout: 5, cache: true, downstream_task_ids: [] },
+      {
+        task_id: 'wait',
+        task_type: 'FileSensor',
+        filepath: target,
+        poke_interval: 0.1,
+        timeout: 5,
+        downstream_task_ids: [],
+      },
+      {
+        task_id: 'wait_cached',
+        task_type: 'FileSensor',
+        filepath: target,
+        poke_interval: 0.1,
+        timeout: 5,
+        cache: true,
+        downstream_task_ids: [],
+      },
       bashTask(h, 'plain', 'x'),
     ],
   });

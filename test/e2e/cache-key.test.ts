@@ -10,21 +10,38 @@ const xref = (taskId: string) => ({ __type: 'xcomref', __var: { task_id: taskId,
 describe('the key covers every input kind', () => {
   const h = cacheHome();
   /** The DAG with knobs for every input; each test run flips one or more of them. */
-  const writeDag = (v: { n?: number; note?: string; arg?: number; color?: string; noise?: string; size?: string } = {}) =>
+  const writeDag = (
+    v: { n?: number; note?: string; arg?: number; color?: string; noise?: string; size?: string } = {},
+  ) =>
     h.writeDag({
       dag_id: 'keys',
       params: { size: v.size ?? 'small', unused: 1 },
       default_args: { cache: true, retries: 0 },
       tasks: [
         nodeTask(h, 'kwargs', { op_kwargs: { n: v.n ?? 1, note: v.note ?? 'a' }, cache: { exclude_inputs: ['note'] } }),
-        { task_id: 'args', task_type: 'PythonOperator', python_callable: 'callables/trace.py:echo', op_args: [mark(h, 'args'), v.arg ?? 1], downstream_task_ids: [] },
-        bashTask(h, 'env', '$COLOR', { env: { COLOR: v.color ?? 'red', NOISE: v.noise ?? 'x' }, cache: { exclude_inputs: ['env.NOISE'] } }),
+        {
+          task_id: 'args',
+          task_type: 'PythonOperator',
+          python_callable: 'callables/trace.py:echo',
+          op_args: [mark(h, 'args'), v.arg ?? 1],
+          downstream_task_ids: [],
+        },
+        bashTask(h, 'env', '$COLOR', {
+          env: { COLOR: v.color ?? 'red', NOISE: v.noise ?? 'x' },
+          cache: { exclude_inputs: ['env.NOISE'] },
+        }),
         bashTask(h, 'templated', '"{{ params.size }}"'),
         nodeTask(h, 'conf', { cache: { include_inputs: ['dag_run.conf.model'] } }),
         nodeTask(h, 'param', { cache: { include_inputs: ['params.size'] } }),
         nodeTask(h, 'ds', { cache: { include_inputs: ['ds'] } }),
         // Not cached: its value follows dag_run.conf.up, and the cached task below reads it.
-        { task_id: 'up', task_type: 'BashOperator', bash_command: 'echo "{{ dag_run.conf.up }}"', cache: false, downstream_task_ids: ['down'] },
+        {
+          task_id: 'up',
+          task_type: 'BashOperator',
+          bash_command: 'echo "{{ dag_run.conf.up }}"',
+          cache: false,
+          downstream_task_ids: ['down'],
+        },
         nodeTask(h, 'down', { op_kwargs: { up: xref('up') } }),
       ],
     });
@@ -36,7 +53,16 @@ describe('the key covers every input kind', () => {
     return decisions(r);
   };
   const all = (d: 'hit' | 'miss', changes: Record<string, string> = {}) => ({
-    kwargs: d, args: d, env: d, templated: d, conf: d, param: d, ds: d, up: 'off', down: d, ...changes,
+    kwargs: d,
+    args: d,
+    env: d,
+    templated: d,
+    conf: d,
+    param: d,
+    ds: d,
+    up: 'off',
+    down: d,
+    ...changes,
   });
 
   test('same inputs in another run hit; a conf key, ds or upstream XCom that changes misses', () => {
@@ -57,7 +83,9 @@ describe('the key covers every input kind', () => {
 
   test('a different op_kwargs, op_args, env, rendered bash_command or param misses', () => {
     writeDag({ n: 2, arg: 2, color: 'blue', size: 'large' });
-    expect(run('r6', conf)).toEqual(all('hit', { kwargs: 'miss', args: 'miss', env: 'miss', templated: 'miss', param: 'miss' }));
+    expect(run('r6', conf)).toEqual(
+      all('hit', { kwargs: 'miss', args: 'miss', env: 'miss', templated: 'miss', param: 'miss' }),
+    );
     expect(runs(h, 'kwargs')).toBe(2);
     expect(runs(h, 'args')).toBe(2);
   });
@@ -73,8 +101,15 @@ describe('the key covers every input kind', () => {
 
 describe('exclude_inputs / include_inputs naming nothing', () => {
   const h = cacheHome();
-  h.writeDag({ dag_id: 'bad_exclude', tasks: [nodeTask(h, 'typo', { op_kwargs: { n: 1 }, cache: { exclude_inputs: ['nn'] } })] });
-  h.writeDag({ dag_id: 'bad_include', params: { size: 's' }, tasks: [nodeTask(h, 'missing', { cache: { include_inputs: ['params.colour'] } })] });
+  h.writeDag({
+    dag_id: 'bad_exclude',
+    tasks: [nodeTask(h, 'typo', { op_kwargs: { n: 1 }, cache: { exclude_inputs: ['nn'] } })],
+  });
+  h.writeDag({
+    dag_id: 'bad_include',
+    params: { size: 's' },
+    tasks: [nodeTask(h, 'missing', { cache: { include_inputs: ['params.colour'] } })],
+  });
   h.writeDag({ dag_id: 'bad_context', tasks: [nodeTask(h, 'nope', { cache: { include_inputs: ['tomorrow_ds'] } })] });
   h.writeDag({ dag_id: 'fine', tasks: [bashTask(h, 'ok', 'ok', { cache: true })] });
 
@@ -100,16 +135,36 @@ describe('the source hash', () => {
   const py = join(h.dags, 'callables', 'work.py');
   const js = join(h.dags, 'callables', 'work.js');
   const writeModules = (pyBody: string, jsBody: string) => {
-    writeFileSync(py, `import os\n\ndef work(mark):\n    with open(mark, "a") as f:\n        f.write("ran\\n")\n    ${pyBody}\n`);
-    writeFileSync(js, `import { appendFileSync } from 'node:fs';\nexport function work({ mark }) {\n  appendFileSync(mark, 'ran\\n');\n  ${jsBody}\n}\n`);
+    writeFileSync(
+      py,
+      `import os\n\ndef work(mark):\n    with open(mark, "a") as f:\n        f.write("ran\\n")\n    ${pyBody}\n`,
+    );
+    writeFileSync(
+      js,
+      `import { appendFileSync } from 'node:fs';\nexport function work({ mark }) {\n  appendFileSync(mark, 'ran\\n');\n  ${jsBody}\n}\n`,
+    );
   };
   const writeDag = (cosmetic: object, version = '1') =>
     h.writeDag({
       dag_id: 'source',
       default_args: { cache: true },
       tasks: [
-        { task_id: 'py', task_type: 'PythonOperator', python_callable: 'callables/work.py:work', op_kwargs: { mark: mark(h, 'py') }, downstream_task_ids: [], ...cosmetic },
-        { task_id: 'js', task_type: 'NodeOperator', callable: 'callables/work.js:work', op_kwargs: { mark: mark(h, 'js') }, downstream_task_ids: [], ...cosmetic },
+        {
+          task_id: 'py',
+          task_type: 'PythonOperator',
+          python_callable: 'callables/work.py:work',
+          op_kwargs: { mark: mark(h, 'py') },
+          downstream_task_ids: [],
+          ...cosmetic,
+        },
+        {
+          task_id: 'js',
+          task_type: 'NodeOperator',
+          callable: 'callables/work.js:work',
+          op_kwargs: { mark: mark(h, 'js') },
+          downstream_task_ids: [],
+          ...cosmetic,
+        },
         bashTask(h, 'sh', 'done', cosmetic),
         bashTask(h, 'versioned', 'v', { ...cosmetic, cache: { version } }),
       ],
@@ -125,7 +180,15 @@ describe('the source hash', () => {
     writeDag({});
     expect(decisions(test_(h, 'v1'))).toEqual({ py: 'miss', js: 'miss', sh: 'miss', versioned: 'miss' });
 
-    writeDag({ doc_md: '# now documented', owner: 'someone-else', retries: 3, retry_delay: 7, ui_color: '#abcdef', pool: 'small_pool', priority_weight: 9 });
+    writeDag({
+      doc_md: '# now documented',
+      owner: 'someone-else',
+      retries: 3,
+      retry_delay: 7,
+      ui_color: '#abcdef',
+      pool: 'small_pool',
+      priority_weight: 9,
+    });
     expect(decisions(test_(h, 'v2'))).toEqual({ py: 'hit', js: 'hit', sh: 'hit', versioned: 'hit' });
 
     // The Python function's body and the cache version change; the Node module does not.

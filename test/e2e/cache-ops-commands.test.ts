@@ -21,12 +21,22 @@ export function compute({ mark, date_range, rows }) { appendFileSync(mark, 'ran\
     dag_id: 'ops',
     default_args: { retries: 0 },
     tasks: [
-      { task_id: 'extract', task_type: 'BashOperator', bash_command: `echo ran >> '${mark('extract')}'; echo 3,1,4`, cache: true, downstream_task_ids: ['compute'] },
+      {
+        task_id: 'extract',
+        task_type: 'BashOperator',
+        bash_command: `echo ran >> '${mark('extract')}'; echo 3,1,4`,
+        cache: true,
+        downstream_task_ids: ['compute'],
+      },
       {
         task_id: 'compute',
         task_type: 'NodeOperator',
         callable: 'callables/ops.js:compute',
-        op_kwargs: { mark: mark('compute'), date_range: '{{ dag_run.conf.date_range }}', rows: { __type: 'xcomref', __var: { task_id: 'extract', key: 'return_value' } } },
+        op_kwargs: {
+          mark: mark('compute'),
+          date_range: '{{ dag_run.conf.date_range }}',
+          rows: { __type: 'xcomref', __var: { task_id: 'extract', key: 'return_value' } },
+        },
         cache: { ttl: 3600, include_inputs: ['dag_run.conf.model'], exclude_inputs: ['mark'], version: '1' },
         downstream_task_ids: [],
       },
@@ -44,10 +54,14 @@ function ran(h: TempHome, task: string): number {
 function dagsTest(h: TempHome, runId: string, extra: string[] = []) {
   const r = h.json(['dags', 'test', 'ops', '2026-01-01', '--run-id', runId, '--conf', JSON.stringify(CONF), ...extra]);
   expect(r.data.state).toBe('success');
-  return Object.fromEntries(r.data.tasks.map((t: any) => [t.task_id, t.cache])) as Record<string, { decision: string; stored: boolean; reason: string; key: string }>;
+  return Object.fromEntries(r.data.tasks.map((t: any) => [t.task_id, t.cache])) as Record<
+    string,
+    { decision: string; stored: boolean; reason: string; key: string }
+  >;
 }
 
-const list = (h: TempHome, args: string[] = [], env: Record<string, string> = {}) => h.json<any[]>(['cache', 'list', ...args], env).data;
+const list = (h: TempHome, args: string[] = [], env: Record<string, string> = {}) =>
+  h.json<any[]>(['cache', 'list', ...args], env).data;
 const byTask = (entries: any[]) => Object.fromEntries(entries.map((e) => [e.task_id, e]));
 
 describe('cache operations on real runs', () => {
@@ -61,7 +75,12 @@ describe('cache operations on real runs', () => {
   });
 
   test('a cold run stores, a warm run hits', () => {
-    expect([cold.extract.decision, cold.compute.decision, warm.extract.decision, warm.compute.decision]).toEqual(['miss', 'miss', 'hit', 'hit']);
+    expect([cold.extract.decision, cold.compute.decision, warm.extract.decision, warm.compute.decision]).toEqual([
+      'miss',
+      'miss',
+      'hit',
+      'hit',
+    ]);
     expect([ran(h, 'extract'), ran(h, 'compute')]).toEqual([1, 1]);
   });
 
@@ -69,7 +88,16 @@ describe('cache operations on real runs', () => {
     const entries = byTask(list(h));
     expect(Object.keys(entries).sort()).toEqual(['compute', 'extract']);
     const c = entries.compute;
-    expect(c).toMatchObject({ key: cold.compute.key, short_key: cold.compute.key.slice(0, 12), dag_id: 'ops', team_name: null, hits: 1, source_run_id: 'cold', source_try_number: 1, expired: false });
+    expect(c).toMatchObject({
+      key: cold.compute.key,
+      short_key: cold.compute.key.slice(0, 12),
+      dag_id: 'ops',
+      team_name: null,
+      hits: 1,
+      source_run_id: 'cold',
+      source_try_number: 1,
+      expired: false,
+    });
     expect(c.size_bytes).toBe(Buffer.byteLength(JSON.stringify({ date_range: '2026-01', rows: '3,1,4' })));
     expect(Date.parse(c.expires_at) - Date.parse(c.created_at)).toBe(3600_000);
     expect(c.last_hit_at).not.toBeNull();
@@ -98,7 +126,13 @@ describe('cache operations on real runs', () => {
     expect(comps['include.dag_run.conf.model'].value).toBe('a');
     expect(comps.version.value).toBe('1');
     expect(comps['input.op_kwargs.mark']).toBeUndefined(); // excluded
-    expect(r.data.task_instance).toMatchObject({ dag_id: 'ops', run_id: 'cold', task_id: 'compute', try_number: 1, state: 'success' });
+    expect(r.data.task_instance).toMatchObject({
+      dag_id: 'ops',
+      run_id: 'cold',
+      task_id: 'compute',
+      try_number: 1,
+      state: 'success',
+    });
     expect(r.data.task_instance.duration).toBeGreaterThan(0);
 
     const tooShort = h.run(['cache', 'show', cold.compute.key.slice(0, 5)]);
@@ -126,7 +160,9 @@ describe('cache operations on real runs', () => {
     const future = h.json(['cache', 'stats', '--since', '2099-01-01']).data;
     expect(future.overall).toMatchObject({ hits: 0, misses: 0, hit_rate: null, entries: 2 });
     expect(h.json(['cache', 'stats', '--since', '1h']).data.overall.hits).toBe(2);
-    expect(h.run(['cache', 'stats', '--since', 'yesterday']).stderr).toMatch(/^error: --since 'yesterday' is neither a duration/);
+    expect(h.run(['cache', 'stats', '--since', 'yesterday']).stderr).toMatch(
+      /^error: --since 'yesterday' is neither a duration/,
+    );
   });
 
   test('cache invalidate makes the next run miss and store again', () => {
@@ -135,7 +171,12 @@ describe('cache operations on real runs', () => {
     expect(list(h).map((e) => e.task_id)).toEqual(['extract']);
     const next = dagsTest(h, 'after-invalidate');
     expect(next.extract.decision).toBe('hit');
-    expect(next.compute).toMatchObject({ decision: 'miss', stored: true, key: cold.compute.key, reason: 'no entry for this key; stored' });
+    expect(next.compute).toMatchObject({
+      decision: 'miss',
+      stored: true,
+      key: cold.compute.key,
+      reason: 'no entry for this key; stored',
+    });
     expect(ran(h, 'compute')).toBe(2);
     expect(byTask(list(h)).compute.source_run_id).toBe('after-invalidate');
     expect(h.run(['cache', 'invalidate', cold.extract.key.replace(/^./, (c) => (c === '0' ? '1' : '0'))]).code).toBe(1);
@@ -149,7 +190,9 @@ describe('cache operations on real runs', () => {
     const started = Date.now();
     const refused = h.run(['cache', 'clear', '--all']);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('cache clear would remove 2 cache entries (all entries), but stdin is not a terminal to confirm it: pass --yes');
+    expect(refused.stderr).toContain(
+      'cache clear would remove 2 cache entries (all entries), but stdin is not a terminal to confirm it: pass --yes',
+    );
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(list(h)).toHaveLength(2);
   });
@@ -179,7 +222,11 @@ describe('cache operations on real runs', () => {
   test('the scheduler runs gc every [core] task_cache_gc_interval seconds', () => {
     dagsTest(h, 'before-scheduler-gc');
     expect(list(h)).toHaveLength(2);
-    const env = { ...LATER, AIRFLOW__CORE__TASK_CACHE_GC_INTERVAL: '1', AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME: '0.1' };
+    const env = {
+      ...LATER,
+      AIRFLOW__CORE__TASK_CACHE_GC_INTERVAL: '1',
+      AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME: '0.1',
+    };
     const off = h.run(['scheduler', '--num-runs', '25'], { ...env, AIRFLOW__CORE__TASK_CACHE_GC_INTERVAL: '0' });
     expect(off.code).toBe(0);
     expect(list(h)).toHaveLength(2); // 0 = never
@@ -195,7 +242,12 @@ describe('cache operations on real runs', () => {
     const runsBefore = [ran(h, 'extract'), ran(h, 'compute')];
     const refreshed = dagsTest(h, 'refreshed', ['--refresh-cache']);
     for (const t of ['extract', 'compute']) {
-      expect(refreshed[t]).toMatchObject({ decision: 'miss', stored: true, key: before[t].key, reason: 'refresh requested for this run (--refresh-cache); stored' });
+      expect(refreshed[t]).toMatchObject({
+        decision: 'miss',
+        stored: true,
+        key: before[t].key,
+        reason: 'refresh requested for this run (--refresh-cache); stored',
+      });
     }
     expect([ran(h, 'extract'), ran(h, 'compute')]).toEqual(runsBefore.map((n) => n + 1));
     const after = byTask(list(h));
@@ -203,7 +255,10 @@ describe('cache operations on real runs', () => {
     expect(after.compute.hits).toBe(0);
 
     // The same through dags trigger and the scheduler.
-    expect(h.run(['dags', 'trigger', 'ops', '--run-id', 'triggered', '--conf', JSON.stringify(CONF), '--refresh-cache']).code).toBe(0);
+    expect(
+      h.run(['dags', 'trigger', 'ops', '--run-id', 'triggered', '--conf', JSON.stringify(CONF), '--refresh-cache'])
+        .code,
+    ).toBe(0);
     expect(h.run(['scheduler', '--exit-when-idle']).code).toBe(0);
     const states = h.json(['tasks', 'states-for-dag-run', 'ops', 'triggered']).data;
     const cache = Object.fromEntries(states.map((t: any) => [t.task_id, t.cache.decision]));

@@ -14,12 +14,21 @@ function opsDag(version: string): object {
     dag_id: 'ops',
     default_args: { retries: 0 },
     tasks: [
-      { task_id: 'extract', task_type: 'BashOperator', bash_command: 'echo 3,1,4', cache: true, downstream_task_ids: ['compute'] },
+      {
+        task_id: 'extract',
+        task_type: 'BashOperator',
+        bash_command: 'echo 3,1,4',
+        cache: true,
+        downstream_task_ids: ['compute'],
+      },
       {
         task_id: 'compute',
         task_type: 'NodeOperator',
         callable: 'callables/ops.js:compute',
-        op_kwargs: { date_range: '{{ dag_run.conf.date_range }}', rows: { __type: 'xcomref', __var: { task_id: 'extract', key: 'return_value' } } },
+        op_kwargs: {
+          date_range: '{{ dag_run.conf.date_range }}',
+          rows: { __type: 'xcomref', __var: { task_id: 'extract', key: 'return_value' } },
+        },
         cache: { ttl: 3600, include_inputs: ['dag_run.conf.model'], version },
         downstream_task_ids: [],
       },
@@ -35,7 +44,12 @@ interface Explain {
   decision: string;
   reasons: string[];
   run: { run_id: string; hypothetical: boolean; xcoms_from: string | null };
-  closest: { key: string; team_name: string | null; expired: boolean; differences: { component: string; before?: unknown; after?: unknown; reason: string }[] } | null;
+  closest: {
+    key: string;
+    team_name: string | null;
+    expired: boolean;
+    differences: { component: string; before?: unknown; after?: unknown; reason: string }[];
+  } | null;
   recorded: { key: string | null } | null;
 }
 
@@ -78,7 +92,12 @@ describe('cache explain', () => {
     expect(e.decision).toBe('miss');
     expect(e.closest?.key).toBe(storedKey);
     expect(e.closest?.differences).toEqual([
-      { component: 'input.op_kwargs.date_range', before: '2026-01', after: '2026-02', reason: 'input op_kwargs.date_range changed from "2026-01" to "2026-02"' },
+      {
+        component: 'input.op_kwargs.date_range',
+        before: '2026-01',
+        after: '2026-02',
+        reason: 'input op_kwargs.date_range changed from "2026-01" to "2026-02"',
+      },
     ]);
     expect(e.reasons).toContain('input op_kwargs.date_range changed from "2026-01" to "2026-02"');
   });
@@ -101,7 +120,10 @@ describe('cache explain', () => {
   });
 
   test('an edit of the callable module is a source change', () => {
-    h.write('dags/callables/ops.js', MODULE.replace('return { date_range, rows }', 'return { date_range, rows, edited: true }'));
+    h.write(
+      'dags/callables/ops.js',
+      MODULE.replace('return { date_range, rows }', 'return { date_range, rows, edited: true }'),
+    );
     try {
       const e = explain(h, ['--run-id', 'r1']);
       expect(e.would_hit).toBe(false);
@@ -136,7 +158,9 @@ describe('cache explain', () => {
     expect(both.code).toBe(1);
     expect(both.stderr).toContain('not both');
     expect(h.run(['cache', 'explain', 'ops', 'nope']).stderr).toContain("DAG 'ops' has no task 'nope'");
-    expect(h.run(['cache', 'explain', 'ops', 'compute', '--run-id', 'r9']).stderr).toContain("DAG 'ops' has no run 'r9'");
+    expect(h.run(['cache', 'explain', 'ops', 'compute', '--run-id', 'r9']).stderr).toContain(
+      "DAG 'ops' has no run 'r9'",
+    );
   });
 });
 
@@ -145,11 +169,19 @@ describe('cache explain with multi_team bundles', () => {
     { name: 'alpha', kwargs: { path: 'bundles/alpha' }, team_name: 'team_alpha' },
     { name: 'beta', kwargs: { path: 'bundles/beta' }, team_name: 'team_beta' },
   ];
-  const h = new TempHome({ AIRFLOW__CORE__MULTI_TEAM: 'True', AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST: JSON.stringify(bundles) });
+  const h = new TempHome({
+    AIRFLOW__CORE__MULTI_TEAM: 'True',
+    AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST: JSON.stringify(bundles),
+  });
   h.write('bundles/beta/.keep', '');
   const dagFile = h.write('bundles/alpha/shared.json', {
     __version: 1,
-    dag: { dag_id: 'shared', tasks: [{ task_id: 'report', task_type: 'BashOperator', bash_command: 'echo 42', cache: true, downstream_task_ids: [] }] },
+    dag: {
+      dag_id: 'shared',
+      tasks: [
+        { task_id: 'report', task_type: 'BashOperator', bash_command: 'echo 42', cache: true, downstream_task_ids: [] },
+      ],
+    },
   });
 
   test("a DAG moved to another team's bundle misses, and explain says the entry belongs to the other team", () => {

@@ -15,7 +15,10 @@ describe('multi-team isolation', () => {
   mkdirSync(join(h.home, 'bundles', 'b'), { recursive: true });
   const inA = join(h.home, 'bundles', 'a', 'shared.json');
   const inB = join(h.home, 'bundles', 'b', 'shared.json');
-  h.write('bundles/a/shared.json', { __version: 1, dag: { dag_id: 'shared', default_args: { cache: true }, tasks: [bashTask(h, 'work', 'w')] } });
+  h.write('bundles/a/shared.json', {
+    __version: 1,
+    dag: { dag_id: 'shared', default_args: { cache: true }, tasks: [bashTask(h, 'work', 'w')] },
+  });
 
   const team = () => (h.json(['dags', 'list']).data as any[]).find((d) => d.dag_id === 'shared')?.team_name;
 
@@ -41,7 +44,10 @@ describe('multi-team isolation', () => {
   });
 
   test('a DAG file that sets team_name is an import error', () => {
-    h.write('bundles/a/sneaky.json', { __version: 1, dag: { dag_id: 'sneaky', team_name: 'team_b', tasks: [bashTask(h, 'x', 'x', { cache: true })] } });
+    h.write('bundles/a/sneaky.json', {
+      __version: 1,
+      dag: { dag_id: 'sneaky', team_name: 'team_b', tasks: [bashTask(h, 'x', 'x', { cache: true })] },
+    });
     const errors = h.json(['dags', 'list-import-errors']).data as any[];
     const e = errors.find((x) => x.filename.endsWith('sneaky.json'));
     expect(e).toBeDefined();

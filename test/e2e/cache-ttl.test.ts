@@ -30,7 +30,10 @@ describe('cache entry TTL', () => {
     expect(t70.tasks.minute.cache.reason).toMatch(/^expired at \d{4}-\d\d-\d\dT.*; stored$/);
     expect(t70.tasks.minute.cache.stored).toBe(true);
     expect(t70.tasks.minute.cache.key).toBe(t0.tasks.minute.cache.key);
-    const [entry] = await query<{ source_run_id: string; n: number }>(h, "SELECT source_run_id, COUNT(*) OVER () AS n FROM task_cache_entry WHERE task_id = 'minute'");
+    const [entry] = await query<{ source_run_id: string; n: number }>(
+      h,
+      "SELECT source_run_id, COUNT(*) OVER () AS n FROM task_cache_entry WHERE task_id = 'minute'",
+    );
     expect(entry).toEqual({ source_run_id: 't70', n: 1 });
 
     // The replaced entry lives until 70 + 60; the default-TTL entry of t0 expired at 100.

@@ -17,11 +17,28 @@ describe("Airflow's own serialized format", () => {
     dag: {
       dag_id: 'load_redshift',
       tasks: [
-        { __type: 'operator', __var: { task_id: 'prepare', task_type: 'BashOperator', bash_command: 'echo ready', downstream_task_ids: ['load'] } },
-        { __type: 'operator', __var: {
-          task_id: 'load', task_type: 'S3ToRedshiftOperator', _task_module: 'airflow.providers.amazon.aws.transfers.s3_to_redshift',
-          schema: 'public', table: 'events', s3_bucket: 'b', s3_key: 'k', downstream_task_ids: [],
-        } },
+        {
+          __type: 'operator',
+          __var: {
+            task_id: 'prepare',
+            task_type: 'BashOperator',
+            bash_command: 'echo ready',
+            downstream_task_ids: ['load'],
+          },
+        },
+        {
+          __type: 'operator',
+          __var: {
+            task_id: 'load',
+            task_type: 'S3ToRedshiftOperator',
+            _task_module: 'airflow.providers.amazon.aws.transfers.s3_to_redshift',
+            schema: 'public',
+            table: 'events',
+            s3_bucket: 'b',
+            s3_key: 'k',
+            downstream_task_ids: [],
+          },
+        },
       ],
     },
   });
@@ -29,7 +46,11 @@ describe("Airflow's own serialized format", () => {
   test('all three list and none is an import error', () => {
     const list = h.json(['dags', 'list']);
     expect(list.code).toBe(0);
-    expect(list.data.map((d: any) => [d.dag_id, d.tasks])).toEqual([['bash_v1', 2], ['etl_v2', 3], ['load_redshift', 2]]);
+    expect(list.data.map((d: any) => [d.dag_id, d.tasks])).toEqual([
+      ['bash_v1', 2],
+      ['etl_v2', 3],
+      ['load_redshift', 2],
+    ]);
     expect(h.json(['dags', 'list-import-errors']).data).toEqual([]);
   });
 

@@ -9,24 +9,37 @@ describe('dags trigger + scheduler', () => {
   h.writeDag({ dag_id: 'pipe', tasks: [bash('a', 'echo {{ dag_run.conf.x }}', ['b']), bash('b', 'echo b')] });
 
   test('queued runs are run by scheduler --exit-when-idle and listed by dags list-runs', () => {
-    expect(h.run(['dags', 'trigger', 'pipe', '--conf', '{"x": 42}', '--run-id', 'r1']).stdout).toContain("Queued run r1 of DAG 'pipe'");
-    expect(h.run(['dags', 'trigger', 'pipe', '--conf', '{"x": 7}', '--run-id', 'r2', '--logical-date', '2026-01-02']).code).toBe(0);
+    expect(h.run(['dags', 'trigger', 'pipe', '--conf', '{"x": 42}', '--run-id', 'r1']).stdout).toContain(
+      "Queued run r1 of DAG 'pipe'",
+    );
+    expect(
+      h.run(['dags', 'trigger', 'pipe', '--conf', '{"x": 7}', '--run-id', 'r2', '--logical-date', '2026-01-02']).code,
+    ).toBe(0);
     const dup = h.run(['dags', 'trigger', 'pipe', '--run-id', 'r1']);
     expect(dup.code).toBe(1);
     expectOneErrorLine(dup.stderr, /DAG 'pipe' already has a run 'r1'/);
 
     const queued = h.json(['dags', 'list-runs', 'pipe']);
-    expect(queued.data.map((r: any) => [r.run_id, r.state])).toEqual([['r1', 'queued'], ['r2', 'queued']]);
+    expect(queued.data.map((r: any) => [r.run_id, r.state])).toEqual([
+      ['r1', 'queued'],
+      ['r2', 'queued'],
+    ]);
     expect(queued.data[1].logical_date).toBe('2026-01-02T00:00:00.000Z');
 
     const s = h.run(['scheduler', '--exit-when-idle']);
     expect(s.code).toBe(0);
     expect(s.stdout).toMatch(/DAG run r1 of 'pipe' finished: success/);
     const done = h.json(['dags', 'list-runs', 'pipe']);
-    expect(done.data.map((r: any) => [r.run_id, r.state])).toEqual([['r1', 'success'], ['r2', 'success']]);
+    expect(done.data.map((r: any) => [r.run_id, r.state])).toEqual([
+      ['r1', 'success'],
+      ['r2', 'success'],
+    ]);
     expect(JSON.parse(h.run(['xcom', 'get', 'pipe', 'r1', 'a']).stdout)).toBe('42');
     expect(JSON.parse(h.run(['xcom', 'get', 'pipe', 'r2', 'a']).stdout)).toBe('7');
-    expect(statesOf(h.json(['tasks', 'states-for-dag-run', 'pipe', 'r2']).data)).toEqual({ a: 'success', b: 'success' });
+    expect(statesOf(h.json(['tasks', 'states-for-dag-run', 'pipe', 'r2']).data)).toEqual({
+      a: 'success',
+      b: 'success',
+    });
   });
 
   test('scheduler --num-runs stops after that many loops, letting the running try finish', () => {
@@ -67,16 +80,29 @@ describe('exit codes and one-line errors', () => {
     ['--conf not an object', ['dags', 'trigger', 'ok', '--conf', '[1]'], {}, /--conf must be a JSON object/],
     ['bad logical date', ['dags', 'test', 'ok', 'yesterday'], {}, /logical_date 'yesterday' is not a date/],
     ['unknown run', ['tasks', 'states-for-dag-run', 'ok', 'no_such_run'], {}, /DAG 'ok' has no run 'no_such_run'/],
-    ['unknown task in xcom get', ['xcom', 'get', 'ok', 'manual__2026-01-01T00:00:00+00:00', 'ghost'], {}, /has no task 'ghost'/],
-    ['bad config value', ['dags', 'list'], { AIRFLOW__CORE__PARALLELISM: 'zero' }, /\[core\] parallelism.*'zero'.*AIRFLOW__CORE__PARALLELISM/],
+    [
+      'unknown task in xcom get',
+      ['xcom', 'get', 'ok', 'manual__2026-01-01T00:00:00+00:00', 'ghost'],
+      {},
+      /has no task 'ghost'/,
+    ],
+    [
+      'bad config value',
+      ['dags', 'list'],
+      { AIRFLOW__CORE__PARALLELISM: 'zero' },
+      /\[core\] parallelism.*'zero'.*AIRFLOW__CORE__PARALLELISM/,
+    ],
     ['unknown config key', ['config', 'get-value', 'core', 'nope'], {}, /\[core\] nope: is not a known option/],
     ['bad --output', ['dags', 'list', '-o', 'yaml'], {}, /--output must be 'table' or 'json'/],
-  ] as [string, string[], Record<string, string>, RegExp][])('%s: exit 1, one error line', (_name, args, env, detail) => {
-    const r = h.run(args, env);
-    expect(r.code).toBe(1);
-    expectOneErrorLine(r.stderr, detail);
-    expect(r.stdout).toBe('');
-  });
+  ] as [string, string[], Record<string, string>, RegExp][])(
+    '%s: exit 1, one error line',
+    (_name, args, env, detail) => {
+      const r = h.run(args, env);
+      expect(r.code).toBe(1);
+      expectOneErrorLine(r.stderr, detail);
+      expect(r.stdout).toBe('');
+    },
+  );
 });
 
 describe('config and db', () => {
@@ -86,7 +112,9 @@ describe('config and db', () => {
     expect(h.run(['config', 'get-value', 'core', 'parallelism']).stdout.trim()).toMatch(/^\d+$/);
     h.write('airflow.cfg', '[core]\nparallelism = 7\n');
     expect(h.run(['config', 'get-value', 'core', 'parallelism']).stdout).toBe('7\n');
-    expect(h.run(['config', 'get-value', 'core', 'parallelism'], { AIRFLOW__CORE__PARALLELISM: '3' }).stdout).toBe('3\n');
+    expect(h.run(['config', 'get-value', 'core', 'parallelism'], { AIRFLOW__CORE__PARALLELISM: '3' }).stdout).toBe(
+      '3\n',
+    );
     h.write('airflow.cfg', '[core]\nparallelism = -2\n');
     const bad = h.run(['config', 'get-value', 'core', 'parallelism']);
     expect(bad.code).toBe(1);
@@ -109,7 +137,10 @@ describe('the child environment', () => {
   const conn = `sqlite:///${join(h.home, `meta-${secret}.db`)}`;
 
   test("a bash task sees its declared env and none of the scheduler's AIRFLOW__ settings", () => {
-    h.writeDag({ dag_id: 'envdag', tasks: [bash('show_env', 'env; echo END', [], { env: { DECLARED: 'from-the-dag' } })] });
+    h.writeDag({
+      dag_id: 'envdag',
+      tasks: [bash('show_env', 'env; echo END', [], { env: { DECLARED: 'from-the-dag' } })],
+    });
     const env = { AIRFLOW__DATABASE__SQL_ALCHEMY_CONN: conn, AIRFLOW__CORE__PARALLELISM: '2' };
     expect(h.run(['dags', 'trigger', 'envdag', '--run-id', 'e1'], env).code).toBe(0);
     expect(h.run(['scheduler', '--exit-when-idle'], env).code).toBe(0);
@@ -133,8 +164,15 @@ describe('colour', () => {
     const cmd = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
     // A minimal environment: a CI runner's own variables (CI, FORCE_COLOR=0, TERM=dumb, NO_COLOR)
     // make chalk plain even on a terminal, which is right for users but not what this test asks.
-    const base: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? h.home };
-    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { cwd: REPO, env: { ...base, AIRFLOW_HOME: h.home, TERM: 'xterm-256color', ...env }, encoding: 'utf8' });
+    const base: Record<string, string> = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOME: process.env.HOME ?? h.home,
+    };
+    const r = spawnSync('script', ['-qec', cmd, '/dev/null'], {
+      cwd: REPO,
+      env: { ...base, AIRFLOW_HOME: h.home, TERM: 'xterm-256color', ...env },
+      encoding: 'utf8',
+    });
     return r.stdout;
   };
   const hasScript = spawnSync('script', ['--version']).status === 0;

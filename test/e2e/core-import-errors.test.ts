@@ -17,25 +17,59 @@ describe('bad DAG files are import errors and never stop the others', () => {
   const files: Record<string, string> = {
     malformed: h.write('dags/malformed.json', '{\n  "__version": 1,\n  "dag": {"dag_id": "x",}\n}\n'),
     missing_id: h.write('dags/missing_id.json', v1({ dag_id: 'missing_id', tasks: [{ task_type: 'EmptyOperator' }] })),
-    duplicate: h.write('dags/duplicate.json', v1({ dag_id: 'duplicate', tasks: [bash('a', 'echo 1'), bash('a', 'echo 2')] })),
+    duplicate: h.write(
+      'dags/duplicate.json',
+      v1({ dag_id: 'duplicate', tasks: [bash('a', 'echo 1'), bash('a', 'echo 2')] }),
+    ),
     unknown_dep: h.write('dags/unknown_dep.json', v1({ dag_id: 'unknown_dep', tasks: [bash('a', 'echo', ['ghost'])] })),
-    cycle: h.write('dags/cycle.json', v1({ dag_id: 'cycle', tasks: [bash('start', 'echo', ['a']), bash('a', 'echo', ['b']), bash('b', 'echo', ['a'])] })),
-    wrong_type: h.write('dags/wrong_type.json', v1({ dag_id: 'wrong_type', tasks: [bash('t', 'echo', [], { retries: 'three' })] })),
-    xcom_not_upstream: h.write('dags/xcom_not_upstream.json', v1({
-      dag_id: 'xcom_not_upstream', tasks: [bash('a', 'echo a'), bash('b', 'echo $X', [], { env: { X: xcomref('a') } })],
-    })),
-    dotdot: h.write('dags/nested/dotdot.json', v1({
-      dag_id: 'dotdot', tasks: [{ task_id: 'p', task_type: 'PythonOperator', python_callable: '../escape.py:f' }],
-    })),
-    absolute: h.write('dags/absolute.json', v1({
-      dag_id: 'absolute', tasks: [{ task_id: 'p', task_type: 'PythonOperator', python_callable: join(outside, 'evil.py') + ':f' }],
-    })),
-    symlink: h.write('dags/symlink.json', v1({
-      dag_id: 'symlink', tasks: [{ task_id: 'p', task_type: 'PythonOperator', python_callable: 'lib/link.py:f' }],
-    })),
+    cycle: h.write(
+      'dags/cycle.json',
+      v1({
+        dag_id: 'cycle',
+        tasks: [bash('start', 'echo', ['a']), bash('a', 'echo', ['b']), bash('b', 'echo', ['a'])],
+      }),
+    ),
+    wrong_type: h.write(
+      'dags/wrong_type.json',
+      v1({ dag_id: 'wrong_type', tasks: [bash('t', 'echo', [], { retries: 'three' })] }),
+    ),
+    xcom_not_upstream: h.write(
+      'dags/xcom_not_upstream.json',
+      v1({
+        dag_id: 'xcom_not_upstream',
+        tasks: [bash('a', 'echo a'), bash('b', 'echo $X', [], { env: { X: xcomref('a') } })],
+      }),
+    ),
+    dotdot: h.write(
+      'dags/nested/dotdot.json',
+      v1({
+        dag_id: 'dotdot',
+        tasks: [{ task_id: 'p', task_type: 'PythonOperator', python_callable: '../escape.py:f' }],
+      }),
+    ),
+    absolute: h.write(
+      'dags/absolute.json',
+      v1({
+        dag_id: 'absolute',
+        tasks: [{ task_id: 'p', task_type: 'PythonOperator', python_callable: join(outside, 'evil.py') + ':f' }],
+      }),
+    ),
+    symlink: h.write(
+      'dags/symlink.json',
+      v1({
+        dag_id: 'symlink',
+        tasks: [{ task_id: 'p', task_type: 'PythonOperator', python_callable: 'lib/link.py:f' }],
+      }),
+    ),
   };
   // Good DAGs beside them, one in a sub-folder (the folder is read recursively).
-  h.writeDag({ dag_id: 'good', tasks: [bash('hello', 'echo hello', ['call']), { task_id: 'call', task_type: 'PythonOperator', python_callable: 'lib/ok.py:f' }] });
+  h.writeDag({
+    dag_id: 'good',
+    tasks: [
+      bash('hello', 'echo hello', ['call']),
+      { task_id: 'call', task_type: 'PythonOperator', python_callable: 'lib/ok.py:f' },
+    ],
+  });
   h.write('dags/nested/deeper/good_too.json', v1({ dag_id: 'good_too', tasks: [bash('hi', 'echo hi')] }));
 
   const expected: [keyof typeof files, string | null, string | null, RegExp][] = [
@@ -78,7 +112,9 @@ describe('bad DAG files are import errors and never stop the others', () => {
     expect(h.json(['dags', 'test', 'good_too', '2026-01-01']).data.state).toBe('success');
     const bad = h.run(['dags', 'test', 'cycle', '2026-01-01']);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/^error: DAG 'cycle' failed to load: .*cycle\.json, DAG 'cycle': .*cycle: a -> b -> a\n$/);
+    expect(bad.stderr).toMatch(
+      /^error: DAG 'cycle' failed to load: .*cycle\.json, DAG 'cycle': .*cycle: a -> b -> a\n$/,
+    );
   });
 
   test('the table form shows the file and the reason', () => {

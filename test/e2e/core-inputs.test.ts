@@ -10,8 +10,13 @@ describe('task inputs', () => {
   h.write('dags/lib/show.js', fixture('lib_show.js'));
   h.write('dags/lib/show.py', fixture('lib_show.py'));
   const templated = {
-    ds: '{{ ds }}', ds_nodash: '{{ ds_nodash }}', ts: '{{ ts }}', run_id: '{{ run_id }}',
-    mode: '{{ dag_run.conf.mode }}', region: '{{ params.region }}', pulled: "{{ ti.xcom_pull(task_ids='up') }}",
+    ds: '{{ ds }}',
+    ds_nodash: '{{ ds_nodash }}',
+    ts: '{{ ts }}',
+    run_id: '{{ run_id }}',
+    mode: '{{ dag_run.conf.mode }}',
+    region: '{{ params.region }}',
+    pulled: "{{ ti.xcom_pull(task_ids='up') }}",
   };
   h.writeDag({
     dag_id: 'inputs',
@@ -19,13 +24,25 @@ describe('task inputs', () => {
     tasks: [
       bash('up', "echo '{{ params.region }}-{{ dag_run.conf.mode }}'", ['node_task', 'py_task', 'env_task']),
       {
-        task_id: 'node_task', task_type: 'NodeOperator', callable: 'lib/show.js:show', downstream_task_ids: [],
+        task_id: 'node_task',
+        task_type: 'NodeOperator',
+        callable: 'lib/show.js:show',
+        downstream_task_ids: [],
         op_args: ['{{ ds }}', 42, xcomref('up')],
-        op_kwargs: { ...templated, ref: xcomref('up'), nested: { list: [xcomref('up'), '{{ params.limits.max }}'] }, literal: { n: 1 } },
+        op_kwargs: {
+          ...templated,
+          ref: xcomref('up'),
+          nested: { list: [xcomref('up'), '{{ params.limits.max }}'] },
+          literal: { n: 1 },
+        },
       },
       {
-        task_id: 'py_task', task_type: 'PythonOperator', python_callable: 'lib/show.py:show', downstream_task_ids: [],
-        op_args: ['{{ ds_nodash }}', xcomref('up')], op_kwargs: { mode: '{{ dag_run.conf.mode }}', ref: xcomref('up') },
+        task_id: 'py_task',
+        task_type: 'PythonOperator',
+        python_callable: 'lib/show.py:show',
+        downstream_task_ids: [],
+        op_args: ['{{ ds_nodash }}', xcomref('up')],
+        op_kwargs: { mode: '{{ dag_run.conf.mode }}', ref: xcomref('up') },
       },
       bash('env_task', 'echo "$DS|$MODE|$REF|{{ run_id }}|{{ ts }}"', [], {
         env: { DS: '{{ ds }}', MODE: '{{ dag_run.conf.mode }}', REF: xcomref('up') },
@@ -38,16 +55,31 @@ describe('task inputs', () => {
     expect(r.code).toBe(0);
     const runId = 'manual__2026-03-04T05:06:07+00:00';
     expect(r.data.run_id).toBe(runId);
-    expect(statesOf(r.data.tasks)).toEqual({ up: 'success', node_task: 'success', py_task: 'success', env_task: 'success' });
+    expect(statesOf(r.data.tasks)).toEqual({
+      up: 'success',
+      node_task: 'success',
+      py_task: 'success',
+      env_task: 'success',
+    });
     const xcom = (task: string) => JSON.parse(h.run(['xcom', 'get', 'inputs', runId, task]).stdout);
 
     expect(xcom('up')).toBe('eu-full');
     expect(xcom('node_task')).toEqual({
       received: [
-        '2026-03-04', 42, 'eu-full',
+        '2026-03-04',
+        42,
+        'eu-full',
         {
-          ds: '2026-03-04', ds_nodash: '20260304', ts: '2026-03-04T05:06:07+00:00', run_id: runId,
-          mode: 'full', region: 'eu', pulled: 'eu-full', ref: 'eu-full', nested: { list: ['eu-full', '3'] }, literal: { n: 1 },
+          ds: '2026-03-04',
+          ds_nodash: '20260304',
+          ts: '2026-03-04T05:06:07+00:00',
+          run_id: runId,
+          mode: 'full',
+          region: 'eu',
+          pulled: 'eu-full',
+          ref: 'eu-full',
+          nested: { list: ['eu-full', '3'] },
+          literal: { n: 1 },
         },
       ],
     });
@@ -59,7 +91,9 @@ describe('task inputs', () => {
     const r = h.json(['dags', 'test', 'inputs', '2026-03-05', '--conf', '{"mode": "lite"}', '--run-id', 'my_run']);
     expect(r.code).toBe(0);
     expect(r.data.run_id).toBe('my_run');
-    expect(JSON.parse(h.run(['xcom', 'get', 'inputs', 'my_run', 'env_task']).stdout)).toBe('2026-03-05|lite|eu-lite|my_run|2026-03-05T00:00:00+00:00');
+    expect(JSON.parse(h.run(['xcom', 'get', 'inputs', 'my_run', 'env_task']).stdout)).toBe(
+      '2026-03-05|lite|eu-lite|my_run|2026-03-05T00:00:00+00:00',
+    );
   });
 
   test('a template naming a missing conf key fails the task, not the scheduler, and says why', () => {

@@ -11,7 +11,12 @@ describe('tries: failure, retry, logs, timeout', () => {
     default_args: { retry_delay: 0 },
     tasks: [
       // Fails on tries 1 and 2, succeeds on try 3 (AIRFLOW_CTX_TRY_NUMBER is set as in Airflow).
-      bash('flaky', 'echo "attempt $AIRFLOW_CTX_TRY_NUMBER"; [ "$AIRFLOW_CTX_TRY_NUMBER" -ge 3 ] || exit 3; echo recovered', [], { retries: 2 }),
+      bash(
+        'flaky',
+        'echo "attempt $AIRFLOW_CTX_TRY_NUMBER"; [ "$AIRFLOW_CTX_TRY_NUMBER" -ge 3 ] || exit 3; echo recovered',
+        [],
+        { retries: 2 },
+      ),
       bash('hopeless', 'echo "boom $AIRFLOW_CTX_TRY_NUMBER" >&2; exit 7', ['after_hopeless'], { retries: 1 }),
       bash('after_hopeless', 'echo never'),
       bash('slow', 'echo started; sleep 30', [], { retries: 0, execution_timeout: 1 }),
@@ -34,7 +39,12 @@ describe('tries: failure, retry, logs, timeout', () => {
       slow: ['failed', 1],
     });
     const errors = Object.fromEntries(run.data.tasks.map((t: any) => [t.task_id, t.error]));
-    expect(errors).toEqual({ flaky: null, hopeless: 'exited with code 7', after_hopeless: null, slow: expect.stringMatching(/execution_timeout of 1s exceeded/) });
+    expect(errors).toEqual({
+      flaky: null,
+      hopeless: 'exited with code 7',
+      after_hopeless: null,
+      slow: expect.stringMatching(/execution_timeout of 1s exceeded/),
+    });
   });
 
   test('states-for-dag-run shows the same tries', () => {

@@ -7,11 +7,41 @@ import { bash, empty, statesOf } from '../fixtures/e2e-core/dags.js';
  * a "run" really ran a child.
  */
 const sources = [
-  bash('ok', 'echo ok', ['skip_src', 'all_success_run', 'all_success_uf', 'all_success_skip', 'all_failed_skip', 'all_done_run',
-    'one_success_run', 'one_failed_run', 'one_failed_skip', 'none_failed_run', 'none_failed_uf', 'none_skipped_run', 'none_skipped_skip']),
-  bash('bad', 'exit 1', ['all_success_uf', 'all_failed_run', 'all_failed_skip', 'all_done_run', 'one_success_run', 'one_success_uf',
-    'one_failed_run', 'none_failed_uf', 'none_skipped_run', 'always_run'], { retries: 0 }),
-  empty('skip_src', ['all_success_skip', 'all_done_run', 'none_failed_run', 'none_skipped_skip', 'one_success_skip'], { trigger_rule: 'all_failed' }),
+  bash('ok', 'echo ok', [
+    'skip_src',
+    'all_success_run',
+    'all_success_uf',
+    'all_success_skip',
+    'all_failed_skip',
+    'all_done_run',
+    'one_success_run',
+    'one_failed_run',
+    'one_failed_skip',
+    'none_failed_run',
+    'none_failed_uf',
+    'none_skipped_run',
+    'none_skipped_skip',
+  ]),
+  bash(
+    'bad',
+    'exit 1',
+    [
+      'all_success_uf',
+      'all_failed_run',
+      'all_failed_skip',
+      'all_done_run',
+      'one_success_run',
+      'one_success_uf',
+      'one_failed_run',
+      'none_failed_uf',
+      'none_skipped_run',
+      'always_run',
+    ],
+    { retries: 0 },
+  ),
+  empty('skip_src', ['all_success_skip', 'all_done_run', 'none_failed_run', 'none_skipped_skip', 'one_success_skip'], {
+    trigger_rule: 'all_failed',
+  }),
 ];
 const rule = (taskId: string, trigger_rule: string, downstream: string[] = []) =>
   bash(taskId, `echo ${taskId}`, downstream, { trigger_rule });

@@ -5,8 +5,14 @@ import { REPO } from '../helpers/cli.js';
 describe('npm run demo (the compiled demo script)', () => {
   test('runs to completion outside a terminal: no colour codes, the warm step all hits, cache stats at the end', () => {
     const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('AIRFLOW') && !k.startsWith('MINIFLOW_') && k !== 'NO_COLOR') env[k] = v;
-    const r = spawnSync(process.execPath, [join(REPO, 'dist', 'src', 'demo', 'demo.js')], { cwd: REPO, env, encoding: 'utf8', timeout: 110_000 });
+    for (const [k, v] of Object.entries(process.env))
+      if (v !== undefined && !k.startsWith('AIRFLOW') && !k.startsWith('MINIFLOW_') && k !== 'NO_COLOR') env[k] = v;
+    const r = spawnSync(process.execPath, [join(REPO, 'dist', 'src', 'demo', 'demo.js')], {
+      cwd: REPO,
+      env,
+      encoding: 'utf8',
+      timeout: 110_000,
+    });
     expect(r.status).toBe(0);
     const out = r.stdout;
     expect(out).not.toMatch(/\u001b\[/);

@@ -11,7 +11,10 @@ describe('the example DAG end to end', () => {
     expect(r.code).toBe(0);
     expect(r.data.state).toBe('success');
     expect(r.data.tasks.map((t: any) => [t.task_id, t.state])).toEqual([
-      ['extract', 'success'], ['score', 'success'], ['summarize', 'success'], ['done', 'success'],
+      ['extract', 'success'],
+      ['score', 'success'],
+      ['summarize', 'success'],
+      ['done', 'success'],
     ]);
     const runId = r.data.run_id;
     const extract = h.run(['xcom', 'get', 'example_pipeline', runId, 'extract']);
@@ -19,6 +22,11 @@ describe('the example DAG end to end', () => {
     const score = h.run(['xcom', 'get', 'example_pipeline', runId, 'score']);
     expect(JSON.parse(score.stdout)).toEqual({ ds: '2026-01-01', max: 5, min: 1 });
     const summary = h.run(['xcom', 'get', 'example_pipeline', runId, 'summarize']);
-    expect(JSON.parse(summary.stdout)).toEqual({ count: 5, total: 14, mean: 2.8, scored: { ds: '2026-01-01', max: 5, min: 1 } });
+    expect(JSON.parse(summary.stdout)).toEqual({
+      count: 5,
+      total: 14,
+      mean: 2.8,
+      scored: { ds: '2026-01-01', max: 5, min: 1 },
+    });
   });
 });

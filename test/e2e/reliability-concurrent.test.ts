@@ -40,12 +40,18 @@ describe('two schedulers on one SQLite DB', () => {
     expect(lines).toHaveLength(200);
     expect([...lines].sort()).toEqual(expected);
 
-    const tis = await sql<{ state: string; try_number: number; n: number }>(h, 'SELECT state, try_number, COUNT(*) AS n FROM task_instance GROUP BY state, try_number');
+    const tis = await sql<{ state: string; try_number: number; n: number }>(
+      h,
+      'SELECT state, try_number, COUNT(*) AS n FROM task_instance GROUP BY state, try_number',
+    );
     expect(tis).toEqual([{ state: 'success', try_number: 1, n: 200 }]);
     const runs = await sql<{ run_id: string; state: string }>(h, 'SELECT run_id, state FROM dag_run ORDER BY run_id');
     expect(runs).toEqual(runIds.map((run_id) => ({ run_id, state: 'success' })));
     // Both really took part: otherwise this would prove nothing about two schedulers.
-    const owners = await sql<{ scheduler_id: string; n: number }>(h, 'SELECT scheduler_id, COUNT(*) AS n FROM task_instance GROUP BY scheduler_id');
+    const owners = await sql<{ scheduler_id: string; n: number }>(
+      h,
+      'SELECT scheduler_id, COUNT(*) AS n FROM task_instance GROUP BY scheduler_id',
+    );
     expect(owners).toHaveLength(2);
     expect(await sql(h, 'PRAGMA integrity_check')).toEqual([{ integrity_check: 'ok' }]);
   }, 30_000);

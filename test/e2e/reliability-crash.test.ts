@@ -2,7 +2,19 @@
 // try it left running is detected (its pid is gone), its orphaned child is killed, it is retried per
 // its retries; finished task instances, their XComs and cache entries are untouched and never rerun.
 import { join } from 'node:path';
-import { alive, background, counter, countingBash, killGroup, lines, reliabilityHome, sql, taskRows, waitFor, within } from '../fixtures/e2e-reliability/support.js';
+import {
+  alive,
+  background,
+  counter,
+  countingBash,
+  killGroup,
+  lines,
+  reliabilityHome,
+  sql,
+  taskRows,
+  waitFor,
+  within,
+} from '../fixtures/e2e-reliability/support.js';
 
 describe('a scheduler killed with SIGKILL mid-run', () => {
   const h = reliabilityHome();
@@ -22,7 +34,7 @@ describe('a scheduler killed with SIGKILL mid-run', () => {
         retry_delay: 0,
         downstream_task_ids: ['report'],
       },
-      countingBash(h, 'report', "'{{ ti.xcom_pull(task_ids=\"a\") }}+{{ ti.xcom_pull(task_ids=\"b\") }}'"),
+      countingBash(h, 'report', '\'{{ ti.xcom_pull(task_ids="a") }}+{{ ti.xcom_pull(task_ids="b") }}\''),
     ],
   });
 
@@ -37,7 +49,9 @@ describe('a scheduler killed with SIGKILL mid-run', () => {
     try {
       const before = await waitFor('slow running with a pid while a and b succeeded', async () => {
         const t = await taskRows(h, 'crashy', 'r1');
-        return t.slow?.state === 'running' && t.slow.pid && t.a.state === 'success' && t.b.state === 'success' ? t : undefined;
+        return t.slow?.state === 'running' && t.slow.pid && t.a.state === 'success' && t.b.state === 'success'
+          ? t
+          : undefined;
       });
       orphanPid = before.slow.pid;
       first.child.kill('SIGKILL');
@@ -47,7 +61,10 @@ describe('a scheduler killed with SIGKILL mid-run', () => {
     }
     // The dead scheduler's child lives on in its own process group: the restart must deal with it.
     expect(alive(orphanPid!)).toBe(true);
-    const entriesBefore = await sql(h, 'SELECT cache_key, task_id, value, created_at, source_run_id FROM task_cache_entry ORDER BY task_id');
+    const entriesBefore = await sql(
+      h,
+      'SELECT cache_key, task_id, value, created_at, source_run_id FROM task_cache_entry ORDER BY task_id',
+    );
     const xcomsBefore = await sql(h, "SELECT task_id, value, timestamp FROM xcom WHERE run_id = 'r1' ORDER BY task_id");
     expect(entriesBefore.map((e) => e.task_id)).toEqual(['a', 'b']);
     expect(xcomsBefore.map((x) => x.value)).toEqual(['"A-value"', '"B-value"']);
@@ -56,7 +73,9 @@ describe('a scheduler killed with SIGKILL mid-run', () => {
     const code = await within(second, 20_000);
     const out = second.output();
     expect(code).toBe(0);
-    expect(out).toMatch(/task slow of run r1: try 1 was lost \(its scheduler \S+ \(pid \d+\) is no longer running\); up for retry/);
+    expect(out).toMatch(
+      /task slow of run r1: try 1 was lost \(its scheduler \S+ \(pid \d+\) is no longer running\); up for retry/,
+    );
     expect(out).toContain("DAG run r1 of 'crashy' finished: success");
 
     // The orphan was killed (SIGKILL to its group), so try 2 never ran beside it.
@@ -71,10 +90,22 @@ describe('a scheduler killed with SIGKILL mid-run', () => {
     expect(lines(h, 'b')).toEqual(['1']);
     expect(after.a).toMatchObject({ state: 'success', try_number: 1 });
     expect(after.b).toMatchObject({ state: 'success', try_number: 1 });
-    expect(await sql(h, "SELECT task_id, value, timestamp FROM xcom WHERE run_id = 'r1' AND task_id IN ('a', 'b') ORDER BY task_id")).toEqual(xcomsBefore);
-    expect(await sql(h, 'SELECT cache_key, task_id, value, created_at, source_run_id FROM task_cache_entry ORDER BY task_id')).toEqual(entriesBefore);
+    expect(
+      await sql(
+        h,
+        "SELECT task_id, value, timestamp FROM xcom WHERE run_id = 'r1' AND task_id IN ('a', 'b') ORDER BY task_id",
+      ),
+    ).toEqual(xcomsBefore);
+    expect(
+      await sql(
+        h,
+        'SELECT cache_key, task_id, value, created_at, source_run_id FROM task_cache_entry ORDER BY task_id',
+      ),
+    ).toEqual(entriesBefore);
     // The downstream task read the pre-crash XComs from the DB.
-    expect((await sql(h, "SELECT value FROM xcom WHERE run_id = 'r1' AND task_id = 'report'"))[0].value).toBe('"A-value+B-value"');
+    expect((await sql(h, "SELECT value FROM xcom WHERE run_id = 'r1' AND task_id = 'report'"))[0].value).toBe(
+      '"A-value+B-value"',
+    );
     const run = h.json(['dags', 'list-runs', 'crashy']);
     expect((run.data as any[]).find((r) => r.run_id === 'r1')?.state).toBe('success');
   }, 30_000);

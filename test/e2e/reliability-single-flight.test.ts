@@ -29,7 +29,15 @@ function slowDag(h: TempHome, dagId: string, failFirst: boolean) {
   h.writeDag({
     dag_id: dagId,
     default_args: { retries: 0 },
-    tasks: [{ task_id: 'work', task_type: 'BashOperator', bash_command: body, cache: { serialize: true }, downstream_task_ids: [] }],
+    tasks: [
+      {
+        task_id: 'work',
+        task_type: 'BashOperator',
+        bash_command: body,
+        cache: { serialize: true },
+        downstream_task_ids: [],
+      },
+    ],
   });
 }
 

@@ -15,10 +15,17 @@ function valuesHome(env: Record<string, string> = {}) {
 }
 
 const node = (taskId: string, fn: string, extra: Record<string, unknown> = {}) => ({
-  task_id: taskId, task_type: 'NodeOperator', callable: `callables/values.js:${fn}`, downstream_task_ids: [], ...extra,
+  task_id: taskId,
+  task_type: 'NodeOperator',
+  callable: `callables/values.js:${fn}`,
+  downstream_task_ids: [],
+  ...extra,
 });
 const python = (taskId: string, fn: string) => ({
-  task_id: taskId, task_type: 'PythonOperator', python_callable: `callables/values.py:${fn}`, downstream_task_ids: [],
+  task_id: taskId,
+  task_type: 'PythonOperator',
+  python_callable: `callables/values.py:${fn}`,
+  downstream_task_ids: [],
 });
 
 /** `dags test -o json` with tasks keyed by id. */
@@ -33,8 +40,14 @@ describe('return values JSON cannot represent faithfully fail the task with a cl
     dag_id: 'bad_values',
     default_args: { retries: 0, cache: true },
     tasks: [
-      node('js_bigint', 'bigint'), node('js_nan', 'nan'), node('js_function', 'fn'), node('js_circular', 'circular'),
-      python('py_nan', 'nan'), python('py_function', 'fn'), python('py_circular', 'circular'), python('py_huge_int', 'huge_int'),
+      node('js_bigint', 'bigint'),
+      node('js_nan', 'nan'),
+      node('js_function', 'fn'),
+      node('js_circular', 'circular'),
+      python('py_nan', 'nan'),
+      python('py_function', 'fn'),
+      python('py_circular', 'circular'),
+      python('py_huge_int', 'huge_int'),
       python('py_fine', 'fine'),
     ],
   });
@@ -50,13 +63,19 @@ describe('return values JSON cannot represent faithfully fail the task with a cl
     expect(error('py_nan')).toBe('return value of nan() is not JSON: nan at $.metrics.loss');
     expect(error('py_function')).toBe('return value of fn() is not JSON: function at $.callback');
     expect(error('py_circular')).toBe('return value of circular() is not JSON: circular reference at $.self');
-    expect(error('py_huge_int')).toMatch(/^return value of huge_int\(\) is not JSON: integer 1180591620717411303424 at \$\.total is beyond 2\*\*53 - 1/);
+    expect(error('py_huge_int')).toMatch(
+      /^return value of huge_int\(\) is not JSON: integer 1180591620717411303424 at \$\.total is beyond 2\*\*53 - 1/,
+    );
     for (const id of Object.keys(r.tasks).filter((t) => t !== 'py_fine')) {
       expect(r.tasks[id]).toMatchObject({ state: 'failed', cache: { decision: 'miss', stored: false } });
     }
     // The largest exact integer and a bool still pass, unchanged.
     expect(r.tasks.py_fine.state).toBe('success');
-    expect(JSON.parse(h.run(['xcom', 'get', 'bad_values', 'v1', 'py_fine']).stdout)).toEqual({ total: 2 ** 53 - 1, flag: true, pi: 3.5 });
+    expect(JSON.parse(h.run(['xcom', 'get', 'bad_values', 'v1', 'py_fine']).stdout)).toEqual({
+      total: 2 ** 53 - 1,
+      flag: true,
+      pi: 3.5,
+    });
   });
 });
 
@@ -74,13 +93,17 @@ describe('[core] max_cache_entry_bytes', () => {
   test('a larger value is not cached (a warning; the task still succeeds), a value at the limit is', () => {
     const first = h.run(['dags', 'test', 'sizes', '2026-01-01', '--run-id', 's1']);
     expect(first.code).toBe(0);
-    expect(first.stdout + first.stderr).toMatch(/WARNING task 'large' \(DAG 'sizes'\): .*not stored: value is 101 bytes, over \[core\] max_cache_entry_bytes = 100/);
+    expect(first.stdout + first.stderr).toMatch(
+      /WARNING task 'large' \(DAG 'sizes'\): .*not stored: value is 101 bytes, over \[core\] max_cache_entry_bytes = 100/,
+    );
     const r = dagsTest(h, 'sizes', 's2');
     expect(r.data.state).toBe('success');
     // 98 characters + 2 quotes = 100 bytes: at the limit, stored in s1 and a hit now.
     expect(r.tasks.small.cache.decision).toBe('hit');
     expect(r.tasks.large).toMatchObject({ state: 'success', cache: { decision: 'miss', stored: false } });
-    expect(r.tasks.large.cache.reason).toMatch(/not stored: value is 101 bytes, over \[core\] max_cache_entry_bytes = 100$/);
+    expect(r.tasks.large.cache.reason).toMatch(
+      /not stored: value is 101 bytes, over \[core\] max_cache_entry_bytes = 100$/,
+    );
     expect(lines(h, 'small')).toHaveLength(1);
     expect(lines(h, 'large')).toHaveLength(2);
     // The XCom is the full value all the same.
@@ -116,7 +139,10 @@ describe('stored values', () => {
     dag_id: 'stored',
     default_args: { retries: 0, cache: true },
     tasks: [
-      node('hostile', 'hostile', { op_kwargs: { mark: counter(h, 'hostile'), target: pwned }, downstream_task_ids: ['inspect'] }),
+      node('hostile', 'hostile', {
+        op_kwargs: { mark: counter(h, 'hostile'), target: pwned },
+        downstream_task_ids: ['inspect'],
+      }),
       node('inspect', 'inspect', { cache: false, op_kwargs: { mark: counter(h, 'inspect'), got: xref('hostile') } }),
     ],
   });
@@ -146,7 +172,11 @@ describe('stored values', () => {
 
   test('a corrupt or truncated stored value is a miss and is removed, never an exception', async () => {
     for (const [i, garbage] of ['{"code": "requi', '', 'not json at all \u0000', 'undefined'].entries()) {
-      const changed = await sql(h, "UPDATE task_cache_entry SET value = ? WHERE task_id = 'hostile' RETURNING cache_key", [garbage]);
+      const changed = await sql(
+        h,
+        "UPDATE task_cache_entry SET value = ? WHERE task_id = 'hostile' RETURNING cache_key",
+        [garbage],
+      );
       expect(changed).toHaveLength(1);
       // Listing the cache with a corrupt row in it does not fail either (it drops the row).
       if (i === 0) {

@@ -3,7 +3,13 @@
 // cached task that pushed no value, a cached task whose inputs cannot be resolved.
 import { TempHome } from '../helpers/cli.js';
 
-const bash = (task_id: string, bash_command: string, extra: object = {}) => ({ task_id, task_type: 'BashOperator', bash_command, downstream_task_ids: [], ...extra });
+const bash = (task_id: string, bash_command: string, extra: object = {}) => ({
+  task_id,
+  task_type: 'BashOperator',
+  bash_command,
+  downstream_task_ids: [],
+  ...extra,
+});
 
 async function waitFor<T>(probe: () => T | undefined, ms = 20_000): Promise<T> {
   const end = Date.now() + ms;
@@ -42,10 +48,16 @@ describe('DAG files and values a scheduler must cope with', () => {
     h.writeDag({ dag_id: 'next', tasks: [bash('b', 'echo 2')] });
     expect(h.run(['dags', 'trigger', 'slow', '--run-id', 's1']).code).toBe(0);
     // A long idle interval: the scheduler polls for new runs rarely, so its last look predates n1.
-    const scheduler = h.start(['scheduler', '--exit-when-idle'], { AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME: '30' });
+    const scheduler = h.start(['scheduler', '--exit-when-idle'], {
+      AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME: '30',
+    });
     const exited = new Promise<number | null>((resolve) => scheduler.on('exit', (code) => resolve(code)));
     try {
-      await waitFor(() => (h.json(['tasks', 'states-for-dag-run', 'slow', 's1', '-o', 'json']).data[0]?.state === 'running' ? true : undefined));
+      await waitFor(() =>
+        h.json(['tasks', 'states-for-dag-run', 'slow', 's1', '-o', 'json']).data[0]?.state === 'running'
+          ? true
+          : undefined,
+      );
       expect(h.run(['dags', 'trigger', 'next', '--run-id', 'n1']).code).toBe(0);
       expect(await exited).toBe(0);
       expect(h.json(['dags', 'list-runs', 'slow']).data[0].state).toBe('success');
@@ -80,7 +92,11 @@ describe('DAG files and values a scheduler must cope with', () => {
 
   test("a cached task whose inputs cannot be resolved says so, not 'cache not enabled'", () => {
     const h = new TempHome();
-    h.writeDag({ dag_id: 'broken', default_args: { cache: true }, tasks: [bash('t', 'echo {{ dag_run.conf.missing }}')] });
+    h.writeDag({
+      dag_id: 'broken',
+      default_args: { cache: true },
+      tasks: [bash('t', 'echo {{ dag_run.conf.missing }}')],
+    });
     const r = h.json(['dags', 'test', 'broken', '2026-01-01']);
     expect(r.code).toBe(1);
     expect(r.data.tasks[0].state).toBe('failed');

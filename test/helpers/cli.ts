@@ -68,13 +68,18 @@ export class TempHome {
 
   /** Starts the CLI without waiting (for tests that kill or race schedulers). */
   start(args: string[], env: Record<string, string> = {}) {
-    return spawn(process.execPath, [BIN, ...args], { cwd: REPO, env: { ...cleanEnv(), ...this.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    return spawn(process.execPath, [BIN, ...args], {
+      cwd: REPO,
+      env: { ...cleanEnv(), ...this.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   }
 }
 
 /** The parent's environment without any AIRFLOW__ settings of the developer's shell. */
 function cleanEnv(): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('AIRFLOW') && !k.startsWith('MINIFLOW_')) env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && !k.startsWith('AIRFLOW') && !k.startsWith('MINIFLOW_')) env[k] = v;
   return env;
 }

@@ -20,7 +20,9 @@ describeWith('MINIFLOW_TEST_POSTGRES_URL', POSTGRES_URL, 'the CLI with PostgreSQ
     const tables = await withClient(POSTGRES_URL!, (c) =>
       c.query('SELECT table_name FROM information_schema.tables WHERE table_schema = $1', [schema.name]),
     );
-    expect(tables.map((t: { table_name: string }) => t.table_name)).toEqual(expect.arrayContaining(['dag_run', 'task_instance', 'task_cache_entry']));
+    expect(tables.map((t: { table_name: string }) => t.table_name)).toEqual(
+      expect.arrayContaining(['dag_run', 'task_instance', 'task_cache_entry']),
+    );
   });
 
   test('dags test runs the DAG, stores results in PostgreSQL, and the second run hits the cache', async () => {
@@ -44,7 +46,12 @@ describeWith('MINIFLOW_TEST_POSTGRES_URL', POSTGRES_URL, 'the CLI with PostgreSQ
     const xcom = home.run(['xcom', 'get', 'pg_small', warm.data.run_id, 'b']);
     expect(JSON.parse(xcom.stdout)).toBe('42');
 
-    const hits = await withClient(POSTGRES_URL!, (c) => c.query(`SELECT task_id, hits FROM ${schema.name}.task_cache_entry ORDER BY task_id`));
-    expect(hits).toEqual([{ task_id: 'a', hits: 1 }, { task_id: 'b', hits: 1 }]);
+    const hits = await withClient(POSTGRES_URL!, (c) =>
+      c.query(`SELECT task_id, hits FROM ${schema.name}.task_cache_entry ORDER BY task_id`),
+    );
+    expect(hits).toEqual([
+      { task_id: 'a', hits: 1 },
+      { task_id: 'b', hits: 1 },
+    ]);
   });
 });

@@ -2,7 +2,16 @@ import { migrations } from '../../migrations/index.js';
 import { openMetadataDb } from '../../src/db/data-source.js';
 import { createPgSchema, describeWith, POSTGRES_URL, type PgSchema } from '../contract/servers.js';
 
-const TABLES = ['cache_event', 'dag', 'dag_run', 'import_error', 'migrations', 'task_cache_entry', 'task_instance', 'xcom'];
+const TABLES = [
+  'cache_event',
+  'dag',
+  'dag_run',
+  'import_error',
+  'migrations',
+  'task_cache_entry',
+  'task_instance',
+  'xcom',
+];
 
 describeWith('MINIFLOW_TEST_POSTGRES_URL', POSTGRES_URL, 'migrations on PostgreSQL', () => {
   let schema: PgSchema;
@@ -12,8 +21,12 @@ describeWith('MINIFLOW_TEST_POSTGRES_URL', POSTGRES_URL, 'migrations on PostgreS
   afterEach(() => schema.drop());
 
   const tablesIn = async (db: Awaited<ReturnType<typeof openMetadataDb>>) =>
-    (await db.query<{ table_name: string }[]>('SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY table_name', [schema.name]))
-      .map((r) => r.table_name);
+    (
+      await db.query<{ table_name: string }[]>(
+        'SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY table_name',
+        [schema.name],
+      )
+    ).map((r) => r.table_name);
 
   test('create every table in the chosen schema, with epoch-ms times as DOUBLE PRECISION, and are idempotent', async () => {
     const db = await openMetadataDb(schema.url, '/unused');
@@ -24,7 +37,12 @@ describeWith('MINIFLOW_TEST_POSTGRES_URL', POSTGRES_URL, 'migrations on PostgreS
       [schema.name],
     );
     const types = Object.fromEntries(cols.map((c) => [c.column_name, c.data_type]));
-    expect(types).toMatchObject({ created_at: 'double precision', expires_at: 'double precision', duration: 'double precision', size_bytes: 'integer' });
+    expect(types).toMatchObject({
+      created_at: 'double precision',
+      expires_at: 'double precision',
+      duration: 'double precision',
+      size_bytes: 'integer',
+    });
     await db.close();
 
     const again = await openMetadataDb(schema.url, '/unused');
@@ -48,7 +66,9 @@ describeWith('MINIFLOW_TEST_POSTGRES_URL', POSTGRES_URL, 'migrations on PostgreS
       "INSERT INTO dag_run (dag_id, run_id, logical_date, run_type, state, conf, queued_at) VALUES (?, ?, ?, 'manual', 'queued', '{}', ?)",
       ['d', 'r', ms, ms + 0.5],
     );
-    const [row] = await db.query<{ id: number; logical_date: number; queued_at: number }[]>('SELECT id, logical_date, queued_at FROM dag_run');
+    const [row] = await db.query<{ id: number; logical_date: number; queued_at: number }[]>(
+      'SELECT id, logical_date, queued_at FROM dag_run',
+    );
     expect(row).toEqual({ id: 1, logical_date: ms, queued_at: ms + 0.5 });
     await db.close();
   });
@@ -58,7 +78,9 @@ describeWith('MINIFLOW_TEST_POSTGRES_URL', POSTGRES_URL, 'migrations on PostgreS
     try {
       const a = await openMetadataDb(schema.url, '/unused');
       const b = await openMetadataDb(other.url, '/unused');
-      await a.exec("INSERT INTO import_error (filename, bundle_name, stacktrace, timestamp) VALUES ('x', 'dags-folder', 'boom', 1)");
+      await a.exec(
+        "INSERT INTO import_error (filename, bundle_name, stacktrace, timestamp) VALUES ('x', 'dags-folder', 'boom', 1)",
+      );
       expect(await a.query('SELECT filename FROM import_error')).toEqual([{ filename: 'x' }]);
       expect(await b.query('SELECT filename FROM import_error')).toEqual([]);
       await a.close();

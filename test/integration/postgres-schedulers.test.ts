@@ -43,9 +43,9 @@ describeWith('MINIFLOW_TEST_POSTGRES_URL', POSTGRES_URL, 'three schedulers on on
     expect(new Set(lines).size).toBe(500);
 
     const q = (text: string) => withClient(POSTGRES_URL!, (c) => c.query(text.replaceAll('$S', schema.name)));
-    expect(await q(`SELECT state, try_number, COUNT(*)::int AS n FROM $S.task_instance GROUP BY state, try_number`)).toEqual([
-      { state: 'success', try_number: 1, n: 500 },
-    ]);
+    expect(
+      await q(`SELECT state, try_number, COUNT(*)::int AS n FROM $S.task_instance GROUP BY state, try_number`),
+    ).toEqual([{ state: 'success', try_number: 1, n: 500 }]);
     expect(await q(`SELECT state FROM $S.dag_run`)).toEqual([{ state: 'success' }]);
     const owners = await q(`SELECT scheduler_id FROM $S.task_instance GROUP BY scheduler_id`);
     expect(owners.length).toBeGreaterThanOrEqual(2); // they really shared the work

@@ -15,7 +15,9 @@ describe('redis backend without a server', () => {
     const started = performance.now();
     const err = await backend.get('0'.repeat(64)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CacheBackendError);
-    expect((err as Error).message).toMatch(/redis at redis:\/\/user:\*\*\*@127\.0\.0\.1:6390\/0 is unavailable.*ECONNREFUSED/);
+    expect((err as Error).message).toMatch(
+      /redis at redis:\/\/user:\*\*\*@127\.0\.0\.1:6390\/0 is unavailable.*ECONNREFUSED/,
+    );
     expect((err as Error).message).not.toContain('s3cret');
     // Later calls do not wait for the reconnect loop either.
     await expect(backend.set(makeEntry(new Date()))).rejects.toThrow(CacheBackendError);
@@ -31,7 +33,9 @@ describe('redis backend without a server', () => {
       const lookup = await guard.lookup('0'.repeat(64));
       expect(lookup.outcome).toBe('bypass');
       expect(lookup.latencyMs).toBeLessThan(500);
-      expect(lookup.outcome === 'bypass' && lookup.reason).toMatch(/cache backend 'redis' failed: redis at .*6390.* is unavailable/);
+      expect(lookup.outcome === 'bypass' && lookup.reason).toMatch(
+        /cache backend 'redis' failed: redis at .*6390.* is unavailable/,
+      );
     }
     expect(await guard.store(makeEntry(new Date()))).toMatchObject({ ok: false });
     await backend.close();
@@ -119,7 +123,10 @@ describeWith('MINIFLOW_TEST_REDIS_URL', REDIS_URL, 'redis backend against a real
       ['a dangling pointer', (h) => raw.del(h)],
       ['the pointer replaced by a hash', (_h, p) => raw.del(p).then(() => raw.hset(p, 'x', '1'))],
       // The named key is someone else's: the pointer goes, that key stays.
-      ['the pointer naming a foreign key', (_h, p) => raw.set(`${prefix}foreign`, 'keep').then(() => raw.set(p, `${prefix}foreign`))],
+      [
+        'the pointer naming a foreign key',
+        (_h, p) => raw.set(`${prefix}foreign`, 'keep').then(() => raw.set(p, `${prefix}foreign`)),
+      ],
     ];
     test.each(cases)('%s', async (_label, corrupt) => {
       const bad = makeEntry(new Date(), { arg: 'bad' });

@@ -29,7 +29,10 @@ describeWith('MINIFLOW_TEST_REDIS_URL', REDIS_URL, 'the CLI with the redis cache
     expect(decisions(cold.data)).toEqual({ a: 'miss+stored', b: 'miss+stored', done: 'off' });
 
     const stored = await backend.list({ dagId });
-    expect(stored.map((e) => [e.taskId, e.value, e.hits])).toEqual([['b', '42', 0], ['a', '21', 0]]);
+    expect(stored.map((e) => [e.taskId, e.value, e.hits])).toEqual([
+      ['b', '42', 0],
+      ['a', '21', 0],
+    ]);
     // The default TTL ([core] task_cache_default_ttl) became a Redis TTL.
     const ttl = await backend.client.pttl(`miniflow:cacheidx:${stored[0].key}`);
     expect(ttl).toBeGreaterThan(3_500_000);
@@ -41,7 +44,10 @@ describeWith('MINIFLOW_TEST_REDIS_URL', REDIS_URL, 'the CLI with the redis cache
     expect(decisions(warm.data)).toEqual({ a: 'hit', b: 'hit', done: 'off' });
     const xcom = home.run(['xcom', 'get', dagId, warm.data.run_id, 'b']);
     expect(JSON.parse(xcom.stdout)).toBe('42');
-    expect((await backend.list({ dagId })).map((e) => [e.taskId, e.hits])).toEqual([['b', 1], ['a', 1]]);
+    expect((await backend.list({ dagId })).map((e) => [e.taskId, e.hits])).toEqual([
+      ['b', 1],
+      ['a', 1],
+    ]);
   });
 
   test('cache list, show, explain, clear and gc work on Redis', async () => {
@@ -53,7 +59,14 @@ describeWith('MINIFLOW_TEST_REDIS_URL', REDIS_URL, 'the CLI with the redis cache
     expect(show.code).toBe(0);
     expect(show.data.entry.key).toBe(listed.data[0].key);
 
-    const explain = home.json<{ decision: string; would_hit: boolean }>(['cache', 'explain', dagId, 'a', '--logical-date', '2026-01-02']);
+    const explain = home.json<{ decision: string; would_hit: boolean }>([
+      'cache',
+      'explain',
+      dagId,
+      'a',
+      '--logical-date',
+      '2026-01-02',
+    ]);
     expect(explain.code).toBe(0);
     expect(explain.data).toMatchObject({ decision: 'hit', would_hit: true });
 
@@ -82,7 +95,9 @@ describe('the CLI with the redis cache backend and Redis down', () => {
     expect(r.data.state).toBe('success');
     expect(decisions(r.data)).toEqual({ a: 'bypass', b: 'bypass', done: 'off' });
     for (const t of r.data.tasks.filter((t) => t.task_id !== 'done')) {
-      expect(t.cache.reason).toMatch(/redis at redis:\/\/127\.0\.0\.1:6390\/0 is unavailable|did not answer within 500 ms/);
+      expect(t.cache.reason).toMatch(
+        /redis at redis:\/\/127\.0\.0\.1:6390\/0 is unavailable|did not answer within 500 ms/,
+      );
     }
     const xcom = home.run(['xcom', 'get', 'redis_down', r.data.run_id, 'b']);
     expect(JSON.parse(xcom.stdout)).toBe('42');

@@ -27,21 +27,43 @@ const parts = (over: Partial<CacheKeyParts> = {}): CacheKeyParts => ({
 function entry(p: CacheKeyParts, opts: { createdAt?: Date; ttl?: number; keyOverride?: string } = {}): CacheEntry {
   const key = computeCacheKey(p);
   const e = buildCacheEntry({
-    key, teamName: p.teamName, dagId: p.dagId, taskId: p.taskId, value: { ok: true }, runId: 'r1', tryNumber: 1,
-    durationSeconds: 2, ttlSeconds: opts.ttl ?? 0, now: opts.createdAt ?? new Date('2026-02-01T00:00:00Z'),
+    key,
+    teamName: p.teamName,
+    dagId: p.dagId,
+    taskId: p.taskId,
+    value: { ok: true },
+    runId: 'r1',
+    tryNumber: 1,
+    durationSeconds: 2,
+    ttlSeconds: opts.ttl ?? 0,
+    now: opts.createdAt ?? new Date('2026-02-01T00:00:00Z'),
   });
   return opts.keyOverride ? { ...e, key: opts.keyOverride } : e;
 }
 
 describe('describeDifference', () => {
   test('names each kind of component in words', () => {
-    expect(describeDifference({ name: 'source', before: 'a', after: 'b' })).toBe("the task's source changed (callable module or command edited)");
-    expect(describeDifference({ name: 'version', before: '1', after: '2' })).toBe('the cache version was bumped from "1" to "2"');
-    expect(describeDifference({ name: 'team_name', before: 'red', after: null })).toBe('the entry belongs to team red, this DAG is in team (no team)');
-    expect(describeDifference({ name: 'input.op_kwargs.date_range', before: 'x', after: 'y' })).toBe('input op_kwargs.date_range changed from "x" to "y"');
-    expect(describeDifference({ name: 'include.dag_run.conf.model', before: 'a', after: null })).toBe('dag_run.conf.model changed from "a" to null');
-    expect(describeDifference({ name: 'input.env.TOKEN', after: 's' })).toMatch(/^input env.TOKEN is new in the key \(now "s"/);
-    expect(describeDifference({ name: 'input.cwd', before: '/tmp' })).toBe('input cwd is no longer in the key (the entry has "/tmp")');
+    expect(describeDifference({ name: 'source', before: 'a', after: 'b' })).toBe(
+      "the task's source changed (callable module or command edited)",
+    );
+    expect(describeDifference({ name: 'version', before: '1', after: '2' })).toBe(
+      'the cache version was bumped from "1" to "2"',
+    );
+    expect(describeDifference({ name: 'team_name', before: 'red', after: null })).toBe(
+      'the entry belongs to team red, this DAG is in team (no team)',
+    );
+    expect(describeDifference({ name: 'input.op_kwargs.date_range', before: 'x', after: 'y' })).toBe(
+      'input op_kwargs.date_range changed from "x" to "y"',
+    );
+    expect(describeDifference({ name: 'include.dag_run.conf.model', before: 'a', after: null })).toBe(
+      'dag_run.conf.model changed from "a" to null',
+    );
+    expect(describeDifference({ name: 'input.env.TOKEN', after: 's' })).toMatch(
+      /^input env.TOKEN is new in the key \(now "s"/,
+    );
+    expect(describeDifference({ name: 'input.cwd', before: '/tmp' })).toBe(
+      'input cwd is no longer in the key (the entry has "/tmp")',
+    );
   });
 
   test('cuts long values', () => {
@@ -68,7 +90,10 @@ describe('compareWithEntries', () => {
     const newer = entry(parts({ version: '2' }), { createdAt: new Date('2026-02-27T00:00:00Z'), ttl: 60 });
     const r = compareWithEntries(key, [old, newer], NOW);
     expect(r.closest?.key).toBe(newer.key);
-    expect(r.reasons).toEqual(['the cache version was bumped from "2" to "3"', 'the entry expired at 2026-02-27T00:01:00.000Z']);
+    expect(r.reasons).toEqual([
+      'the cache version was bumped from "2" to "3"',
+      'the entry expired at 2026-02-27T00:01:00.000Z',
+    ]);
   });
 
   test('no entries: no closest', () => {
@@ -114,7 +139,9 @@ describe('resolveEntry and gcExpired on the metadata DB backend', () => {
   });
 
   test('ambiguous, short and unknown prefixes are clear errors', async () => {
-    await expect(resolveEntry(backend, 'abcdef')).rejects.toThrow(/^cache key prefix 'abcdef' is ambiguous: it matches 2 entries/);
+    await expect(resolveEntry(backend, 'abcdef')).rejects.toThrow(
+      /^cache key prefix 'abcdef' is ambiguous: it matches 2 entries/,
+    );
     await expect(resolveEntry(backend, 'abcde')).rejects.toThrow(UsageError);
     await expect(resolveEntry(backend, 'ffffff')).rejects.toThrow(NotFoundError);
   });

@@ -20,11 +20,32 @@ function fixedClock(at: Date): Clock & { set(d: Date): void } {
 }
 
 function entry(ttlSeconds: number, now = T0): CacheEntry {
-  const key = computeCacheKey({ teamName: null, dagId: 'etl', taskId: 'train', sourceHash: 's', version: '', inputs: {}, exclude: [], included: {} });
-  return buildCacheEntry({ key, teamName: null, dagId: 'etl', taskId: 'train', value: 42, runId: 'r1', tryNumber: 1, durationSeconds: 3, ttlSeconds, now });
+  const key = computeCacheKey({
+    teamName: null,
+    dagId: 'etl',
+    taskId: 'train',
+    sourceHash: 's',
+    version: '',
+    inputs: {},
+    exclude: [],
+    included: {},
+  });
+  return buildCacheEntry({
+    key,
+    teamName: null,
+    dagId: 'etl',
+    taskId: 'train',
+    value: 42,
+    runId: 'r1',
+    tryNumber: 1,
+    durationSeconds: 3,
+    ttlSeconds,
+    now,
+  });
 }
 
-const load = (exportName: string, file = 'memory-backend.js') => createCacheBackend(`plugins/${file}:${exportName}`, { airflowHome: home });
+const load = (exportName: string, file = 'memory-backend.js') =>
+  createCacheBackend(`plugins/${file}:${exportName}`, { airflowHome: home });
 
 /** The guard's promise, or 'unsettled' if it has not settled long after its deadline (a safety net, not a timing assertion). */
 function settledOrNot<T>(p: Promise<T>): Promise<T | 'unsettled'> {
@@ -40,16 +61,25 @@ test('a backend whose calls never settle is bypassed at the deadline, and its si
   expect(result).toMatchObject({ outcome: 'bypass', reason: "cache backend 'hanging' did not answer within 50 ms" });
   const signal = (backend as unknown as { signals: AbortSignal[] }).signals[0];
   expect(signal.aborted).toBe(true);
-  expect(await settledOrNot(cache.store(entry(60)))).toEqual({ ok: false, reason: "cache backend 'hanging' did not answer within 50 ms" });
+  expect(await settledOrNot(cache.store(entry(60)))).toEqual({
+    ok: false,
+    reason: "cache backend 'hanging' did not answer within 50 ms",
+  });
   expect(await settledOrNot(cache.recordHit('k', T0))).toMatchObject({ ok: false });
 });
 
 test('a throwing backend is bypassed with its error, never rejected', async () => {
   const cache = new FailOpenCache(await load('ThrowingBackend', 'misbehaving-backends.js'), { timeoutMs: 500 });
-  expect(await cache.lookup('k')).toMatchObject({ outcome: 'bypass', reason: "cache backend 'throwing' failed: connection refused" });
+  expect(await cache.lookup('k')).toMatchObject({
+    outcome: 'bypass',
+    reason: "cache backend 'throwing' failed: connection refused",
+  });
   expect(await cache.store(entry(60))).toEqual({ ok: false, reason: "cache backend 'throwing' failed: disk full" });
   const sync = new FailOpenCache(await load('SyncThrowingBackend', 'misbehaving-backends.js'), { timeoutMs: 500 });
-  expect(await sync.lookup('k')).toMatchObject({ outcome: 'bypass', reason: "cache backend 'sync-throwing' failed: not connected" });
+  expect(await sync.lookup('k')).toMatchObject({
+    outcome: 'bypass',
+    reason: "cache backend 'sync-throwing' failed: not connected",
+  });
 });
 
 test('expiry is decided by the injected clock: expired entries miss, fresh ones hit', async () => {
@@ -81,7 +111,9 @@ test('an entry for another key is never served', async () => {
   await cache.store(e);
   const result = await cache.lookup(e.key);
   expect(result.outcome).toBe('bypass');
-  expect(result).toMatchObject({ reason: expect.stringContaining(`answered key ${e.key} with the entry of key not-${e.key}`) });
+  expect(result).toMatchObject({
+    reason: expect.stringContaining(`answered key ${e.key} with the entry of key not-${e.key}`),
+  });
 });
 
 test('hits through the metadata DB backend, recorded with their time', async () => {

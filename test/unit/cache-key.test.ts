@@ -40,10 +40,17 @@ test('the key is deterministic and lists one component per identity part and inp
   expect(a).toEqual(computeCacheKey(parts()));
   expect(a.key).toMatch(/^[0-9a-f]{64}$/);
   expect(a.components.map((c) => c.name)).toEqual([
-    'team_name', 'dag_id', 'task_id', 'source', 'version',
+    'team_name',
+    'dag_id',
+    'task_id',
+    'source',
+    'version',
     'input.op_args',
-    'input.op_kwargs.account_id', 'input.op_kwargs.date_range', 'input.op_kwargs.model',
-    'input.env.REGION', 'input.env.TOKEN',
+    'input.op_kwargs.account_id',
+    'input.op_kwargs.date_range',
+    'input.op_kwargs.model',
+    'input.env.REGION',
+    'input.env.TOKEN',
   ]);
   const model = a.components.find((c) => c.name === 'input.op_kwargs.model')!;
   expect(model.value).toEqual({ depth: 3 });
@@ -52,14 +59,27 @@ test('the key is deterministic and lists one component per identity part and inp
 
 test('every identity part changes the key', () => {
   const base = keyOf();
-  for (const over of [{ teamName: 'team_a' }, { dagId: 'etl2' }, { taskId: 'train2' }, { sourceHash: 'src-2' }, { version: '2' }]) {
+  for (const over of [
+    { teamName: 'team_a' },
+    { dagId: 'etl2' },
+    { taskId: 'train2' },
+    { sourceHash: 'src-2' },
+    { version: '2' },
+  ]) {
     expect(keyOf(over)).not.toBe(base);
   }
   expect(keyOf({ teamName: 'team_a' })).not.toBe(keyOf({ teamName: 'team_b' }));
 });
 
 test('every input kind is part of the key', () => {
-  const base = withInputs({ op_args: [1], op_kwargs: { a: 1 }, bash_command: 'echo hi', env: { X: '1' }, cwd: '/tmp', filepath: 'f.txt' });
+  const base = withInputs({
+    op_args: [1],
+    op_kwargs: { a: 1 },
+    bash_command: 'echo hi',
+    env: { X: '1' },
+    cwd: '/tmp',
+    filepath: 'f.txt',
+  });
   const variants: CacheKeyParts['inputs'][] = [
     { op_args: [2], op_kwargs: { a: 1 }, bash_command: 'echo hi', env: { X: '1' }, cwd: '/tmp', filepath: 'f.txt' },
     { op_args: [1], op_kwargs: { a: 2 }, bash_command: 'echo hi', env: { X: '1' }, cwd: '/tmp', filepath: 'f.txt' },
@@ -78,7 +98,7 @@ test('property: object key order never changes the key', () => {
   fc.assert(
     fc.property(fc.dictionary(fc.string(), fc.jsonValue()), fc.jsonValue(), fc.integer(), (kwargs, arg, seed) => {
       let s = seed;
-      const rnd = () => ((s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+      const rnd = () => (s = (s * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
       const inputs = { op_args: [arg as Json], op_kwargs: kwargs as { [k: string]: Json } };
       const reordered = { op_kwargs: shuffled(kwargs as Json, rnd), op_args: [shuffled(arg as Json, rnd)] };
       expect(withInputs(reordered)).toBe(withInputs(inputs));
@@ -111,24 +131,54 @@ test('exclude_inputs removes a kwarg by name', () => {
 
 test('exclude_inputs removes a whole field, one env variable, or op_kwargs.NAME', () => {
   const inputs = { op_args: [1], op_kwargs: { a: 1, b: 2 }, bash_command: 'echo', env: { X: '1', Y: '2' } };
-  const names = (exclude: string[]) => computeCacheKey(parts({ inputs, exclude })).components.map((c) => c.name).filter((n) => n.startsWith('input.'));
+  const names = (exclude: string[]) =>
+    computeCacheKey(parts({ inputs, exclude }))
+      .components.map((c) => c.name)
+      .filter((n) => n.startsWith('input.'));
   expect(names(['env'])).toEqual(['input.op_args', 'input.op_kwargs.a', 'input.op_kwargs.b', 'input.bash_command']);
-  expect(names(['env.X'])).toEqual(['input.op_args', 'input.op_kwargs.a', 'input.op_kwargs.b', 'input.bash_command', 'input.env.Y']);
-  expect(names(['op_args', 'bash_command'])).toEqual(['input.op_kwargs.a', 'input.op_kwargs.b', 'input.env.X', 'input.env.Y']);
+  expect(names(['env.X'])).toEqual([
+    'input.op_args',
+    'input.op_kwargs.a',
+    'input.op_kwargs.b',
+    'input.bash_command',
+    'input.env.Y',
+  ]);
+  expect(names(['op_args', 'bash_command'])).toEqual([
+    'input.op_kwargs.a',
+    'input.op_kwargs.b',
+    'input.env.X',
+    'input.env.Y',
+  ]);
   expect(names(['op_kwargs'])).toEqual(['input.op_args', 'input.bash_command', 'input.env.X', 'input.env.Y']);
-  expect(names(['op_kwargs.b'])).toEqual(['input.op_args', 'input.op_kwargs.a', 'input.bash_command', 'input.env.X', 'input.env.Y']);
+  expect(names(['op_kwargs.b'])).toEqual([
+    'input.op_args',
+    'input.op_kwargs.a',
+    'input.bash_command',
+    'input.env.X',
+    'input.env.Y',
+  ]);
   // An excluded env variable's value no longer matters; another variable's still does.
-  expect(withInputs({ ...inputs, env: { X: 'other', Y: '2' } }, { exclude: ['env.X'] })).toBe(withInputs(inputs, { exclude: ['env.X'] }));
-  expect(withInputs({ ...inputs, env: { X: '1', Y: 'other' } }, { exclude: ['env.X'] })).not.toBe(withInputs(inputs, { exclude: ['env.X'] }));
+  expect(withInputs({ ...inputs, env: { X: 'other', Y: '2' } }, { exclude: ['env.X'] })).toBe(
+    withInputs(inputs, { exclude: ['env.X'] }),
+  );
+  expect(withInputs({ ...inputs, env: { X: '1', Y: 'other' } }, { exclude: ['env.X'] })).not.toBe(
+    withInputs(inputs, { exclude: ['env.X'] }),
+  );
 });
 
 test('include_inputs adds context fields; an absent one is a null value of its own', () => {
   const absent = computeCacheKey(parts({ included: { 'dag_run.conf.model': undefined } }));
-  expect(absent.components.at(-1)).toEqual({ name: 'include.dag_run.conf.model', hash: createHash('sha256').update('null').digest('hex'), value: null });
+  expect(absent.components.at(-1)).toEqual({
+    name: 'include.dag_run.conf.model',
+    hash: createHash('sha256').update('null').digest('hex'),
+    value: null,
+  });
   expect(absent.key).toBe(keyOf({ included: { 'dag_run.conf.model': undefined } }));
   expect(absent.key).not.toBe(keyOf());
   expect(keyOf({ included: { 'dag_run.conf.model': 'bert' } })).not.toBe(absent.key);
-  expect(keyOf({ included: { 'dag_run.conf.model': 'bert' } })).not.toBe(keyOf({ included: { 'dag_run.conf.model': 'gpt' } }));
+  expect(keyOf({ included: { 'dag_run.conf.model': 'bert' } })).not.toBe(
+    keyOf({ included: { 'dag_run.conf.model': 'gpt' } }),
+  );
   expect(keyOf({ included: { ds: '2024-01-01' } })).toBe(keyOf({ included: { ds: '2024-01-01' } }));
 });
 
@@ -136,8 +186,14 @@ test('Unicode inputs encode canonically (raw UTF-8, UTF-16 key order) and keep a
   const inputs = { op_kwargs: { text: { 名前: 'データ', emoji: '🚀', accent: 'é' } } };
   const key = computeCacheKey(parts({ inputs, teamName: 'équipe' }));
   const text = key.components.find((c) => c.name === 'input.op_kwargs.text')!;
-  expect(text.hash).toBe(createHash('sha256').update('{"accent":"é","emoji":"🚀","名前":"データ"}', 'utf8').digest('hex'));
-  expect(computeCacheKey(parts({ inputs: { op_kwargs: { text: { emoji: '🚀', accent: 'é', 名前: 'データ' } } }, teamName: 'équipe' })).key).toBe(key.key);
+  expect(text.hash).toBe(
+    createHash('sha256').update('{"accent":"é","emoji":"🚀","名前":"データ"}', 'utf8').digest('hex'),
+  );
+  expect(
+    computeCacheKey(
+      parts({ inputs: { op_kwargs: { text: { emoji: '🚀', accent: 'é', 名前: 'データ' } } }, teamName: 'équipe' }),
+    ).key,
+  ).toBe(key.key);
   // Pinned: a change here means every stored entry silently misses after an upgrade.
   expect(key.key).toBe(PINNED_UNICODE_KEY);
 });
@@ -150,10 +206,16 @@ test('a value with no canonical form is refused with the component named', () =>
 
 test('diffComponents reports changed, removed and added components', () => {
   const a = computeCacheKey(parts({ included: { ds: '2024-01-01' } })).components;
-  const b = computeCacheKey(parts({
-    sourceHash: 'src-2',
-    inputs: { op_args: [1, 'two'], op_kwargs: { date_range: '2024-01', account_id: 'acme', model: { depth: 3 }, extra: true }, env: { REGION: 'eu', TOKEN: 'secret' } },
-  })).components;
+  const b = computeCacheKey(
+    parts({
+      sourceHash: 'src-2',
+      inputs: {
+        op_args: [1, 'two'],
+        op_kwargs: { date_range: '2024-01', account_id: 'acme', model: { depth: 3 }, extra: true },
+        env: { REGION: 'eu', TOKEN: 'secret' },
+      },
+    }),
+  ).components;
   expect(diffComponents(a, b)).toEqual([
     { name: 'source', before: 'src-1', after: 'src-2' },
     { name: 'include.ds', before: '2024-01-01' },

@@ -20,14 +20,41 @@ beforeEach(async () => {
 });
 afterEach(() => db.close());
 
-function entry(o: { dagId?: string; taskId?: string; teamName?: string | null; value?: Json; ttl?: number; now?: Date; arg?: Json } = {}): CacheEntry {
+function entry(
+  o: {
+    dagId?: string;
+    taskId?: string;
+    teamName?: string | null;
+    value?: Json;
+    ttl?: number;
+    now?: Date;
+    arg?: Json;
+  } = {},
+): CacheEntry {
   const teamName = o.teamName ?? null;
   const dagId = o.dagId ?? 'etl';
   const taskId = o.taskId ?? 'train';
-  const key = computeCacheKey({ teamName, dagId, taskId, sourceHash: 's', version: '', inputs: { op_args: [o.arg ?? 1] }, exclude: [], included: {} });
+  const key = computeCacheKey({
+    teamName,
+    dagId,
+    taskId,
+    sourceHash: 's',
+    version: '',
+    inputs: { op_args: [o.arg ?? 1] },
+    exclude: [],
+    included: {},
+  });
   return buildCacheEntry({
-    key, teamName, dagId, taskId, value: o.value ?? { rows: 3 }, runId: 'manual__1', tryNumber: 1,
-    durationSeconds: 12.5, ttlSeconds: o.ttl ?? 3600, now: o.now ?? T0,
+    key,
+    teamName,
+    dagId,
+    taskId,
+    value: o.value ?? { rows: 3 },
+    runId: 'manual__1',
+    tryNumber: 1,
+    durationSeconds: 12.5,
+    ttlSeconds: o.ttl ?? 3600,
+    now: o.now ?? T0,
   });
 }
 
@@ -45,7 +72,12 @@ test('set replaces an existing entry in one upsert', async () => {
   const first = entry();
   await backend.set(first);
   await backend.recordHit(first.key, T0);
-  const second = { ...entry({ now: new Date(T0.getTime() + 5000) }), value: 'new', sizeBytes: Buffer.byteLength('"new"'), sourceRunId: 'manual__2' };
+  const second = {
+    ...entry({ now: new Date(T0.getTime() + 5000) }),
+    value: 'new',
+    sizeBytes: Buffer.byteLength('"new"'),
+    sourceRunId: 'manual__2',
+  };
   await backend.set(second);
   expect(await backend.get(first.key)).toEqual(second);
   expect(await backend.stats({})).toEqual({ entries: 1, bytes: second.sizeBytes });
@@ -119,7 +151,10 @@ test('a row whose JSON does not parse is a miss and is dropped, never an error',
   const good = entry({ arg: 3 });
   for (const e of [badValue, badComponents, good]) await backend.set(e);
   await db.query('UPDATE task_cache_entry SET value = ? WHERE cache_key = ?', ['{"truncated', badValue.key]);
-  await db.query('UPDATE task_cache_entry SET components = ? WHERE cache_key = ?', ['{"not":"a list"}', badComponents.key]);
+  await db.query('UPDATE task_cache_entry SET components = ? WHERE cache_key = ?', [
+    '{"not":"a list"}',
+    badComponents.key,
+  ]);
   expect(await backend.get(badValue.key)).toBeNull();
   expect(await db.query('SELECT cache_key FROM task_cache_entry WHERE cache_key = ?', [badValue.key])).toEqual([]);
   expect((await backend.list({})).map((e) => e.key)).toEqual([good.key]);
@@ -137,5 +172,12 @@ test('buildCacheEntry: expiry from the TTL, size of the canonical JSON', () => {
   expect(e.sizeBytes).toBe(16);
   expect(entry({ ttl: 0 }).expiresAt).toBeNull();
   expect(() => entry({ ttl: -1 })).toThrow(/ttl/);
-  expect(e).toMatchObject({ hits: 0, lastHitAt: null, sourceRunId: 'manual__1', sourceTryNumber: 1, durationSeconds: 12.5, createdAt: T0 });
+  expect(e).toMatchObject({
+    hits: 0,
+    lastHitAt: null,
+    sourceRunId: 'manual__1',
+    sourceTryNumber: 1,
+    durationSeconds: 12.5,
+    createdAt: T0,
+  });
 });

@@ -96,7 +96,11 @@ describe('loadSettings', () => {
   test('AIRFLOW__SECTION__KEY overrides airflow.cfg, in any case', () => {
     writeCfg('[core]\nparallelism = 8\n[logging]\nbase_log_folder = /var/log/af\n');
     const s = loadSettings(
-      env({ AIRFLOW__CORE__PARALLELISM: '2', airflow__logging__base_log_folder: 'rel/logs', AIRFLOW__CORE__NOT_A_KEY: 'x' }),
+      env({
+        AIRFLOW__CORE__PARALLELISM: '2',
+        airflow__logging__base_log_folder: 'rel/logs',
+        AIRFLOW__CORE__NOT_A_KEY: 'x',
+      }),
     );
     expect(s.core.parallelism).toBe(2);
     expect(s.logging.baseLogFolder).toBe(join(home, 'rel/logs'));
@@ -115,8 +119,17 @@ describe('loadSettings', () => {
   });
 
   test.each([
-    ['True', true], ['False', false], ['true', true], ['false', false], ['1', true], ['0', false],
-    ['yes', true], ['no', false], ['on', true], ['off', false], ['ON', true],
+    ['True', true],
+    ['False', false],
+    ['true', true],
+    ['false', false],
+    ['1', true],
+    ['0', false],
+    ['yes', true],
+    ['no', false],
+    ['on', true],
+    ['off', false],
+    ['ON', true],
   ])('boolean %s', (text, expected) => {
     expect(loadSettings(env({ AIRFLOW__CORE__MULTI_TEAM: text })).core.multiTeam).toBe(expected);
   });

@@ -27,7 +27,12 @@ describe('resolveBundles', () => {
   });
 
   const list = JSON.stringify([
-    { name: 'a', kwargs: { path: 'dags/a' }, team_name: 'team_a', classpath: 'airflow.dag_processing.bundles.local.LocalDagBundle' },
+    {
+      name: 'a',
+      kwargs: { path: 'dags/a' },
+      team_name: 'team_a',
+      classpath: 'airflow.dag_processing.bundles.local.LocalDagBundle',
+    },
     { name: 'b', kwargs: { path: '/srv/b' } },
   ]);
   test('paths resolve against AIRFLOW_HOME; team names only with multi_team', () => {
@@ -43,7 +48,10 @@ describe('resolveBundles', () => {
     ['{"name": "a"}', /must be a JSON list/],
     ['[{"kwargs": {"path": "x"}}]', /entry 0 needs a non-empty string "name"/],
     ['[{"name": "a"}]', /bundle 'a' needs "kwargs": \{"path": "..."\}/],
-    ['[{"name": "a", "kwargs": {"path": "x"}}, {"name": "a", "kwargs": {"path": "y"}}]', /bundle name 'a' appears twice/],
+    [
+      '[{"name": "a", "kwargs": {"path": "x"}}, {"name": "a", "kwargs": {"path": "y"}}]',
+      /bundle name 'a' appears twice/,
+    ],
     ['[{"name": "a", "kwargs": {"path": "x"}, "team_name": 5}]', /"team_name" must be a non-empty string or null/],
   ])('bad list %s', (text, detail) => {
     const err = configError(text);

@@ -28,10 +28,9 @@ describe('task cache setting', () => {
   });
 
   test('default_args.cache applies to every non-sensor task that does not set cache', () => {
-    const dag = load(
-      [bash('a', ['b']), bash('b', [], { cache: false }), bash('c', [], { cache: { version: 'v2' } })],
-      { default_args: { cache: { ttl: 60 } } },
-    );
+    const dag = load([bash('a', ['b']), bash('b', [], { cache: false }), bash('c', [], { cache: { version: 'v2' } })], {
+      default_args: { cache: { ttl: 60 } },
+    });
     expect(dag.tasks.get('a')!.cache).toEqual({ ...DEFAULTS, ttl: 60 });
     expect(dag.tasks.get('b')!.cache).toBeNull();
     // a task's own cache object replaces default_args.cache whole; no field merging
@@ -67,7 +66,9 @@ describe('task cache setting', () => {
   });
 
   test('exclude_inputs may name inputs inherited from default_args', () => {
-    const dag = load([bash('a', [], { cache: { exclude_inputs: ['env.TOKEN'] } })], { default_args: { env: { TOKEN: 's' } } });
+    const dag = load([bash('a', [], { cache: { exclude_inputs: ['env.TOKEN'] } })], {
+      default_args: { env: { TOKEN: 's' } },
+    });
     expect(dag.tasks.get('a')!.cache!.exclude_inputs).toEqual(['env.TOKEN']);
   });
 });

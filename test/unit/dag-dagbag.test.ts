@@ -13,7 +13,13 @@ describe('loadDagBag', () => {
     const { dags, importErrors } = loadDagBag([bundle]);
     expect([...dags.keys()].sort()).toEqual(['good_a', 'good_d']);
     expect(importErrors).toEqual([
-      { filename: bad, bundleName: 'main', dagId: 'broken', taskId: 'x', message: expect.stringContaining("downstream_task_ids names unknown task 'ghost'") },
+      {
+        filename: bad,
+        bundleName: 'main',
+        dagId: 'broken',
+        taskId: 'x',
+        message: expect.stringContaining("downstream_task_ids names unknown task 'ghost'"),
+      },
       { filename: garbled, bundleName: 'main', message: expect.stringMatching(/malformed JSON at line 1, column 17/) },
     ]);
     expect(importErrors[0].message.startsWith(bad)).toBe(true);
@@ -47,14 +53,24 @@ describe('loadDagBag', () => {
     writeIn(bundle, 'node_modules/pkg/x.json', '{}');
     writeIn(bundle, '.git/x.json', '{}');
     writeIn(bundle, 'package.json', '{"type": "module"}');
-    expect(findDagFiles(bundle.path)).toEqual([join(bundle.path, 'a/z.json'), join(bundle.path, 'a.json'), join(bundle.path, 'b.json')]);
+    expect(findDagFiles(bundle.path)).toEqual([
+      join(bundle.path, 'a/z.json'),
+      join(bundle.path, 'a.json'),
+      join(bundle.path, 'b.json'),
+    ]);
   });
 
   test('a missing bundle folder is an import error, other bundles still load', () => {
     const good = tempBundle('good');
     writeIn(good, 'g.json', envelope('g', [bash('a')]));
-    const { dags, importErrors } = loadDagBag([{ name: 'gone', path: join(good.path, 'missing'), teamName: null }, good]);
+    const { dags, importErrors } = loadDagBag([
+      { name: 'gone', path: join(good.path, 'missing'), teamName: null },
+      good,
+    ]);
     expect([...dags.keys()]).toEqual(['g']);
-    expect(importErrors[0]).toMatchObject({ bundleName: 'gone', message: expect.stringContaining("DAG bundle 'gone'") });
+    expect(importErrors[0]).toMatchObject({
+      bundleName: 'gone',
+      message: expect.stringContaining("DAG bundle 'gone'"),
+    });
   });
 });

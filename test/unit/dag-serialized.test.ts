@@ -81,11 +81,19 @@ describe('Airflow serialized DAG envelope', () => {
 
   test('plain params, defaults for unset fields, unknown operator types load', () => {
     const bundle = tempBundle();
-    const file = writeIn(bundle, 'd.json', envelope('plain', [
-      bash('a', ['b']),
-      { task_id: 'b', task_type: 'KubernetesPodOperator', image: 'x' },
-      { task_id: 's', task_type: 'FileSensor', filepath: '/tmp/f' },
-    ], { params: { n: 3, obj: { k: [1] } } }));
+    const file = writeIn(
+      bundle,
+      'd.json',
+      envelope(
+        'plain',
+        [
+          bash('a', ['b']),
+          { task_id: 'b', task_type: 'KubernetesPodOperator', image: 'x' },
+          { task_id: 's', task_type: 'FileSensor', filepath: '/tmp/f' },
+        ],
+        { params: { n: 3, obj: { k: [1] } } },
+      ),
+    );
     const dag = loadDagFile(file, bundle);
     expect(dag.params).toEqual({ n: 3, obj: { k: [1] } });
     const a = dag.tasks.get('a')!;
@@ -100,10 +108,15 @@ describe('Airflow serialized DAG envelope', () => {
 
   test('default_args fill env, cwd, trigger_rule and execution_timeout the task does not set', () => {
     const bundle = tempBundle();
-    const file = writeIn(bundle, 'd.json', envelope('defaults', [
-      bash('a', [], {}),
-      bash('b', [], { env: { OWN: '1' }, trigger_rule: 'always', execution_timeout: null }),
-    ], { default_args: { env: { SHARED: 'x' }, cwd: '/tmp', trigger_rule: 'one_success', execution_timeout: 30 } }));
+    const file = writeIn(
+      bundle,
+      'd.json',
+      envelope(
+        'defaults',
+        [bash('a', [], {}), bash('b', [], { env: { OWN: '1' }, trigger_rule: 'always', execution_timeout: null })],
+        { default_args: { env: { SHARED: 'x' }, cwd: '/tmp', trigger_rule: 'one_success', execution_timeout: 30 } },
+      ),
+    );
     const dag = loadDagFile(file, bundle);
     const a = dag.tasks.get('a')!;
     expect(a.inputs.env).toEqual({ SHARED: 'x' });

@@ -9,7 +9,13 @@ const BODY_V1 = 'def load(day):\n    return day\n';
 const BODY_V2 = 'def load(day):\n    return day * 2\n';
 
 function pythonTask(extra: Record<string, unknown> = {}) {
-  return { task_id: 'load', task_type: 'PythonOperator', python_callable: 'jobs/load.py:load', op_kwargs: { day: '{{ ds }}' }, ...extra };
+  return {
+    task_id: 'load',
+    task_type: 'PythonOperator',
+    python_callable: 'jobs/load.py:load',
+    op_kwargs: { day: '{{ ds }}' },
+    ...extra,
+  };
 }
 
 function hashOf(bundle: DagBundle, task: Record<string, unknown>, dagFields: Record<string, unknown> = {}): string {
@@ -30,16 +36,29 @@ describe('task source hash', () => {
 
   test('cosmetic and scheduling edits leave it unchanged', () => {
     const base = hashOf(bundle, pythonTask());
-    const cosmetic = hashOf(bundle, pythonTask({
-      doc_md: '# Loads the day', owner: 'someone-else', retries: 4, retry_delay: 10, ui_color: '#fff',
-      pool: 'big', priority_weight: 9, execution_timeout: 60, trigger_rule: 'all_done',
-    }), { description: 'new words', default_args: { owner: 'x', retries: 2 } });
+    const cosmetic = hashOf(
+      bundle,
+      pythonTask({
+        doc_md: '# Loads the day',
+        owner: 'someone-else',
+        retries: 4,
+        retry_delay: 10,
+        ui_color: '#fff',
+        pool: 'big',
+        priority_weight: 9,
+        execution_timeout: 60,
+        trigger_rule: 'all_done',
+      }),
+      { description: 'new words', default_args: { owner: 'x', retries: 2 } },
+    );
     expect(cosmetic).toBe(base);
   });
 
   test('input edits leave it unchanged (inputs are hashed separately after rendering)', () => {
     const base = hashOf(bundle, pythonTask());
-    expect(hashOf(bundle, pythonTask({ op_kwargs: { day: 'other' }, op_args: [1], env: { A: 'b' }, cwd: '/tmp' }))).toBe(base);
+    expect(
+      hashOf(bundle, pythonTask({ op_kwargs: { day: 'other' }, op_args: [1], env: { A: 'b' }, cwd: '/tmp' })),
+    ).toBe(base);
   });
 
   test('editing the callable body changes it', () => {
@@ -54,7 +73,10 @@ describe('task source hash', () => {
     expect(hashOf(bundle, pythonTask({ python_callable: 'jobs/other.py:load' }))).not.toBe(base);
     const bashA = computeSourceHash({ taskType: 'BashOperator', bashCommand: 'echo {{ ds }}' }, new ModuleHasher());
     const bashB = computeSourceHash({ taskType: 'BashOperator', bashCommand: 'echo {{ ts }}' }, new ModuleHasher());
-    const other = computeSourceHash({ taskType: 'OtherBashOperator', bashCommand: 'echo {{ ds }}' }, new ModuleHasher());
+    const other = computeSourceHash(
+      { taskType: 'OtherBashOperator', bashCommand: 'echo {{ ds }}' },
+      new ModuleHasher(),
+    );
     expect(new Set([bashA, bashB, other]).size).toBe(3);
   });
 
@@ -73,6 +95,8 @@ describe('task source hash', () => {
     expect(bag1.dags.get('a')!.tasks.get('load')!.sourceHash).toBe(bag1.dags.get('b')!.tasks.get('load')!.sourceHash);
     writeFileSync(file, BODY_V2);
     const bag2 = loadDagBag([bundle]);
-    expect(bag2.dags.get('a')!.tasks.get('load')!.sourceHash).not.toBe(bag1.dags.get('a')!.tasks.get('load')!.sourceHash);
+    expect(bag2.dags.get('a')!.tasks.get('load')!.sourceHash).not.toBe(
+      bag1.dags.get('a')!.tasks.get('load')!.sourceHash,
+    );
   });
 });

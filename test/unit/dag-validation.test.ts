@@ -57,8 +57,11 @@ describe('envelope and identity', () => {
     expectInvalid({ __version: 1, dag: { dag_id: '../x' } }, {}, /dag_id must be .* found string "..\/x"/);
   });
   test('team_name in the DAG file is rejected', () => {
-    expectInvalid(envelope('d', [], { team_name: 'team_b' }), { dagId: 'd' },
-      /team_name cannot be set in a DAG file; it comes from the DAG bundle configuration/);
+    expectInvalid(
+      envelope('d', [], { team_name: 'team_b' }),
+      { dagId: 'd' },
+      /team_name cannot be set in a DAG file; it comes from the DAG bundle configuration/,
+    );
   });
   test('missing task_id', () => {
     expectInvalid(envelope('d', [{ task_type: 'EmptyOperator' }]), { dagId: 'd' }, /tasks\[0\] has no task_id/);
@@ -67,17 +70,28 @@ describe('envelope and identity', () => {
     expectInvalid(envelope('d', [bash('a'), bash('a')]), { dagId: 'd', taskId: 'a' }, /duplicate task_id 'a'/);
   });
   test('missing task_type', () => {
-    expectInvalid(envelope('d', [{ task_id: 'a' }]), { dagId: 'd', taskId: 'a' }, /field 'task_type' \(or '_task_type'\) must be a non-empty string, found undefined/);
+    expectInvalid(
+      envelope('d', [{ task_id: 'a' }]),
+      { dagId: 'd', taskId: 'a' },
+      /field 'task_type' \(or '_task_type'\) must be a non-empty string, found undefined/,
+    );
   });
 });
 
 describe('graph', () => {
   test('dependency on an unknown task', () => {
-    expectInvalid(envelope('d', [bash('a', ['ghost'])]), { dagId: 'd', taskId: 'a' }, /downstream_task_ids names unknown task 'ghost'/);
+    expectInvalid(
+      envelope('d', [bash('a', ['ghost'])]),
+      { dagId: 'd', taskId: 'a' },
+      /downstream_task_ids names unknown task 'ghost'/,
+    );
   });
   test('a cycle names the tasks in it', () => {
-    const err = expectInvalid(envelope('d', [bash('start', ['a']), bash('a', ['b']), bash('b', ['c']), bash('c', ['a'])]),
-      { dagId: 'd' }, /cycle/);
+    const err = expectInvalid(
+      envelope('d', [bash('start', ['a']), bash('a', ['b']), bash('b', ['c']), bash('c', ['a'])]),
+      { dagId: 'd' },
+      /cycle/,
+    );
     expect(err.message).toContain('a -> b -> c -> a');
     expect(err.message).not.toContain('start');
   });
@@ -92,25 +106,39 @@ describe('field types', () => {
     ['retries', -1, /field 'retries' must be an integer >= 0, found number -1/],
     ['retry_delay', 'soon', /field 'retry_delay' must be a number of seconds >= 0, found string "soon"/],
     ['execution_timeout', 'x', /field 'execution_timeout' must be a number of seconds > 0 or null, found string "x"/],
-    ['trigger_rule', 'sometimes', /field 'trigger_rule' must be one of all_success, .*always, found string "sometimes"/],
+    [
+      'trigger_rule',
+      'sometimes',
+      /field 'trigger_rule' must be one of all_success, .*always, found string "sometimes"/,
+    ],
     ['op_args', { a: 1 }, /field 'op_args' must be an array, found an object/],
     ['op_kwargs', [1], /field 'op_kwargs' must be an object, found an array/],
     ['bash_command', 42, /field 'bash_command' must be a string, found number 42/],
     ['env', 'A=1', /field 'env' must be an object, found string "A=1"/],
     ['cwd', true, /field 'cwd' must be a string, found boolean true/],
     ['downstream_task_ids', 'b', /field 'downstream_task_ids' must be an array of strings, found string "b"/],
-    ['retry_delay', { __type: 'timedelta', __var: 'x' }, /"timedelta" wrapper must hold a number of seconds, found string "x"/],
+    [
+      'retry_delay',
+      { __type: 'timedelta', __var: 'x' },
+      /"timedelta" wrapper must hold a number of seconds, found string "x"/,
+    ],
   ];
   test.each(cases)('%s = %j', (field, value, detail) => {
     expectInvalid(envelope('d', [bash('t', [], { [field]: value })]), { dagId: 'd', taskId: 't' }, detail);
   });
   test('a wrong type in default_args is reported on the task that inherits it', () => {
-    expectInvalid(envelope('d', [bash('t')], { default_args: { retries: 'many' } }), { dagId: 'd', taskId: 't' },
-      /field 'retries' must be an integer >= 0, found string "many"/);
+    expectInvalid(
+      envelope('d', [bash('t')], { default_args: { retries: 'many' } }),
+      { dagId: 'd', taskId: 't' },
+      /field 'retries' must be an integer >= 0, found string "many"/,
+    );
   });
   test('FileSensor poke_interval and timeout', () => {
-    expectInvalid(envelope('d', [{ task_id: 's', task_type: 'FileSensor', filepath: '/x', poke_interval: 'fast' }]),
-      { dagId: 'd', taskId: 's' }, /field 'poke_interval' must be a number of seconds >= 0, found string "fast"/);
+    expectInvalid(
+      envelope('d', [{ task_id: 's', task_type: 'FileSensor', filepath: '/x', poke_interval: 'fast' }]),
+      { dagId: 'd', taskId: 's' },
+      /field 'poke_interval' must be a number of seconds >= 0, found string "fast"/,
+    );
   });
 });
 
@@ -121,32 +149,53 @@ describe('required operator fields', () => {
     ['BashOperator', 'bash_command'],
     ['FileSensor', 'filepath'],
   ])('%s without %s', (taskType, field) => {
-    expectInvalid(envelope('d', [{ task_id: 't', task_type: taskType }]), { dagId: 'd', taskId: 't' },
-      new RegExp(`${taskType} requires the field '${field}'`));
+    expectInvalid(
+      envelope('d', [{ task_id: 't', task_type: taskType }]),
+      { dagId: 'd', taskId: 't' },
+      new RegExp(`${taskType} requires the field '${field}'`),
+    );
   });
 });
 
 describe('XCom references', () => {
   test('to a task that is not upstream', () => {
-    expectInvalid(envelope('d', [bash('a'), bash('b', [], { env: { X: xcomref('a') } })]), { dagId: 'd', taskId: 'b' },
-      /xcomref reads XCom of task 'a', which is not upstream of 'b'/);
+    expectInvalid(
+      envelope('d', [bash('a'), bash('b', [], { env: { X: xcomref('a') } })]),
+      { dagId: 'd', taskId: 'b' },
+      /xcomref reads XCom of task 'a', which is not upstream of 'b'/,
+    );
   });
   test('to a downstream task', () => {
-    expectInvalid(envelope('d', [bash('a', ['b'], { op_kwargs: { v: [xcomref('b')] } }), bash('b')]), { dagId: 'd', taskId: 'a' },
-      /not upstream of 'a'/);
+    expectInvalid(
+      envelope('d', [bash('a', ['b'], { op_kwargs: { v: [xcomref('b')] } }), bash('b')]),
+      { dagId: 'd', taskId: 'a' },
+      /not upstream of 'a'/,
+    );
   });
   test('to an unknown task', () => {
-    expectInvalid(envelope('d', [bash('a', [], { op_args: [xcomref('nope')] })]), { dagId: 'd', taskId: 'a' },
-      /xcomref reads XCom of unknown task 'nope'/);
+    expectInvalid(
+      envelope('d', [bash('a', [], { op_args: [xcomref('nope')] })]),
+      { dagId: 'd', taskId: 'a' },
+      /xcomref reads XCom of unknown task 'nope'/,
+    );
   });
   test('malformed reference', () => {
-    expectInvalid(envelope('d', [bash('a', [], { op_args: [{ __type: 'xcomref', __var: { key: 'k' } }] })]),
-      { dagId: 'd', taskId: 'a' }, /malformed xcomref/);
+    expectInvalid(
+      envelope('d', [bash('a', [], { op_args: [{ __type: 'xcomref', __var: { key: 'k' } }] })]),
+      { dagId: 'd', taskId: 'a' },
+      /malformed xcomref/,
+    );
   });
   test('to a transitive upstream task loads and is recorded', () => {
-    const file = writeIn(bundle, 'd.json', envelope('d', [
-      bash('a', ['b']), bash('b', ['c']), bash('c', [], { op_kwargs: { deep: { list: [xcomref('a', 'k')] } }, env: { B: xcomref('b') } }),
-    ]));
+    const file = writeIn(
+      bundle,
+      'd.json',
+      envelope('d', [
+        bash('a', ['b']),
+        bash('b', ['c']),
+        bash('c', [], { op_kwargs: { deep: { list: [xcomref('a', 'k')] } }, env: { B: xcomref('b') } }),
+      ]),
+    );
     expect(loadDagFile(file, bundle).tasks.get('c')!.xcomDependencies).toEqual(['a', 'b']);
   });
 });
@@ -165,7 +214,11 @@ describe('callable paths', () => {
     const outside = mkdtempSync(join(tmpdir(), 'miniflow-outside-'));
     writeFileSync(join(outside, 'evil.js'), 'export function f() {}\n');
     symlinkSync(join(outside, 'evil.js'), join(bundle.path, 'lib', 'link.js'));
-    expectInvalid(node('lib/link.js:f'), { dagId: 'd', taskId: 't' }, /resolves to .*evil\.js, outside the bundle folder/);
+    expectInvalid(
+      node('lib/link.js:f'),
+      { dagId: 'd', taskId: 't' },
+      /resolves to .*evil\.js, outside the bundle folder/,
+    );
   });
   test('symlinked folder resolving outside the bundle', () => {
     const outside = mkdtempSync(join(tmpdir(), 'miniflow-outside-'));
@@ -178,7 +231,11 @@ describe('callable paths', () => {
     expectInvalid(py('lib/missing.py:f'), { dagId: 'd', taskId: 't' }, /module file .*lib\/missing\.py does not exist/);
   });
   test('reference without a function name', () => {
-    expectInvalid(node('lib/mod.js'), { dagId: 'd', taskId: 't' }, /callable must look like "path\/in\/bundle.ext:functionName"/);
+    expectInvalid(
+      node('lib/mod.js'),
+      { dagId: 'd', taskId: 't' },
+      /callable must look like "path\/in\/bundle.ext:functionName"/,
+    );
   });
   test('a symlink staying inside the bundle is fine', () => {
     symlinkSync(join(bundle.path, 'lib', 'mod.js'), join(bundle.path, 'alias.js'));
@@ -191,41 +248,101 @@ describe('cache config', () => {
   const withCache = (cache: unknown, fields: Record<string, unknown> = {}, dagFields: Record<string, unknown> = {}) =>
     envelope('d', [bash('t', [], { cache, ...fields })], dagFields);
   test('unknown key', () => {
-    expectInvalid(withCache({ ttl: 1, salt: 'x' }), { dagId: 'd', taskId: 't' }, /unknown cache key 'salt'; allowed keys: ttl, exclude_inputs/);
+    expectInvalid(
+      withCache({ ttl: 1, salt: 'x' }),
+      { dagId: 'd', taskId: 't' },
+      /unknown cache key 'salt'; allowed keys: ttl, exclude_inputs/,
+    );
   });
   test('wrong types', () => {
-    expectInvalid(withCache({ ttl: -5 }), { dagId: 'd', taskId: 't' }, /cache.ttl must be a number of seconds >= 0, found number -5/);
+    expectInvalid(
+      withCache({ ttl: -5 }),
+      { dagId: 'd', taskId: 't' },
+      /cache.ttl must be a number of seconds >= 0, found number -5/,
+    );
     expectInvalid(withCache({ ttl: '1h' }), { dagId: 'd', taskId: 't' }, /cache.ttl must be .* found string "1h"/);
-    expectInvalid(withCache({ exclude_inputs: 'x' }), { dagId: 'd', taskId: 't' }, /cache.exclude_inputs must be an array of strings/);
-    expectInvalid(withCache({ include_inputs: [1] }), { dagId: 'd', taskId: 't' }, /cache.include_inputs must be an array of strings/);
-    expectInvalid(withCache({ version: [] }), { dagId: 'd', taskId: 't' }, /cache.version must be a string or a number, found an array/);
-    expectInvalid(withCache({ serialize: 'yes' }), { dagId: 'd', taskId: 't' }, /cache.serialize must be true or false/);
-    expectInvalid(withCache('on'), { dagId: 'd', taskId: 't' }, /field 'cache' must be true, false or an object, found string "on"/);
+    expectInvalid(
+      withCache({ exclude_inputs: 'x' }),
+      { dagId: 'd', taskId: 't' },
+      /cache.exclude_inputs must be an array of strings/,
+    );
+    expectInvalid(
+      withCache({ include_inputs: [1] }),
+      { dagId: 'd', taskId: 't' },
+      /cache.include_inputs must be an array of strings/,
+    );
+    expectInvalid(
+      withCache({ version: [] }),
+      { dagId: 'd', taskId: 't' },
+      /cache.version must be a string or a number, found an array/,
+    );
+    expectInvalid(
+      withCache({ serialize: 'yes' }),
+      { dagId: 'd', taskId: 't' },
+      /cache.serialize must be true or false/,
+    );
+    expectInvalid(
+      withCache('on'),
+      { dagId: 'd', taskId: 't' },
+      /field 'cache' must be true, false or an object, found string "on"/,
+    );
   });
   test('exclude_inputs naming an input the task does not have lists the ones it has', () => {
-    expectInvalid(withCache({ exclude_inputs: ['account_id'] }, { op_kwargs: { day: 1 }, env: { TOKEN: 'x' } }),
+    expectInvalid(
+      withCache({ exclude_inputs: ['account_id'] }, { op_kwargs: { day: 1 }, env: { TOKEN: 'x' } }),
       { dagId: 'd', taskId: 't' },
-      /cache.exclude_inputs names unknown input 'account_id'; this task's inputs are: day, op_kwargs, bash_command, env, env.TOKEN/);
-    expectInvalid(withCache({ exclude_inputs: ['env.OTHER'] }, { env: { TOKEN: 'x' } }), { dagId: 'd', taskId: 't' }, /unknown input 'env.OTHER'/);
+      /cache.exclude_inputs names unknown input 'account_id'; this task's inputs are: day, op_kwargs, bash_command, env, env.TOKEN/,
+    );
+    expectInvalid(
+      withCache({ exclude_inputs: ['env.OTHER'] }, { env: { TOKEN: 'x' } }),
+      { dagId: 'd', taskId: 't' },
+      /unknown input 'env.OTHER'/,
+    );
     expectInvalid(withCache({ exclude_inputs: ['cwd'] }), { dagId: 'd', taskId: 't' }, /unknown input 'cwd'/);
   });
   test('include_inputs naming an unknown field lists what is allowed', () => {
-    expectInvalid(withCache({ include_inputs: ['hostname'] }, {}, { params: { region: 'eu' } }), { dagId: 'd', taskId: 't' },
-      /cache.include_inputs names unknown input 'hostname'; allowed: ds, ds_nodash, ts, logical_date, run_id, dag_run.conf.KEY, params.region/);
-    expectInvalid(withCache({ include_inputs: ['params.missing'] }, {}, { params: { region: 'eu' } }), { dagId: 'd', taskId: 't' },
-      /unknown input 'params.missing'/);
-    expectInvalid(withCache({ include_inputs: ['dag_run.conf.'] }), { dagId: 'd', taskId: 't' }, /unknown input 'dag_run.conf.'/);
+    expectInvalid(
+      withCache({ include_inputs: ['hostname'] }, {}, { params: { region: 'eu' } }),
+      { dagId: 'd', taskId: 't' },
+      /cache.include_inputs names unknown input 'hostname'; allowed: ds, ds_nodash, ts, logical_date, run_id, dag_run.conf.KEY, params.region/,
+    );
+    expectInvalid(
+      withCache({ include_inputs: ['params.missing'] }, {}, { params: { region: 'eu' } }),
+      { dagId: 'd', taskId: 't' },
+      /unknown input 'params.missing'/,
+    );
+    expectInvalid(
+      withCache({ include_inputs: ['dag_run.conf.'] }),
+      { dagId: 'd', taskId: 't' },
+      /unknown input 'dag_run.conf.'/,
+    );
   });
   test('valid names load', () => {
-    const file = writeIn(bundle, 'd.json', withCache(
-      { exclude_inputs: ['day', 'env.TOKEN', 'cwd', 'bash_command'], include_inputs: ['dag_run.conf.mode', 'params.region', 'run_id', 'ds_nodash'] },
-      { op_kwargs: { day: 1 }, env: { TOKEN: 'x' }, cwd: '/tmp' },
-      { params: { region: 'eu' } },
-    ));
-    expect(loadDagFile(file, bundle).tasks.get('t')!.cache!.exclude_inputs).toEqual(['day', 'env.TOKEN', 'cwd', 'bash_command']);
+    const file = writeIn(
+      bundle,
+      'd.json',
+      withCache(
+        {
+          exclude_inputs: ['day', 'env.TOKEN', 'cwd', 'bash_command'],
+          include_inputs: ['dag_run.conf.mode', 'params.region', 'run_id', 'ds_nodash'],
+        },
+        { op_kwargs: { day: 1 }, env: { TOKEN: 'x' }, cwd: '/tmp' },
+        { params: { region: 'eu' } },
+      ),
+    );
+    expect(loadDagFile(file, bundle).tasks.get('t')!.cache!.exclude_inputs).toEqual([
+      'day',
+      'env.TOKEN',
+      'cwd',
+      'bash_command',
+    ]);
   });
   test('a bad default_args.cache names the task inheriting it', () => {
-    expectInvalid(envelope('d', [bash('t')], { default_args: { cache: { nope: 1 } } }), { dagId: 'd', taskId: 't' }, /unknown cache key 'nope'/);
+    expectInvalid(
+      envelope('d', [bash('t')], { default_args: { cache: { nope: 1 } } }),
+      { dagId: 'd', taskId: 't' },
+      /unknown cache key 'nope'/,
+    );
   });
 });
 
@@ -236,10 +353,27 @@ describe('mapped tasks', () => {
     const { join } = await import('node:path');
     const { loadDagBag } = await import('../../src/dag/dagbag.js');
     const dir = mkdtempSync(join(tmpdir(), 'mf-mapped-'));
-    writeFileSync(join(dir, 'm.json'), JSON.stringify({
-      __version: 2,
-      dag: { dag_id: 'mapped', tasks: [{ __type: 'operator', __var: { task_id: 'each', _task_type: 'BashOperator', _is_mapped: true, expand_input: { type: 'dict-of-lists', value: { bash_command: ['echo 1', 'echo 2'] } }, downstream_task_ids: [] } }] },
-    }));
+    writeFileSync(
+      join(dir, 'm.json'),
+      JSON.stringify({
+        __version: 2,
+        dag: {
+          dag_id: 'mapped',
+          tasks: [
+            {
+              __type: 'operator',
+              __var: {
+                task_id: 'each',
+                _task_type: 'BashOperator',
+                _is_mapped: true,
+                expand_input: { type: 'dict-of-lists', value: { bash_command: ['echo 1', 'echo 2'] } },
+                downstream_task_ids: [],
+              },
+            },
+          ],
+        },
+      }),
+    );
     const bag = loadDagBag([{ name: 'b', path: dir, teamName: null }]);
     expect(bag.dags.size).toBe(0);
     expect(bag.importErrors[0].message).toMatch(/DAG 'mapped', task 'each': mapped tasks .* not supported/);
@@ -249,7 +383,13 @@ describe('mapped tasks', () => {
 describe('team_name below the DAG level', () => {
   test.each([
     ['on a task', { tasks: [{ task_id: 't', task_type: 'BashOperator', bash_command: 'true', team_name: 'team_b' }] }],
-    ['in default_args', { default_args: { team_name: 'team_b' }, tasks: [{ task_id: 't', task_type: 'BashOperator', bash_command: 'true' }] }],
+    [
+      'in default_args',
+      {
+        default_args: { team_name: 'team_b' },
+        tasks: [{ task_id: 't', task_type: 'BashOperator', bash_command: 'true' }],
+      },
+    ],
   ])('%s is an import error (the team comes from the bundle only)', async (_where, body) => {
     const { mkdtempSync, writeFileSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');

@@ -8,11 +8,28 @@ import { ConfigError } from '../../src/errors.js';
 test('migrations create every table on a fresh SQLite file and are idempotent', async () => {
   const home = mkdtempSync(join(tmpdir(), 'mf-db-'));
   const db = await openMetadataDb(`sqlite:///${home}/airflow.db`, home);
-  const tables = (await db.query<{ name: string }[]>("SELECT name FROM sqlite_master WHERE type='table'")).map((r) => r.name);
-  expect(tables).toEqual(expect.arrayContaining(['dag', 'dag_run', 'task_instance', 'xcom', 'import_error', 'task_cache_entry', 'cache_event']));
+  const tables = (await db.query<{ name: string }[]>("SELECT name FROM sqlite_master WHERE type='table'")).map(
+    (r) => r.name,
+  );
+  expect(tables).toEqual(
+    expect.arrayContaining([
+      'dag',
+      'dag_run',
+      'task_instance',
+      'xcom',
+      'import_error',
+      'task_cache_entry',
+      'cache_event',
+    ]),
+  );
   // SQLite's one-statement cache-hit write (migration 4).
-  const hitWrite = await db.query<{ type: string; name: string }[]>("SELECT type, name FROM sqlite_master WHERE name LIKE 'cache_hit_write%' ORDER BY type");
-  expect(hitWrite).toEqual([{ type: 'trigger', name: 'cache_hit_write_insert' }, { type: 'view', name: 'cache_hit_write' }]);
+  const hitWrite = await db.query<{ type: string; name: string }[]>(
+    "SELECT type, name FROM sqlite_master WHERE name LIKE 'cache_hit_write%' ORDER BY type",
+  );
+  expect(hitWrite).toEqual([
+    { type: 'trigger', name: 'cache_hit_write_insert' },
+    { type: 'view', name: 'cache_hit_write' },
+  ]);
   await db.close();
   const again = await openMetadataDb(`sqlite:///${home}/airflow.db`, home);
   const ran = await again.query<unknown[]>('SELECT * FROM migrations');

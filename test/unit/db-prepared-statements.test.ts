@@ -24,13 +24,18 @@ test('a statement that failed is reused, and works, on its next call', async () 
   await db.exec(insert, ['a', 1]);
   await expect(db.exec(insert, ['a', 2])).rejects.toThrow(/UNIQUE constraint failed/);
   expect(await db.exec(insert, ['b', 2])).toEqual({ affected: 1, rows: [] });
-  expect(await db.query('SELECT k, v FROM t ORDER BY k')).toEqual([{ k: 'a', v: 1 }, { k: 'b', v: 2 }]);
+  expect(await db.query('SELECT k, v FROM t ORDER BY k')).toEqual([
+    { k: 'a', v: 1 },
+    { k: 'b', v: 2 },
+  ]);
   await db.close();
 });
 
 test('the same new text used twice at once is prepared once, and the DB still closes', async () => {
   const { db } = await freshDb();
-  const rows = await db.transaction((t) => Promise.all([t.query('SELECT COUNT(*) AS n FROM t'), t.query('SELECT COUNT(*) AS n FROM t')]));
+  const rows = await db.transaction((t) =>
+    Promise.all([t.query('SELECT COUNT(*) AS n FROM t'), t.query('SELECT COUNT(*) AS n FROM t')]),
+  );
   expect(rows).toEqual([[{ n: 0 }], [{ n: 0 }]]);
   await expect(db.close()).resolves.toBeUndefined();
 });
@@ -45,7 +50,8 @@ test('more texts than are kept: the oldest are dropped, prepared again when used
 test("a write waits out another connection's lock even past busy_timeout, instead of failing", async () => {
   const { db, file } = await freshDb({ busyTimeoutMs: 20 });
   const other = new sqlite3.Database(file);
-  const run = (sql: string) => new Promise<void>((resolve, reject) => other.run(sql, (err) => (err ? reject(err) : resolve())));
+  const run = (sql: string) =>
+    new Promise<void>((resolve, reject) => other.run(sql, (err) => (err ? reject(err) : resolve())));
   await run('BEGIN IMMEDIATE');
   const started = Date.now();
   const write = db.exec('INSERT INTO t (k, v) VALUES (?, ?)', ['late', 1]);

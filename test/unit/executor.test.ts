@@ -15,7 +15,8 @@ let work: string;
 let seq = 0;
 
 beforeAll(() => {
-  if (!existsSync(runnerPaths.node())) throw new Error(`${runnerPaths.node()} is missing: run \`npx tsc -p tsconfig.json\` first`);
+  if (!existsSync(runnerPaths.node()))
+    throw new Error(`${runnerPaths.node()} is missing: run \`npx tsc -p tsconfig.json\` first`);
   work = mkdtempSync(join(tmpdir(), 'miniflow-executor-'));
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -37,12 +38,19 @@ function spec(overrides: Partial<TaskTrySpec>): TaskTrySpec {
   };
 }
 
-const bash = (bashCommand: string, more: Partial<TaskTrySpec> = {}) => spec({ taskType: 'BashOperator', bashCommand, ...more });
+const bash = (bashCommand: string, more: Partial<TaskTrySpec> = {}) =>
+  spec({ taskType: 'BashOperator', bashCommand, ...more });
 const node = (callableName: string, more: Partial<TaskTrySpec> = {}) =>
   spec({ taskType: 'NodeOperator', callableFile: nodeCallables, callableName, ...more });
 const python = (callableName: string, more: Partial<TaskTrySpec> = {}) =>
   // No __pycache__ left in the fixtures folder.
-  spec({ taskType: 'PythonOperator', callableFile: pyCallables, callableName, env: { PYTHONDONTWRITEBYTECODE: '1' }, ...more });
+  spec({
+    taskType: 'PythonOperator',
+    callableFile: pyCallables,
+    callableName,
+    env: { PYTHONDONTWRITEBYTECODE: '1' },
+    ...more,
+  });
 
 /** True when the process is gone (or a zombie waiting for a reaper, which runs nothing). */
 function isDead(pid: number): boolean {
@@ -166,7 +174,11 @@ describe('NodeOperator', () => {
 
   test('a runner that exits without a result line fails clearly', async () => {
     const result = await runTaskTry(node('exitsEarly'));
-    expect(result).toMatchObject({ ok: false, exitCode: 0, error: 'the runner exited without writing a result line on fd 3' });
+    expect(result).toMatchObject({
+      ok: false,
+      exitCode: 0,
+      error: 'the runner exited without writing a result line on fd 3',
+    });
   });
 
   test('a missing export names the file', async () => {
@@ -186,7 +198,10 @@ describe('PythonOperator', () => {
 
   test('NaN in the return value fails the try', async () => {
     const result = await runTaskTry(python('nan_metric'));
-    expect(result).toMatchObject({ ok: false, error: 'return value of nan_metric() is not JSON: nan at $.metrics.loss' });
+    expect(result).toMatchObject({
+      ok: false,
+      error: 'return value of nan_metric() is not JSON: nan at $.metrics.loss',
+    });
   });
 
   test('an exception fails the try with its traceback in the log', async () => {
@@ -205,7 +220,12 @@ describe('FileSensor', () => {
     expect(await runTaskTry(found)).toMatchObject({ ok: true });
     expect(readFileSync(found.logFile, 'utf8')).toContain(`Poking for file ${present}`);
 
-    const absent = spec({ taskType: 'FileSensor', filepath: join(work, 'absent.flag'), pokeInterval: 0.05, sensorTimeout: 0.2 });
+    const absent = spec({
+      taskType: 'FileSensor',
+      filepath: join(work, 'absent.flag'),
+      pokeInterval: 0.05,
+      sensorTimeout: 0.2,
+    });
     const result = await runTaskTry(absent);
     expect(result.ok).toBe(false);
     expect(result.error).toContain('Sensor has timed out');
@@ -235,7 +255,8 @@ describe('LocalExecutor', () => {
     const executor = new LocalExecutor({ parallelism: 2 });
     const stamps = join(work, 'stamps.txt');
     // Each child stamps its own start and end; overlap is computed from those, not from parent timing.
-    const cmd = (i: number) => `echo "start ${i} $(date +%s%N)" >> ${stamps}; sleep 0.3; echo "end ${i} $(date +%s%N)" >> ${stamps}`;
+    const cmd = (i: number) =>
+      `echo "start ${i} $(date +%s%N)" >> ${stamps}; sleep 0.3; echo "end ${i} $(date +%s%N)" >> ${stamps}`;
     const results = Promise.all([0, 1, 2, 3, 4].map((i) => executor.submit(bash(cmd(i)))));
     expect(executor.submitted).toBe(5);
     expect(executor.running + executor.pending).toBe(5);

@@ -23,7 +23,16 @@ test.each([
 });
 
 const key = (inputs: CacheKeyParts['inputs']) =>
-  computeCacheKey({ teamName: null, dagId: 'd', taskId: 't', sourceHash: 's', version: '', inputs, exclude: [], included: {} }).key;
+  computeCacheKey({
+    teamName: null,
+    dagId: 'd',
+    taskId: 't',
+    sourceHash: 's',
+    version: '',
+    inputs,
+    exclude: [],
+    included: {},
+  }).key;
 
 test('a large input (4 MB of mixed Unicode) keys the same every time, and one changed character changes it', () => {
   const big = '名前🚀é\u00e9e\u0301'.repeat(400_000);
@@ -54,7 +63,18 @@ test('property: inputs that differ in a name, a type or a position give differen
       expect(keys.size).toBe(4);
     }),
   );
-  const confusable: [Json, Json][] = [[1, '1'], [[], {}], [null, 'null'], [true, 'true'], [0, false], [[1, 2], [2, 1]], ['', null]];
+  const confusable: [Json, Json][] = [
+    [1, '1'],
+    [[], {}],
+    [null, 'null'],
+    [true, 'true'],
+    [0, false],
+    [
+      [1, 2],
+      [2, 1],
+    ],
+    ['', null],
+  ];
   for (const [x, y] of confusable) expect(key({ op_kwargs: { x } })).not.toBe(key({ op_kwargs: { x: y } }));
   // An absent kwarg and a null one differ too.
   expect(key({ op_kwargs: {} })).not.toBe(key({ op_kwargs: { x: null } }));

@@ -26,24 +26,56 @@ afterAll(() => db.close());
 
 let n = 0;
 async function stored(value: Json): Promise<string> {
-  const key = computeCacheKey({ teamName: null, dagId: 'd', taskId: 't', sourceHash: 's', version: '', inputs: { op_args: [n++] }, exclude: [], included: {} });
-  await backend.set(buildCacheEntry({ key, teamName: null, dagId: 'd', taskId: 't', value, runId: 'r', tryNumber: 1, durationSeconds: 1, ttlSeconds: 0, now: new Date() }));
+  const key = computeCacheKey({
+    teamName: null,
+    dagId: 'd',
+    taskId: 't',
+    sourceHash: 's',
+    version: '',
+    inputs: { op_args: [n++] },
+    exclude: [],
+    included: {},
+  });
+  await backend.set(
+    buildCacheEntry({
+      key,
+      teamName: null,
+      dagId: 'd',
+      taskId: 't',
+      value,
+      runId: 'r',
+      tryNumber: 1,
+      durationSeconds: 1,
+      ttlSeconds: 0,
+      now: new Date(),
+    }),
+  );
   return key.key;
 }
-const rowCount = async (key: string) => (await db.query<{ n: number }[]>('SELECT COUNT(*) AS n FROM task_cache_entry WHERE cache_key = ?', [key]))[0].n;
+const rowCount = async (key: string) =>
+  (await db.query<{ n: number }[]>('SELECT COUNT(*) AS n FROM task_cache_entry WHERE cache_key = ?', [key]))[0].n;
 
 test('property: whatever garbage a row holds, a lookup is a clean hit or a miss that removes the row, never a throw', async () => {
   const garbage = fc.oneof(
     fc.string(),
     fc.constantFrom('', 'null', 'undefined', '{', '{"rows": [1, 2', '[{"name": "x"}]', '"\ud800"', 'NaN', '1e400'),
-    fc.jsonValue().map((v) => JSON.stringify(v)).chain((t) => fc.nat({ max: t.length }).map((cut) => t.slice(0, cut))),
+    fc
+      .jsonValue()
+      .map((v) => JSON.stringify(v))
+      .chain((t) => fc.nat({ max: t.length }).map((cut) => t.slice(0, cut))),
   );
   await fc.assert(
     fc.asyncProperty(garbage, fc.boolean(), async (text, inComponents) => {
       const key = await stored({ rows: [1, 2, 3], name: 'x' });
-      await db.exec(`UPDATE task_cache_entry SET ${inComponents ? 'components' : 'value'} = ? WHERE cache_key = ?`, [text, key]);
+      await db.exec(`UPDATE task_cache_entry SET ${inComponents ? 'components' : 'value'} = ? WHERE cache_key = ?`, [
+        text,
+        key,
+      ]);
       // What SQLite really holds (it stores UTF-8: a lone surrogate arrives as U+FFFD).
-      const [{ raw }] = await db.query<{ raw: string }[]>('SELECT value AS raw FROM task_cache_entry WHERE cache_key = ?', [key]);
+      const [{ raw }] = await db.query<{ raw: string }[]>(
+        'SELECT value AS raw FROM task_cache_entry WHERE cache_key = ?',
+        [key],
+      );
       const found = await cache.lookup(key);
       expect(['hit', 'miss']).toContain(found.outcome);
       if (found.outcome === 'miss') expect(await rowCount(key)).toBe(0);
@@ -79,7 +111,9 @@ test('a truncated value that still parses (a number cut short) is a miss, not a 
 });
 
 test('a stored "__proto__" key comes back as an own key and pollutes no prototype', async () => {
-  const value = JSON.parse('{"__proto__": {"polluted": "yes"}, "nested": [{"__proto__": {"polluted": "deep"}}], "constructor": {"prototype": {"polluted": "c"}}}') as Json;
+  const value = JSON.parse(
+    '{"__proto__": {"polluted": "yes"}, "nested": [{"__proto__": {"polluted": "deep"}}], "constructor": {"prototype": {"polluted": "c"}}}',
+  ) as Json;
   const key = await stored(value);
   const found = await cache.lookup(key);
   expect(found.outcome).toBe('hit');

@@ -13,17 +13,34 @@ import type { TaskInstanceRow } from '../../src/db/entities.js';
 
 const home = mkdtempSync(join(tmpdir(), 'miniflow-zombies-'));
 mkdirSync(join(home, 'dags'));
-const bash = (id: string, retries: number) => ({ task_id: id, task_type: 'BashOperator', bash_command: 'true', retries, retry_delay: 0, downstream_task_ids: [] });
-writeFileSync(join(home, 'dags', 'z.json'), JSON.stringify({
-  __version: 1,
-  dag: {
-    dag_id: 'z',
-    tasks: [
-      bash('never_started_scheduled', 1), bash('never_started_queued', 0), bash('running_retry', 1), bash('running_last', 0),
-      bash('finished', 0), bash('stale_host', 1), bash('ended_owner', 0), bash('live_other_host', 0), bash('mine', 0),
-    ],
-  },
-}));
+const bash = (id: string, retries: number) => ({
+  task_id: id,
+  task_type: 'BashOperator',
+  bash_command: 'true',
+  retries,
+  retry_delay: 0,
+  downstream_task_ids: [],
+});
+writeFileSync(
+  join(home, 'dags', 'z.json'),
+  JSON.stringify({
+    __version: 1,
+    dag: {
+      dag_id: 'z',
+      tasks: [
+        bash('never_started_scheduled', 1),
+        bash('never_started_queued', 0),
+        bash('running_retry', 1),
+        bash('running_last', 0),
+        bash('finished', 0),
+        bash('stale_host', 1),
+        bash('ended_owner', 0),
+        bash('live_other_host', 0),
+        bash('mine', 0),
+      ],
+    },
+  }),
+);
 
 /** A pid that certainly belongs to no process any more. */
 function deadPid(): number {
@@ -39,7 +56,11 @@ afterAll(async () => rt?.close());
 test('recoverZombies resets unstarted tries, retries or fails lost ones, kills orphans, and leaves the rest alone', async () => {
   const registry = await rt.dags();
   const now = rt.clock.now();
-  const run = await new DagRunStore(rt.db).create(registry.get('z'), { dagId: 'z', runId: 'r', logicalDate: now, conf: {}, runType: 'manual' }, now);
+  const run = await new DagRunStore(rt.db).create(
+    registry.get('z'),
+    { dagId: 'z', runId: 'r', logicalDate: now, conf: {}, runType: 'manual' },
+    now,
+  );
   const tis = new TaskInstanceStore(rt.db);
   const byId = new Map((await tis.forRun('z', run.run_id)).map((t) => [t.task_id, t]));
   const ti = (id: string): TiRef => byId.get(id)!;
@@ -55,7 +76,10 @@ test('recoverZombies resets unstarted tries, retries or fails lost ones, kills o
     { id: 'ended', host: hostname(), pid: process.pid, state: 'ended', beat: now.getTime() },
   ];
   for (const j of jobs) {
-    await rt.db.exec('INSERT INTO scheduler_job (id, hostname, pid, state, start_date, latest_heartbeat) VALUES (?, ?, ?, ?, ?, ?)', [j.id, j.host, j.pid, j.state, j.beat, j.beat]);
+    await rt.db.exec(
+      'INSERT INTO scheduler_job (id, hostname, pid, state, start_date, latest_heartbeat) VALUES (?, ?, ?, ?, ?, ?)',
+      [j.id, j.host, j.pid, j.state, j.beat, j.beat],
+    );
   }
   // The dead scheduler's running try left a child behind in its own process group.
   const orphan = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
@@ -64,10 +88,22 @@ test('recoverZombies resets unstarted tries, retries or fails lost ones, kills o
     expect(await tis.claim(ti('never_started_scheduled'), 'dead', now)).toBe(true);
     expect(await tis.claim(ti('never_started_queued'), 'dead', now)).toBe(true);
     await tis.markQueued(ti('never_started_queued'), null);
-    for (const [id, owner] of [['running_retry', 'dead'], ['running_last', 'dead'], ['finished', 'dead'], ['stale_host', 'stale'], ['ended_owner', 'ended'], ['live_other_host', 'live']]) {
+    for (const [id, owner] of [
+      ['running_retry', 'dead'],
+      ['running_last', 'dead'],
+      ['finished', 'dead'],
+      ['stale_host', 'stale'],
+      ['ended_owner', 'ended'],
+      ['live_other_host', 'live'],
+    ]) {
       expect(await tis.claim(ti(id), owner, now)).toBe(true);
       await tis.markQueued(ti(id), null);
-      await tis.markRunning(ti(id), id === 'running_retry' ? orphan.pid! : deadPid(), jobs.find((j) => j.id === owner)!.host, now);
+      await tis.markRunning(
+        ti(id),
+        id === 'running_retry' ? orphan.pid! : deadPid(),
+        jobs.find((j) => j.id === owner)!.host,
+        now,
+      );
     }
     expect(await tis.succeed(ti('finished'), { start: now, end: now }, 'kept', null)).toBe(true);
     // A try the recovering scheduler owns itself is never its own zombie.
@@ -76,7 +112,10 @@ test('recoverZombies resets unstarted tries, retries or fails lost ones, kills o
 
     expect(await scheduler.recoverZombies()).toBe(6);
 
-    const rows = Object.fromEntries((await tis.fullRows('z', run.run_id)).map((r) => [r.task_id, r])) as Record<string, TaskInstanceRow>;
+    const rows = Object.fromEntries((await tis.fullRows('z', run.run_id)).map((r) => [r.task_id, r])) as Record<
+      string,
+      TaskInstanceRow
+    >;
     // Never started: back to none without using up a try (scheduled or queued, no pid).
     for (const id of ['never_started_scheduled', 'never_started_queued']) {
       expect(rows[id]).toMatchObject({ state: null, try_number: 0, scheduler_id: null, error: null });
@@ -96,7 +135,10 @@ test('recoverZombies resets unstarted tries, retries or fails lost ones, kills o
     expect(rows.mine).toMatchObject({ state: 'scheduled', try_number: 1 });
 
     // The orphan's process group got SIGKILL, so the retry cannot run beside it.
-    const signal = await Promise.race([orphanGone, new Promise((r) => setTimeout(() => r('still alive after 3 s'), 3000).unref())]);
+    const signal = await Promise.race([
+      orphanGone,
+      new Promise((r) => setTimeout(() => r('still alive after 3 s'), 3000).unref()),
+    ]);
     expect(signal).toBe('SIGKILL');
 
     // A second sweep finds nothing new: each zombie is settled once.
@@ -109,7 +151,11 @@ test('recoverZombies resets unstarted tries, retries or fails lost ones, kills o
 test('an orphaned-try transition never overwrites a newer try (the guard names owner and try number)', async () => {
   const now = rt.clock.now();
   const registry = await rt.dags();
-  const run = await new DagRunStore(rt.db).create(registry.get('z'), { dagId: 'z', runId: 'guard', logicalDate: now, conf: {}, runType: 'manual' }, now);
+  const run = await new DagRunStore(rt.db).create(
+    registry.get('z'),
+    { dagId: 'z', runId: 'guard', logicalDate: now, conf: {}, runType: 'manual' },
+    now,
+  );
   const tis = new TaskInstanceStore(rt.db);
   const ref = (await tis.forRun('z', run.run_id)).find((t) => t.task_id === 'running_retry')!;
   expect(await tis.claim(ref, 'old', now)).toBe(true);
@@ -121,5 +167,9 @@ test('an orphaned-try transition never overwrites a newer try (the guard names o
   expect(await tis.claim(fresh, 'new', now)).toBe(true);
   expect(await tis.failOrphanedTry(stale, 'lost', null, now)).toBe(false);
   expect(await tis.resetUnstartedTry(stale)).toBe(false);
-  expect(await tis.get('z', 'guard', 'running_retry')).toMatchObject({ state: 'scheduled', scheduler_id: 'new', try_number: 2 });
+  expect(await tis.get('z', 'guard', 'running_retry')).toMatchObject({
+    state: 'scheduled',
+    scheduler_id: 'new',
+    try_number: 2,
+  });
 });

@@ -12,7 +12,16 @@ import { TI } from '../../src/scheduler/states.js';
 import { TaskInstanceStore, type CacheRecord, type TiRef } from '../../src/scheduler/task-instance-store.js';
 import { createPgSchema, describeWith, POSTGRES_URL, type PgSchema } from '../contract/servers.js';
 
-const RECORD: CacheRecord = { decision: 'hit', key: 'k'.repeat(64), reason: 'same key', stored: false, teamName: 'team_a', sourceRunId: 'src_run', timeSaved: 2.5, latencyMs: 0.4 };
+const RECORD: CacheRecord = {
+  decision: 'hit',
+  key: 'k'.repeat(64),
+  reason: 'same key',
+  stored: false,
+  teamName: 'team_a',
+  sourceRunId: 'src_run',
+  timeSaved: 2.5,
+  latencyMs: 0.4,
+};
 const at = (ms: number) => ({ start: new Date(ms), end: new Date(ms + 1), hostname: 'h' });
 
 function hitWriteSuite(open: () => Promise<{ db: MetadataDb; done: () => Promise<void> }>): void {
@@ -30,29 +39,56 @@ function hitWriteSuite(open: () => Promise<{ db: MetadataDb; done: () => Promise
   /** A fresh task instance row in its own run, as the scheduler sees it. */
   async function newTi(state: string | null = null, tryNumber = 0, nextRetryAt: number | null = null): Promise<TiRef> {
     const runId = `run_${seq++}`;
-    await db.exec('INSERT INTO task_instance (dag_id, run_id, task_id, operator, state, try_number, max_tries, next_retry_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)', [
-      'd', runId, 't', 'BashOperator', state, tryNumber, 3, nextRetryAt,
-    ]);
+    await db.exec(
+      'INSERT INTO task_instance (dag_id, run_id, task_id, operator, state, try_number, max_tries, next_retry_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ['d', runId, 't', 'BashOperator', state, tryNumber, 3, nextRetryAt],
+    );
     const rows = await store.forRun('d', runId);
     return rows[0];
   }
-  const row = async (ti: TiRef) => (await db.query<Record<string, unknown>[]>('SELECT * FROM task_instance WHERE id = ?', [ti.id]))[0];
-  const xcoms = (ti: TiRef) => db.query<{ key: string; value: string }[]>('SELECT key, value FROM xcom WHERE dag_id = ? AND run_id = ?', [ti.dag_id, ti.run_id]);
-  const events = (ti: TiRef) => db.query<Record<string, unknown>[]>('SELECT * FROM cache_event WHERE dag_id = ? AND run_id = ?', [ti.dag_id, ti.run_id]);
+  const row = async (ti: TiRef) =>
+    (await db.query<Record<string, unknown>[]>('SELECT * FROM task_instance WHERE id = ?', [ti.id]))[0];
+  const xcoms = (ti: TiRef) =>
+    db.query<{ key: string; value: string }[]>('SELECT key, value FROM xcom WHERE dag_id = ? AND run_id = ?', [
+      ti.dag_id,
+      ti.run_id,
+    ]);
+  const events = (ti: TiRef) =>
+    db.query<Record<string, unknown>[]>('SELECT * FROM cache_event WHERE dag_id = ? AND run_id = ?', [
+      ti.dag_id,
+      ti.run_id,
+    ]);
 
   test('a hit on a fresh task instance writes success, the XCom and the event together', async () => {
     const ti = await newTi();
     expect(await store.succeedFromCache(ti, 'sched_a', at(1000), { rows: [1, 'two'] }, RECORD)).toBe(true);
     expect(ti).toMatchObject({ state: TI.SUCCESS, try_number: 1, scheduler_id: 'sched_a' });
     expect(await row(ti)).toMatchObject({
-      state: 'success', try_number: 1, scheduler_id: 'sched_a', cache_decision: 'hit', cache_key: RECORD.key, cache_reason: 'same key',
-      cache_stored: 0, cache_source_run_id: 'src_run', time_saved: 2.5, hostname: 'h', pid: null, error: null,
+      state: 'success',
+      try_number: 1,
+      scheduler_id: 'sched_a',
+      cache_decision: 'hit',
+      cache_key: RECORD.key,
+      cache_reason: 'same key',
+      cache_stored: 0,
+      cache_source_run_id: 'src_run',
+      time_saved: 2.5,
+      hostname: 'h',
+      pid: null,
+      error: null,
     });
     expect(Number((await row(ti)).duration)).toBeCloseTo(0.001);
     expect(await xcoms(ti)).toEqual([{ key: 'return_value', value: '{"rows":[1,"two"]}' }]);
     const ev = await events(ti);
     expect(ev).toHaveLength(1);
-    expect(ev[0]).toMatchObject({ task_id: 't', try_number: 1, team_name: 'team_a', decision: 'hit', cache_key: RECORD.key, reason: 'same key' });
+    expect(ev[0]).toMatchObject({
+      task_id: 't',
+      try_number: 1,
+      team_name: 'team_a',
+      decision: 'hit',
+      cache_key: RECORD.key,
+      reason: 'same key',
+    });
     expect(Number(ev[0].latency_ms)).toBeCloseTo(0.4);
   });
 
@@ -103,7 +139,9 @@ function hitWriteSuite(open: () => Promise<{ db: MetadataDb; done: () => Promise
 
   test('hits arriving together: each task instance has exactly one winner', async () => {
     const tis = await Promise.all(Array.from({ length: 40 }, () => newTi()));
-    const attempts = tis.flatMap((ti) => ['sched_a', 'sched_b'].map((s) => store.succeedFromCache({ ...ti }, s, at(1000), s, RECORD)));
+    const attempts = tis.flatMap((ti) =>
+      ['sched_a', 'sched_b'].map((s) => store.succeedFromCache({ ...ti }, s, at(1000), s, RECORD)),
+    );
     const won = await Promise.all(attempts);
     expect(won.filter(Boolean)).toHaveLength(40);
     for (let i = 0; i < tis.length; i++) expect(won[2 * i] !== won[2 * i + 1]).toBe(true);
@@ -125,7 +163,9 @@ describe('cache hit write on SQLite', () => {
     const home = mkdtempSync(join(tmpdir(), 'mf-hitwrite-'));
     const db = await openMetadataDb(`sqlite:///${home}/airflow.db`, home);
     const store = new TaskInstanceStore(db);
-    await db.exec("INSERT INTO task_instance (dag_id, run_id, task_id, operator) VALUES ('d', 'r', 't', 'BashOperator')");
+    await db.exec(
+      "INSERT INTO task_instance (dag_id, run_id, task_id, operator) VALUES ('d', 'r', 't', 'BashOperator')",
+    );
     const [ti] = await store.forRun('d', 'r');
     const conn = (db.dataSource.driver as unknown as { databaseConnection: sqlite3.Database }).databaseConnection;
     const seen: string[] = [];
@@ -135,11 +175,14 @@ describe('cache hit write on SQLite', () => {
     // Trace events reach JavaScript asynchronously, in order: once a marker statement's has come,
     // every earlier one has too.
     await db.query("SELECT 'end of trace'");
-    for (let i = 0; i < 500 && !seen.some((sql) => sql.includes('end of trace')); i++) await new Promise((r) => setTimeout(r, 2));
+    for (let i = 0; i < 500 && !seen.some((sql) => sql.includes('end of trace')); i++)
+      await new Promise((r) => setTimeout(r, 2));
     conn.removeListener('trace', trace);
     const statements = seen.filter((sql) => !sql.startsWith('--') && !sql.includes('end of trace'));
     // sqlite3_trace reports the trigger's body as a comment line, not as statements of their own.
-    expect(statements.map((sql) => sql.trim().split(/\s+/).slice(0, 3).join(' '))).toEqual(['INSERT INTO cache_hit_write']);
+    expect(statements.map((sql) => sql.trim().split(/\s+/).slice(0, 3).join(' '))).toEqual([
+      'INSERT INTO cache_hit_write',
+    ]);
     await db.close();
   });
 });
@@ -148,6 +191,12 @@ describeWith('MINIFLOW_TEST_POSTGRES_URL', POSTGRES_URL, 'cache hit write on Pos
   hitWriteSuite(async () => {
     const schema: PgSchema = await createPgSchema(POSTGRES_URL!, 'mf_hitwrite');
     const db = await openMetadataDb(schema.url, '/unused');
-    return { db, done: async () => { await db.close(); await schema.drop(); } };
+    return {
+      db,
+      done: async () => {
+        await db.close();
+        await schema.drop();
+      },
+    };
   });
 });

@@ -158,9 +158,7 @@ describe('resolveInputs', () => {
   });
 
   test('an unknown variable fails with a message naming DAG, task, field and the variable', () => {
-    const err = templateError(() =>
-      resolveInputs({ op_kwargs: { target: 'out/{{ dss }}' } }, context(), where),
-    );
+    const err = templateError(() => resolveInputs({ op_kwargs: { target: 'out/{{ dss }}' } }, context(), where));
     expect(err.message).toContain("DAG 'etl'");
     expect(err.message).toContain("task 'load'");
     expect(err.message).toContain("field 'op_kwargs.target'");
@@ -202,7 +200,9 @@ describe('resolveInputs', () => {
   });
 
   test('a malformed XCom reference is a TemplateError', () => {
-    const err = templateError(() => resolveInputs({ op_args: [{ __type: 'xcomref', __var: 'extract' }] }, context(), where));
+    const err = templateError(() =>
+      resolveInputs({ op_args: [{ __type: 'xcomref', __var: 'extract' }] }, context(), where),
+    );
     expect(err.message).toContain('malformed XCom reference');
   });
 });

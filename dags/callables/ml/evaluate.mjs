@@ -35,7 +35,15 @@ export function evaluate({ features, trained }) {
         const k = Math.floor(random() * (i + 1));
         [shuffled[i], shuffled[k]] = [shuffled[k], shuffled[i]];
       }
-      loss += rmse(predict(w, b, x.map((row, i) => row.map((v, c) => (c === j ? shuffled[i] : v)))), y) - base;
+      loss +=
+        rmse(
+          predict(
+            w,
+            b,
+            x.map((row, i) => row.map((v, c) => (c === j ? shuffled[i] : v))),
+          ),
+          y,
+        ) - base;
     }
     return { feature, rmse_increase: Math.round((loss / repeats) * 1e4) / 1e4 };
   });

@@ -6,8 +6,20 @@ import { decodeStoredText } from '../stored-text.js';
 import type { CacheBackend, CacheBackendOptions, CacheEntry, CacheFilter, CacheStats } from '../types.js';
 
 const COLUMNS = [
-  'cache_key', 'team_name', 'dag_id', 'task_id', 'value', 'components', 'created_at', 'expires_at',
-  'size_bytes', 'hits', 'last_hit_at', 'source_run_id', 'source_try_number', 'duration',
+  'cache_key',
+  'team_name',
+  'dag_id',
+  'task_id',
+  'value',
+  'components',
+  'created_at',
+  'expires_at',
+  'size_bytes',
+  'hits',
+  'last_hit_at',
+  'source_run_id',
+  'source_try_number',
+  'duration',
 ] as const;
 
 /** How long hit counts gather before one UPDATE writes them all. */
@@ -19,15 +31,28 @@ const HIT_FLUSH_CHUNK_POSTGRES = 200;
 /** Every column but the key is replaced: a re-stored key is a new entry (e.g. after its TTL expired). */
 const UPSERT = `INSERT INTO task_cache_entry (${COLUMNS.join(', ')})
   VALUES (${COLUMNS.map(() => '?').join(', ')})
-  ON CONFLICT (cache_key) DO UPDATE SET ${COLUMNS.slice(1).map((c) => `${c} = excluded.${c}`).join(', ')}`;
+  ON CONFLICT (cache_key) DO UPDATE SET ${COLUMNS.slice(1)
+    .map((c) => `${c} = excluded.${c}`)
+    .join(', ')}`;
 
 function toRow(e: CacheEntry): unknown[] {
   const value = canonicalJson(e.value);
   // The size is measured from the text stored, so a truncated value can be told by its length.
   return [
-    e.key, e.teamName, e.dagId, e.taskId, value, canonicalJson(e.components), e.createdAt.getTime(),
-    e.expiresAt ? e.expiresAt.getTime() : null, Buffer.byteLength(value, 'utf8'), e.hits, e.lastHitAt ? e.lastHitAt.getTime() : null,
-    e.sourceRunId, e.sourceTryNumber, e.durationSeconds,
+    e.key,
+    e.teamName,
+    e.dagId,
+    e.taskId,
+    value,
+    canonicalJson(e.components),
+    e.createdAt.getTime(),
+    e.expiresAt ? e.expiresAt.getTime() : null,
+    Buffer.byteLength(value, 'utf8'),
+    e.hits,
+    e.lastHitAt ? e.lastHitAt.getTime() : null,
+    e.sourceRunId,
+    e.sourceTryNumber,
+    e.durationSeconds,
   ];
 }
 
@@ -64,7 +89,8 @@ function where(f: CacheFilter): { clause: string; params: unknown[] } {
   if (f.teamName === null) parts.push('team_name IS NULL');
   else if (f.teamName !== undefined) (parts.push('team_name = ?'), params.push(f.teamName));
   if (f.olderThan !== undefined) (parts.push('created_at < ?'), params.push(f.olderThan.getTime()));
-  if (f.expiredBefore !== undefined) (parts.push('expires_at IS NOT NULL AND expires_at < ?'), params.push(f.expiredBefore.getTime()));
+  if (f.expiredBefore !== undefined)
+    (parts.push('expires_at IS NOT NULL AND expires_at < ?'), params.push(f.expiredBefore.getTime()));
   return { clause: parts.length ? ` WHERE ${parts.join(' AND ')}` : '', params };
 }
 
@@ -81,7 +107,9 @@ export class MetadataDbCacheBackend implements CacheBackend {
 
   constructor(options: Pick<CacheBackendOptions, 'dataSource'>) {
     if (!isMetadataDb(options.dataSource)) {
-      throw new CacheBackendError('the metadata_db cache backend needs the open metadata DB (options.dataSource must be a MetadataDb)');
+      throw new CacheBackendError(
+        'the metadata_db cache backend needs the open metadata DB (options.dataSource must be a MetadataDb)',
+      );
     }
     this.db = options.dataSource;
   }
@@ -94,7 +122,10 @@ export class MetadataDbCacheBackend implements CacheBackend {
 
   async get(key: string, signal?: AbortSignal): Promise<CacheEntry | null> {
     signal?.throwIfAborted();
-    const rows = await this.db.query<TaskCacheEntryRow[]>(this.db.sql('SELECT * FROM task_cache_entry WHERE cache_key = ?'), [key]);
+    const rows = await this.db.query<TaskCacheEntryRow[]>(
+      this.db.sql('SELECT * FROM task_cache_entry WHERE cache_key = ?'),
+      [key],
+    );
     if (rows.length === 0) return null;
     const entry = fromRow(rows[0]);
     // A corrupt row can never be served; dropping it lets the next successful run store a good one.

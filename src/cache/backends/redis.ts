@@ -65,10 +65,16 @@ function parseMeta(text: string | null | undefined): Meta | null {
     return null;
   }
   const ok =
-    typeof m === 'object' && m !== null &&
-    (m.teamName === null || isString(m.teamName)) && isString(m.dagId) && isString(m.taskId) &&
-    isFiniteNumber(m.createdAt) && (m.expiresAt === null || isFiniteNumber(m.expiresAt)) &&
-    isFiniteNumber(m.sizeBytes) && isString(m.sourceRunId) && isFiniteNumber(m.sourceTryNumber) &&
+    typeof m === 'object' &&
+    m !== null &&
+    (m.teamName === null || isString(m.teamName)) &&
+    isString(m.dagId) &&
+    isString(m.taskId) &&
+    isFiniteNumber(m.createdAt) &&
+    (m.expiresAt === null || isFiniteNumber(m.expiresAt)) &&
+    isFiniteNumber(m.sizeBytes) &&
+    isString(m.sourceRunId) &&
+    isFiniteNumber(m.sourceTryNumber) &&
     isFiniteNumber(m.durationSeconds);
   return ok ? (m as Meta) : null;
 }
@@ -105,9 +111,15 @@ function encode(e: CacheEntry): Record<string, string> {
   const value = canonicalJson(e.value);
   // The size is measured from the text stored, so a truncated value can be told by its length.
   const meta: Meta = {
-    teamName: e.teamName, dagId: e.dagId, taskId: e.taskId, createdAt: e.createdAt.getTime(),
-    expiresAt: e.expiresAt ? e.expiresAt.getTime() : null, sizeBytes: Buffer.byteLength(value, 'utf8'), sourceRunId: e.sourceRunId,
-    sourceTryNumber: e.sourceTryNumber, durationSeconds: e.durationSeconds,
+    teamName: e.teamName,
+    dagId: e.dagId,
+    taskId: e.taskId,
+    createdAt: e.createdAt.getTime(),
+    expiresAt: e.expiresAt ? e.expiresAt.getTime() : null,
+    sizeBytes: Buffer.byteLength(value, 'utf8'),
+    sourceRunId: e.sourceRunId,
+    sourceTryNumber: e.sourceTryNumber,
+    durationSeconds: e.durationSeconds,
   };
   const fields = { meta: JSON.stringify(meta), value, components: canonicalJson(e.components), hits: String(e.hits) };
   return e.lastHitAt ? { ...fields, last_hit_at: String(e.lastHitAt.getTime()) } : fields;
@@ -141,7 +153,9 @@ export class RedisCacheBackend implements CacheBackend {
 
   constructor(options: RedisCacheBackendOptions) {
     if (!options.redisUrl || !/^rediss?:\/\/./.test(options.redisUrl)) {
-      throw new CacheBackendError(`the redis cache backend needs [redis] url (redis://host:port/db), got '${options.redisUrl ?? ''}'`);
+      throw new CacheBackendError(
+        `the redis cache backend needs [redis] url (redis://host:port/db), got '${options.redisUrl ?? ''}'`,
+      );
     }
     this.url = options.redisUrl;
     this.prefix = options.keyPrefix ?? 'miniflow:';
@@ -173,7 +187,8 @@ export class RedisCacheBackend implements CacheBackend {
     const hashKey = await orWrongType(this.client.get(pointer));
     if (hashKey === null) return null;
     // A pointer must name one of our entry hashes; anything else is never read, let alone deleted.
-    if (hashKey === undefined || !this.ownsEntryKey(hashKey)) return this.dropCorrupt(pointer, ...(await this.orphansOf(key)));
+    if (hashKey === undefined || !this.ownsEntryKey(hashKey))
+      return this.dropCorrupt(pointer, ...(await this.orphansOf(key)));
     signal?.throwIfAborted();
     const fields = await orWrongType(this.client.hgetall(hashKey));
     const entry = fields && Object.keys(fields).length ? decode(key, fields) : null;
@@ -201,7 +216,10 @@ export class RedisCacheBackend implements CacheBackend {
     await this.ready();
     const hashKey = await orWrongType(this.client.get(this.pointerKey(key)));
     if (hashKey === null || hashKey === undefined || !this.ownsEntryKey(hashKey)) return;
-    await (this.client as Redis & { miniflowRecordHit(k: string, at: string): Promise<number> }).miniflowRecordHit(hashKey, String(at.getTime()));
+    await (this.client as Redis & { miniflowRecordHit(k: string, at: string): Promise<number> }).miniflowRecordHit(
+      hashKey,
+      String(at.getTime()),
+    );
   }
 
   async delete(key: string): Promise<boolean> {
@@ -240,13 +258,15 @@ export class RedisCacheBackend implements CacheBackend {
       });
     });
     // Newest first, like the metadata-DB backend.
-    return entries.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return entries.sort(
+      (a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+    );
   }
 
   async stats(filter: CacheFilter): Promise<CacheStats> {
     const stats = { entries: 0, bytes: 0 };
     await this.scanMeta(filter, async (batch) => {
-      for (const { meta } of batch) (stats.entries += 1, (stats.bytes += meta.sizeBytes));
+      for (const { meta } of batch) ((stats.entries += 1), (stats.bytes += meta.sizeBytes));
     });
     return stats;
   }
@@ -271,7 +291,13 @@ export class RedisCacheBackend implements CacheBackend {
     const found: string[] = [];
     let cursor = '0';
     do {
-      const [next, keys] = await this.client.scan(cursor, 'MATCH', `${globEscape(this.prefix)}cache:*:${globEscape(key)}`, 'COUNT', SCAN_BATCH);
+      const [next, keys] = await this.client.scan(
+        cursor,
+        'MATCH',
+        `${globEscape(this.prefix)}cache:*:${globEscape(key)}`,
+        'COUNT',
+        SCAN_BATCH,
+      );
       cursor = next;
       found.push(...keys);
     } while (cursor !== '0');
@@ -303,7 +329,13 @@ export class RedisCacheBackend implements CacheBackend {
     const base = `${this.prefix}cache:`;
     let cursor = '0';
     do {
-      const [next, hashKeys] = await this.client.scan(cursor, 'MATCH', `${globEscape(base)}${team}:*`, 'COUNT', SCAN_BATCH);
+      const [next, hashKeys] = await this.client.scan(
+        cursor,
+        'MATCH',
+        `${globEscape(base)}${team}:*`,
+        'COUNT',
+        SCAN_BATCH,
+      );
       cursor = next;
       if (!hashKeys.length) continue;
       const pipe = this.client.pipeline();
@@ -358,7 +390,9 @@ export class RedisCacheBackend implements CacheBackend {
 
   private unavailable(detail: string): CacheBackendError {
     const cause = this.lastError && this.lastError !== detail ? `${detail}; last error: ${this.lastError}` : detail;
-    return new CacheBackendError(`redis at ${redact(this.url)} is unavailable (${cause}); reconnecting in the background — check [redis] url`);
+    return new CacheBackendError(
+      `redis at ${redact(this.url)} is unavailable (${cause}); reconnecting in the background — check [redis] url`,
+    );
   }
 }
 

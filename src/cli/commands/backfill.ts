@@ -39,7 +39,10 @@ export function dailyLogicalDates(start: Date, end: Date): Date[] {
     throw new UsageError(`--end-date ${end.toISOString()} is before --start-date ${start.toISOString()}`);
   }
   const n = Math.floor((end.getTime() - start.getTime()) / DAY_MS) + 1;
-  if (n > MAX_BACKFILL_RUNS) throw new UsageError(`the date range holds ${n} days; a backfill creates at most ${MAX_BACKFILL_RUNS} runs: narrow --start-date/--end-date`);
+  if (n > MAX_BACKFILL_RUNS)
+    throw new UsageError(
+      `the date range holds ${n} days; a backfill creates at most ${MAX_BACKFILL_RUNS} runs: narrow --start-date/--end-date`,
+    );
   return Array.from({ length: n }, (_, i) => new Date(start.getTime() + i * DAY_MS));
 }
 
@@ -47,60 +50,80 @@ export function dailyLogicalDates(start: Date, end: Date): Date[] {
 export function registerBackfill(dags: Command): void {
   dags
     .command('backfill')
-    .description('create one DAG run per day from --start-date to --end-date (inclusive) and run them in the foreground')
+    .description(
+      'create one DAG run per day from --start-date to --end-date (inclusive) and run them in the foreground',
+    )
     .argument('<dag_id>')
     .requiredOption('-s, --start-date <date>', 'first logical date (YYYY-MM-DD or ISO 8601)')
     .requiredOption('-e, --end-date <date>', 'last logical date, included')
     .option('--conf <json>', 'dag_run.conf for every run, as a JSON object')
     .option('--refresh-cache', 'read no cache entries for these runs and overwrite them after success')
     .option('-o, --output <format>', 'table or json', 'table')
-    .action(async (dagId: string, opts: { startDate: string; endDate: string; conf?: string; refreshCache?: boolean; output: string }) => {
-      const format = parseFormat(opts.output);
-      const dates = dailyLogicalDates(parseDate(opts.startDate, '--start-date'), parseDate(opts.endDate, '--end-date'));
-      const conf = parseConf(opts.conf);
-      await withRuntime(async (rt) => {
-        const dag = (await rt.dags()).get(dagId);
-        const store = new DagRunStore(rt.db);
-        // Progress and warnings go to stderr in both formats: stdout stays the table or the JSON.
-        const log = (line: string) => void process.stderr.write(line + '\n');
-        const runs: BackfillRunSummary[] = [];
-        // One run at a time, oldest first: day N can then be served what day N-1 stored.
-        for (const logicalDate of dates) {
-          const created = await store.create(dag, { dagId, logicalDate, conf, runType: 'backfill', refreshCache: opts.refreshCache }, rt.clock.now());
-          const { run, tasks } = await runToCompletion(rt, dagId, created.run_id, log);
-          const hits = tasks.filter((t) => t.cache.decision === 'hit');
-          runs.push({
-            run_id: run.run_id,
-            logical_date: logicalDate.toISOString(),
-            state: run.state,
-            task_instances: tasks.length,
-            cache_hits: hits.length,
-            time_saved: round3(hits.reduce((s, t) => s + (t.cache.time_saved ?? 0), 0)),
-          });
-        }
-        const summary: BackfillSummary = {
-          dag_id: dagId,
-          start_date: dates[0].toISOString(),
-          end_date: dates[dates.length - 1].toISOString(),
-          caching_enabled: rt.settings.core.taskCachingEnabled,
-          runs,
-          succeeded: runs.filter((r) => r.state === 'success').length,
-          failed: runs.filter((r) => r.state !== 'success').length,
-          task_instances: runs.reduce((s, r) => s + r.task_instances, 0),
-          cache_hits: runs.reduce((s, r) => s + r.cache_hits, 0),
-          time_saved: round3(runs.reduce((s, r) => s + r.time_saved, 0)),
-        };
-        if (format === 'json') printJson(summary);
-        else printSummary(summary);
-        if (summary.failed > 0) process.exitCode = 1;
-      });
-    });
+    .action(
+      async (
+        dagId: string,
+        opts: { startDate: string; endDate: string; conf?: string; refreshCache?: boolean; output: string },
+      ) => {
+        const format = parseFormat(opts.output);
+        const dates = dailyLogicalDates(
+          parseDate(opts.startDate, '--start-date'),
+          parseDate(opts.endDate, '--end-date'),
+        );
+        const conf = parseConf(opts.conf);
+        await withRuntime(async (rt) => {
+          const dag = (await rt.dags()).get(dagId);
+          const store = new DagRunStore(rt.db);
+          // Progress and warnings go to stderr in both formats: stdout stays the table or the JSON.
+          const log = (line: string) => void process.stderr.write(line + '\n');
+          const runs: BackfillRunSummary[] = [];
+          // One run at a time, oldest first: day N can then be served what day N-1 stored.
+          for (const logicalDate of dates) {
+            const created = await store.create(
+              dag,
+              { dagId, logicalDate, conf, runType: 'backfill', refreshCache: opts.refreshCache },
+              rt.clock.now(),
+            );
+            const { run, tasks } = await runToCompletion(rt, dagId, created.run_id, log);
+            const hits = tasks.filter((t) => t.cache.decision === 'hit');
+            runs.push({
+              run_id: run.run_id,
+              logical_date: logicalDate.toISOString(),
+              state: run.state,
+              task_instances: tasks.length,
+              cache_hits: hits.length,
+              time_saved: round3(hits.reduce((s, t) => s + (t.cache.time_saved ?? 0), 0)),
+            });
+          }
+          const summary: BackfillSummary = {
+            dag_id: dagId,
+            start_date: dates[0].toISOString(),
+            end_date: dates[dates.length - 1].toISOString(),
+            caching_enabled: rt.settings.core.taskCachingEnabled,
+            runs,
+            succeeded: runs.filter((r) => r.state === 'success').length,
+            failed: runs.filter((r) => r.state !== 'success').length,
+            task_instances: runs.reduce((s, r) => s + r.task_instances, 0),
+            cache_hits: runs.reduce((s, r) => s + r.cache_hits, 0),
+            time_saved: round3(runs.reduce((s, r) => s + r.time_saved, 0)),
+          };
+          if (format === 'json') printJson(summary);
+          else printSummary(summary);
+          if (summary.failed > 0) process.exitCode = 1;
+        });
+      },
+    );
 }
 
 function printSummary(s: BackfillSummary): void {
   printTable(
     ['run_id', 'state', 'task instances', 'from cache', 'saved (s)'],
-    s.runs.map((r) => [r.run_id, colourState(r.state), r.task_instances, r.cache_hits > 0 ? colourDecision('hit') + ` ${r.cache_hits}` : '0', r.time_saved.toFixed(3)]),
+    s.runs.map((r) => [
+      r.run_id,
+      colourState(r.state),
+      r.task_instances,
+      r.cache_hits > 0 ? colourDecision('hit') + ` ${r.cache_hits}` : '0',
+      r.time_saved.toFixed(3),
+    ]),
   );
   process.stdout.write(
     `Backfill of '${s.dag_id}': ${s.runs.length} run(s), ${s.succeeded} succeeded, ${s.failed} failed; ` +

@@ -9,7 +9,8 @@ import { parsePositiveInt } from '../parse.js';
 
 function parseNonNegativeInt(value: string, flag: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n) || n < 0) throw new UsageError(`${flag} must be a whole number >= 0, got '${value}'`);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0)
+    throw new UsageError(`${flag} must be a whole number >= 0, got '${value}'`);
   if (n > MAX_TASKS) throw new UsageError(`${flag} is at most ${MAX_TASKS}, got ${n}`);
   return n;
 }
@@ -33,20 +34,34 @@ interface BenchCliOpts {
 
 /** `--operator bash --operator node` and `--operator bash,node` both work. */
 function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+  return [
+    ...(previous ?? []),
+    ...value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  ];
 }
 
 function parseOptions(o: BenchCliOpts): BenchOptions {
   const tasks = parsePositiveInt(o.tasks, '--tasks');
   if (tasks > MAX_TASKS) throw new UsageError(`--tasks is at most ${MAX_TASKS}, got ${tasks}`);
-  if (!(SHAPES as readonly string[]).includes(o.shape)) throw new UsageError(`--shape must be one of ${SHAPES.join(', ')}, got '${o.shape}'`);
+  if (!(SHAPES as readonly string[]).includes(o.shape))
+    throw new UsageError(`--shape must be one of ${SHAPES.join(', ')}, got '${o.shape}'`);
   const operators = [...new Set(o.operator.length > 0 ? o.operator : [...OPERATOR_KINDS])];
   for (const k of operators) {
-    if (!(OPERATOR_KINDS as readonly string[]).includes(k)) throw new UsageError(`--operator must be among ${OPERATOR_KINDS.join(', ')}, got '${k}'`);
+    if (!(OPERATOR_KINDS as readonly string[]).includes(k))
+      throw new UsageError(`--operator must be among ${OPERATOR_KINDS.join(', ')}, got '${k}'`);
   }
-  if (o.db !== 'sqlite' && o.db !== 'postgres') throw new UsageError(`--db must be 'sqlite' or 'postgres', got '${o.db}'`);
-  if (o.db === 'postgres' && !(o.dbConn ?? process.env.AIRFLOW__DATABASE__SQL_ALCHEMY_CONN ?? '').startsWith('postgres')) {
-    throw new UsageError('--db postgres needs --db-conn postgresql://user:pass@host/db (or AIRFLOW__DATABASE__SQL_ALCHEMY_CONN)');
+  if (o.db !== 'sqlite' && o.db !== 'postgres')
+    throw new UsageError(`--db must be 'sqlite' or 'postgres', got '${o.db}'`);
+  if (
+    o.db === 'postgres' &&
+    !(o.dbConn ?? process.env.AIRFLOW__DATABASE__SQL_ALCHEMY_CONN ?? '').startsWith('postgres')
+  ) {
+    throw new UsageError(
+      '--db postgres needs --db-conn postgresql://user:pass@host/db (or AIRFLOW__DATABASE__SQL_ALCHEMY_CONN)',
+    );
   }
   const loopSizes = o.loopScaling ? o.loopSizes.split(',').map((s) => parsePositiveInt(s.trim(), '--loop-sizes')) : [];
   if (loopSizes.some((n) => n > MAX_TASKS)) throw new UsageError(`--loop-sizes values are at most ${MAX_TASKS}`);
@@ -68,7 +83,12 @@ function parseOptions(o: BenchCliOpts): BenchOptions {
 function progressHooks(): { hooks: BenchHooks; stop: () => void } {
   if (!process.stderr.isTTY) return { hooks: {}, stop: () => undefined };
   const bar = new cliProgress.SingleBar(
-    { stream: process.stderr, format: ' {stage} [{bar}] {value}/{total} task instances', hideCursor: true, clearOnComplete: true },
+    {
+      stream: process.stderr,
+      format: ' {stage} [{bar}] {value}/{total} task instances',
+      hideCursor: true,
+      clearOnComplete: true,
+    },
     cliProgress.Presets.shades_classic,
   );
   let started = false;
@@ -88,17 +108,32 @@ function progressHooks(): { hooks: BenchHooks; stop: () => void } {
 export function registerBench(program: Command): void {
   program
     .command('bench')
-    .description('benchmark the scheduler and the task cache on synthetic DAGs (cache disabled, cold, warm), in a temporary AIRFLOW_HOME')
+    .description(
+      'benchmark the scheduler and the task cache on synthetic DAGs (cache disabled, cold, warm), in a temporary AIRFLOW_HOME',
+    )
     .option('-n, --tasks <n>', `tasks per DAG (1-${MAX_TASKS})`, '200')
     .option('--shape <shape>', `DAG shape: ${SHAPES.join(', ')} (layered)`, 'diamond')
-    .option('--operator <kinds>', `operator kinds, repeatable or comma-separated: ${OPERATOR_KINDS.join(', ')} (default: all)`, collect, [])
+    .option(
+      '--operator <kinds>',
+      `operator kinds, repeatable or comma-separated: ${OPERATOR_KINDS.join(', ')} (default: all)`,
+      collect,
+      [],
+    )
     .option('-p, --parallelism <n>', 'executor slots ([core] parallelism)', '4')
     .option('--db <engine>', 'metadata DB: sqlite (a temporary file) or postgres', 'sqlite')
     .option('--db-conn <url>', 'for --db postgres: the connection URL (default: AIRFLOW__DATABASE__SQL_ALCHEMY_CONN)')
-    .option('--backend <name>', 'cache backend ([core] task_cache_backend): metadata_db, redis or module.js:Export', 'metadata_db')
+    .option(
+      '--backend <name>',
+      'cache backend ([core] task_cache_backend): metadata_db, redis or module.js:Export',
+      'metadata_db',
+    )
     .option('--loop-sizes <list>', 'task-instance counts for the scheduler loop-time table', '100,1000,10000')
     .option('--no-loop-scaling', 'skip the scheduler loop-time table')
-    .option('--hit-probe <n>', 'tasks in the serial hit-cost probe (a bash chain, one hit at a time); 0 skips it', '200')
+    .option(
+      '--hit-probe <n>',
+      'tasks in the serial hit-cost probe (a bash chain, one hit at a time); 0 skips it',
+      '200',
+    )
     .option('--keep-home', 'keep the temporary AIRFLOW_HOME (its DB and logs) and print its path')
     .option('-o, --output <format>', 'table or json', 'table')
     .action(async (raw: BenchCliOpts) => {
@@ -114,7 +149,9 @@ export function registerBench(program: Command): void {
       if (format === 'json') printJson(report);
       else process.stdout.write(renderBenchReport(report));
       if (report.results.some((r) => !r.ok) || report.serial_hit_cost_ms?.ok === false) {
-        process.stderr.write('warning: some benchmark runs did not end as expected (see "runs ok"); their numbers are suspect\n');
+        process.stderr.write(
+          'warning: some benchmark runs did not end as expected (see "runs ok"); their numbers are suspect\n',
+        );
         process.exitCode = 1;
       }
     });

@@ -47,12 +47,27 @@ async function confirm(action: string): Promise<boolean> {
 }
 
 function statsTable(rows: (StatsRow & { dag_id?: string; task_id?: string })[], withTask: boolean): void {
-  const head = [...(withTask ? ['dag_id', 'task_id'] : ['dag_id']), 'hits', 'misses', 'bypasses', 'hit rate', 'entries', 'bytes', 'time saved (s)'];
+  const head = [
+    ...(withTask ? ['dag_id', 'task_id'] : ['dag_id']),
+    'hits',
+    'misses',
+    'bypasses',
+    'hit rate',
+    'entries',
+    'bytes',
+    'time saved (s)',
+  ];
   printTable(
     head,
     rows.map((r) => [
       ...(withTask ? [r.dag_id, r.task_id] : [r.dag_id]),
-      r.hits, r.misses, r.bypasses, r.hit_rate === null ? '-' : `${(r.hit_rate * 100).toFixed(1)}%`, r.entries, r.bytes, r.time_saved.toFixed(3),
+      r.hits,
+      r.misses,
+      r.bypasses,
+      r.hit_rate === null ? '-' : `${(r.hit_rate * 100).toFixed(1)}%`,
+      r.entries,
+      r.bytes,
+      r.time_saved.toFixed(3),
     ]),
   );
 }
@@ -79,8 +94,16 @@ export function registerCache(program: Command): void {
         printTable(
           ['key', 'dag_id', 'task_id', 'team', 'created', 'expires', 'size', 'hits', 'last hit', 'produced by run'],
           views.map((v) => [
-            v.short_key, v.dag_id, v.task_id, dash(v.team_name), v.created_at, v.expires_at ? `${v.expires_at}${v.expired ? ' (expired)' : ''}` : 'never',
-            v.size_bytes, v.hits, dash(v.last_hit_at), v.source_run_id,
+            v.short_key,
+            v.dag_id,
+            v.task_id,
+            dash(v.team_name),
+            v.created_at,
+            v.expires_at ? `${v.expires_at}${v.expired ? ' (expired)' : ''}` : 'never',
+            v.size_bytes,
+            v.hits,
+            dash(v.last_hit_at),
+            v.source_run_id,
           ]),
         );
       });
@@ -108,10 +131,20 @@ export function registerCache(program: Command): void {
           `produced:   run ${e.source_run_id}, try ${e.source_try_number}, took ${e.duration.toFixed(3)}s`,
         ];
         const ti = d.task_instance;
-        lines.push(ti ? `task instance: state ${ti.state}, try ${ti.current_try_number}, duration ${ti.duration ?? '-'}s, ${dash(ti.start_date)} .. ${dash(ti.end_date)}` : 'task instance: (its run no longer exists)');
-        lines.push(`value:      ${typeof d.value === 'string' && d.value_truncated ? d.value : JSON.stringify(d.value)}`, 'components:');
+        lines.push(
+          ti
+            ? `task instance: state ${ti.state}, try ${ti.current_try_number}, duration ${ti.duration ?? '-'}s, ${dash(ti.start_date)} .. ${dash(ti.end_date)}`
+            : 'task instance: (its run no longer exists)',
+        );
+        lines.push(
+          `value:      ${typeof d.value === 'string' && d.value_truncated ? d.value : JSON.stringify(d.value)}`,
+          'components:',
+        );
         process.stdout.write(lines.join('\n') + '\n');
-        printTable(['component', 'hash', 'value'], d.components.map((c) => [c.name, c.hash.slice(0, SHORT_KEY), JSON.stringify(c.value)]));
+        printTable(
+          ['component', 'hash', 'value'],
+          d.components.map((c) => [c.name, c.hash.slice(0, SHORT_KEY), JSON.stringify(c.value)]),
+        );
       });
     });
 
@@ -144,11 +177,13 @@ export function registerCache(program: Command): void {
     .action(async (opts: FilterOpts & { olderThan?: string; all?: boolean; yes?: boolean; output: string }) => {
       const format = parseFormat(opts.output);
       const filtered = [opts.dagId, opts.taskId, opts.team, opts.olderThan].some((v) => v !== undefined);
-      if (!filtered && !opts.all) throw new UsageError('cache clear needs a filter (--dag-id, --task-id, --team, --older-than) or --all');
+      if (!filtered && !opts.all)
+        throw new UsageError('cache clear needs a filter (--dag-id, --task-id, --team, --older-than) or --all');
       if (filtered && opts.all) throw new UsageError('cache clear takes either filters or --all, not both');
       await withRuntime(async (rt) => {
         const filter = baseFilter(opts);
-        if (opts.olderThan !== undefined) filter.olderThan = parseAgeOrDate(opts.olderThan, rt.clock.now(), '--older-than');
+        if (opts.olderThan !== undefined)
+          filter.olderThan = parseAgeOrDate(opts.olderThan, rt.clock.now(), '--older-than');
         const backend = await rt.cacheBackend();
         const what = describeFilter(filter);
         if (!opts.yes) {
@@ -202,46 +237,71 @@ export function registerCache(program: Command): void {
 
   cache
     .command('explain')
-    .description('compute the key a task would have and say whether it would hit; on a miss, name what differs from the closest entries')
+    .description(
+      'compute the key a task would have and say whether it would hit; on a miss, name what differs from the closest entries',
+    )
     .argument('<dag_id>')
     .argument('<task_id>')
     .option('--run-id <run_id>', 'explain this past run')
     .option('--conf <json>', 'explain a run triggered with this dag_run.conf (default: {})')
     .option('--logical-date <date>', 'logical date of that run (default: now)')
     .option(...OUTPUT)
-    .action(async (dagId: string, taskId: string, opts: { runId?: string; conf?: string; logicalDate?: string; output: string }) => {
-      const format = parseFormat(opts.output);
-      if (opts.runId !== undefined && (opts.conf !== undefined || opts.logicalDate !== undefined)) {
-        throw new UsageError('cache explain takes --run-id (a past run) or --conf/--logical-date (a new run), not both');
-      }
-      await withRuntime(async (rt) => {
-        const dag = (await rt.dags()).get(dagId);
-        const task = dag.tasks.get(taskId);
-        if (!task) throw new NotFoundError(`DAG '${dagId}' has no task '${taskId}' (its tasks: ${dag.topoOrder.join(', ')})`);
-        const target: ExplainTarget =
-          opts.runId !== undefined
-            ? { kind: 'run', runId: opts.runId }
-            : {
-                kind: 'hypothetical',
-                conf: parseConf(opts.conf) as Record<string, Json>,
-                logicalDate: opts.logicalDate ? parseDate(opts.logicalDate, '--logical-date') : rt.clock.now(),
-              };
-        const { core } = rt.settings;
-        const report = await explainTask(
-          { db: rt.db, backend: await rt.cacheBackend(), clock: rt.clock, cachingEnabled: core.taskCachingEnabled, checkTimeoutMs: core.taskCacheCheckTimeout * 1000 },
-          dag,
-          task,
-          target,
-        );
-        if (format === 'json') return printJson(report);
-        const verdict = report.key === null ? colourDecision('off') : report.would_hit ? colourDecision('hit') : colourDecision(report.decision);
-        const lines = [
-          `${dagId}.${taskId} in ${report.run.hypothetical ? 'a new run' : 'run'} ${report.run.run_id}: ${verdict}`,
-          ...(report.key ? [`key: ${report.key}`] : []),
-          ...report.reasons.map((r) => `  - ${r}`),
-        ];
-        if (report.closest && !report.would_hit) lines.push(`closest entry: ${report.closest.key.slice(0, SHORT_KEY)} (run ${report.closest.source_run_id}, of ${report.candidates} for this task)`);
-        process.stdout.write(lines.join('\n') + '\n');
-      });
-    });
+    .action(
+      async (
+        dagId: string,
+        taskId: string,
+        opts: { runId?: string; conf?: string; logicalDate?: string; output: string },
+      ) => {
+        const format = parseFormat(opts.output);
+        if (opts.runId !== undefined && (opts.conf !== undefined || opts.logicalDate !== undefined)) {
+          throw new UsageError(
+            'cache explain takes --run-id (a past run) or --conf/--logical-date (a new run), not both',
+          );
+        }
+        await withRuntime(async (rt) => {
+          const dag = (await rt.dags()).get(dagId);
+          const task = dag.tasks.get(taskId);
+          if (!task)
+            throw new NotFoundError(`DAG '${dagId}' has no task '${taskId}' (its tasks: ${dag.topoOrder.join(', ')})`);
+          const target: ExplainTarget =
+            opts.runId !== undefined
+              ? { kind: 'run', runId: opts.runId }
+              : {
+                  kind: 'hypothetical',
+                  conf: parseConf(opts.conf) as Record<string, Json>,
+                  logicalDate: opts.logicalDate ? parseDate(opts.logicalDate, '--logical-date') : rt.clock.now(),
+                };
+          const { core } = rt.settings;
+          const report = await explainTask(
+            {
+              db: rt.db,
+              backend: await rt.cacheBackend(),
+              clock: rt.clock,
+              cachingEnabled: core.taskCachingEnabled,
+              checkTimeoutMs: core.taskCacheCheckTimeout * 1000,
+            },
+            dag,
+            task,
+            target,
+          );
+          if (format === 'json') return printJson(report);
+          const verdict =
+            report.key === null
+              ? colourDecision('off')
+              : report.would_hit
+                ? colourDecision('hit')
+                : colourDecision(report.decision);
+          const lines = [
+            `${dagId}.${taskId} in ${report.run.hypothetical ? 'a new run' : 'run'} ${report.run.run_id}: ${verdict}`,
+            ...(report.key ? [`key: ${report.key}`] : []),
+            ...report.reasons.map((r) => `  - ${r}`),
+          ];
+          if (report.closest && !report.would_hit)
+            lines.push(
+              `closest entry: ${report.closest.key.slice(0, SHORT_KEY)} (run ${report.closest.source_run_id}, of ${report.candidates} for this task)`,
+            );
+          process.stdout.write(lines.join('\n') + '\n');
+        });
+      },
+    );
 }

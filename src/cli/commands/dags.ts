@@ -15,7 +15,13 @@ interface RunOpts {
 }
 
 /** Creates a queued run (and its task instances) for a DAG. */
-async function createRun(rt: Runtime, dagId: string, logicalDate: Date, opts: RunOpts, runType: 'manual' | 'backfill' = 'manual') {
+async function createRun(
+  rt: Runtime,
+  dagId: string,
+  logicalDate: Date,
+  opts: RunOpts,
+  runType: 'manual' | 'backfill' = 'manual',
+) {
   const dag = (await rt.dags()).get(dagId);
   return new DagRunStore(rt.db).create(
     dag,
@@ -54,9 +60,15 @@ export function registerDags(program: Command): void {
           tasks: d.tasks.size,
         }));
         if (format === 'json') printJson(rows);
-        else printTable(['dag_id', 'fileloc', 'bundle', 'team', 'tasks'], rows.map((r) => [r.dag_id, r.fileloc, r.bundle_name, r.team_name, r.tasks]));
+        else
+          printTable(
+            ['dag_id', 'fileloc', 'bundle', 'team', 'tasks'],
+            rows.map((r) => [r.dag_id, r.fileloc, r.bundle_name, r.team_name, r.tasks]),
+          );
         if (format === 'table' && reg.importErrors.length > 0) {
-          process.stderr.write(`${reg.importErrors.length} file(s) failed to load: see 'miniflow dags list-import-errors'\n`);
+          process.stderr.write(
+            `${reg.importErrors.length} file(s) failed to load: see 'miniflow dags list-import-errors'\n`,
+          );
         }
       });
     });
@@ -77,7 +89,11 @@ export function registerDags(program: Command): void {
         }));
         if (format === 'json') printJson(errors);
         else if (errors.length === 0) process.stdout.write('No import errors.\n');
-        else printTable(['filename', 'bundle', 'error'], errors.map((e) => [e.filename, e.bundle_name, e.error]));
+        else
+          printTable(
+            ['filename', 'bundle', 'error'],
+            errors.map((e) => [e.filename, e.bundle_name, e.error]),
+          );
       });
     });
 
@@ -101,7 +117,11 @@ export function registerDags(program: Command): void {
           end_date: isoOrEmpty(r.end_date),
         }));
         if (format === 'json') printJson(runs);
-        else printTable(['dag_id', 'run_id', 'state', 'logical_date', 'start_date', 'end_date'], runs.map((r) => [r.dag_id, r.run_id, colourState(r.state), r.logical_date, r.start_date, r.end_date]));
+        else
+          printTable(
+            ['dag_id', 'run_id', 'state', 'logical_date', 'start_date', 'end_date'],
+            runs.map((r) => [r.dag_id, r.run_id, colourState(r.state), r.logical_date, r.start_date, r.end_date]),
+          );
       });
     });
 
@@ -139,13 +159,23 @@ export function registerDags(program: Command): void {
         const log = (line: string) => void process.stderr.write(line + '\n');
         const { run, tasks, executorSubmitted } = await runToCompletion(rt, dagId, created.run_id, log);
         if (format === 'json') {
-          printJson({ dag_id: dagId, run_id: run.run_id, state: run.state, caching_enabled: rt.settings.core.taskCachingEnabled, executor_submitted: executorSubmitted, tasks });
+          printJson({
+            dag_id: dagId,
+            run_id: run.run_id,
+            state: run.state,
+            caching_enabled: rt.settings.core.taskCachingEnabled,
+            executor_submitted: executorSubmitted,
+            tasks,
+          });
         } else {
           printTable(TASK_TABLE_HEAD, tasks.map(taskTableRow));
           const hits = tasks.filter((t) => t.cache.decision === 'hit');
           const saved = hits.reduce((s, t) => s + (t.cache.time_saved ?? 0), 0);
-          process.stdout.write(`DAG run ${run.run_id}: ${colourState(run.state)}; ${hits.length} of ${tasks.length} task(s) served from the cache, ${saved.toFixed(3)}s saved\n`);
-          if (!rt.settings.core.taskCachingEnabled) process.stdout.write('Task caching is disabled ([core] task_caching_enabled = False).\n');
+          process.stdout.write(
+            `DAG run ${run.run_id}: ${colourState(run.state)}; ${hits.length} of ${tasks.length} task(s) served from the cache, ${saved.toFixed(3)}s saved\n`,
+          );
+          if (!rt.settings.core.taskCachingEnabled)
+            process.stdout.write('Task caching is disabled ([core] task_caching_enabled = False).\n');
         }
         if (run.state !== 'success') process.exitCode = 1;
       });

@@ -48,13 +48,17 @@ export function registerTasks(program: Command): void {
             "SELECT latency_ms FROM cache_event WHERE dag_id = ? AND run_id = ? AND task_id = ? AND try_number = ? AND decision = 'hit'",
             [dagId, runId, taskId, tryNumber],
           );
-          process.stdout.write(renderHitLog(ti, entry, events[0]?.latency_ms ?? null, rt.settings.core.taskCacheBackend));
+          process.stdout.write(
+            renderHitLog(ti, entry, events[0]?.latency_ms ?? null, rt.settings.core.taskCacheBackend),
+          );
           return;
         }
         if (!existsSync(file)) {
           // A try that failed before any process started (a template error, say) has no log file; its reason is all there is.
           const why = tryNumber === ti.try_number && ti.error ? `; the try failed before it started: ${ti.error}` : '';
-          throw new NotFoundError(`no log for try ${tryNumber} of task '${taskId}' in run '${runId}' (looked at ${file})${why}`);
+          throw new NotFoundError(
+            `no log for try ${tryNumber} of task '${taskId}' in run '${runId}' (looked at ${file})${why}`,
+          );
         }
         process.stdout.write(readFileSync(file, 'utf8'));
       });

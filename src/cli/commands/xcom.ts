@@ -7,7 +7,7 @@ export function registerXCom(program: Command): void {
   const xcom = program.command('xcom').description('values tasks pushed');
   xcom
     .command('get')
-    .description("print an XCom value as JSON (default key: return_value)")
+    .description('print an XCom value as JSON (default key: return_value)')
     .argument('<dag_id>')
     .argument('<run_id>')
     .argument('<task_id>')
@@ -17,7 +17,8 @@ export function registerXCom(program: Command): void {
         const store = new TaskInstanceStore(rt.db);
         await store.get(dagId, runId, taskId); // names a missing run or task precisely
         const row = (await store.xcoms(dagId, runId, [taskId])).find((x) => x.key === opts.key);
-        if (!row) throw new NotFoundError(`task '${taskId}' of run '${runId}' (DAG '${dagId}') has no XCom '${opts.key}'`);
+        if (!row)
+          throw new NotFoundError(`task '${taskId}' of run '${runId}' (DAG '${dagId}') has no XCom '${opts.key}'`);
         process.stdout.write(row.value + '\n');
       });
     });
