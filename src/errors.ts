@@ -46,3 +46,8 @@ export class TemplateError extends MiniflowError {}
 
 /** A cache backend could not be loaded or failed; the scheduler fails open on these. */
 export class CacheBackendError extends MiniflowError {}
+
+/** The message of anything thrown: an Error's message, else its string form. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -17,6 +17,7 @@ import {
   type Shape,
   type SyntheticDag,
 } from './synthetic-dag.js';
+import { redact } from '../util/redact.js';
 
 export interface BenchOptions {
   tasks: number;
@@ -315,8 +316,4 @@ function map<T>(p: Record<PhaseName, PhaseResult>, f: (r: PhaseResult) => T): Re
 function peakRssMb(): number {
   // maxRSS is in kilobytes.
   return Math.round(process.resourceUsage().maxRSS / 1024);
-}
-
-function redact(conn: string): string {
-  return conn.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
 }

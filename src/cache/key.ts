@@ -1,6 +1,7 @@
 import type { Json } from '../dag/model.js';
 import { canonicalJson, hashJson, sha256Hex } from './canonical.js';
 import type { CacheKey, KeyComponent } from './types.js';
+import { errorMessage } from '../errors.js';
 
 export interface CacheKeyParts {
   teamName: string | null;
@@ -26,7 +27,7 @@ function component(name: string, value: Json): KeyComponent {
   try {
     return { name, hash: hashJson(value), value };
   } catch (err) {
-    throw new TypeError(`cache key component '${name}' has no canonical JSON form: ${(err as Error).message}`);
+    throw new TypeError(`cache key component '${name}' has no canonical JSON form: ${errorMessage(err)}`);
   }
 }
 

@@ -1,4 +1,4 @@
-import { UsageError } from '../errors.js';
+import { UsageError, errorMessage } from '../errors.js';
 
 export function parseConf(text: string | undefined): Record<string, unknown> {
   if (text === undefined) return {};
@@ -6,7 +6,7 @@ export function parseConf(text: string | undefined): Record<string, unknown> {
   try {
     v = JSON.parse(text);
   } catch (e) {
-    throw new UsageError(`--conf is not valid JSON (${(e as Error).message}): ${text}`);
+    throw new UsageError(`--conf is not valid JSON (${errorMessage(e)}): ${text}`);
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v))
     throw new UsageError(`--conf must be a JSON object, got: ${text}`);

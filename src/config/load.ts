@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import ini from 'ini';
-import { ConfigError } from '../errors.js';
+import { ConfigError, errorMessage } from '../errors.js';
 import { CONFIG_OPTIONS, envVarName, findOption, type ConfigOption } from './options.js';
 import type { Settings } from './settings.js';
 import { defaultHome, InvalidValue, resolvePath, type ParseContext } from './value-kinds.js';
@@ -72,7 +72,7 @@ function readConfigFile(cfgPath: string): Map<string, string> {
     throw new ConfigError(
       'airflow.cfg',
       cfgPath,
-      `cannot be read (${(err as Error).message}); fix its permissions or point AIRFLOW_HOME elsewhere`,
+      `cannot be read (${errorMessage(err)}); fix its permissions or point AIRFLOW_HOME elsewhere`,
     );
   }
   // bracketedArray off: `key[]` has no special meaning in airflow.cfg.

@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import { ConfigError } from '../errors.js';
+import { ConfigError, errorMessage } from '../errors.js';
 import type { Settings } from '../config/settings.js';
 import type { DagBundle } from './model.js';
 
@@ -22,7 +22,7 @@ export function resolveBundles(settings: Settings): DagBundle[] {
     throw new ConfigError(
       SECTION,
       KEY,
-      `not valid JSON (${(e as Error).message}); expected a list like [{"name": "team_a", "kwargs": {"path": "dags/team_a"}, "team_name": "team_a"}]`,
+      `not valid JSON (${errorMessage(e)}); expected a list like [{"name": "team_a", "kwargs": {"path": "dags/team_a"}, "team_name": "team_a"}]`,
     );
   }
   if (!Array.isArray(list))

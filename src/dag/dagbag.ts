@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DagValidationError, MiniflowError } from '../errors.js';
+import { DagValidationError, MiniflowError, errorMessage } from '../errors.js';
 import type { Dag, DagBagResult, DagBundle, ImportErrorRecord } from './model.js';
 import { buildDag, type DagLoadOptions } from './dag-builder.js';
 import { ModuleHasher } from './source-hash.js';
@@ -18,7 +18,7 @@ export function loadDagFile(file: string, bundle: DagBundle, options: DagLoadOpt
   try {
     bytes = readFileSync(fileloc);
   } catch (e) {
-    throw new DagValidationError(fileloc, `cannot read the DAG file: ${(e as Error).message}`);
+    throw new DagValidationError(fileloc, `cannot read the DAG file: ${errorMessage(e)}`);
   }
   return buildDag(fileloc, bytes, bundle, options);
 }
@@ -40,7 +40,7 @@ export function loadDagBag(bundles: DagBundle[], options: { defaults?: TaskDefau
       importErrors.push({
         filename: resolve(bundle.path),
         bundleName: bundle.name,
-        message: `DAG bundle '${bundle.name}': cannot list folder ${resolve(bundle.path)}: ${(e as Error).message}`,
+        message: `DAG bundle '${bundle.name}': cannot list folder ${resolve(bundle.path)}: ${errorMessage(e)}`,
       });
       continue;
     }

@@ -4,6 +4,7 @@ import { buildCacheConfig, pickCacheSetting } from './cache-config.js';
 import { resolveCallableRef } from './callable-ref.js';
 import { computeSourceHash, type ModuleHasher } from './source-hash.js';
 import { findXComRefWrappers, readXComRef } from './xcom-refs.js';
+import { errorMessage } from '../errors.js';
 
 /** Defaults for fields neither the task nor default_args set (Airflow's [core] defaults). */
 export interface TaskDefaults {
@@ -97,7 +98,7 @@ export function buildTask(
       ctx.modules,
     );
   } catch (e) {
-    throw invalid(where, `cannot read callable module ${resolved?.file}: ${(e as Error).message}`);
+    throw invalid(where, `cannot read callable module ${resolved?.file}: ${errorMessage(e)}`);
   }
 
   const xcomDependencies: string[] = [];

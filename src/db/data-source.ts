@@ -4,7 +4,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import sqlite3 from 'sqlite3';
 import { DataSource, type EntityManager, type QueryRunner } from 'typeorm';
 import { migrations } from '../../migrations/index.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, errorMessage } from '../errors.js';
 import { entities } from './entities.js';
 
 export type DbKind = 'sqlite' | 'postgres';
@@ -370,7 +370,7 @@ export async function openMetadataDb(
     throw new ConfigError(
       'database',
       'sql_alchemy_conn',
-      `cannot open ${kind} database ${kind === 'sqlite' ? target : conn}: ${(err as Error).message}`,
+      `cannot open ${kind} database ${kind === 'sqlite' ? target : conn}: ${errorMessage(err)}`,
     );
   }
   return new MetadataDb(dataSource, kind);

@@ -11,6 +11,7 @@ import type { Json } from '../dag/model.js';
 import { childEnv } from './child-env.js';
 import { planLaunch, type LaunchPlan } from './launch.js';
 import type { TaskTrySpec, TaskTryResult } from './types.js';
+import { errorMessage } from '../errors.js';
 
 export interface TaskTryHooks {
   /** Called right after spawn, e.g. to record the pid on the task instance. */
@@ -51,7 +52,7 @@ export async function runTaskTry(spec: TaskTrySpec, hooks: TaskTryHooks = {}): P
     // O_APPEND: the parent and the child write the same file without overwriting each other.
     log = openSync(spec.logFile, 'a');
   } catch (err) {
-    return failed(`cannot open log file ${spec.logFile}: ${(err as Error).message}`);
+    return failed(`cannot open log file ${spec.logFile}: ${errorMessage(err)}`);
   }
   try {
     let plan: LaunchPlan;
@@ -60,7 +61,7 @@ export async function runTaskTry(spec: TaskTrySpec, hooks: TaskTryHooks = {}): P
       if (spec.cwd !== undefined && !existsSync(spec.cwd))
         throw new Error(`cwd ${spec.cwd} does not exist (task ${spec.taskId})`);
     } catch (err) {
-      const result = failed((err as Error).message);
+      const result = failed(errorMessage(err));
       logLine(log, `Task failed: ${result.error}`, 'ERROR');
       return result;
     }
@@ -70,7 +71,7 @@ export async function runTaskTry(spec: TaskTrySpec, hooks: TaskTryHooks = {}): P
     else logLine(log, `Task failed: ${result.error}`, 'ERROR');
     return result;
   } catch (err) {
-    return failed(`executor error: ${(err as Error).message}`);
+    return failed(`executor error: ${errorMessage(err)}`);
   } finally {
     closeSync(log);
   }

@@ -6,7 +6,7 @@ import type { Settings } from '../config/settings.js';
 import type { Json, Task } from '../dag/model.js';
 import type { MetadataDb } from '../db/data-source.js';
 import type { DagRunRow } from '../db/entities.js';
-import { MiniflowError } from '../errors.js';
+import { MiniflowError, errorMessage } from '../errors.js';
 import type { LocalExecutor, SlotHold } from '../executor/local-executor.js';
 import { buildTemplateContext, resolveInputs, type ResolvedInputs, type TemplateContext } from '../templating/index.js';
 import type { Clock } from '../util/clock.js';
@@ -162,9 +162,7 @@ export class Scheduler {
         lastDagRead = now;
         await this.o
           .refreshDags()
-          .catch((err: unknown) =>
-            this.log(`WARNING cannot re-read the DAG bundles: ${(err as Error)?.message ?? String(err)}`),
-          );
+          .catch((err: unknown) => this.log(`WARNING cannot re-read the DAG bundles: ${errorMessage(err)}`));
       }
       const gcEvery = this.o.settings.core.taskCacheGcInterval * 1000;
       if (this.o.cacheGc && gcEvery > 0 && !gcRunning && now - lastGc >= gcEvery) {
@@ -175,7 +173,7 @@ export class Scheduler {
           .cacheGc(new Date(now))
           .then(
             (n) => n > 0 && this.log(`cache gc: removed ${n} expired entr${n === 1 ? 'y' : 'ies'}`),
-            (err: unknown) => this.log(`WARNING cache gc failed: ${(err as Error)?.message ?? String(err)}`),
+            (err: unknown) => this.log(`WARNING cache gc failed: ${errorMessage(err)}`),
           )
           .finally(() => (gcRunning = false));
       }
@@ -271,7 +269,7 @@ export class Scheduler {
         try {
           dag = this.o.registry.get(run.dag_id);
         } catch (err) {
-          this.log(`run ${run.run_id} of DAG '${run.dag_id}' cannot be scheduled: ${(err as Error).message}`);
+          this.log(`run ${run.run_id} of DAG '${run.dag_id}' cannot be scheduled: ${errorMessage(err)}`);
           await this.runs.finish(run, 'failed', now);
           continue;
         }
@@ -353,7 +351,7 @@ export class Scheduler {
             tracker,
             ti,
             task,
-            { start: now, end: now, error: `internal error: ${(err as Error)?.message ?? String(err)}` },
+            { start: now, end: now, error: `internal error: ${errorMessage(err)}` },
             null,
           ).catch(() => undefined);
         }
@@ -551,7 +549,7 @@ export class Scheduler {
     const q: Promise<void> = p
       .then(
         () => undefined,
-        (err: unknown) => this.log(`WARNING ${(err as Error)?.message ?? String(err)}`),
+        (err: unknown) => this.log(`WARNING ${errorMessage(err)}`),
       )
       .finally(() => this.sideWrites.delete(q));
     this.sideWrites.add(q);
@@ -703,7 +701,7 @@ export class Scheduler {
       await mkdir(dirname(file), { recursive: true });
       await writeFile(file, text);
     } catch (err) {
-      this.log(`WARNING cannot write log ${file}: ${(err as Error).message}`);
+      this.log(`WARNING cannot write log ${file}: ${errorMessage(err)}`);
     }
   }
 

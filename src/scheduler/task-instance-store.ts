@@ -1,7 +1,7 @@
 import type { Json } from '../dag/model.js';
 import type { MetadataDb, SqlRunner } from '../db/data-source.js';
 import type { TaskInstanceRow, XComRow } from '../db/entities.js';
-import { NotFoundError } from '../errors.js';
+import { NotFoundError, errorMessage } from '../errors.js';
 import { TI } from './states.js';
 
 /** A task instance as the scheduler tracks it between loops. */
@@ -277,7 +277,7 @@ export class TaskInstanceStore {
         ],
       );
     } catch (err) {
-      if ((err as Error)?.message?.includes(HIT_LOST_CLAIM)) return false;
+      if (errorMessage(err)?.includes(HIT_LOST_CLAIM)) return false;
       throw err;
     }
     tookTryToSuccess(ti, schedulerId);

@@ -3,6 +3,7 @@ import { CacheBackendError } from '../../errors.js';
 import { canonicalJson } from '../canonical.js';
 import { decodeStoredText } from '../stored-text.js';
 import type { CacheBackend, CacheBackendOptions, CacheEntry, CacheFilter, CacheStats } from '../types.js';
+import { redact } from '../../util/redact.js';
 
 export interface RedisCacheBackendOptions extends Pick<CacheBackendOptions, 'redisUrl'> {
   /**
@@ -37,11 +38,6 @@ const RECORD_HIT = `if redis.call('TYPE', KEYS[1]).ok == 'hash' then
   redis.call('HSET', KEYS[1], 'last_hit_at', ARGV[1])
 end
 return 0`;
-
-/** `redis://user:secret@host` -> `redis://user:***@host`: URLs end up in decisions and logs. */
-function redact(url: string): string {
-  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
-}
 
 /** SCAN MATCH treats `* ? [ ] \` specially; team names are matched literally. */
 function globEscape(text: string): string {
