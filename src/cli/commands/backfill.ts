@@ -3,8 +3,8 @@ import { UsageError } from '../../errors.js';
 import { DagRunStore } from '../../scheduler/dag-run-store.js';
 import { colourDecision, colourState, parseFormat, printJson, printTable } from '../output.js';
 import { parseConf, parseDate } from '../parse.js';
+import { runToCompletion } from '../run-dag.js';
 import { withRuntime } from '../with-runtime.js';
-import { runToCompletion } from './dags.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 

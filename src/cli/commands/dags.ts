@@ -1,44 +1,11 @@
 import type { Command } from 'commander';
 import { DagRunStore } from '../../scheduler/dag-run-store.js';
-import { TaskInstanceStore } from '../../scheduler/task-instance-store.js';
-import type { Runtime } from '../../runtime.js';
 import { colourState, isoOrEmpty, parseFormat, printJson, printTable } from '../output.js';
-import { parseConf, parseDate } from '../parse.js';
-import { TASK_TABLE_HEAD, taskTableRow, taskView } from '../task-view.js';
+import { parseDate } from '../parse.js';
+import { createRun, runToCompletion, type RunOpts } from '../run-dag.js';
+import { TASK_TABLE_HEAD, taskTableRow } from '../task-view.js';
 import { withRuntime } from '../with-runtime.js';
 import { registerBackfill } from './backfill.js';
-
-interface RunOpts {
-  conf?: string;
-  runId?: string;
-  refreshCache?: boolean;
-}
-
-/** Creates a queued run (and its task instances) for a DAG. */
-async function createRun(
-  rt: Runtime,
-  dagId: string,
-  logicalDate: Date,
-  opts: RunOpts,
-  runType: 'manual' | 'backfill' = 'manual',
-) {
-  const dag = (await rt.dags()).get(dagId);
-  return new DagRunStore(rt.db).create(
-    dag,
-    { dagId, runId: opts.runId, logicalDate, conf: parseConf(opts.conf), runType, refreshCache: opts.refreshCache },
-    rt.clock.now(),
-  );
-}
-
-/** Runs one DAG run to completion in this process and returns its task views. */
-export async function runToCompletion(rt: Runtime, dagId: string, runId: string, log?: (line: string) => void) {
-  const { scheduler, executor } = await rt.scheduler({ only: { dagId, runId }, log });
-  await scheduler.loop({ untilIdle: true });
-  const run = await new DagRunStore(rt.db).get(dagId, runId);
-  const tis = await new TaskInstanceStore(rt.db).fullRows(dagId, runId);
-  // Tries handed to the executor (slots taken): a cache hit takes none.
-  return { run, tasks: tis.map(taskView), executorSubmitted: executor.submitted };
-}
 
 export function registerDags(program: Command): void {
   const dags = program.command('dags').description('DAG files, runs and tests');
