@@ -7,16 +7,16 @@ export const CONTEXT_INCLUDE_INPUTS = ['ds', 'ds_nodash', 'ts', 'logical_date', 
 const CACHE_KEYS = ['ttl', 'exclude_inputs', 'include_inputs', 'version', 'serialize'] as const;
 
 /**
- * The task's raw `cache` setting: its own, else `default_args.cache`. Sensors do not inherit it:
- * a sensor checks the world right now, so it caches only when the sensor itself asks to.
+ * The task's raw `cache` setting: its own, else `default_args.cache` when its operator takes it
+ * (the registry's `cacheFromDefaultArgs`: sensors do not).
  */
 export function pickCacheSetting(
   task: Record<string, unknown>,
   defaultArgs: Record<string, unknown>,
-  isSensor: boolean,
+  cacheFromDefaultArgs: boolean,
 ): unknown {
   if (Object.hasOwn(task, 'cache') && task.cache !== undefined) return task.cache;
-  if (isSensor) return null;
+  if (!cacheFromDefaultArgs) return null;
   return Object.hasOwn(defaultArgs, 'cache') ? defaultArgs.cache : null;
 }
 

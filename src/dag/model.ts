@@ -49,19 +49,11 @@ export interface TaskInputs {
 }
 export const INPUT_FIELDS = ['op_args', 'op_kwargs', 'bash_command', 'env', 'cwd', 'filepath'] as const;
 
-/** Operator kinds miniflow can run; anything else loads and lists but fails when run. */
-export const RUNNABLE_OPERATORS = [
-  'BashOperator',
-  'EmptyOperator',
-  'PythonOperator',
-  'NodeOperator',
-  'FileSensor',
-] as const;
-
 export interface Task {
   taskId: string;
   /** Operator class name as written in the file (`_task_type` / `task_type`). */
   taskType: string;
+  /** From the operator registry (src/operators/): the cache explanation names sensors. */
   isSensor: boolean;
   downstreamTaskIds: string[];
   /** Derived from every task's downstream list. */

@@ -5,6 +5,8 @@ import { resolveCallableRef } from './callable-ref.js';
 import { computeSourceHash, type ModuleHasher } from './source-hash.js';
 import { findXComRefWrappers, readXComRef } from './xcom-refs.js';
 import { errorMessage } from '../errors.js';
+import { DEFAULT_POKE_INTERVAL, DEFAULT_SENSOR_TIMEOUT } from '../operators/file-sensor.js';
+import { operatorOf } from '../operators/index.js';
 
 /** Defaults for fields neither the task nor default_args set (Airflow's [core] defaults). */
 export interface TaskDefaults {
@@ -13,16 +15,6 @@ export interface TaskDefaults {
   retryDelay: number;
 }
 export const AIRFLOW_TASK_DEFAULTS: TaskDefaults = { retries: 0, retryDelay: 300 };
-export const DEFAULT_POKE_INTERVAL = 60;
-export const DEFAULT_SENSOR_TIMEOUT = 7 * 24 * 3600;
-
-/** What a task field must hold for the operator to run at all. */
-const REQUIRED_FIELD: Record<string, string> = {
-  PythonOperator: 'python_callable',
-  NodeOperator: 'callable',
-  BashOperator: 'bash_command',
-  FileSensor: 'filepath',
-};
 
 /** Fields that identify a task and its edges; default_args never supplies them. */
 const IDENTITY_FIELDS = new Set(['task_id', 'task_type', 'downstream_task_ids', 'cache']);
@@ -49,7 +41,7 @@ export function buildTask(
   ctx: TaskBuildContext,
 ): Task {
   const where: Where = { file: ctx.file, dagId: ctx.dagId, taskId };
-  const isSensor = taskType.endsWith('Sensor');
+  const operator = operatorOf(taskType);
   const inherited = Object.entries(ctx.defaultArgs).filter(([k]) => !IDENTITY_FIELDS.has(k));
   // A task's own value wins, even null (which then means "not set").
   const merged: Record<string, unknown> = { ...Object.fromEntries(inherited), ...raw };
@@ -80,14 +72,15 @@ export function buildTask(
   const filepath = f.string('filepath');
   if (filepath !== undefined) inputs.filepath = filepath;
 
-  const required = REQUIRED_FIELD[taskType];
-  if (required && !f.has(required)) throw invalid(where, `${taskType} requires the field '${required}'`);
+  for (const required of operator.fields.required) {
+    if (!f.has(required)) throw invalid(where, `${taskType} requires the field '${required}'`);
+  }
 
-  const pythonCallable = f.string('python_callable');
-  const callable = f.string('callable');
+  const refs = { python_callable: f.string('python_callable'), callable: f.string('callable') };
+  const { python_callable: pythonCallable, callable } = refs;
   // The field the operator runs decides which reference is resolved; a stray one on another operator is checked too.
-  const callableRef = taskType === 'NodeOperator' ? callable : (pythonCallable ?? callable);
-  const callableField = callableRef === callable ? 'callable' : 'python_callable';
+  const callableField = operator.callableField ?? (pythonCallable !== undefined ? 'python_callable' : 'callable');
+  const callableRef = refs[callableField];
   const resolved =
     callableRef !== undefined ? resolveCallableRef(callableRef, callableField, ctx.bundlePath, where) : undefined;
 
@@ -115,7 +108,7 @@ export function buildTask(
   return {
     taskId,
     taskType,
-    isSensor,
+    isSensor: operator.isSensor,
     downstreamTaskIds,
     upstreamTaskIds: [],
     triggerRule: f.oneOf<TriggerRule>('trigger_rule', TRIGGER_RULES, 'all_success'),
@@ -128,7 +121,11 @@ export function buildTask(
     ...(resolved ? { callableFile: resolved.file, callableName: resolved.name } : {}),
     pokeInterval: f.seconds('poke_interval', DEFAULT_POKE_INTERVAL),
     sensorTimeout: f.seconds('timeout', DEFAULT_SENSOR_TIMEOUT),
-    cache: buildCacheConfig(pickCacheSetting(raw, ctx.defaultArgs, isSensor), { where, inputs, params: ctx.params }),
+    cache: buildCacheConfig(pickCacheSetting(raw, ctx.defaultArgs, operator.cacheFromDefaultArgs), {
+      where,
+      inputs,
+      params: ctx.params,
+    }),
     sourceHash,
     xcomDependencies,
   };

@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Json } from '../dag/model.js';
 import { childEnv } from './child-env.js';
-import { planLaunch, type LaunchPlan } from './launch.js';
+import { operatorOf, planLaunch, type LaunchPlan } from '../operators/index.js';
 import type { TaskTrySpec, TaskTryResult } from './types.js';
 import { errorMessage } from '../errors.js';
 
@@ -67,6 +67,8 @@ export async function runTaskTry(spec: TaskTrySpec, hooks: TaskTryHooks = {}): P
     }
     logLine(log, `Try ${spec.tryNumber} of ${spec.dagId}.${spec.taskId} (run ${spec.runId}): running ${plan.describe}`);
     const result = await runChild(spec, plan, log, hooks, startedAt);
+    // The registry says what a type pushes: a runner that sends a value anyway (a sensor) pushes none.
+    if (operatorOf(spec.taskType).xcom === 'none') delete result.returnValue;
     if (result.ok) logLine(log, 'Task exited successfully');
     else logLine(log, `Task failed: ${result.error}`, 'ERROR');
     return result;

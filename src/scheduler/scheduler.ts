@@ -8,6 +8,7 @@ import type { MetadataDb } from '../db/data-source.js';
 import type { DagRunRow } from '../db/entities.js';
 import { MiniflowError, errorMessage } from '../errors.js';
 import type { LocalExecutor, SlotHold } from '../executor/local-executor.js';
+import { operatorOf } from '../operators/index.js';
 import { buildTemplateContext, resolveInputs, type ResolvedInputs, type TemplateContext } from '../templating/index.js';
 import type { Clock } from '../util/clock.js';
 import { taskLogPath } from '../util/log-path.js';
@@ -380,8 +381,8 @@ export class Scheduler {
       return false;
     };
 
-    if (task.taskType === 'EmptyOperator') {
-      // As in Airflow, an EmptyOperator is marked success by the scheduler without running anything.
+    if (!operatorOf(task.taskType).needsProcess) {
+      // As in Airflow, a task that needs no process (EmptyOperator) is marked success by the scheduler.
       if ((await claim()) && (await this.tis.succeed(ti, { start, end: start }, undefined, null))) settle(TI.SUCCESS);
       return;
     }

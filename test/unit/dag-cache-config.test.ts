@@ -52,11 +52,11 @@ describe('task cache setting', () => {
     expect(dag.tasks.get('opted_in')!.cache).toEqual(DEFAULTS);
   });
 
-  test('pickCacheSetting: own value, then default_args, never default_args for sensors', () => {
-    expect(pickCacheSetting({ cache: false }, { cache: true }, false)).toBe(false);
-    expect(pickCacheSetting({}, { cache: true }, false)).toBe(true);
-    expect(pickCacheSetting({}, { cache: true }, true)).toBeNull();
-    expect(pickCacheSetting({ cache: true }, {}, true)).toBe(true);
+  test('pickCacheSetting: own value, then default_args only when the operator takes it (sensors do not)', () => {
+    expect(pickCacheSetting({ cache: false }, { cache: true }, true)).toBe(false);
+    expect(pickCacheSetting({}, { cache: true }, true)).toBe(true);
+    expect(pickCacheSetting({}, { cache: true }, false)).toBeNull();
+    expect(pickCacheSetting({ cache: true }, {}, false)).toBe(true);
   });
 
   test('excludable inputs are op_kwargs keys, set input fields and env.NAME', () => {
