@@ -28,7 +28,7 @@ function option<G extends Group, F extends keyof Settings[G] & string>(
   kind: ValueKind<Settings[G][F]>,
   description: string,
 ): ConfigOption {
-  return { section, key, default: defaultValue, description, kind: kind as ValueKind<unknown>, field };
+  return { section, key, default: defaultValue, description, kind, field };
 }
 
 export const CONFIG_OPTIONS: readonly ConfigOption[] = [

@@ -53,7 +53,7 @@ export function resolveBundles(settings: Settings): DagBundle[] {
     return {
       name,
       path: isAbsolute(path) ? resolve(path) : resolve(settings.airflowHome, path),
-      teamName: settings.core.multiTeam ? ((teamName as string | null | undefined) ?? null) : null,
+      teamName: settings.core.multiTeam ? (teamName ?? null) : null,
     };
   });
 }

@@ -48,7 +48,7 @@ export function buildDag(file: string, bytes: Buffer, bundle: DagBundle, options
       throw invalid(where, `field 'downstream_task_ids' must be an array of strings, found ${describeValue(ds)}`);
     }
     types.set(taskId, taskType);
-    downstream.set(taskId, [...new Set(ds as string[])]);
+    downstream.set(taskId, [...new Set(ds)]);
   });
   for (const [taskId, children] of downstream) {
     const unknown = children.find((c) => !downstream.has(c));

@@ -22,7 +22,8 @@ export function describeValue(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'object') return 'an object';
   if (typeof v === 'string') return `string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '...' : v)}`;
-  return `${typeof v} ${String(v)}`;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return `${typeof v} ${String(v)}`;
+  return typeof v; // undefined, a function or a symbol: never in parsed JSON
 }
 
 /**
@@ -96,7 +97,7 @@ export class FieldReader {
     const list = this.array(name);
     if (list === undefined) return undefined;
     if (!list.every((x) => typeof x === 'string')) throw this.wrongType(name, 'an array of strings');
-    return list as string[];
+    return list;
   }
 
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {

@@ -47,7 +47,7 @@ function findCycle(downstream: Edges, left: Set<string>): string[] {
     path.push(id);
     id = (downstream.get(id) ?? []).find((c) => left.has(c))!;
   }
-  return [...path.slice(seenAt.get(id)!), id];
+  return [...path.slice(seenAt.get(id)), id];
 }
 
 /** All tasks upstream of `id`, transitively. */

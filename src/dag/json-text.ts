@@ -37,10 +37,13 @@ function reportedOffset(message: string, text: string): number | undefined {
 
 /** V8's message without the position suffix and the echoed source snippet (can be long). */
 function reason(message: string): string {
-  return message
-    .replace(/ in JSON at position \d+.*$/, '')
-    .replace(/, (\.\.\.)?".*"(\.\.\.)? is not valid JSON$/s, '')
-    .replace(/[\u0000-\u001f]/g, (c) => JSON.stringify(c).slice(1, -1));
+  return (
+    message
+      .replace(/ in JSON at position \d+.*$/, '')
+      .replace(/, (\.\.\.)?".*"(\.\.\.)? is not valid JSON$/s, '')
+      // eslint-disable-next-line no-control-regex -- matching control characters is the point: they are escaped
+      .replace(/[\u0000-\u001f]/g, (c) => JSON.stringify(c).slice(1, -1))
+  );
 }
 
 const WS = new Set([' ', '\t', '\n', '\r']);
@@ -146,6 +149,9 @@ export function firstErrorOffset(text: string): number {
   }
 }
 
-class ScanStop {
-  constructor(readonly offset: number) {}
+/** Thrown by the scanner at the first bad character; caught in firstErrorOffset. */
+class ScanStop extends Error {
+  constructor(readonly offset: number) {
+    super(`invalid JSON at offset ${offset}`);
+  }
 }

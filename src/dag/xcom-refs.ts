@@ -22,7 +22,7 @@ export function findXComRefWrappers(value: unknown): { __type: 'xcomref'; __var:
   while (stack.length > 0) {
     const v = stack.pop();
     if (isXComRefWrapper(v)) found.push(v);
-    else if (Array.isArray(v)) stack.push(...[...v].reverse());
+    else if (Array.isArray(v)) stack.push(...(v as unknown[]).toReversed());
     else if (isPlainObject(v)) stack.push(...Object.values(v).reverse());
   }
   return found;

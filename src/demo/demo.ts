@@ -56,8 +56,11 @@ function setUpHome(): { home: string; dagFile: string } {
 }
 
 function editFeaturesDegree(dagFile: string, degree: number): void {
-  const doc = JSON.parse(readFileSync(dagFile, 'utf8'));
-  const features = doc.dag.tasks.find((t: { task_id: string }) => t.task_id === 'features');
+  const doc = JSON.parse(readFileSync(dagFile, 'utf8')) as {
+    dag: { tasks: { task_id: string; op_kwargs: Record<string, unknown> }[] };
+  };
+  const features = doc.dag.tasks.find((t) => t.task_id === 'features');
+  if (!features) throw new Error(`${dagFile} has no task 'features'`);
   features.op_kwargs.degree = degree;
   writeFileSync(dagFile, JSON.stringify(doc, null, 2));
 }

@@ -179,7 +179,7 @@ function judgeResultLine(
   }
   let parsed: { ok?: unknown; value?: Json; error?: unknown };
   try {
-    parsed = JSON.parse(line);
+    parsed = JSON.parse(line) as typeof parsed;
   } catch {
     return { ok: false, error: `the runner wrote a garbled result line: ${line.slice(0, 200)}` };
   }

@@ -29,9 +29,9 @@ export function jsonProblem(value: unknown, path = '$', ancestors: object[] = []
     }
     return undefined;
   }
-  const proto = Object.getPrototypeOf(obj);
+  const proto = Object.getPrototypeOf(obj) as { constructor?: { name?: string } } | null;
   if (proto !== Object.prototype && proto !== null) {
-    return `${proto?.constructor?.name ?? 'non-plain object'} at ${path}`;
+    return `${proto.constructor?.name ?? 'non-plain object'} at ${path}`;
   }
   for (const [key, v] of Object.entries(obj)) {
     const step = /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;

@@ -79,7 +79,8 @@ function xcomPull(dagId: string, read: XComReader) {
     const otherDag = keywords?.dag_id ?? positional[1];
     const key = keywords?.key ?? positional[2] ?? RETURN_VALUE;
     if (otherDag !== undefined && otherDag !== null && otherDag !== dagId) {
-      throw new Error(`xcom_pull from another DAG ('${String(otherDag)}') is not supported`);
+      const named = typeof otherDag === 'string' ? otherDag : JSON.stringify(otherDag);
+      throw new Error(`xcom_pull from another DAG ('${named}') is not supported`);
     }
     if (typeof key !== 'string') throw new Error('xcom_pull: key must be a string');
     const pullOne = (taskId: unknown) => {

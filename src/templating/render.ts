@@ -35,7 +35,7 @@ export class RenderFailure extends Error {}
 export function renderTemplate(source: string, ctx: TemplateContext): string {
   if (!isTemplated(source)) return source;
   try {
-    return compile(source).render(ctx as unknown as object);
+    return compile(source).render(ctx);
   } catch (err) {
     throw new RenderFailure(describe(err, source, ctx));
   }

@@ -243,7 +243,7 @@ export function runCacheBackendContract(name: string, makeBackend: MakeBackend, 
         ['nothing matching', 2],
         ['everything', 0],
       ])('clear by %s removes only the matching entries and returns how many', async (_label, i) => {
-        const f = FILTERS()[i as number];
+        const f = FILTERS()[i];
         expect(await backend.clear(f.filter)).toBe(f.expect.length);
         const kept = [0, 1, 2, 3].filter((n) => !f.expect.includes(n));
         expect(keysOf(await backend.list({}))).toEqual(pick(...kept));
@@ -351,7 +351,7 @@ export function runCacheBackendContract(name: string, makeBackend: MakeBackend, 
       test('concurrent sets of the same key leave exactly one whole entry', async () => {
         const versions = Array.from({ length: 25 }, (_, i) => ({
           ...entry({ now: at(i * 1000), runId: `manual__${i}` }),
-          value: { run: i, payload: `v${i}`.repeat(200) } as Json,
+          value: { run: i, payload: `v${i}`.repeat(200) },
         })).map((e) => ({ ...e, sizeBytes: JSON.stringify(e.value).length }));
         await Promise.all(versions.map((v) => backend.set(v)));
         const got = await backend.get(versions[0].key);

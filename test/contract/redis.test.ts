@@ -6,7 +6,7 @@ describeWith('MINIFLOW_TEST_REDIS_URL', REDIS_URL, 'redis backend', () => {
   // A key prefix per test: test files running in parallel share the Redis database, never its keys.
   runCacheBackendContract(
     'redis',
-    async () => new RedisCacheBackend({ redisUrl: REDIS_URL, keyPrefix: `${uniqueName('mftest')}:` }),
+    () => Promise.resolve(new RedisCacheBackend({ redisUrl: REDIS_URL, keyPrefix: `${uniqueName('mftest')}:` })),
     async (backend) => {
       await backend.clear({});
       await backend.close();

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TempHome } from '../helpers/cli.js';
-import { bash, statesOf } from '../fixtures/e2e-core/dags.js';
+import { bash } from '../fixtures/e2e-core/dags.js';
 
 /** Failing children, retries, per-try logs and execution_timeout through `dags test`. */
 describe('tries: failure, retry, logs, timeout', () => {

@@ -15,7 +15,7 @@ describe('npm run demo (the compiled demo script)', () => {
     });
     expect(r.status).toBe(0);
     const out = r.stdout;
-    expect(out).not.toMatch(/\u001b\[/);
+    expect(out).not.toContain('\u001b[');
     const section = (title: string, next: string) => out.slice(out.indexOf(title), out.indexOf(next));
     const rows = (text: string, word: string) => text.split('\n').filter((l) => l.includes(`│ ${word}`)).length;
     const cold = section('1. Cold run', '2. Warm run');

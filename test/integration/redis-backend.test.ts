@@ -60,7 +60,7 @@ describeWith('MINIFLOW_TEST_REDIS_URL', REDIS_URL, 'redis backend against a real
   let raw: Redis;
   let prefix: string;
 
-  beforeEach(async () => {
+  beforeEach(() => {
     prefix = `${uniqueName('mfit')}:`;
     backend = new RedisCacheBackend({ redisUrl: REDIS_URL, keyPrefix: prefix });
     raw = new Redis(REDIS_URL!);

@@ -1,8 +1,7 @@
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { loadDagFile } from '../../src/dag/dagbag.js';
+import { join } from 'node:path';
+import { loadDagBag, loadDagFile } from '../../src/dag/dagbag.js';
 import type { DagBundle } from '../../src/dag/model.js';
 import { bash, envelope, tempBundle, validationError, writeIn, xcomref } from '../fixtures/dags-support/dag-files.js';
 
@@ -347,11 +346,7 @@ describe('cache config', () => {
 });
 
 describe('mapped tasks', () => {
-  test('a mapped task from an Airflow export is an import error naming it', async () => {
-    const { mkdtempSync, writeFileSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { loadDagBag } = await import('../../src/dag/dagbag.js');
+  test('a mapped task from an Airflow export is an import error naming it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mf-mapped-'));
     writeFileSync(
       join(dir, 'm.json'),
@@ -390,11 +385,7 @@ describe('team_name below the DAG level', () => {
         tasks: [{ task_id: 't', task_type: 'BashOperator', bash_command: 'true' }],
       },
     ],
-  ])('%s is an import error (the team comes from the bundle only)', async (_where, body) => {
-    const { mkdtempSync, writeFileSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { loadDagBag } = await import('../../src/dag/dagbag.js');
+  ])('%s is an import error (the team comes from the bundle only)', (_where, body) => {
     const dir = mkdtempSync(join(tmpdir(), 'mf-team-'));
     writeFileSync(join(dir, 'd.json'), JSON.stringify({ __version: 1, dag: { dag_id: 'teamed', ...body } }));
     const bag = loadDagBag([{ name: 'a', path: dir, teamName: 'team_a' }]);

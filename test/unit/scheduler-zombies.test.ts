@@ -44,7 +44,7 @@ writeFileSync(
 
 /** A pid that certainly belongs to no process any more. */
 function deadPid(): number {
-  return spawnSync('true').pid!;
+  return spawnSync('true').pid;
 }
 
 let rt: Runtime;
