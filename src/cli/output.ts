@@ -18,7 +18,7 @@ export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
 
-/** A plain table (no borders colour codes when colour is off, so scripts can read it too). */
+/** A compact bordered table; headers are bold only when colour is on, so scripts can read it too. */
 export function printTable(head: string[], rows: (string | number | null | undefined)[][]): void {
   const table = new Table({ head: head.map((h) => chalk.bold(h)), style: { head: [], border: [], compact: true } });
   for (const r of rows) table.push(r.map((c) => (c === null || c === undefined ? '' : String(c))));

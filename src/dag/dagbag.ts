@@ -6,8 +6,6 @@ import { buildDag, type DagLoadOptions } from './dag-builder.js';
 import { ModuleHasher } from './source-hash.js';
 import type { TaskDefaults } from './task-builder.js';
 
-export { buildDag, type DagLoadOptions } from './dag-builder.js';
-
 /** JSON files a bundle may hold for its callables' sake; they are never DAGs. */
 const NOT_DAG_FILES = new Set(['package.json', 'package-lock.json', 'tsconfig.json']);
 

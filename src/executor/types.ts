@@ -6,7 +6,7 @@ export interface TaskTrySpec {
   runId: string;
   taskId: string;
   tryNumber: number;
-  /** Operator class name; the executor picks how to start the child from it. */
+  /** Operator class name; the operator registry (src/operators/) says how to start its child. */
   taskType: string;
   /** BashOperator. */
   bashCommand?: string;

@@ -10,7 +10,7 @@ import { nodeOperator } from './node.js';
 import { pythonOperator } from './python.js';
 import { TaskLaunchError, type LaunchPlan, type LaunchSpec, type OperatorDef, type ProcessOperator } from './types.js';
 
-export { TaskLaunchError, type LaunchPlan, type LaunchSpec, type OperatorDef, type XComPush } from './types.js';
+export { TaskLaunchError, type LaunchPlan, type LaunchSpec, type OperatorDef } from './types.js';
 
 /** In the order messages list them. */
 const OPERATORS: readonly OperatorDef[] = [bashOperator, pythonOperator, nodeOperator, fileSensor, emptyOperator];
