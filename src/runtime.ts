@@ -49,11 +49,12 @@ export class Runtime {
   /** The configured cache backend (constructed on first use). */
   async cacheBackend(): Promise<CacheBackend> {
     if (!this.backend) {
-      this.backend = await createCacheBackend(this.settings.core.taskCacheBackend, {
-        dataSource: this.db,
-        redisUrl: this.settings.redis.url,
-        airflowHome: this.settings.airflowHome,
-      });
+      const { core } = this.settings;
+      this.backend = await createCacheBackend(
+        core.taskCacheBackend,
+        { dataSource: this.db, redisUrl: this.settings.redis.url, airflowHome: this.settings.airflowHome },
+        { timeoutMs: core.taskCacheCheckTimeout * 1000, maxValueBytes: core.maxXcomBytes },
+      );
     }
     return this.backend;
   }
@@ -70,6 +71,7 @@ export class Runtime {
       ? new FailOpenCache(await this.cacheBackend(), {
           timeoutMs: core.taskCacheCheckTimeout * 1000,
           clock: this.clock,
+          maxValueBytes: core.maxXcomBytes,
         })
       : null;
     return new CacheDecider(guard, policy, this.clock);
