@@ -78,7 +78,10 @@ export class Runtime {
   }
 
   async scheduler(opts: Partial<SchedulerOptions> = {}): Promise<{ scheduler: Scheduler; executor: LocalExecutor }> {
-    const executor = new LocalExecutor({ parallelism: this.settings.core.parallelism });
+    const executor = new LocalExecutor({
+      parallelism: this.settings.core.parallelism,
+      limits: { maxLogBytes: this.settings.logging.maxLogBytesPerTry, maxXcomBytes: this.settings.core.maxXcomBytes },
+    });
     const scheduler = new Scheduler({
       db: this.db,
       settings: this.settings,

@@ -3,7 +3,7 @@ import { DagRunStore } from '../../scheduler/dag-run-store.js';
 import { TaskInstanceStore } from '../../scheduler/task-instance-store.js';
 import type { Runtime } from '../../runtime.js';
 import { colourState, isoOrEmpty, parseFormat, printJson, printTable } from '../output.js';
-import { parseConf, parseDate } from '../parse.js';
+import { parseConf, parseDate, parseRunId } from '../parse.js';
 import { TASK_TABLE_HEAD, taskTableRow, taskView } from '../task-view.js';
 import { withRuntime } from '../with-runtime.js';
 import { registerBackfill } from './backfill.js';
@@ -22,10 +22,11 @@ async function createRun(
   opts: RunOpts,
   runType: 'manual' | 'backfill' = 'manual',
 ) {
+  const runId = parseRunId(opts.runId);
   const dag = (await rt.dags()).get(dagId);
   return new DagRunStore(rt.db).create(
     dag,
-    { dagId, runId: opts.runId, logicalDate, conf: parseConf(opts.conf), runType, refreshCache: opts.refreshCache },
+    { dagId, runId, logicalDate, conf: parseConf(opts.conf), runType, refreshCache: opts.refreshCache },
     rt.clock.now(),
   );
 }
