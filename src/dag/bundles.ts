@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError, errorMessage } from '../errors.js';
 import type { Settings } from '../config/settings.js';
@@ -13,7 +14,15 @@ const KEY = 'dag_bundle_config_list';
 export function resolveBundles(settings: Settings): DagBundle[] {
   const text = settings.dagProcessor.dagBundleConfigList.trim();
   if (text === '' || text === '[]') {
-    return [{ name: 'dags-folder', path: resolve(settings.core.dagsFolder), teamName: null }];
+    const path = resolve(settings.core.dagsFolder);
+    const missing = folderProblem(path);
+    if (missing)
+      throw new ConfigError(
+        'core',
+        'dags_folder',
+        `${missing}: create it, or set [core] dags_folder to the folder holding your DAG files`,
+      );
+    return [{ name: 'dags-folder', path, teamName: null }];
   }
   let list: unknown;
   try {
@@ -50,10 +59,27 @@ export function resolveBundles(settings: Settings): DagBundle[] {
     if (teamName !== undefined && teamName !== null && (typeof teamName !== 'string' || teamName === '')) {
       throw new ConfigError(SECTION, KEY, `bundle '${name}': "team_name" must be a non-empty string or null`);
     }
+    const folder = isAbsolute(path) ? resolve(path) : resolve(settings.airflowHome, path);
+    const missing = folderProblem(folder);
+    if (missing)
+      throw new ConfigError(
+        SECTION,
+        KEY,
+        `bundle '${name}': ${missing} (kwargs.path is relative to AIRFLOW_HOME or absolute)`,
+      );
     return {
       name,
-      path: isAbsolute(path) ? resolve(path) : resolve(settings.airflowHome, path),
+      path: folder,
       teamName: settings.core.multiTeam ? ((teamName as string | null | undefined) ?? null) : null,
     };
   });
+}
+
+/** Why `path` cannot be a DAG folder (missing, or a file), or null. A typo must not list nothing and exit 0. */
+function folderProblem(path: string): string | null {
+  try {
+    return statSync(path).isDirectory() ? null : `${path} is not a folder`;
+  } catch {
+    return `folder ${path} does not exist`;
+  }
 }
