@@ -37,7 +37,7 @@ export function resolveBundles(settings: Settings): DagBundle[] {
   if (!Array.isArray(list))
     throw new ConfigError(SECTION, KEY, 'must be a JSON list of {"name", "kwargs": {"path"}, "team_name"?} objects');
   const names = new Set<string>();
-  return list.map((entry, i): DagBundle => {
+  const bundles = list.map((entry, i): DagBundle => {
     const at = `entry ${i}`;
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
       throw new ConfigError(SECTION, KEY, `${at} must be an object with "name" and "kwargs": {"path"}`);
@@ -59,20 +59,24 @@ export function resolveBundles(settings: Settings): DagBundle[] {
     if (teamName !== undefined && teamName !== null && (typeof teamName !== 'string' || teamName === '')) {
       throw new ConfigError(SECTION, KEY, `bundle '${name}': "team_name" must be a non-empty string or null`);
     }
-    const folder = isAbsolute(path) ? resolve(path) : resolve(settings.airflowHome, path);
-    const missing = folderProblem(folder);
-    if (missing)
-      throw new ConfigError(
-        SECTION,
-        KEY,
-        `bundle '${name}': ${missing} (kwargs.path is relative to AIRFLOW_HOME or absolute)`,
-      );
     return {
       name,
-      path: folder,
+      path: isAbsolute(path) ? resolve(path) : resolve(settings.airflowHome, path),
       teamName: settings.core.multiTeam ? ((teamName as string | null | undefined) ?? null) : null,
     };
   });
+  // Folders are checked once the whole list is well-formed, so a list error is reported first.
+  for (const bundle of bundles) {
+    const missing = folderProblem(bundle.path);
+    if (missing) {
+      throw new ConfigError(
+        SECTION,
+        KEY,
+        `bundle '${bundle.name}': ${missing} (kwargs.path is relative to AIRFLOW_HOME or absolute)`,
+      );
+    }
+  }
+  return bundles;
 }
 
 /** Why `path` cannot be a DAG folder (missing, or a file), or null. A typo must not list nothing and exit 0. */
