@@ -20,6 +20,17 @@ export class ConfigError extends MiniflowError {
   }
 }
 
+/** airflow.cfg has a line miniflow cannot read. */
+export class ConfigFileError extends MiniflowError {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    detail: string,
+  ) {
+    super(`config file ${file} line ${line}: ${detail}`);
+  }
+}
+
 /** A DAG file cannot be loaded; recorded as an import error, never stops other files loading. */
 export class DagValidationError extends MiniflowError {
   constructor(

@@ -49,11 +49,12 @@ export class Runtime {
   /** The configured cache backend (constructed on first use). */
   async cacheBackend(): Promise<CacheBackend> {
     if (!this.backend) {
-      this.backend = await createCacheBackend(this.settings.core.taskCacheBackend, {
-        dataSource: this.db,
-        redisUrl: this.settings.redis.url,
-        airflowHome: this.settings.airflowHome,
-      });
+      const { core } = this.settings;
+      this.backend = await createCacheBackend(
+        core.taskCacheBackend,
+        { dataSource: this.db, redisUrl: this.settings.redis.url, airflowHome: this.settings.airflowHome },
+        { timeoutMs: core.taskCacheCheckTimeout * 1000, maxValueBytes: core.maxXcomBytes },
+      );
     }
     return this.backend;
   }
@@ -70,13 +71,17 @@ export class Runtime {
       ? new FailOpenCache(await this.cacheBackend(), {
           timeoutMs: core.taskCacheCheckTimeout * 1000,
           clock: this.clock,
+          maxValueBytes: core.maxXcomBytes,
         })
       : null;
     return new CacheDecider(guard, policy, this.clock);
   }
 
   async scheduler(opts: Partial<SchedulerOptions> = {}): Promise<{ scheduler: Scheduler; executor: LocalExecutor }> {
-    const executor = new LocalExecutor({ parallelism: this.settings.core.parallelism });
+    const executor = new LocalExecutor({
+      parallelism: this.settings.core.parallelism,
+      limits: { maxLogBytes: this.settings.logging.maxLogBytesPerTry, maxXcomBytes: this.settings.core.maxXcomBytes },
+    });
     const scheduler = new Scheduler({
       db: this.db,
       settings: this.settings,

@@ -2,6 +2,7 @@ import type { Json } from '../dag/model.js';
 import type { MetadataDb } from '../db/data-source.js';
 import type { TaskInstanceRow } from '../db/entities.js';
 import { NotFoundError, UsageError } from '../errors.js';
+import { ACCEPTED_DATE_FORMS, parseCliDate } from '../util/dates.js';
 import { canonicalJson } from './canonical.js';
 import type { CacheBackend, CacheEntry, CacheFilter } from './types.js';
 
@@ -50,15 +51,13 @@ const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w
 export function parseAgeOrDate(text: string, now: Date, option: string): Date {
   const m = DURATION.exec(text.trim());
   if (m) return new Date(now.getTime() - Number(m[1]) * UNIT_SECONDS[m[2].toLowerCase()] * 1000);
-  const t = text.trim();
-  const iso = /^\d{4}-\d{2}-\d{2}$/.test(t) ? `${t}T00:00:00Z` : /[zZ]|[+-]\d{2}:?\d{2}$/.test(t) ? t : `${t}Z`;
-  const d = /^\d{4}-\d{2}-\d{2}/.test(t) ? new Date(iso) : new Date(NaN);
-  if (Number.isNaN(d.getTime())) {
+  const parsed = parseCliDate(text);
+  if ('error' in parsed) {
     throw new UsageError(
-      `${option} '${text}' is neither a duration (7d, 12h, 30m, 3600s) nor a date (YYYY-MM-DD or ISO 8601)`,
+      `${option} '${text.slice(0, 80)}' is neither a duration (7d, 12h, 30m, 3600s) nor a date (${ACCEPTED_DATE_FORMS})`,
     );
   }
-  return d;
+  return parsed.date;
 }
 
 /** The filter in words, for confirmations and reports. */

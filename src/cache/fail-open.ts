@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { ConfigError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import { systemClock } from '../util/clock.js';
+import { describeThrown, GuardedBackend } from './guarded-backend.js';
 import type { CacheBackend, CacheEntry } from './types.js';
 
 export type CacheLookup =
@@ -16,6 +17,8 @@ export interface FailOpenOptions {
   timeoutMs: number;
   /** Decides expiry; latency is measured on the monotonic clock instead. */
   clock?: Clock;
+  /** [core] max_xcom_bytes: a cached value larger than this is a miss (default 4 MiB). */
+  maxValueBytes?: number;
 }
 
 type Guarded<T> = { ok: true; value: T } | { ok: false; reason: string };
@@ -27,12 +30,11 @@ type Guarded<T> = { ok: true; value: T } | { ok: false; reason: string };
  */
 export class FailOpenCache {
   readonly timeoutMs: number;
+  readonly backend: GuardedBackend;
   private readonly clock: Clock;
+  private readonly maxValueBytes: number;
 
-  constructor(
-    readonly backend: CacheBackend,
-    options: FailOpenOptions,
-  ) {
+  constructor(backend: CacheBackend, options: FailOpenOptions) {
     if (!Number.isFinite(options.timeoutMs) || options.timeoutMs <= 0) {
       throw new ConfigError(
         'core',
@@ -42,6 +44,12 @@ export class FailOpenCache {
     }
     this.timeoutMs = options.timeoutMs;
     this.clock = options.clock ?? systemClock;
+    this.maxValueBytes = options.maxValueBytes ?? 4 * 1024 * 1024;
+    // Normally wrapped at load already; a backend handed in bare (tests, tools) is wrapped here.
+    this.backend =
+      backend instanceof GuardedBackend
+        ? backend
+        : GuardedBackend.wrap(backend, 'unnamed', { timeoutMs: this.timeoutMs, maxValueBytes: this.maxValueBytes });
   }
 
   get backendName(): string {
@@ -50,9 +58,7 @@ export class FailOpenCache {
 
   async lookup(key: string): Promise<CacheLookup> {
     const started = performance.now();
-    const result = this.backend.getMany
-      ? await this.batchedGet(key)
-      : await this.guard((signal) => this.backend.get(key, signal));
+    const result = this.backend.getMany ? await this.batchedGet(key) : await this.guard(() => this.backend.get(key));
     const latencyMs = performance.now() - started;
     if (!result.ok) return { outcome: 'bypass', reason: result.reason, latencyMs };
     const entry = result.value;
@@ -69,6 +75,13 @@ export class FailOpenCache {
       return {
         outcome: 'bypass',
         reason: `cache backend '${this.backendName}' returned an entry with an invalid expiresAt`,
+        latencyMs,
+      };
+    }
+    if (entry.sizeBytes > this.maxValueBytes) {
+      return {
+        outcome: 'miss',
+        reason: `the cached value is ${entry.sizeBytes} bytes, over [core] max_xcom_bytes (${this.maxValueBytes})`,
         latencyMs,
       };
     }
@@ -89,15 +102,13 @@ export class FailOpenCache {
       const keys: string[] = [];
       const done = new Promise<void>((r) => setImmediate(r)).then(() => {
         this.pending = null;
-        return this.guard((signal) => this.backend.getMany!(keys, signal));
+        return this.guard(() => this.backend.getMany!(keys));
       });
       this.pending = { keys, done };
     }
     this.pending.keys.push(key);
     const result = await this.pending.done;
     if (!result.ok) return result;
-    if (!(result.value instanceof Map))
-      return { ok: false, reason: `cache backend '${this.backendName}' getMany did not return a Map` };
     return { ok: true, value: result.value.get(key) ?? null };
   }
 
@@ -114,33 +125,17 @@ export class FailOpenCache {
     return result.ok ? { ok: true } : { ok: false, reason: result.reason };
   }
 
-  /** Runs one backend call against the deadline; resolves by the deadline even if the call never settles. */
-  private guard<T>(call: (signal: AbortSignal) => Promise<T>): Promise<Guarded<T>> {
-    const controller = new AbortController();
-    const name = this.backendName;
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<Guarded<T>>((resolve) => {
-      // Not unref'd: a hung backend promise alone does not keep the process alive, this timer must.
-      timer = setTimeout(() => {
-        const reason = `cache backend '${name}' did not answer within ${this.timeoutMs} ms`;
-        controller.abort(new Error(reason));
-        resolve({ ok: false, reason });
-      }, this.timeoutMs);
-    });
-    let attempt: Promise<T>;
-    try {
-      attempt = Promise.resolve(call(controller.signal));
-    } catch (err) {
-      attempt = Promise.reject(err);
-    }
-    // The rejection handler stays attached after the deadline, so a late failure is never unhandled.
-    const settled = attempt.then(
-      (value): Guarded<T> => ({ ok: true, value }),
-      (err: unknown): Guarded<T> => ({
-        ok: false,
-        reason: `cache backend '${name}' failed: ${err instanceof Error ? err.message : String(err)}`,
-      }),
-    );
-    return Promise.race([settled, deadline]).finally(() => clearTimeout(timer));
+  /**
+   * Turns a guarded call into a value. The GuardedBackend already settles by the deadline and
+   * rejects only with messages miniflow wrote; this adds nothing that could throw.
+   */
+  private guard<T>(call: () => Promise<T>): Promise<Guarded<T>> {
+    // Promise.resolve().then(call): a synchronous throw becomes a rejection, handled below.
+    return Promise.resolve()
+      .then(call)
+      .then(
+        (value): Guarded<T> => ({ ok: true, value }),
+        (err: unknown): Guarded<T> => ({ ok: false, reason: describeThrown(err) }),
+      );
   }
 }

@@ -1,4 +1,15 @@
 import { UsageError, errorMessage } from '../errors.js';
+import { ACCEPTED_DATE_FORMS, parseCliDate } from '../util/dates.js';
+import { idTooLongForLogPath } from '../util/log-path.js';
+
+/** How much of a bad argument an error message quotes: enough to recognise it, never a screenful. */
+const QUOTE_CHARS = 80;
+
+/** `text` quoted for an error message, cut to its first 80 characters. */
+export function quoteShort(text: string): string {
+  const cut = text.length > QUOTE_CHARS ? `${text.slice(0, QUOTE_CHARS)}…` : text;
+  return `'${cut}'${text.length > QUOTE_CHARS ? ` (${text.length} characters)` : ''}`;
+}
 
 export function parseConf(text: string | undefined): Record<string, unknown> {
   if (text === undefined) return {};
@@ -6,24 +17,28 @@ export function parseConf(text: string | undefined): Record<string, unknown> {
   try {
     v = JSON.parse(text);
   } catch (e) {
-    throw new UsageError(`--conf is not valid JSON (${errorMessage(e)}): ${text}`);
+    throw new UsageError(`--conf is not valid JSON (${errorMessage(e).slice(0, 200)}): ${quoteShort(text)}`);
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v))
-    throw new UsageError(`--conf must be a JSON object, got: ${text}`);
+    throw new UsageError(`--conf must be a JSON object, got: ${quoteShort(text)}`);
   return v as Record<string, unknown>;
 }
 
 /** Dates as Airflow takes them: `2026-01-01` or a full ISO 8601 timestamp (UTC when no offset). */
 export function parseDate(text: string, what: string): Date {
-  const iso = /^\d{4}-\d{2}-\d{2}$/.test(text)
-    ? `${text}T00:00:00Z`
-    : /[zZ]|[+-]\d{2}:?\d{2}$/.test(text)
-      ? text
-      : `${text}Z`;
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime()))
-    throw new UsageError(`${what} '${text}' is not a date: use YYYY-MM-DD or an ISO 8601 timestamp`);
-  return d;
+  const parsed = parseCliDate(text);
+  if ('error' in parsed)
+    throw new UsageError(`${what} ${quoteShort(text)} ${parsed.error}: use ${ACCEPTED_DATE_FORMS}`);
+  return parsed.date;
+}
+
+/** A `--run-id`: not empty, and short enough to name its log folder. */
+export function parseRunId(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  if (text.trim() === '') throw new UsageError('--run-id must not be empty');
+  const tooLong = idTooLongForLogPath('run_id', text);
+  if (tooLong) throw new UsageError(`--run-id ${quoteShort(text)}: ${tooLong}`);
+  return text;
 }
 
 export function parsePositiveInt(text: string, what: string): number {

@@ -2,7 +2,7 @@
 import { DagRunStore } from '../scheduler/dag-run-store.js';
 import { TaskInstanceStore } from '../scheduler/task-instance-store.js';
 import type { Runtime } from '../runtime.js';
-import { parseConf } from './parse.js';
+import { parseConf, parseRunId } from './parse.js';
 import { taskView } from './task-view.js';
 
 export interface RunOpts {
@@ -18,7 +18,7 @@ export async function createRun(rt: Runtime, dagId: string, logicalDate: Date, o
     dag,
     {
       dagId,
-      runId: opts.runId,
+      runId: parseRunId(opts.runId),
       logicalDate,
       conf: parseConf(opts.conf),
       runType: 'manual',

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import ini from 'ini';
 import { ConfigError, errorMessage } from '../errors.js';
+import { closestMatch } from '../util/closest.js';
+import { parseCfgText } from './cfg-file.js';
 import { CONFIG_OPTIONS, envVarName, findOption, type ConfigOption } from './options.js';
 import type { Settings } from './settings.js';
 import { defaultHome, InvalidValue, resolvePath, type ParseContext } from './value-kinds.js';
@@ -26,6 +27,29 @@ interface RawValue {
   source: string;
 }
 
+/** Where warnings about unknown keys go (stderr by default). */
+export type ConfigWarn = (message: string) => void;
+const toStderr: ConfigWarn = (message) => void process.stderr.write(`WARNING ${message}\n`);
+
+const SECTIONS = [...new Set(CONFIG_OPTIONS.map((o) => o.section))];
+const keysOf = (section: string) => CONFIG_OPTIONS.filter((o) => o.section === section).map((o) => o.key);
+
+/**
+ * A hint for a section/key miniflow does not know, or null to stay quiet. Real Airflow configs hold
+ * hundreds of keys miniflow ignores (and plugins add their own), so only a near miss of a known
+ * key (a typo: at most 2 edits) is worth a warning; anything further away is taken as someone else's.
+ */
+function unknownKeyHint(section: string, key: string): { section: string; key: string } | null {
+  if (findOption(section, key)) return null;
+  if (SECTIONS.includes(section)) {
+    const near = closestMatch(key, keysOf(section));
+    return near ? { section, key: near } : null;
+  }
+  const nearSection = closestMatch(section, SECTIONS);
+  if (nearSection && findOption(nearSection, key)) return { section: nearSection, key };
+  return null;
+}
+
 /** Everything the option texts come from: env overrides, airflow.cfg, defaults. */
 class RawSources {
   private readonly envByName = new Map<string, { name: string; value: string }>();
@@ -34,14 +58,22 @@ class RawSources {
   constructor(
     env: NodeJS.ProcessEnv,
     private readonly cfgPath: string,
+    warn: ConfigWarn,
   ) {
     // Variable names match case-insensitively, as Airflow upper-cases section and key.
     for (const [name, value] of Object.entries(env)) {
       if (value !== undefined && name.toUpperCase().startsWith('AIRFLOW__')) {
         this.envByName.set(name.toUpperCase(), { name, value });
+        const [, section, ...rest] = name.toLowerCase().split('__');
+        const hint = section && rest.length ? unknownKeyHint(section, rest.join('__')) : null;
+        if (hint) {
+          warn(
+            `environment variable ${name} is not an option miniflow knows; did you mean \`${envVarName(hint.section, hint.key)}\`? (ignored)`,
+          );
+        }
       }
     }
-    this.file = readConfigFile(cfgPath);
+    this.file = readConfigFile(cfgPath, warn);
   }
 
   lookup(option: ConfigOption): RawValue {
@@ -58,11 +90,11 @@ function fileKey(section: string, key: string): string {
 }
 
 /**
- * Reads airflow.cfg into "section\0key" -> text. A missing file is fine (all defaults); any other
- * read failure is a ConfigError. Unknown sections and keys are kept but never looked up, since a
- * real Airflow config has hundreds of them.
+ * Reads airflow.cfg into "section\0key" -> text. A missing file is fine (all defaults); a file that
+ * cannot be read or has a malformed line is an error naming it. Unknown sections and keys are kept
+ * but never looked up (a real Airflow config has hundreds); a near miss of a known key is warned about.
  */
-function readConfigFile(cfgPath: string): Map<string, string> {
+function readConfigFile(cfgPath: string, warn: ConfigWarn): Map<string, string> {
   let content: string;
   try {
     content = readFileSync(cfgPath, 'utf8');
@@ -75,14 +107,14 @@ function readConfigFile(cfgPath: string): Map<string, string> {
       `cannot be read (${errorMessage(err)}); fix its permissions or point AIRFLOW_HOME elsewhere`,
     );
   }
-  // bracketedArray off: `key[]` has no special meaning in airflow.cfg.
-  const parsed = ini.parse(content, { bracketedArray: false }) as Record<string, unknown>;
   const values = new Map<string, string>();
-  for (const [section, body] of Object.entries(parsed)) {
-    if (!body || typeof body !== 'object') continue; // a key above any section header
-    for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
-      // ini turns true/false/null into JS values; the option kinds parse text.
-      if (value === null || typeof value !== 'object') values.set(fileKey(section, key), String(value));
+  for (const entry of parseCfgText(content, cfgPath)) {
+    values.set(fileKey(entry.section, entry.key), entry.value);
+    const hint = unknownKeyHint(entry.section, entry.key);
+    if (hint) {
+      warn(
+        `${cfgPath} line ${entry.line}: [${entry.section}] ${entry.key} is not an option miniflow knows; did you mean \`${hint.section === entry.section ? hint.key : `[${hint.section}] ${hint.key}`}\`? (ignored)`,
+      );
     }
   }
   return values;
@@ -103,14 +135,14 @@ function settle(option: ConfigOption, sources: RawSources, ctx: ParseContext): u
   }
 }
 
-function contextFor(env: NodeJS.ProcessEnv): { ctx: ParseContext; sources: RawSources } {
+function contextFor(env: NodeJS.ProcessEnv, warn: ConfigWarn): { ctx: ParseContext; sources: RawSources } {
   const ctx: ParseContext = { airflowHome: resolveAirflowHome(env), home: defaultHome(env) };
-  return { ctx, sources: new RawSources(env, configFilePath(env)) };
+  return { ctx, sources: new RawSources(env, configFilePath(env), warn) };
 }
 
 /** The one settled configuration: airflow.cfg, then AIRFLOW__SECTION__KEY overrides, validated. */
-export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
-  const { ctx, sources } = contextFor(env);
+export function loadSettings(env: NodeJS.ProcessEnv = process.env, warn: ConfigWarn = toStderr): Settings {
+  const { ctx, sources } = contextFor(env, warn);
   const groups: Record<string, Record<string, unknown>> = {};
   for (const option of CONFIG_OPTIONS) {
     const [group, field] = option.field;
@@ -123,15 +155,21 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
  * The effective value of one option as text (what `miniflow config get-value SECTION KEY` prints).
  * Only that option is validated, so a bad value elsewhere does not hide this one.
  */
-export function getConfigValue(section: string, key: string, env: NodeJS.ProcessEnv = process.env): string {
+export function getConfigValue(
+  section: string,
+  key: string,
+  env: NodeJS.ProcessEnv = process.env,
+  warn: ConfigWarn = toStderr,
+): string {
   const option = findOption(section, key);
   if (!option) {
+    const near = closestMatch(key, keysOf(section.toLowerCase()));
     throw new ConfigError(
       section,
       key,
-      `is not a known option; known options: ${CONFIG_OPTIONS.map((o) => `[${o.section}] ${o.key}`).join(', ')}`,
+      `is not a known option${near ? `; did you mean \`${near}\`?` : ''}; known options: ${CONFIG_OPTIONS.map((o) => `[${o.section}] ${o.key}`).join(', ')}`,
     );
   }
-  const { ctx, sources } = contextFor(env);
+  const { ctx, sources } = contextFor(env, warn);
   return option.kind.format(settle(option, sources, ctx));
 }

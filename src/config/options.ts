@@ -106,6 +106,14 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   ),
   option(
     'core',
+    'max_xcom_bytes',
+    '4194304',
+    ['core', 'maxXcomBytes'],
+    kinds.int(1),
+    'Largest return value (serialized JSON bytes) a task may push, and a cached value may be read; checked before parsing.',
+  ),
+  option(
+    'core',
     'default_task_retries',
     '0',
     ['core', 'defaultTaskRetries'],
@@ -167,6 +175,14 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
     ['logging', 'baseLogFolder'],
     kinds.path,
     'Folder for per-try task logs (absolute, or relative to AIRFLOW_HOME).',
+  ),
+  option(
+    'logging',
+    'max_log_bytes_per_try',
+    '104857600',
+    ['logging', 'maxLogBytesPerTry'],
+    kinds.int(0),
+    "Bytes of a try's output kept in its log; the rest is dropped with a marker line. 0 = no limit.",
   ),
   option(
     'dag_processor',

@@ -15,6 +15,8 @@ export interface Settings {
     /** Seconds between scheduler gc sweeps of expired entries; 0 = never. */
     taskCacheGcInterval: number;
     maxCacheEntryBytes: number;
+    /** Largest return value (JSON bytes) a task may push or a cached value may be read with. */
+    maxXcomBytes: number;
     defaultTaskRetries: number;
     /** Seconds. */
     defaultRetryDelay: number;
@@ -35,6 +37,8 @@ export interface Settings {
   };
   logging: {
     baseLogFolder: string;
+    /** Bytes of output kept per try log; 0 = no limit. */
+    maxLogBytesPerTry: number;
   };
   dagProcessor: {
     /** Raw JSON list of {name, kwargs: {path}, team_name}; empty = one bundle from dags_folder. */

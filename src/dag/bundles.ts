@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { ConfigError, errorMessage } from '../errors.js';
 import type { Settings } from '../config/settings.js';
@@ -13,7 +14,15 @@ const KEY = 'dag_bundle_config_list';
 export function resolveBundles(settings: Settings): DagBundle[] {
   const text = settings.dagProcessor.dagBundleConfigList.trim();
   if (text === '' || text === '[]') {
-    return [{ name: 'dags-folder', path: resolve(settings.core.dagsFolder), teamName: null }];
+    const path = resolve(settings.core.dagsFolder);
+    const missing = folderProblem(path);
+    if (missing)
+      throw new ConfigError(
+        'core',
+        'dags_folder',
+        `${missing}: create it, or set [core] dags_folder to the folder holding your DAG files`,
+      );
+    return [{ name: 'dags-folder', path, teamName: null }];
   }
   let list: unknown;
   try {
@@ -28,7 +37,7 @@ export function resolveBundles(settings: Settings): DagBundle[] {
   if (!Array.isArray(list))
     throw new ConfigError(SECTION, KEY, 'must be a JSON list of {"name", "kwargs": {"path"}, "team_name"?} objects');
   const names = new Set<string>();
-  return list.map((entry, i): DagBundle => {
+  const bundles = list.map((entry, i): DagBundle => {
     const at = `entry ${i}`;
     if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
       throw new ConfigError(SECTION, KEY, `${at} must be an object with "name" and "kwargs": {"path"}`);
@@ -56,4 +65,25 @@ export function resolveBundles(settings: Settings): DagBundle[] {
       teamName: settings.core.multiTeam ? (teamName ?? null) : null,
     };
   });
+  // Folders are checked once the whole list is well-formed, so a list error is reported first.
+  for (const bundle of bundles) {
+    const missing = folderProblem(bundle.path);
+    if (missing) {
+      throw new ConfigError(
+        SECTION,
+        KEY,
+        `bundle '${bundle.name}': ${missing} (kwargs.path is relative to AIRFLOW_HOME or absolute)`,
+      );
+    }
+  }
+  return bundles;
+}
+
+/** Why `path` cannot be a DAG folder (missing, or a file), or null. A typo must not list nothing and exit 0. */
+function folderProblem(path: string): string | null {
+  try {
+    return statSync(path).isDirectory() ? null : `${path} is not a folder`;
+  } catch {
+    return `folder ${path} does not exist`;
+  }
 }

@@ -6,6 +6,7 @@ import { ID_PATTERN, readSerializedDag } from './serialized.js';
 import { ancestors, deriveUpstream, topologicalOrder, type Edges } from './graph.js';
 import { buildTask, AIRFLOW_TASK_DEFAULTS, type TaskDefaults } from './task-builder.js';
 import { ModuleHasher, sha256Hex } from './source-hash.js';
+import { idTooLongForLogPath } from '../util/log-path.js';
 
 export interface DagLoadOptions {
   /** Shared across one DagBag load so each callable module is read once. */
@@ -34,6 +35,8 @@ export function buildDag(file: string, bytes: Buffer, bundle: DagBundle, options
         `tasks[${index}].task_id must be 1-250 letters, digits, '_', '-' or '.', found ${describeValue(taskId)}`,
       );
     }
+    const tooLong = idTooLongForLogPath('task_id', taskId);
+    if (tooLong) throw invalid(dagWhere, `tasks[${index}]: ${tooLong}; shorten task_id '${taskId.slice(0, 40)}…'`);
     const where: Where = { ...dagWhere, taskId };
     if (downstream.has(taskId)) throw invalid(where, `duplicate task_id '${taskId}'; task ids must be unique in a DAG`);
     const taskType = raw.task_type;

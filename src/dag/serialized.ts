@@ -1,4 +1,5 @@
 import type { Json } from './model.js';
+import { idTooLongForLogPath } from '../util/log-path.js';
 import { describeValue, invalid, isPlainObject, type Where } from './field-reader.js';
 
 /**
@@ -42,6 +43,8 @@ export function readSerializedDag(file: string, doc: unknown): SerializedDag {
   if (typeof dagId !== 'string' || !ID_PATTERN.test(dagId)) {
     throw invalid(where, `dag_id must be 1-250 letters, digits, '_', '-' or '.', found ${describeValue(dagId)}`);
   }
+  const tooLong = idTooLongForLogPath('dag_id', dagId);
+  if (tooLong) throw invalid(where, `${tooLong}; shorten dag_id '${dagId.slice(0, 40)}…'`);
   const dagWhere: Where = { file, dagId };
 
   // The team comes from the bundle so a DAG file cannot put itself into another team's cache.

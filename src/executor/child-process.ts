@@ -7,11 +7,13 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import type { Json } from '../dag/model.js';
 import { childEnv } from './child-env.js';
 import { operatorOf, planLaunch, type LaunchPlan } from '../operators/index.js';
 import type { TaskTrySpec, TaskTryResult } from './types.js';
 import { errorMessage } from '../errors.js';
+import { BoundedText, CappedLog, DEFAULT_OUTPUT_LIMITS, LastLineTracker, type OutputLimits } from './output-limits.js';
 
 export interface TaskTryHooks {
   /** Called right after spawn, e.g. to record the pid on the task instance. */
@@ -34,7 +36,11 @@ function logLine(fd: number, message: string, level: 'INFO' | 'ERROR' = 'INFO'):
   writeSync(fd, `[${new Date().toISOString()}] {miniflow} ${level} - ${message}\n`);
 }
 
-export async function runTaskTry(spec: TaskTrySpec, hooks: TaskTryHooks = {}): Promise<TaskTryResult> {
+export async function runTaskTry(
+  spec: TaskTrySpec,
+  hooks: TaskTryHooks = {},
+  limits: OutputLimits = DEFAULT_OUTPUT_LIMITS,
+): Promise<TaskTryResult> {
   const startedAt = new Date();
   const failed = (error: string): TaskTryResult => ({
     ok: false,
@@ -66,7 +72,7 @@ export async function runTaskTry(spec: TaskTrySpec, hooks: TaskTryHooks = {}): P
       return result;
     }
     logLine(log, `Try ${spec.tryNumber} of ${spec.dagId}.${spec.taskId} (run ${spec.runId}): running ${plan.describe}`);
-    const result = await runChild(spec, plan, log, hooks, startedAt);
+    const result = await runChild(spec, plan, log, hooks, startedAt, limits);
     // The registry says what a type pushes: a runner that sends a value anyway (a sensor) pushes none.
     if (operatorOf(spec.taskType).xcom === 'none') delete result.returnValue;
     if (result.ok) logLine(log, 'Task exited successfully');
@@ -85,6 +91,7 @@ function runChild(
   log: number,
   hooks: TaskTryHooks,
   startedAt: Date,
+  limits: OutputLimits,
 ): Promise<TaskTryResult> {
   const usesResultFd = plan.input !== undefined;
   const child = spawn(plan.command, plan.args, {
@@ -92,15 +99,17 @@ function runChild(
     env: childEnv(spec),
     // Own process group, so a timeout reaches grandchildren (`sleep 30 & wait`) too.
     detached: true,
-    stdio: [usesResultFd ? 'pipe' : 'ignore', plan.captureStdout ? 'pipe' : log, log, usesResultFd ? 'pipe' : 'ignore'],
+    // stdout and stderr come through the parent, so the log can be capped ([logging] max_log_bytes_per_try).
+    stdio: [usesResultFd ? 'pipe' : 'ignore', 'pipe', 'pipe', usesResultFd ? 'pipe' : 'ignore'],
   });
+  const capped = new CappedLog(log, limits.maxLogBytes);
+  // A result line is the value's JSON plus a small envelope ({"ok":true,"value":...}).
+  const resultText = new BoundedText(limits.maxXcomBytes + 1024);
+  const lastLine = new LastLineTracker(limits.maxXcomBytes);
 
   return new Promise<TaskTryResult>((resolve) => {
     let settled = false;
     let timedOut = false;
-    let lastLine: string | undefined;
-    let partial = '';
-    let resultText = '';
     let deadline: NodeJS.Timeout | undefined;
 
     const settle = (result: Omit<TaskTryResult, 'startedAt' | 'endedAt' | 'pid' | 'timedOut'>) => {
@@ -125,18 +134,16 @@ function runChild(
       child.stdin?.end(JSON.stringify(plan.input));
       const resultPipe = child.stdio[3] as Readable;
       resultPipe.setEncoding('utf8');
-      resultPipe.on('data', (chunk: string) => (resultText += chunk));
+      resultPipe.on('data', (chunk: string) => resultText.push(chunk));
     }
-    if (plan.captureStdout && child.stdout) {
-      child.stdout.setEncoding('utf8');
-      child.stdout.on('data', (chunk: string) => {
-        writeSync(log, chunk);
-        // Keep only the last non-empty line, as Airflow's BashOperator pushes it as return_value.
-        const lines = (partial + chunk).split('\n');
-        partial = lines.pop() ?? '';
-        for (const line of lines) if (line.trim() !== '') lastLine = line.trimEnd();
-      });
-    }
+    child.stderr?.on('data', (chunk: Buffer) => capped.write(chunk));
+    // A decoder, so a multi-byte character split across chunks is not garbled in the last line.
+    const decoder = new StringDecoder('utf8');
+    child.stdout?.on('data', (chunk: Buffer) => {
+      capped.write(chunk);
+      // Keep only the last non-empty line, as Airflow's BashOperator pushes it as return_value.
+      if (plan.captureStdout) lastLine.push(decoder.write(chunk));
+    });
 
     if (spec.executionTimeout !== null) {
       deadline = setTimeout(() => {
@@ -152,17 +159,26 @@ function runChild(
 
     // 'close', not 'exit': the output pipes must be drained before the last line / result is read.
     child.on('close', (code, signal) => {
-      if (partial.trim() !== '') lastLine = partial.trimEnd();
+      if (plan.captureStdout) lastLine.push(decoder.end());
       const status = { exitCode: code, signal: signal as string | null };
       const exitError = signal ? `killed by ${signal}` : `exited with code ${code}`;
       if (timedOut)
         return settle({ ok: false, error: `execution_timeout of ${spec.executionTimeout}s exceeded`, ...status });
       if (!usesResultFd) {
+        if (code !== 0) return settle({ ok: false, error: exitError, ...status });
+        const last = lastLine.finish(limits.maxXcomBytes);
         return settle(
-          code === 0 ? { ok: true, returnValue: lastLine, ...status } : { ok: false, error: exitError, ...status },
+          last.error === undefined
+            ? { ok: true, returnValue: last.line, ...status }
+            : { ok: false, error: last.error, ...status },
         );
       }
-      settle({ ...judgeResultLine(resultText, code === 0, exitError), ...status });
+      if (resultText.overflowed) {
+        // Checked before parsing: a huge value is never parsed into the scheduler's memory.
+        const error = `the returned value is over [core] max_xcom_bytes (${limits.maxXcomBytes} bytes; the result line was ${resultText.totalLength} characters): return less, or write the data to a file and return its path`;
+        return settle({ ok: false, error, ...status });
+      }
+      settle({ ...judgeResultLine(resultText.value, code === 0, exitError, limits.maxXcomBytes), ...status });
     });
   });
 }
@@ -172,6 +188,7 @@ function judgeResultLine(
   text: string,
   exitedZero: boolean,
   exitError: string,
+  maxXcomBytes: number,
 ): { ok: boolean; returnValue?: Json; error?: string } {
   const line = text.split('\n')[0];
   if (line.trim() === '') {
@@ -184,6 +201,10 @@ function judgeResultLine(
     return { ok: false, error: `the runner wrote a garbled result line: ${line.slice(0, 200)}` };
   }
   if (parsed.ok === true) {
+    const bytes = parsed.value === undefined ? 0 : Buffer.byteLength(JSON.stringify(parsed.value), 'utf8');
+    if (exitedZero && bytes > maxXcomBytes) {
+      return { ok: false, error: `the returned value is ${bytes} bytes, over [core] max_xcom_bytes (${maxXcomBytes})` };
+    }
     return exitedZero ? { ok: true, returnValue: parsed.value } : { ok: false, error: exitError };
   }
   if (parsed.ok === false && typeof parsed.error === 'string') return { ok: false, error: parsed.error };

@@ -5,11 +5,14 @@
 import PQueue from 'p-queue';
 import { ConfigError } from '../errors.js';
 import { killGroup, runTaskTry, type TaskTryHooks } from './child-process.js';
+import { DEFAULT_OUTPUT_LIMITS, type OutputLimits } from './output-limits.js';
 import type { TaskTrySpec, TaskTryResult } from './types.js';
 
 export interface LocalExecutorOptions {
   /** `[core] parallelism`: how many task tries may run at the same time. */
   parallelism: number;
+  /** `[logging] max_log_bytes_per_try` and `[core] max_xcom_bytes`; the config defaults when absent. */
+  limits?: OutputLimits;
 }
 
 /**
@@ -35,7 +38,10 @@ export class LocalExecutor {
   #slotWaiters: (() => void)[] = [];
   #waitsCancelled = false;
 
-  constructor({ parallelism }: LocalExecutorOptions) {
+  readonly #limits: OutputLimits;
+
+  constructor({ parallelism, limits = DEFAULT_OUTPUT_LIMITS }: LocalExecutorOptions) {
+    this.#limits = limits;
     if (!Number.isInteger(parallelism) || parallelism < 1) {
       throw new ConfigError('core', 'parallelism', `must be an integer >= 1, got ${JSON.stringify(parallelism)}`);
     }
@@ -87,13 +93,17 @@ export class LocalExecutor {
       if (this.#shutDown) return notRun(queuedAt, 'the executor was shut down before this try started');
       let pid: number | undefined;
       try {
-        return await runTaskTry(spec, {
-          onStart: (started) => {
-            pid = started;
-            this.#runningPids.add(started);
-            hooks.onStart?.(started);
+        return await runTaskTry(
+          spec,
+          {
+            onStart: (started) => {
+              pid = started;
+              this.#runningPids.add(started);
+              hooks.onStart?.(started);
+            },
           },
-        });
+          this.#limits,
+        );
       } finally {
         if (pid !== undefined) this.#runningPids.delete(pid);
       }

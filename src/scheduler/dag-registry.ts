@@ -4,6 +4,7 @@ import { loadDagBag } from '../dag/dagbag.js';
 import type { Dag, DagBagResult } from '../dag/model.js';
 import type { MetadataDb } from '../db/data-source.js';
 import { NotFoundError } from '../errors.js';
+import { closestMatch } from '../util/closest.js';
 
 /**
  * Parses every DAG bundle and records the result in the metadata DB (the `dag` table and
@@ -55,6 +56,8 @@ export class DagRegistry {
     if (dag) return dag;
     const err = this.bag.importErrors.find((e) => e.dagId === dagId);
     if (err) throw new NotFoundError(`DAG '${dagId}' failed to load: ${err.message}`);
+    const near = closestMatch(dagId, [...this.bag.dags.keys()]);
+    if (near) throw new NotFoundError(`DAG '${dagId}' not found; did you mean '${near}'?`);
     throw new NotFoundError(
       `DAG '${dagId}' not found in ${resolveBundles(this.settings)
         .map((b) => b.path)

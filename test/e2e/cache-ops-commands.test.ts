@@ -104,7 +104,10 @@ describe('cache operations on real runs', () => {
     expect(entries.extract.expires_at).toBeNull();
 
     expect(list(h, ['--task-id', 'compute']).map((e) => e.task_id)).toEqual(['compute']);
-    expect(list(h, ['--dag-id', 'other'])).toEqual([]);
+    // A DAG that is neither loaded nor in the cache is a mistake, said as one (issue 14).
+    const other = h.run(['cache', 'list', '--dag-id', 'other']);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/DAG 'other' is not a loaded DAG and has no cache entries/);
     expect(list(h, ['--team', 'blue'])).toEqual([]);
     expect(list(h, ['--expired'])).toEqual([]);
     expect(list(h, ['--expired'], LATER).map((e) => e.task_id)).toEqual(['compute']);

@@ -78,7 +78,12 @@ describe('exit codes and one-line errors', () => {
     ['unknown DAG (list-runs)', ['dags', 'list-runs', 'nope'], {}, /DAG 'nope' not found/],
     ['bad --conf JSON', ['dags', 'test', 'ok', '--conf', '{bad'], {}, /--conf is not valid JSON/],
     ['--conf not an object', ['dags', 'trigger', 'ok', '--conf', '[1]'], {}, /--conf must be a JSON object/],
-    ['bad logical date', ['dags', 'test', 'ok', 'yesterday'], {}, /logical_date 'yesterday' is not a date/],
+    [
+      'bad logical date',
+      ['dags', 'test', 'ok', 'yesterday'],
+      {},
+      /logical_date 'yesterday' is not in an accepted form: use YYYY-MM-DD/,
+    ],
     ['unknown run', ['tasks', 'states-for-dag-run', 'ok', 'no_such_run'], {}, /DAG 'ok' has no run 'no_such_run'/],
     [
       'unknown task in xcom get',

@@ -55,7 +55,11 @@ function settledOrNot<T>(p: Promise<T>): Promise<T | 'unsettled'> {
 }
 
 test('a backend whose calls never settle is bypassed at the deadline, and its signal is aborted', async () => {
-  const backend = await load('HangingBackend', 'misbehaving-backends.js');
+  // The raw backend object, so the test can read the signals it was handed through the guard.
+  const { HangingBackend } = (await import(`${home}/plugins/misbehaving-backends.js`)) as {
+    HangingBackend: new (o: object) => CacheBackend;
+  };
+  const backend = new HangingBackend({});
   const cache = new FailOpenCache(backend, { timeoutMs: 50 });
   const result = await settledOrNot(cache.lookup('k'));
   expect(result).toMatchObject({ outcome: 'bypass', reason: "cache backend 'hanging' did not answer within 50 ms" });

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createCacheBackend } from '../../src/cache/backend-registry.js';
-import { MetadataDbCacheBackend } from '../../src/cache/backends/metadata-db.js';
+import { GuardedBackend } from '../../src/cache/guarded-backend.js';
 import { openMetadataDb } from '../../src/db/data-source.js';
 import { ConfigError } from '../../src/errors.js';
 
@@ -25,7 +25,8 @@ test('metadata_db is the default backend', async () => {
   try {
     for (const spec of ['metadata_db', '', '  ']) {
       const backend = await createCacheBackend(spec, { airflowHome: tmp, dataSource: db });
-      expect(backend).toBeInstanceOf(MetadataDbCacheBackend);
+      // Every backend, built-in or not, is handed out wrapped in the guard.
+      expect(backend).toBeInstanceOf(GuardedBackend);
       expect(backend.name).toBe('metadata_db');
     }
   } finally {
@@ -37,9 +38,26 @@ test('metadata_db is the default backend', async () => {
 test('a module backend loads from a path relative to AIRFLOW_HOME or absolute, constructed with the options', async () => {
   const backend = await createCacheBackend('plugins/memory-backend.js:MemoryBackend', opts);
   expect(backend.name).toBe('memory');
-  expect((backend as unknown as { options: unknown }).options).toBe(opts);
-  await backend.set({ key: 'k' } as never);
-  expect(await backend.get('k')).toEqual({ key: 'k' });
+  const entry = {
+    key: 'k',
+    teamName: null,
+    dagId: 'd',
+    taskId: 't',
+    value: { n: 1 },
+    components: [{ name: 'dag_id', hash: 'h', value: 'd' }],
+    createdAt: new Date(0),
+    expiresAt: null,
+    sizeBytes: 7,
+    hits: 0,
+    lastHitAt: null,
+    sourceRunId: 'r',
+    sourceTryNumber: 1,
+    durationSeconds: 1,
+  };
+  await backend.set(entry);
+  expect(await backend.get('k')).toEqual(entry);
+  // The guard hands out copies: nothing of the backend's own objects travels further.
+  expect(await backend.get('k')).not.toBe(await backend.get('k'));
   const absolute = await createCacheBackend(`${home}/plugins/memory-backend.js:MemoryBackend`, {
     airflowHome: '/nonexistent',
   });
@@ -66,10 +84,14 @@ test('bad specs say what is wrong and what to write', async () => {
   expect((await failure('plugins/memory-backend.js:IncompleteBackend')).message).toMatch(
     /missing method\(s\) recordHit, delete, clear, list, stats, close/,
   );
-  expect((await failure('plugins/memory-backend.js:ExplodingBackend')).message).toMatch(
-    /constructing .* failed: no connection string given/,
-  );
   expect((await failure('plugins/throws-on-import.js:X')).message).toMatch(
     /cannot import .*throws-on-import\.js: optional dependency "memjs" is not installed/,
+  );
+});
+
+test('a constructor that throws gives a backend whose every call fails with that cause (tasks bypass)', async () => {
+  const backend = await createCacheBackend('plugins/memory-backend.js:ExplodingBackend', opts);
+  await expect(backend.get('k')).rejects.toThrow(
+    /^cache backend 'plugins\/memory-backend\.js:ExplodingBackend' is unusable: constructing .* failed: no connection string given$/,
   );
 });

@@ -12,12 +12,14 @@ import {
 } from '../../cache/admin.js';
 import { explainTask, type ExplainTarget } from '../../cache/explain.js';
 import { cacheStats, type StatsRow } from '../../cache/stats.js';
-import type { CacheFilter } from '../../cache/types.js';
+import type { CacheBackend, CacheFilter } from '../../cache/types.js';
+import type { Runtime } from '../../runtime.js';
 import type { Json } from '../../dag/model.js';
 import { NotFoundError, UsageError } from '../../errors.js';
 import { colourDecision, parseFormat, printJson, printTable } from '../output.js';
 import { parseConf, parseDate } from '../parse.js';
 import { withRuntime } from '../with-runtime.js';
+import { closestMatch } from '../../util/closest.js';
 
 const OUTPUT = ['-o, --output <format>', 'table or json', 'table'] as const;
 
@@ -32,6 +34,26 @@ function baseFilter(o: FilterOpts): CacheFilter {
 }
 
 const dash = (v: string | null | undefined) => v ?? '';
+
+/**
+ * `--dag-id` must name a DAG that is loaded now or that still has entries (a DAG whose file was
+ * removed stays listable and clearable); anything else is a typo, said with the closest DAG id.
+ */
+async function checkDagFilter(rt: Runtime, backend: CacheBackend, dagId: string | undefined): Promise<void> {
+  if (dagId === undefined) return;
+  let loaded: string[] = [];
+  try {
+    loaded = [...(await rt.dags()).dags.keys()];
+  } catch {
+    // A DAG folder that cannot be read does not stop cache administration: the entries decide.
+  }
+  if (loaded.includes(dagId)) return;
+  if ((await backend.stats({ dagId })).entries > 0) return;
+  const near = closestMatch(dagId, loaded);
+  throw new NotFoundError(
+    `DAG '${dagId}' is not a loaded DAG and has no cache entries${near ? `; did you mean '${near}'?` : ''} (see: miniflow dags list, miniflow cache list)`,
+  );
+}
 
 /** Asks on a terminal; without one (scripts, CI) a destructive command must be told `--yes`, never wait. */
 async function confirm(action: string): Promise<boolean> {
@@ -89,7 +111,9 @@ export function registerCache(program: Command): void {
         const now = rt.clock.now();
         const filter = baseFilter(opts);
         if (opts.expired) filter.expiredBefore = new Date(now.getTime() + 1);
-        const views: EntryView[] = (await (await rt.cacheBackend()).list(filter)).map((e) => entryView(e, now));
+        const backend = await rt.cacheBackend();
+        await checkDagFilter(rt, backend, opts.dagId);
+        const views: EntryView[] = (await backend.list(filter)).map((e) => entryView(e, now));
         if (format === 'json') return printJson(views);
         printTable(
           ['key', 'dag_id', 'task_id', 'team', 'created', 'expires', 'size', 'hits', 'last hit', 'produced by run'],
@@ -185,6 +209,7 @@ export function registerCache(program: Command): void {
         if (opts.olderThan !== undefined)
           filter.olderThan = parseAgeOrDate(opts.olderThan, rt.clock.now(), '--older-than');
         const backend = await rt.cacheBackend();
+        await checkDagFilter(rt, backend, opts.dagId);
         const what = describeFilter(filter);
         if (!opts.yes) {
           const { entries } = await backend.stats(filter);
@@ -261,8 +286,12 @@ export function registerCache(program: Command): void {
         await withRuntime(async (rt) => {
           const dag = (await rt.dags()).get(dagId);
           const task = dag.tasks.get(taskId);
-          if (!task)
-            throw new NotFoundError(`DAG '${dagId}' has no task '${taskId}' (its tasks: ${dag.topoOrder.join(', ')})`);
+          if (!task) {
+            const near = closestMatch(taskId, dag.topoOrder);
+            throw new NotFoundError(
+              `DAG '${dagId}' has no task '${taskId}'${near ? `; did you mean '${near}'?` : ''} (its tasks: ${dag.topoOrder.join(', ')})`,
+            );
+          }
           const target: ExplainTarget =
             opts.runId !== undefined
               ? { kind: 'run', runId: opts.runId }

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { NotFoundError } from '../../errors.js';
+import { closestMatch } from '../../util/closest.js';
 import { DagRunStore } from '../../scheduler/dag-run-store.js';
 import { TaskInstanceStore } from '../../scheduler/task-instance-store.js';
 import { taskLogPath } from '../../util/log-path.js';
@@ -38,7 +39,16 @@ export function registerTasks(program: Command): void {
     .option('--try <n>', 'try number (default: the latest)')
     .action(async (dagId: string, runId: string, taskId: string, opts: { try?: string }) => {
       await withRuntime(async (rt) => {
-        const ti = await new TaskInstanceStore(rt.db).get(dagId, runId, taskId);
+        const store = new TaskInstanceStore(rt.db);
+        const ti = await store.get(dagId, runId, taskId).catch(async (err: unknown) => {
+          // A mistyped task id: name the closest task of that run.
+          const near = closestMatch(
+            taskId,
+            (await store.fullRows(dagId, runId)).map((t) => t.task_id),
+          );
+          if (err instanceof NotFoundError && near) throw new NotFoundError(`${err.message}; did you mean '${near}'?`);
+          throw err;
+        });
         const tryNumber = opts.try ? parsePositiveInt(opts.try, '--try') : ti.try_number;
         if (tryNumber < 1) throw new NotFoundError(`task '${taskId}' of run '${runId}' has not run yet: no log`);
         const file = taskLogPath(rt.settings.logging.baseLogFolder, dagId, runId, taskId, tryNumber);

@@ -1,0 +1,197 @@
+/**
+ * A cache backend is untrusted code (a `module.js:Export` is whatever its author wrote). This wrapper
+ * is the only object the rest of miniflow holds: it is built once at load, keeps its own name, never
+ * writes to the backend object, and routes every touch of it (property read, call, thenable, result)
+ * through one guard. Every method settles by its deadline, rejects only with a CacheBackendError whose
+ * message miniflow wrote, and resolves only to values miniflow copied and checked.
+ */
+import { CacheBackendError } from '../errors.js';
+import {
+  checkCount,
+  checkEntry,
+  checkEntryList,
+  checkEntryMap,
+  checkStats,
+  type EntryCheck,
+} from './backend-results.js';
+import type { CacheBackend, CacheEntry, CacheFilter, CacheStats } from './types.js';
+
+export interface GuardOptions {
+  /** Deadline of lookups, stores, hit counts and close ([core] task_cache_check_timeout, in ms). */
+  timeoutMs: number;
+  /**
+   * Deadline of listing, clearing, stats and delete: admin commands and the gc sweep walk the whole
+   * cache, which may take longer than one lookup; they never run on a task's path.
+   */
+  adminTimeoutMs?: number;
+  /** [core] max_xcom_bytes: a larger cached value is a miss (see FailOpenCache), and is not copied. */
+  maxValueBytes: number;
+  /** Built-in backends are miniflow's own code: their values come from JSON.parse and are not re-copied. */
+  trusted?: boolean;
+}
+
+const MAX_REASON_CHARS = 300;
+const MAX_NAME_CHARS = 100;
+const DEFAULT_ADMIN_TIMEOUT_MS = 30_000;
+
+function cap(text: string, max = MAX_REASON_CHARS): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+/** The message of anything a backend threw, without trusting it (getters, Proxies, huge strings). */
+export function describeThrown(err: unknown): string {
+  try {
+    if (typeof err === 'string') return cap(err);
+    if (err instanceof Error) {
+      const m: unknown = err.message;
+      return typeof m === 'string' && m !== '' ? cap(m) : 'an error without a message';
+    }
+    return `a thrown ${err === null ? 'null' : typeof err}`;
+  } catch {
+    return 'an error whose message could not be read';
+  }
+}
+
+/** The backend's own `name` when it is a short printable string, else the setting's spelling. */
+function readName(raw: object, fallback: string): string {
+  try {
+    const name: unknown = Reflect.get(raw, 'name');
+    if (typeof name === 'string' && name.trim() !== '' && name.length <= MAX_NAME_CHARS && !/[\p{Cc}]/u.test(name))
+      return name;
+  } catch {
+    // A throwing `name` getter: fall back to the setting.
+  }
+  return fallback;
+}
+
+export class GuardedBackend implements CacheBackend {
+  readonly name: string;
+  /** Present only when the backend had a `getMany` function at load (FailOpenCache batches through it). */
+  readonly getMany?: (keys: string[], signal?: AbortSignal) => Promise<Map<string, CacheEntry>>;
+  private readonly adminTimeoutMs: number;
+
+  private constructor(
+    private readonly raw: object | null,
+    name: string,
+    private readonly options: GuardOptions,
+    /** Set when the backend could not be built: every call fails with it. */
+    private readonly unusable: string | null,
+  ) {
+    this.name = name;
+    this.adminTimeoutMs = Math.max(options.adminTimeoutMs ?? DEFAULT_ADMIN_TIMEOUT_MS, options.timeoutMs);
+    if (raw && hasFunction(raw, 'getMany')) {
+      this.getMany = (keys, signal) =>
+        this.call('getMany', [[...keys]], options.timeoutMs, (v) => checkEntryMap(v, this.entryCheck), true, signal);
+    }
+  }
+
+  /** Wraps a constructed backend; `fallbackName` (the setting) names it when it has no usable name. */
+  static wrap(raw: object, fallbackName: string, options: GuardOptions): GuardedBackend {
+    return new GuardedBackend(raw, readName(raw, fallbackName), options, null);
+  }
+
+  /** A backend that could not be built: every call fails at once with `reason` (the tasks bypass). */
+  static unusable(name: string, reason: string, options: GuardOptions): GuardedBackend {
+    return new GuardedBackend(null, name, options, cap(reason));
+  }
+
+  private get entryCheck(): EntryCheck {
+    return { maxValueBytes: this.options.maxValueBytes, copyValues: !this.options.trusted };
+  }
+
+  get(key: string, signal?: AbortSignal): Promise<CacheEntry | null> {
+    return this.call('get', [key], this.options.timeoutMs, (v) => checkEntry(v, this.entryCheck, true), true, signal);
+  }
+
+  set(entry: CacheEntry): Promise<void> {
+    return this.call('set', [entry], this.options.timeoutMs, () => undefined);
+  }
+
+  recordHit(key: string, at: Date): Promise<void> {
+    return this.call('recordHit', [key, at], this.options.timeoutMs, () => undefined);
+  }
+
+  close(): Promise<void> {
+    return this.call('close', [], this.options.timeoutMs, () => undefined);
+  }
+
+  delete(key: string): Promise<boolean> {
+    return this.call('delete', [key], this.adminTimeoutMs, (v) => {
+      if (typeof v !== 'boolean') throw new TypeError(`delete returned ${typeof v}, not a boolean`);
+      return v;
+    });
+  }
+
+  clear(filter: CacheFilter): Promise<number> {
+    return this.call('clear', [{ ...filter }], this.adminTimeoutMs, (v) => checkCount(v, 'clear'));
+  }
+
+  list(filter: CacheFilter): Promise<CacheEntry[]> {
+    return this.call('list', [{ ...filter }], this.adminTimeoutMs, (v) => checkEntryList(v, this.entryCheck));
+  }
+
+  stats(filter: CacheFilter): Promise<CacheStats> {
+    return this.call('stats', [{ ...filter }], this.adminTimeoutMs, checkStats);
+  }
+
+  /**
+   * One guarded call: read the method, call it, adopt what it returned (a value, a promise or any
+   * thenable), check and copy the result. Settles by `timeoutMs` whatever the backend does, and
+   * aborts the signal handed to the backend at that moment.
+   */
+  private call<T>(
+    method: string,
+    args: unknown[],
+    timeoutMs: number,
+    check: (value: unknown) => T,
+    withSignal = false,
+    outer?: AbortSignal,
+  ): Promise<T> {
+    const fail = (detail: string) => new CacheBackendError(`cache backend '${this.name}' ${detail}`);
+    if (this.unusable !== null) return Promise.reject(fail(`is unusable: ${this.unusable}`));
+    const controller = new AbortController();
+    if (outer) outer.addEventListener('abort', () => controller.abort(outer.reason), { once: true });
+    const raw = this.raw as object;
+    let answer: Promise<unknown>;
+    try {
+      const fn: unknown = Reflect.get(raw, method);
+      if (typeof fn !== 'function') throw new TypeError(`${method} is not a function`);
+      const result: unknown = Reflect.apply(fn, raw, withSignal ? [...args, controller.signal] : args);
+      // A resolve function never throws: a `then` getter that throws becomes a rejection here.
+      answer = new Promise((resolve) => resolve(result));
+    } catch (err) {
+      return Promise.reject(fail(`failed: ${describeThrown(err)}`));
+    }
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const reason = fail(`did not answer within ${timeoutMs} ms`);
+        controller.abort(reason);
+        reject(reason);
+      }, timeoutMs);
+      // Both handlers stay attached after the deadline, so a late settlement is never unhandled.
+      answer.then(
+        (value) => {
+          clearTimeout(timer);
+          try {
+            resolve(check(value));
+          } catch (err) {
+            reject(fail(`${method} returned an unusable result: ${describeThrown(err)}`));
+          }
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(fail(`failed: ${describeThrown(err)}`));
+        },
+      );
+    });
+  }
+}
+
+/** Whether `raw[name]` is a function, reading it once under a guard (a throwing getter counts as yes: it fails at call time). */
+export function hasFunction(raw: object, name: string): boolean {
+  try {
+    return typeof Reflect.get(raw, name) === 'function';
+  } catch {
+    return true;
+  }
+}
