@@ -1,9 +1,10 @@
 import type { Dag, Json, Task } from '../dag/model.js';
 import type { MetadataDb } from '../db/data-source.js';
-import type { TaskInstanceRow } from '../db/entities.js';
+import type { TaskInstanceRow } from '../db/rows.js';
 import { TemplateError, UsageError } from '../errors.js';
-import { DagRunStore, defaultRunId } from '../scheduler/dag-run-store.js';
-import { TaskInstanceStore } from '../scheduler/task-instance-store.js';
+import { DagRunStore, defaultRunId } from '../models/dag-run.js';
+import { TaskInstanceStore } from '../models/task-instance.js';
+import { xcomsOf } from '../models/xcom.js';
 import { buildTemplateContext, resolveInputs, type TemplateContext } from '../templating/index.js';
 import type { Clock } from '../util/clock.js';
 import { isExpired, preview, SHORT_KEY } from './admin.js';
@@ -176,7 +177,7 @@ async function contextSource(db: MetadataDb, dag: Dag, task: Task, target: Expla
 async function templateContext(db: MetadataDb, dag: Dag, src: ContextSource): Promise<TemplateContext> {
   const xcoms = new Map<string, Json>();
   if (src.xcomsFrom) {
-    for (const row of await new TaskInstanceStore(db).xcoms(dag.dagId, src.xcomsFrom, dag.topoOrder)) {
+    for (const row of await xcomsOf(db, dag.dagId, src.xcomsFrom, dag.topoOrder)) {
       xcoms.set(`${row.task_id}\u0000${row.key}`, JSON.parse(row.value) as Json);
     }
   }

@@ -1,8 +1,8 @@
 import type { Dag, Json } from '../dag/model.js';
-import type { DagRunRow } from '../db/entities.js';
+import type { DagRunRow } from '../db/rows.js';
 import type { TemplateContext } from '../templating/index.js';
-import { FINISHED_STATES, RUN, TI, type DagRunState } from './states.js';
-import type { TiRef } from './task-instance-store.js';
+import { FINISHED_STATES, RUN, TI, type DagRunState } from '../models/states.js';
+import type { TiRef } from '../models/task-instance.js';
 
 /**
  * A scheduler's in-memory view of one active DAG run: task instance states, what it has in flight,

@@ -5,21 +5,24 @@ import { cachedReturnValue, type CacheDecider, type CheckOutcome } from '../cach
 import type { Settings } from '../config/settings.js';
 import type { Json, Task } from '../dag/model.js';
 import type { MetadataDb } from '../db/data-source.js';
-import type { DagRunRow } from '../db/entities.js';
+import type { DagRunRow } from '../db/rows.js';
 import { MiniflowError, errorMessage } from '../errors.js';
 import type { LocalExecutor, SlotHold } from '../executor/local-executor.js';
 import { buildTemplateContext, resolveInputs, type ResolvedInputs, type TemplateContext } from '../templating/index.js';
 import type { Clock } from '../util/clock.js';
 import { taskLogPath } from '../util/log-path.js';
 import type { DagRegistry } from './dag-registry.js';
-import { DagRunStore } from './dag-run-store.js';
+import { DagRunStore } from '../models/dag-run.js';
 import { RunTracker } from './run-tracker.js';
-import { FINISHED_STATES, TI } from './states.js';
-import { TaskInstanceStore, type CacheRecord, type TiRef } from './task-instance-store.js';
+import { FINISHED_STATES, TI } from '../models/states.js';
+import { TaskInstanceStore, type CacheRecord, type TiRef } from '../models/task-instance.js';
 import { buildTaskTrySpec } from './task-spec.js';
-import { CacheLeases } from './cache-lease.js';
-import { SchedulerJobs } from './scheduler-job.js';
+import { CacheLeases } from '../models/cache-lease.js';
+import { SchedulerJobs } from '../models/scheduler-job.js';
 import { SingleFlight } from './single-flight.js';
+import { killGroup } from '../util/process.js';
+import { xcomsOf } from '../models/xcom.js';
+import { CacheHitWriter } from '../models/cache-hit-write.js';
 import { countUpstream, evaluateTriggerRule } from './trigger-rules.js';
 
 /** How long a single-flight waiter waits, and a lease lives, for a task with no execution_timeout. */
@@ -115,6 +118,7 @@ export class Scheduler {
   private readonly jobs: SchedulerJobs;
   private readonly leases: CacheLeases;
   private readonly singleFlight: SingleFlight;
+  private readonly hits: CacheHitWriter;
 
   constructor(private readonly o: SchedulerOptions) {
     this.runs = new DagRunStore(o.db);
@@ -122,6 +126,7 @@ export class Scheduler {
     this.jobs = new SchedulerJobs(o.db);
     this.leases = new CacheLeases(o.db);
     this.singleFlight = new SingleFlight(this.leases, o.clock);
+    this.hits = new CacheHitWriter(o.db);
   }
 
   private log(line: string): void {
@@ -202,7 +207,7 @@ export class Scheduler {
     let n = 0;
     for (const dead of new Set(zombies.map((z) => z.ti.scheduler_id!))) await this.leases.releaseAllOf(dead);
     for (const { ti, why } of zombies) {
-      this.jobs.killOrphan(ti);
+      if (ti.pid && ti.hostname === this.jobs.host) killGroup(ti.pid);
       const tracker = this.trackers.get(`${ti.dag_id}\u0000${ti.run_id}`);
       if (tracker) tracker.lastRefresh = -Infinity;
       if (ti.pid === null && ti.state !== TI.RUNNING && (await this.tis.resetUnstartedTry(ti))) {
@@ -428,13 +433,13 @@ export class Scheduler {
 
     if (check.decision === 'hit' && check.entry) {
       const entry = check.entry;
-      const ok = await this.tis.succeedFromCache(
+      const ok = await this.hits.write({
         ti,
-        this.o.schedulerId,
-        { start, end: this.o.clock.now(), hostname: this.host },
-        cachedReturnValue(entry.value),
-        this.record(tracker, check, false, entry.sourceRunId, entry.durationSeconds)!,
-      );
+        schedulerId: this.o.schedulerId,
+        outcome: { start, end: this.o.clock.now(), hostname: this.host },
+        value: cachedReturnValue(entry.value),
+        cache: this.record(tracker, check, false, entry.sourceRunId, entry.durationSeconds)!,
+      });
       if (ok) {
         if (this.o.metrics && readySpan) {
           const { wallMs, cpuMs } = spanSince(readySpan);
@@ -522,12 +527,14 @@ export class Scheduler {
     settle: (s: string) => void,
   ): Promise<void> {
     const entry = check.entry!;
-    const ok = await this.tis.succeed(
+    const ok = await this.hits.write({
       ti,
-      { start, end: this.o.clock.now(), hostname: this.host },
-      cachedReturnValue(entry.value),
-      this.record(tracker, check, false, entry.sourceRunId, entry.durationSeconds),
-    );
+      schedulerId: this.o.schedulerId,
+      outcome: { start, end: this.o.clock.now(), hostname: this.host },
+      value: cachedReturnValue(entry.value),
+      cache: this.record(tracker, check, false, entry.sourceRunId, entry.durationSeconds)!,
+      claimed: true,
+    });
     if (ok) this.afterHit(tracker, ti, check, settle);
   }
 
@@ -669,7 +676,7 @@ export class Scheduler {
     const wanted = usesXComPull(task) ? dag.topoOrder : task.xcomDependencies;
     const missing = wanted.filter((id) => !tracker.xcomsLoaded.has(id) && !tracker.hasXCom(id, 'return_value'));
     if (missing.length > 0) {
-      for (const row of await this.tis.xcoms(run.dag_id, run.run_id, missing))
+      for (const row of await xcomsOf(this.o.db, run.dag_id, run.run_id, missing))
         tracker.setXCom(row.task_id, row.key, JSON.parse(row.value) as Json);
       for (const id of missing) if (FINISHED_STATES.has(tracker.tis.get(id)?.state ?? '')) tracker.xcomsLoaded.add(id);
     }

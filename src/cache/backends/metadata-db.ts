@@ -1,5 +1,5 @@
 import type { MetadataDb } from '../../db/data-source.js';
-import type { TaskCacheEntryRow } from '../../db/entities.js';
+import type { TaskCacheEntryRow } from '../../db/rows.js';
 import { CacheBackendError } from '../../errors.js';
 import { canonicalJson } from '../canonical.js';
 import { decodeStoredText } from '../stored-text.js';
@@ -97,7 +97,7 @@ function where(f: CacheFilter): { clause: string; params: unknown[] } {
 // Duck-typed rather than instanceof so a second copy of the module (tests, plugins) still qualifies.
 function isMetadataDb(v: unknown): v is MetadataDb {
   const db = v as Partial<MetadataDb> | undefined;
-  return typeof db?.query === 'function' && typeof db.tx === 'function' && typeof db.sql === 'function';
+  return typeof db?.query === 'function' && typeof db.exec === 'function' && typeof db.sql === 'function';
 }
 
 /** The default backend: entries in the metadata DB's task_cache_entry table (created by a migration). */
@@ -240,11 +240,8 @@ export class MetadataDbCacheBackend implements CacheBackend {
     while (this.unwritten.size > 0) await Promise.allSettled([...this.unwritten]);
   }
 
-  /** DELETE with the affected-row count, which only the structured query result carries on both engines. */
-  private deleteWhere(clause: string, params: unknown[]): Promise<number> {
-    return this.db.tx(async (em) => {
-      const result = await em.queryRunner!.query(this.db.sql(`DELETE FROM task_cache_entry${clause}`), params, true);
-      return result.affected ?? 0;
-    });
+  /** DELETE with the affected-row count. */
+  private async deleteWhere(clause: string, params: unknown[]): Promise<number> {
+    return (await this.db.exec(`DELETE FROM task_cache_entry${clause}`, params)).affected;
   }
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { DagRunStore } from '../../scheduler/dag-run-store.js';
-import { TaskInstanceStore } from '../../scheduler/task-instance-store.js';
+import { DagRunStore } from '../../models/dag-run.js';
+import { TaskInstanceStore } from '../../models/task-instance.js';
 import type { Runtime } from '../../runtime.js';
 import { colourState, isoOrEmpty, parseFormat, printJson, printTable } from '../output.js';
 import { parseConf, parseDate } from '../parse.js';
