@@ -9,7 +9,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * paid five of them; one statement pays one, and SQLite makes a single statement atomic by itself.
  * PostgreSQL keeps the plain transaction (its claim also needs FOR UPDATE SKIP LOCKED).
  *
- * Migration 5 rebuilds this trigger from src/models/try-guard.ts (the one definition of the guard):
+ * Migration 5 rebuilds this trigger from src/models/sql/try-guard.ts (the one definition of the guard):
  * the task instance is runnable and still at the try number the scheduler saw. When it fails, RAISE(ABORT) undoes this
  * statement alone and the scheduler reads the error as "another scheduler took it".
  */

@@ -1,8 +1,8 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { sqliteHitTriggerSql } from '../src/models/try-guard.js';
+import { sqliteHitTriggerSql } from '../src/models/sql/try-guard.js';
 
 /**
- * SQLite only: rebuilds the cache_hit_write trigger (migration 4) from src/models/try-guard.ts, so
+ * SQLite only: rebuilds the cache_hit_write trigger (migration 4) from src/models/sql/try-guard.ts, so
  * the runnable guard and the hit's SET list are written once, for the trigger and the scheduler's
  * own statements alike. Same behaviour as migration 4's trigger. A later change to that guard
  * needs a migration of its own that runs this again (a DB already past this one keeps its trigger).

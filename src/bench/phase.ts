@@ -1,14 +1,14 @@
 /**
  * One benchmark phase: one DAG run of a synthetic DAG, in this process, through the real Runtime
  * (scheduler, executor, cache decider, metadata DB). Reads its numbers back from the rows the run
- * wrote (task_instance, cache_event) and from the scheduler's own loop timings.
+ * wrote (task_instance, cache_event) and from the scheduler's events (timings.ts).
  */
 import { CacheDecider } from '../cache/decision.js';
 import { cacheEventsOfRun } from '../models/cache-event.js';
 import { DagRunStore } from '../models/dag-run.js';
 import { TaskInstanceStore } from '../models/task-instance.js';
 import type { Runtime } from '../runtime.js';
-import type { SchedulerMetrics } from '../scheduler/scheduler.js';
+import { recordTimings } from './timings.js';
 
 export type PhaseName = 'disabled' | 'cold' | 'warm';
 
@@ -64,12 +64,11 @@ export async function runPhase(
           rt.clock,
         )
       : undefined;
-  const metrics: SchedulerMetrics = { loopTimesMs: [], hitCostsMs: [], hitCpuMs: [], missCache: new Map() };
   const { scheduler, executor } = await rt.scheduler({
     only: { dagId, runId },
-    metrics,
     ...(decider ? { decider } : {}),
   });
+  const { timings: metrics, stop } = recordTimings(scheduler.events);
   const poll = opts.onProgress
     ? setInterval(
         () => void new TaskInstanceStore(rt.db).countFinished(dagId, runId).then(opts.onProgress!, () => undefined),
@@ -81,6 +80,7 @@ export async function runPhase(
   try {
     await scheduler.loop({ untilIdle: true });
   } finally {
+    stop();
     if (poll) clearInterval(poll);
   }
   const wallMs = performance.now() - started;

@@ -7,6 +7,7 @@ import { TaskInstanceStore } from '../models/task-instance.js';
 import { xcomsOf } from '../models/xcom.js';
 import { buildTemplateContext, resolveInputs, type TemplateContext } from '../templating/index.js';
 import type { Clock } from '../util/clock.js';
+import { subKey } from '../util/keys.js';
 import { isExpired, preview, SHORT_KEY } from './admin.js';
 import { CacheDecider } from './decision.js';
 import { FailOpenCache } from './fail-open.js';
@@ -178,7 +179,7 @@ async function templateContext(db: MetadataDb, dag: Dag, src: ContextSource): Pr
   const xcoms = new Map<string, Json>();
   if (src.xcomsFrom) {
     for (const row of await xcomsOf(db, dag.dagId, src.xcomsFrom, dag.topoOrder)) {
-      xcoms.set(`${row.task_id}\u0000${row.key}`, JSON.parse(row.value) as Json);
+      xcoms.set(subKey(row.task_id, row.key), JSON.parse(row.value) as Json);
     }
   }
   return buildTemplateContext({
@@ -187,7 +188,7 @@ async function templateContext(db: MetadataDb, dag: Dag, src: ContextSource): Pr
     logicalDate: src.logicalDate,
     conf: src.conf,
     params: dag.params,
-    xcom: (taskId, key) => xcoms.get(`${taskId}\u0000${key}`),
+    xcom: (taskId, key) => xcoms.get(subKey(taskId, key)),
   });
 }
 

@@ -2,7 +2,7 @@ import type { MetadataDb, SqlRunner } from '../db/data-source.js';
 import { errorMessage } from '../errors.js';
 import { recordCacheEvents, type CacheRecord } from './cache-event.js';
 import { TI } from './states.js';
-import { HIT_LOST_CLAIM, hitSet, takeTryGuard, type HitField } from './try-guard.js';
+import { HIT_LOST_CLAIM, hitSet, takeTryGuard, type HitField } from './sql/try-guard.js';
 import { OWNED, owned, type TiRef, type TryOutcome } from './task-instance.js';
 import { writeXComs, xcomText } from './xcom.js';
 
@@ -31,7 +31,7 @@ const CHUNK = 80;
 /**
  * A cache hit's whole write, for both engines: success (taking the try unless it was claimed), the
  * return_value XCom and the cache event, atomically, so a reader never sees one without the
- * others. The guard and the SET list are try-guard.ts's, the same for every form:
+ * others. The guard and the SET list are sql/try-guard.ts's, the same for every form:
  *
  * - SQLite, a hit taking its try (the hot path): ONE statement, `INSERT INTO cache_hit_write`, whose
  *   trigger does the rest. node-sqlite3 pays a thread-pool round trip per statement, so one

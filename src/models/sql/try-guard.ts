@@ -1,16 +1,14 @@
-import { TI } from './states.js';
-
 /**
  * The ONE definition of "a task instance this scheduler may take a new try of", shared by the claim,
  * the cache hit's claim-and-success (both engines) and the SQLite cache_hit_write trigger: it is
  * runnable (none, or up_for_retry whose retry time has come) and still at the try number the
- * scheduler saw. Plain SQL text with no imports beyond the state names, so the migration that
- * builds the trigger can use it too.
+ * scheduler saw. Plain SQL text that imports nothing (state names spelled as in models/states.ts),
+ * so the migration that builds the trigger can use it without depending on the rows layer.
  *
  * `v` spells a value: `?` (a bound parameter) in the scheduler's statements, `NEW.col` in the trigger.
  */
 export function takeTryWhere(v: (field: 'ti_id' | 'try_number' | 'now_ms') => string): string {
-  return `id = ${v('ti_id')} AND try_number = ${v('try_number')} AND (state IS NULL OR (state = '${TI.UP_FOR_RETRY}' AND next_retry_at <= ${v('now_ms')}))`;
+  return `id = ${v('ti_id')} AND try_number = ${v('try_number')} AND (state IS NULL OR (state = 'up_for_retry' AND next_retry_at <= ${v('now_ms')}))`;
 }
 
 /**
@@ -51,7 +49,7 @@ export function hitSet(v: (field: HitField) => string, takeTry: boolean): string
   const take = takeTry
     ? `scheduler_id = ${v('scheduler_id')}, try_number = try_number + 1, queued_at = ${v('start_ms')}, next_retry_at = NULL, `
     : '';
-  return `state = '${TI.SUCCESS}', ${take}error = NULL, pid = NULL, start_date = ${v('start_ms')}, end_date = ${v('end_ms')},
+  return `state = 'success', ${take}error = NULL, pid = NULL, start_date = ${v('start_ms')}, end_date = ${v('end_ms')},
     duration = ${v('duration')}, hostname = ${v('hostname')}, cache_decision = ${v('decision')}, cache_key = ${v('cache_key')},
     cache_reason = ${v('reason')}, cache_stored = 0, cache_source_run_id = ${v('source_run_id')}, time_saved = ${v('time_saved')}`;
 }
