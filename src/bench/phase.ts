@@ -69,9 +69,10 @@ export async function runPhase(
     ...(decider ? { decider } : {}),
   });
   const { timings: metrics, stop } = recordTimings(scheduler.events);
-  const poll = opts.onProgress
+  const onProgress = opts.onProgress;
+  const poll = onProgress
     ? setInterval(
-        () => void new TaskInstanceStore(rt.db).countFinished(dagId, runId).then(opts.onProgress!, () => undefined),
+        () => void new TaskInstanceStore(rt.db).countFinished(dagId, runId).then(onProgress, () => undefined),
         300,
       )
     : null;

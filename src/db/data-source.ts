@@ -49,10 +49,10 @@ export class MetadataDb {
   }
 
   /** A plain query; on SQLite it waits behind queued statements so it never lands inside a transaction. */
-  query<T = any>(sql: string, params: unknown[] = []): Promise<T> {
+  query<T = unknown[]>(sql: string, params: unknown[] = []): Promise<T> {
     const s = this.sqlite;
     if (s) return s.queue.run(() => s.statements.all<T>(sql, params));
-    return this.dataSource.query(this.sql(sql), params) as Promise<T>;
+    return this.dataSource.query<T>(this.sql(sql), params);
   }
 
   /** Like `query`, for INSERT/UPDATE/DELETE: how many rows changed (guarded state transitions read this). */

@@ -21,7 +21,7 @@ export class PreparedStatements {
 
   constructor(private readonly conn: sqlite3.Database) {}
 
-  all<T = any>(sql: string, params: unknown[]): Promise<T> {
+  all<T = unknown[]>(sql: string, params: unknown[]): Promise<T> {
     return this.retryBusy(async () => {
       const stmt = await this.get(sql);
       return new Promise<T>((resolve, reject) =>

@@ -4,7 +4,7 @@ interface QueuedOp {
   /** The statement(s); a group (a transaction body) must be all-or-nothing. */
   run: () => Promise<unknown>;
   group: boolean;
-  resolve: (v: any) => void;
+  resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
 
@@ -33,7 +33,7 @@ export class SqliteWriteQueue {
   /** Queues one operation; `group` runs it in a transaction of its own (or of its batch). */
   run<T>(run: () => Promise<T>, group = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run, group, resolve, reject });
+      this.queue.push({ run, group, resolve: (v) => resolve(v as T), reject });
       if (!this.draining) {
         this.draining = true;
         this.drainedP = this.drain();

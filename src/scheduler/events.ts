@@ -36,7 +36,7 @@ export class SchedulerEvents {
   }
 
   emit<K extends keyof SchedulerEventMap>(name: K, event: SchedulerEventMap[K]): void {
-    const list = this.listeners[name] as Listener<K>[] | undefined;
+    const list = this.listeners[name];
     if (list) for (const l of list) l(event);
   }
 

@@ -36,7 +36,7 @@ async function templateContext(db: MetadataDb, tracker: RunTracker, task: Task):
     dagId: dag.dagId,
     runId: run.run_id,
     logicalDate: new Date(run.logical_date),
-    conf: JSON.parse(run.conf),
+    conf: JSON.parse(run.conf) as Record<string, Json>,
     params: dag.params,
     xcom: (taskId, key) => tracker.xcom(taskId, key),
   });

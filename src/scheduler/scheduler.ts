@@ -271,7 +271,9 @@ export class Scheduler {
     const p: Promise<void> = body()
       .catch(async (err: unknown) => {
         // A bug or a DB error must not strand the run: fail this try (it retries if it may) and re-read.
-        this.log(`internal error on task '${ti.task_id}' of run ${ti.run_id}: ${(err as Error)?.stack ?? err}`);
+        this.log(
+          `internal error on task '${ti.task_id}' of run ${ti.run_id}: ${err instanceof Error && err.stack ? err.stack : errorMessage(err)}`,
+        );
         tracker.invalidate();
         if (ti.scheduler_id === this.o.schedulerId && ti.state !== null && !FINISHED_STATES.has(ti.state)) {
           const now = this.o.clock.now();
