@@ -2,8 +2,8 @@ import type { CacheDecisionKind } from '../cache/types.js';
 
 /**
  * What the scheduler tells listeners (the benchmark) as it works. Emitted synchronously, at the
- * moment named, so a listener can read the clock or CPU usage itself; nothing is kept when nobody
- * listens, so a long-running scheduler does not grow.
+ * moment named, so a listener can read the clock or CPU usage itself. The scheduler keeps nothing
+ * of them, so a long-running scheduler does not grow.
  */
 export interface SchedulerEventMap {
   /** One loop iteration's tick took `ms`. */
@@ -38,10 +38,5 @@ export class SchedulerEvents {
   emit<K extends keyof SchedulerEventMap>(name: K, event: SchedulerEventMap[K]): void {
     const list = this.listeners[name];
     if (list) for (const l of list) l(event);
-  }
-
-  /** Whether anyone listens: lets the loop skip measuring what nobody reads. */
-  listening(name: keyof SchedulerEventMap): boolean {
-    return (this.listeners[name]?.length ?? 0) > 0;
   }
 }
