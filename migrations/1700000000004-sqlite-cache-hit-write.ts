@@ -9,8 +9,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * paid five of them; one statement pays one, and SQLite makes a single statement atomic by itself.
  * PostgreSQL keeps the plain transaction (its claim also needs FOR UPDATE SKIP LOCKED).
  *
- * The guard is the one in TaskInstanceStore.takeTryGuard (RUNNABLE_FROM): the task instance is
- * runnable and still at the try number the scheduler saw. When it fails, RAISE(ABORT) undoes this
+ * Migration 5 rebuilds this trigger from src/models/sql/try-guard.ts (the one definition of the guard):
+ * the task instance is runnable and still at the try number the scheduler saw. When it fails, RAISE(ABORT) undoes this
  * statement alone and the scheduler reads the error as "another scheduler took it".
  */
 export class SqliteCacheHitWrite1700000000004 implements MigrationInterface {

@@ -1,13 +1,14 @@
 /**
  * One benchmark phase: one DAG run of a synthetic DAG, in this process, through the real Runtime
  * (scheduler, executor, cache decider, metadata DB). Reads its numbers back from the rows the run
- * wrote (task_instance, cache_event) and from the scheduler's own loop timings.
+ * wrote (task_instance, cache_event) and from the scheduler's events (timings.ts).
  */
 import { CacheDecider } from '../cache/decision.js';
-import type { CacheEventRow, TaskInstanceRow } from '../db/entities.js';
-import { DagRunStore } from '../scheduler/dag-run-store.js';
+import { cacheEventsOfRun } from '../models/cache-event.js';
+import { DagRunStore } from '../models/dag-run.js';
+import { TaskInstanceStore } from '../models/task-instance.js';
 import type { Runtime } from '../runtime.js';
-import type { SchedulerMetrics } from '../scheduler/scheduler.js';
+import { recordTimings } from './timings.js';
 
 export type PhaseName = 'disabled' | 'cold' | 'warm';
 
@@ -63,33 +64,31 @@ export async function runPhase(
           rt.clock,
         )
       : undefined;
-  const metrics: SchedulerMetrics = { loopTimesMs: [], hitCostsMs: [], hitCpuMs: [], missCache: new Map() };
   const { scheduler, executor } = await rt.scheduler({
     only: { dagId, runId },
-    metrics,
     ...(decider ? { decider } : {}),
   });
-  const poll = opts.onProgress
-    ? setInterval(() => void countFinished(rt, dagId, runId).then(opts.onProgress, () => undefined), 300)
+  const { timings: metrics, stop } = recordTimings(scheduler.events);
+  const onProgress = opts.onProgress;
+  const poll = onProgress
+    ? setInterval(
+        () => void new TaskInstanceStore(rt.db).countFinished(dagId, runId).then(onProgress, () => undefined),
+        300,
+      )
     : null;
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
   try {
     await scheduler.loop({ untilIdle: true });
   } finally {
+    stop();
     if (poll) clearInterval(poll);
   }
   const wallMs = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
   const run = await new DagRunStore(rt.db).get(dagId, runId);
-  const tis = await rt.db.query<Pick<TaskInstanceRow, 'start_date' | 'end_date' | 'cache_decision'>[]>(
-    'SELECT start_date, end_date, cache_decision FROM task_instance WHERE dag_id = ? AND run_id = ?',
-    [dagId, runId],
-  );
-  const events = await rt.db.query<Pick<CacheEventRow, 'decision' | 'latency_ms'>[]>(
-    'SELECT decision, latency_ms FROM cache_event WHERE dag_id = ? AND run_id = ?',
-    [dagId, runId],
-  );
+  const tis = await new TaskInstanceStore(rt.db).fullRows(dagId, runId);
+  const events = await cacheEventsOfRun(rt.db, dagId, runId);
   opts.onProgress?.(tis.length);
   const decisions: Record<string, number> = {};
   for (const ti of tis) decisions[ti.cache_decision ?? 'off'] = (decisions[ti.cache_decision ?? 'off'] ?? 0) + 1;
@@ -113,12 +112,4 @@ export async function runPhase(
     hitCpuMs: metrics.hitCpuMs,
     missCache: [...metrics.missCache.values()],
   };
-}
-
-async function countFinished(rt: Runtime, dagId: string, runId: string): Promise<number> {
-  const rows = await rt.db.query<{ n: number }[]>(
-    "SELECT COUNT(*) AS n FROM task_instance WHERE dag_id = ? AND run_id = ? AND state IN ('success', 'failed', 'upstream_failed', 'skipped')",
-    [dagId, runId],
-  );
-  return Number(rows[0]?.n ?? 0);
 }

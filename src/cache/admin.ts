@@ -1,8 +1,8 @@
 import type { Json } from '../dag/model.js';
 import type { MetadataDb } from '../db/data-source.js';
-import type { TaskInstanceRow } from '../db/entities.js';
 import { NotFoundError, UsageError } from '../errors.js';
 import { ACCEPTED_DATE_FORMS, parseCliDate } from '../util/dates.js';
+import { TaskInstanceStore } from '../models/task-instance.js';
 import { canonicalJson } from './canonical.js';
 import type { CacheBackend, CacheEntry, CacheFilter } from './types.js';
 
@@ -144,11 +144,7 @@ export interface ProducerView {
 }
 
 export async function producingTaskInstance(db: MetadataDb, e: CacheEntry): Promise<ProducerView | null> {
-  const rows = await db.query<TaskInstanceRow[]>(
-    'SELECT * FROM task_instance WHERE dag_id = ? AND run_id = ? AND task_id = ?',
-    [e.dagId, e.sourceRunId, e.taskId],
-  );
-  const r = rows[0];
+  const r = await new TaskInstanceStore(db).find(e.dagId, e.sourceRunId, e.taskId);
   if (!r) return null;
   const date = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
   return {

@@ -1,11 +1,13 @@
 import type { Dag, Json, Task } from '../dag/model.js';
 import type { MetadataDb } from '../db/data-source.js';
-import type { TaskInstanceRow } from '../db/entities.js';
+import type { TaskInstanceRow } from '../db/rows.js';
 import { TemplateError, UsageError } from '../errors.js';
-import { DagRunStore, defaultRunId } from '../scheduler/dag-run-store.js';
-import { TaskInstanceStore } from '../scheduler/task-instance-store.js';
+import { DagRunStore, defaultRunId } from '../models/dag-run.js';
+import { TaskInstanceStore } from '../models/task-instance.js';
+import { xcomsOf } from '../models/xcom.js';
 import { buildTemplateContext, resolveInputs, type TemplateContext } from '../templating/index.js';
 import type { Clock } from '../util/clock.js';
+import { subKey } from '../util/keys.js';
 import { isExpired, preview, SHORT_KEY } from './admin.js';
 import { CacheDecider } from './decision.js';
 import { FailOpenCache } from './fail-open.js';
@@ -72,7 +74,8 @@ export interface ExplainReport {
 
 const VALUE_CHARS = 80;
 const show = (v: Json | undefined): string => preview(v, VALUE_CHARS).text;
-const teamWords = (t: Json | undefined): string => (t === null || t === undefined ? '(no team)' : String(t));
+const teamWords = (t: Json | undefined): string =>
+  t === null || t === undefined ? '(no team)' : typeof t === 'string' ? t : JSON.stringify(t);
 
 /** One key component difference in words; `before` is the stored entry's, `after` the computed key's. */
 export function describeDifference(d: ComponentDiff): string {
@@ -176,8 +179,8 @@ async function contextSource(db: MetadataDb, dag: Dag, task: Task, target: Expla
 async function templateContext(db: MetadataDb, dag: Dag, src: ContextSource): Promise<TemplateContext> {
   const xcoms = new Map<string, Json>();
   if (src.xcomsFrom) {
-    for (const row of await new TaskInstanceStore(db).xcoms(dag.dagId, src.xcomsFrom, dag.topoOrder)) {
-      xcoms.set(`${row.task_id}\u0000${row.key}`, JSON.parse(row.value) as Json);
+    for (const row of await xcomsOf(db, dag.dagId, src.xcomsFrom, dag.topoOrder)) {
+      xcoms.set(subKey(row.task_id, row.key), JSON.parse(row.value) as Json);
     }
   }
   return buildTemplateContext({
@@ -186,7 +189,7 @@ async function templateContext(db: MetadataDb, dag: Dag, src: ContextSource): Pr
     logicalDate: src.logicalDate,
     conf: src.conf,
     params: dag.params,
-    xcom: (taskId, key) => xcoms.get(`${taskId}\u0000${key}`),
+    xcom: (taskId, key) => xcoms.get(subKey(taskId, key)),
   });
 }
 

@@ -27,7 +27,9 @@ function component(name: string, value: Json): KeyComponent {
   try {
     return { name, hash: hashJson(value), value };
   } catch (err) {
-    throw new TypeError(`cache key component '${name}' has no canonical JSON form: ${errorMessage(err)}`);
+    throw new TypeError(`cache key component '${name}' has no canonical JSON form: ${errorMessage(err)}`, {
+      cause: err,
+    });
   }
 }
 

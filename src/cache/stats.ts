@@ -1,4 +1,5 @@
 import type { MetadataDb } from '../db/data-source.js';
+import { cacheEventGroups, type CacheEventGroup } from '../models/cache-event.js';
 import type { CacheBackend } from './types.js';
 
 /** Counters of one scope (overall, one DAG, one task). */
@@ -26,16 +27,6 @@ export interface CacheStatsReport {
   per_task: (StatsRow & { dag_id: string; task_id: string })[];
 }
 
-interface EventGroup {
-  dag_id: string;
-  task_id: string;
-  decision: string;
-  n: number | string;
-  saved: number | string | null;
-  latency_sum: number | string | null;
-  latency_n: number | string;
-}
-
 class Acc {
   hits = 0;
   misses = 0;
@@ -46,7 +37,7 @@ class Acc {
   latencySum = 0;
   latencyN = 0;
 
-  addEvents(g: EventGroup): void {
+  addEvents(g: CacheEventGroup): void {
     const n = Number(g.n);
     if (g.decision === 'hit') this.hits += n;
     else if (g.decision === 'miss') this.misses += n;
@@ -87,13 +78,7 @@ function acc<K>(map: Map<K, Acc>, key: K): Acc {
  * written by the scheduler with the task instance's final state) and what the backend holds now.
  */
 export async function cacheStats(db: MetadataDb, backend: CacheBackend, since: Date | null): Promise<CacheStatsReport> {
-  const groups = await db.query<EventGroup[]>(
-    `SELECT dag_id, task_id, decision, COUNT(*) AS n, SUM(time_saved) AS saved,
-            SUM(latency_ms) AS latency_sum, COUNT(latency_ms) AS latency_n
-       FROM cache_event${since ? ' WHERE created_at >= ?' : ''}
-      GROUP BY dag_id, task_id, decision`,
-    since ? [since.getTime()] : [],
-  );
+  const groups = await cacheEventGroups(db, since);
   const overall = new Acc();
   const perDag = new Map<string, Acc>();
   const perTask = new Map<string, Acc>();

@@ -4,7 +4,11 @@ import type { KeyComponent } from './types.js';
 function isComponents(v: unknown): v is KeyComponent[] {
   return (
     Array.isArray(v) &&
-    v.every((c) => typeof c === 'object' && c !== null && typeof c.name === 'string' && typeof c.hash === 'string')
+    v.every((c: unknown) => {
+      if (typeof c !== 'object' || c === null) return false;
+      const { name, hash } = c as { name?: unknown; hash?: unknown };
+      return typeof name === 'string' && typeof hash === 'string';
+    })
   );
 }
 

@@ -1,5 +1,5 @@
 import type { CacheEntry } from '../cache/types.js';
-import type { TaskInstanceRow } from '../db/entities.js';
+import type { TaskInstanceRow } from '../db/rows.js';
 
 /**
  * The log of a try served from the cache. Nothing ran, so the scheduler writes no file for it (that

@@ -1,6 +1,6 @@
 /** Creating a DAG run and running it in this process: shared by `dags trigger/test` and `dags backfill`. */
-import { DagRunStore } from '../scheduler/dag-run-store.js';
-import { TaskInstanceStore } from '../scheduler/task-instance-store.js';
+import { DagRunStore } from '../models/dag-run.js';
+import { TaskInstanceStore } from '../models/task-instance.js';
 import type { Runtime } from '../runtime.js';
 import { parseConf, parseRunId } from './parse.js';
 import { taskView } from './task-view.js';

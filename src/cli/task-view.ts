@@ -1,4 +1,4 @@
-import type { TaskInstanceRow } from '../db/entities.js';
+import type { TaskInstanceRow } from '../db/rows.js';
 import { colourDecision, colourState } from './output.js';
 
 /** The per-task record shown by `dags test` and `tasks states-for-dag-run` (JSON form). */

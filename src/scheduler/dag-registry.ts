@@ -5,6 +5,7 @@ import type { Dag, DagBagResult } from '../dag/model.js';
 import type { MetadataDb } from '../db/data-source.js';
 import { NotFoundError } from '../errors.js';
 import { closestMatch } from '../util/closest.js';
+import { recordDagBag } from '../models/dag.js';
 
 /**
  * Parses every DAG bundle and records the result in the metadata DB (the `dag` table and
@@ -23,23 +24,7 @@ export class DagRegistry {
     this.bag = loadDagBag(resolveBundles(this.settings), {
       defaults: { retries: this.settings.core.defaultTaskRetries, retryDelay: this.settings.core.defaultRetryDelay },
     });
-    await this.db.transaction(async (t) => {
-      for (const dag of this.bag.dags.values()) {
-        await t.exec(
-          `INSERT INTO dag (dag_id, fileloc, bundle_name, team_name, dag_hash, serialized, last_parsed) VALUES (?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (dag_id) DO UPDATE SET fileloc = excluded.fileloc, bundle_name = excluded.bundle_name, team_name = excluded.team_name,
-             dag_hash = excluded.dag_hash, serialized = excluded.serialized, last_parsed = excluded.last_parsed`,
-          [dag.dagId, dag.fileloc, dag.bundleName, dag.teamName, dag.fileHash, dag.serialized, now.getTime()],
-        );
-      }
-      await t.exec('DELETE FROM import_error');
-      for (const e of this.bag.importErrors) {
-        await t.exec(
-          'INSERT INTO import_error (filename, bundle_name, dag_id, task_id, stacktrace, timestamp) VALUES (?, ?, ?, ?, ?, ?)',
-          [e.filename, e.bundleName, e.dagId ?? null, e.taskId ?? null, e.message, now.getTime()],
-        );
-      }
-    });
+    await recordDagBag(this.db, this.bag, now);
     return this.bag;
   }
 

@@ -1,8 +1,9 @@
 import type { Dag, Json } from '../dag/model.js';
-import type { DagRunRow } from '../db/entities.js';
+import type { DagRunRow } from '../db/rows.js';
 import type { TemplateContext } from '../templating/index.js';
-import { FINISHED_STATES, RUN, TI, type DagRunState } from './states.js';
-import type { TiRef } from './task-instance-store.js';
+import { FINISHED_STATES, RUN, TI, type DagRunState } from '../models/states.js';
+import type { TiRef } from '../models/task-instance.js';
+import { runKey, subKey } from '../util/keys.js';
 
 /**
  * A scheduler's in-memory view of one active DAG run: task instance states, what it has in flight,
@@ -15,8 +16,13 @@ export class RunTracker {
   readonly inFlight = new Set<string>();
   private readonly xcomValues = new Map<string, Json>();
   private unfinished = 0;
-  lastRefresh = 0;
-  finished = false;
+  /** When the view was last read from the DB (clock ms); -Infinity: read it on the next tick. */
+  private lastRefresh = -Infinity;
+  private loaded = false;
+  /** Tasks whose XComs were read from the DB after they finished: nothing more will appear. */
+  readonly xcomsLoaded = new Set<string>();
+  /** The run's template context, built on first use (its XCom reader reads this tracker live). */
+  context?: TemplateContext;
 
   constructor(
     public run: DagRunRow,
@@ -24,7 +30,17 @@ export class RunTracker {
   ) {}
 
   get key(): string {
-    return `${this.run.dag_id}\u0000${this.run.run_id}`;
+    return runKey(this.run.dag_id, this.run.run_id);
+  }
+
+  /** The view may be stale (another scheduler took a task instance, a zombie was swept): re-read it. */
+  invalidate(): void {
+    this.lastRefresh = -Infinity;
+  }
+
+  /** Whether the view is due a re-read from the DB. */
+  refreshDue(now: number, everyMs: number): boolean {
+    return now - this.lastRefresh >= everyMs;
   }
 
   /**
@@ -48,12 +64,6 @@ export class RunTracker {
     return this.dag.topoOrder.filter((id) => !this.tis.has(id));
   }
 
-  private loaded = false;
-  /** Tasks whose XComs were read from the DB after they finished: nothing more will appear. */
-  readonly xcomsLoaded = new Set<string>();
-  /** The run's template context, built on first use. */
-  context?: TemplateContext;
-
   /** Call after a transition so the unfinished count stays right. */
   noteTransition(before: string | null, after: string | null): void {
     const wasDone = FINISHED_STATES.has(before ?? '');
@@ -67,15 +77,15 @@ export class RunTracker {
   }
 
   xcom(taskId: string, key: string): Json | undefined {
-    return this.xcomValues.get(`${taskId}\u0000${key}`);
+    return this.xcomValues.get(subKey(taskId, key));
   }
 
   hasXCom(taskId: string, key: string): boolean {
-    return this.xcomValues.has(`${taskId}\u0000${key}`);
+    return this.xcomValues.has(subKey(taskId, key));
   }
 
   setXCom(taskId: string, key: string, value: Json): void {
-    this.xcomValues.set(`${taskId}\u0000${key}`, value);
+    this.xcomValues.set(subKey(taskId, key), value);
   }
 
   /** Airflow's rule: the run fails when a leaf failed; it succeeds when every leaf succeeded or was skipped. */

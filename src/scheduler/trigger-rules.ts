@@ -1,5 +1,5 @@
 import type { TriggerRule } from '../dag/model.js';
-import { TI } from './states.js';
+import { TI } from '../models/states.js';
 
 /** How many direct upstream task instances are in each finished state. */
 export interface UpstreamCounts {

@@ -19,7 +19,7 @@ function bash(taskId: string, command: string): object {
 
 function testRun(h: TempHome, dagId: string, runId: string) {
   const r = h.json(['dags', 'test', dagId, '2026-01-01', '--run-id', runId]);
-  const tasks = Object.fromEntries((r.data.tasks as { task_id: string }[]).map((t) => [t.task_id, t]));
+  const tasks = Object.fromEntries((r.data.tasks as { task_id: string; state: string }[]).map((t) => [t.task_id, t]));
   return { ...r, tasks: tasks as Record<string, { state: string }> };
 }
 

@@ -2,8 +2,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { migrations } from '../../migrations/index.js';
-import { openMetadataDb, parseConn } from '../../src/db/data-source.js';
+import { parseConn } from '../../src/db/connection-url.js';
+import { openMetadataDb } from '../../src/db/data-source.js';
 import { ConfigError } from '../../src/errors.js';
+import { sqliteHitTriggerSql } from '../../src/models/sql/try-guard.js';
 
 test('migrations create every table on a fresh SQLite file and are idempotent', async () => {
   const home = mkdtempSync(join(tmpdir(), 'mf-db-'));
@@ -30,11 +32,16 @@ test('migrations create every table on a fresh SQLite file and are idempotent', 
     { type: 'trigger', name: 'cache_hit_write_insert' },
     { type: 'view', name: 'cache_hit_write' },
   ]);
+  // Its trigger is built from the one definition of the runnable guard (migration 5).
+  const [trigger] = await db.query<{ sql: string }[]>(
+    "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'cache_hit_write_insert'",
+  );
+  expect(trigger.sql).toBe(sqliteHitTriggerSql());
   await db.close();
   const again = await openMetadataDb(`sqlite:///${home}/airflow.db`, home);
   const ran = await again.query<unknown[]>('SELECT * FROM migrations');
   expect(ran).toHaveLength(migrations.length);
-  expect(migrations.length).toBe(4);
+  expect(migrations.length).toBe(5);
   await again.close();
 });
 

@@ -7,9 +7,9 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Runtime } from '../../src/runtime.js';
-import { DagRunStore } from '../../src/scheduler/dag-run-store.js';
-import { TaskInstanceStore, type TiRef } from '../../src/scheduler/task-instance-store.js';
-import type { TaskInstanceRow } from '../../src/db/entities.js';
+import { DagRunStore } from '../../src/models/dag-run.js';
+import { TaskInstanceStore, type TiRef } from '../../src/models/task-instance.js';
+import type { TaskInstanceRow } from '../../src/db/rows.js';
 
 const home = mkdtempSync(join(tmpdir(), 'miniflow-zombies-'));
 mkdirSync(join(home, 'dags'));

@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sqlite3 from 'sqlite3';
 import { openMetadataDb, type MetadataDb } from '../../src/db/data-source.js';
-import { TI } from '../../src/scheduler/states.js';
-import { TaskInstanceStore, type CacheRecord, type TiRef } from '../../src/scheduler/task-instance-store.js';
+import { TI } from '../../src/models/states.js';
+import { CacheHitWriter } from '../../src/models/cache-hit-write.js';
+import { TaskInstanceStore, type CacheRecord, type TiRef } from '../../src/models/task-instance.js';
 import { createPgSchema, describeWith, POSTGRES_URL, type PgSchema } from '../contract/servers.js';
 
 const RECORD: CacheRecord = {
@@ -28,11 +29,15 @@ function hitWriteSuite(open: () => Promise<{ db: MetadataDb; done: () => Promise
   let db: MetadataDb;
   let done: () => Promise<void>;
   let store: TaskInstanceStore;
+  let writer: CacheHitWriter;
   let seq = 0;
+  const hit = (ti: TiRef, schedulerId: string, outcome: ReturnType<typeof at>, value: unknown, cache: CacheRecord) =>
+    writer.write({ ti, schedulerId, outcome, value, cache });
 
   beforeAll(async () => {
     ({ db, done } = await open());
     store = new TaskInstanceStore(db);
+    writer = new CacheHitWriter(db);
   });
   afterAll(() => done());
 
@@ -61,7 +66,7 @@ function hitWriteSuite(open: () => Promise<{ db: MetadataDb; done: () => Promise
 
   test('a hit on a fresh task instance writes success, the XCom and the event together', async () => {
     const ti = await newTi();
-    expect(await store.succeedFromCache(ti, 'sched_a', at(1000), { rows: [1, 'two'] }, RECORD)).toBe(true);
+    expect(await hit(ti, 'sched_a', at(1000), { rows: [1, 'two'] }, RECORD)).toBe(true);
     expect(ti).toMatchObject({ state: TI.SUCCESS, try_number: 1, scheduler_id: 'sched_a' });
     expect(await row(ti)).toMatchObject({
       state: 'success',
@@ -95,8 +100,8 @@ function hitWriteSuite(open: () => Promise<{ db: MetadataDb; done: () => Promise
   test('a second hit with the same (now stale) try loses and writes nothing', async () => {
     const ti = await newTi();
     const stale = { ...ti };
-    expect(await store.succeedFromCache(ti, 'sched_a', at(1000), 1, RECORD)).toBe(true);
-    expect(await store.succeedFromCache(stale, 'sched_b', at(2000), 2, RECORD)).toBe(false);
+    expect(await hit(ti, 'sched_a', at(1000), 1, RECORD)).toBe(true);
+    expect(await hit(stale, 'sched_b', at(2000), 2, RECORD)).toBe(false);
     expect(stale).toMatchObject({ state: null, try_number: 0 });
     expect(await row(ti)).toMatchObject({ scheduler_id: 'sched_a', try_number: 1 });
     expect(await xcoms(ti)).toEqual([{ key: 'return_value', value: '1' }]);
@@ -107,16 +112,16 @@ function hitWriteSuite(open: () => Promise<{ db: MetadataDb; done: () => Promise
     const ti = await newTi();
     const other = { ...ti };
     expect(await store.claim(other, 'sched_b', new Date(1000))).toBe(true);
-    expect(await store.succeedFromCache(ti, 'sched_a', at(1000), 1, RECORD)).toBe(false);
+    expect(await hit(ti, 'sched_a', at(1000), 1, RECORD)).toBe(false);
     expect(await row(ti)).toMatchObject({ state: TI.SCHEDULED, scheduler_id: 'sched_b', try_number: 1 });
     expect(await events(ti)).toHaveLength(0);
   });
 
   test('up_for_retry is taken only once its retry time has come', async () => {
     const early = await newTi(TI.UP_FOR_RETRY, 1, 5000);
-    expect(await store.succeedFromCache(early, 'sched_a', at(4000), 1, RECORD)).toBe(false);
+    expect(await hit(early, 'sched_a', at(4000), 1, RECORD)).toBe(false);
     expect(await row(early)).toMatchObject({ state: TI.UP_FOR_RETRY, try_number: 1 });
-    expect(await store.succeedFromCache(early, 'sched_a', at(5000), 1, RECORD)).toBe(true);
+    expect(await hit(early, 'sched_a', at(5000), 1, RECORD)).toBe(true);
     expect(await row(early)).toMatchObject({ state: TI.SUCCESS, try_number: 2, next_retry_at: null });
   });
 
@@ -126,22 +131,43 @@ function hitWriteSuite(open: () => Promise<{ db: MetadataDb; done: () => Promise
     // Another scheduler took try 2, which failed back into up_for_retry, due again.
     expect(await store.claim(ti, 'sched_b', new Date(1000))).toBe(true);
     await db.exec('UPDATE task_instance SET state = ?, next_retry_at = ? WHERE id = ?', [TI.UP_FOR_RETRY, 1000, ti.id]);
-    expect(await store.succeedFromCache(stale, 'sched_a', at(2000), 1, RECORD)).toBe(false);
+    expect(await hit(stale, 'sched_a', at(2000), 1, RECORD)).toBe(false);
     expect(await row(ti)).toMatchObject({ state: TI.UP_FOR_RETRY, try_number: 2, scheduler_id: 'sched_b' });
+  });
+
+  test('a hit on a try this scheduler claimed (a single-flight waiter) succeeds it in place', async () => {
+    const ti = await newTi();
+    expect(await store.claim(ti, 'sched_a', new Date(1000))).toBe(true);
+    const stranger = { ...ti, scheduler_id: 'sched_b' };
+    expect(
+      await writer.write({
+        ti: stranger,
+        schedulerId: 'sched_b',
+        outcome: at(1500),
+        value: 3,
+        cache: RECORD,
+        claimed: true,
+      }),
+    ).toBe(false);
+    expect(
+      await writer.write({ ti, schedulerId: 'sched_a', outcome: at(2000), value: 3, cache: RECORD, claimed: true }),
+    ).toBe(true);
+    expect(ti).toMatchObject({ state: TI.SUCCESS, try_number: 1, scheduler_id: 'sched_a' });
+    expect(await row(ti)).toMatchObject({ state: 'success', try_number: 1, cache_decision: 'hit', cache_stored: 0 });
+    expect(await xcoms(ti)).toEqual([{ key: 'return_value', value: '3' }]);
+    expect(await events(ti)).toEqual([expect.objectContaining({ try_number: 1, decision: 'hit' })]);
   });
 
   test('a cached task that pushed no value pushes none on a hit', async () => {
     const ti = await newTi();
-    expect(await store.succeedFromCache(ti, 'sched_a', at(1000), undefined, RECORD)).toBe(true);
+    expect(await hit(ti, 'sched_a', at(1000), undefined, RECORD)).toBe(true);
     expect(await xcoms(ti)).toEqual([]);
     expect(await events(ti)).toHaveLength(1);
   });
 
   test('hits arriving together: each task instance has exactly one winner', async () => {
     const tis = await Promise.all(Array.from({ length: 40 }, () => newTi()));
-    const attempts = tis.flatMap((ti) =>
-      ['sched_a', 'sched_b'].map((s) => store.succeedFromCache({ ...ti }, s, at(1000), s, RECORD)),
-    );
+    const attempts = tis.flatMap((ti) => ['sched_a', 'sched_b'].map((s) => hit({ ...ti }, s, at(1000), s, RECORD)));
     const won = await Promise.all(attempts);
     expect(won.filter(Boolean)).toHaveLength(40);
     for (let i = 0; i < tis.length; i++) expect(won[2 * i] !== won[2 * i + 1]).toBe(true);
@@ -163,6 +189,7 @@ describe('cache hit write on SQLite', () => {
     const home = mkdtempSync(join(tmpdir(), 'mf-hitwrite-'));
     const db = await openMetadataDb(`sqlite:///${home}/airflow.db`, home);
     const store = new TaskInstanceStore(db);
+    const hit = (...args: Parameters<CacheHitWriter['write']>) => new CacheHitWriter(db).write(...args);
     await db.exec(
       "INSERT INTO task_instance (dag_id, run_id, task_id, operator) VALUES ('d', 'r', 't', 'BashOperator')",
     );
@@ -171,7 +198,7 @@ describe('cache hit write on SQLite', () => {
     const seen: string[] = [];
     const trace = (sql: string) => seen.push(sql);
     conn.on('trace', trace);
-    expect(await store.succeedFromCache(ti, 'sched_a', at(1000), 7, RECORD)).toBe(true);
+    expect(await hit({ ti, schedulerId: 'sched_a', outcome: at(1000), value: 7, cache: RECORD })).toBe(true);
     // Trace events reach JavaScript asynchronously, in order: once a marker statement's has come,
     // every earlier one has too.
     await db.query("SELECT 'end of trace'");

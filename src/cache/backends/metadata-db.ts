@@ -1,5 +1,5 @@
 import type { MetadataDb } from '../../db/data-source.js';
-import type { TaskCacheEntryRow } from '../../db/entities.js';
+import type { TaskCacheEntryRow } from '../../db/rows.js';
 import { CacheBackendError } from '../../errors.js';
 import { canonicalJson } from '../canonical.js';
 import { decodeStoredText } from '../stored-text.js';
@@ -84,20 +84,23 @@ function fromRow(r: TaskCacheEntryRow): CacheEntry | null {
 function where(f: CacheFilter): { clause: string; params: unknown[] } {
   const parts: string[] = [];
   const params: unknown[] = [];
-  if (f.dagId !== undefined) (parts.push('dag_id = ?'), params.push(f.dagId));
-  if (f.taskId !== undefined) (parts.push('task_id = ?'), params.push(f.taskId));
-  if (f.teamName === null) parts.push('team_name IS NULL');
-  else if (f.teamName !== undefined) (parts.push('team_name = ?'), params.push(f.teamName));
-  if (f.olderThan !== undefined) (parts.push('created_at < ?'), params.push(f.olderThan.getTime()));
-  if (f.expiredBefore !== undefined)
-    (parts.push('expires_at IS NOT NULL AND expires_at < ?'), params.push(f.expiredBefore.getTime()));
+  const add = (part: string, ...values: unknown[]) => {
+    parts.push(part);
+    params.push(...values);
+  };
+  if (f.dagId !== undefined) add('dag_id = ?', f.dagId);
+  if (f.taskId !== undefined) add('task_id = ?', f.taskId);
+  if (f.teamName === null) add('team_name IS NULL');
+  else if (f.teamName !== undefined) add('team_name = ?', f.teamName);
+  if (f.olderThan !== undefined) add('created_at < ?', f.olderThan.getTime());
+  if (f.expiredBefore !== undefined) add('expires_at IS NOT NULL AND expires_at < ?', f.expiredBefore.getTime());
   return { clause: parts.length ? ` WHERE ${parts.join(' AND ')}` : '', params };
 }
 
 // Duck-typed rather than instanceof so a second copy of the module (tests, plugins) still qualifies.
 function isMetadataDb(v: unknown): v is MetadataDb {
   const db = v as Partial<MetadataDb> | undefined;
-  return typeof db?.query === 'function' && typeof db.tx === 'function' && typeof db.sql === 'function';
+  return typeof db?.query === 'function' && typeof db.exec === 'function' && typeof db.sql === 'function';
 }
 
 /** The default backend: entries in the metadata DB's task_cache_entry table (created by a migration). */
@@ -240,11 +243,8 @@ export class MetadataDbCacheBackend implements CacheBackend {
     while (this.unwritten.size > 0) await Promise.allSettled([...this.unwritten]);
   }
 
-  /** DELETE with the affected-row count, which only the structured query result carries on both engines. */
-  private deleteWhere(clause: string, params: unknown[]): Promise<number> {
-    return this.db.tx(async (em) => {
-      const result = await em.queryRunner!.query(this.db.sql(`DELETE FROM task_cache_entry${clause}`), params, true);
-      return result.affected ?? 0;
-    });
+  /** DELETE with the affected-row count. */
+  private async deleteWhere(clause: string, params: unknown[]): Promise<number> {
+    return (await this.db.exec(`DELETE FROM task_cache_entry${clause}`, params)).affected;
   }
 }

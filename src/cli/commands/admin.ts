@@ -8,8 +8,8 @@ export function registerDb(program: Command): void {
     .description('create or upgrade the metadata DB schema')
     .action(async () => {
       await withRuntime(async (rt) => {
-        const ran = await rt.db.query<{ name: string }[]>('SELECT name FROM migrations ORDER BY id');
-        process.stdout.write(`Database migrated (${rt.db.kind}); applied: ${ran.map((r) => r.name).join(', ')}\n`);
+        const ran = await rt.db.appliedMigrations();
+        process.stdout.write(`Database migrated (${rt.db.kind}); applied: ${ran.join(', ')}\n`);
       });
     });
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { DagRunStore } from '../../scheduler/dag-run-store.js';
+import { DagRunStore } from '../../models/dag-run.js';
 import { colourDecision, colourState, parseFormat, printJson, printTable } from '../output.js';
 import { parseConf, parseDate } from '../parse.js';
 import { runToCompletion } from '../run-dag.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DagRunStore } from '../../scheduler/dag-run-store.js';
+import { DagRunStore } from '../../models/dag-run.js';
 import { colourState, isoOrEmpty, parseFormat, printJson, printTable } from '../output.js';
 import { parseDate } from '../parse.js';
 import { createRun, runToCompletion, type RunOpts } from '../run-dag.js';

@@ -2,8 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { NotFoundError } from '../../errors.js';
 import { closestMatch } from '../../util/closest.js';
-import { DagRunStore } from '../../scheduler/dag-run-store.js';
-import { TaskInstanceStore } from '../../scheduler/task-instance-store.js';
+import { DagRunStore } from '../../models/dag-run.js';
+import { hitLatencyOf } from '../../models/cache-event.js';
+import { TaskInstanceStore } from '../../models/task-instance.js';
 import { taskLogPath } from '../../util/log-path.js';
 import { parseFormat, printJson, printTable } from '../output.js';
 import { parsePositiveInt } from '../parse.js';
@@ -54,13 +55,8 @@ export function registerTasks(program: Command): void {
         const file = taskLogPath(rt.settings.logging.baseLogFolder, dagId, runId, taskId, tryNumber);
         if (!existsSync(file) && tryNumber === ti.try_number && ti.cache_decision === 'hit' && ti.cache_key) {
           const entry = await (await rt.cacheBackend()).get(ti.cache_key).catch(() => null);
-          const events = await rt.db.query<{ latency_ms: number | null }[]>(
-            "SELECT latency_ms FROM cache_event WHERE dag_id = ? AND run_id = ? AND task_id = ? AND try_number = ? AND decision = 'hit'",
-            [dagId, runId, taskId, tryNumber],
-          );
-          process.stdout.write(
-            renderHitLog(ti, entry, events[0]?.latency_ms ?? null, rt.settings.core.taskCacheBackend),
-          );
+          const latencyMs = await hitLatencyOf(rt.db, ti);
+          process.stdout.write(renderHitLog(ti, entry, latencyMs, rt.settings.core.taskCacheBackend));
           return;
         }
         if (!existsSync(file)) {

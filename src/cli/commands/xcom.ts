@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { NotFoundError } from '../../errors.js';
-import { TaskInstanceStore } from '../../scheduler/task-instance-store.js';
+import { TaskInstanceStore } from '../../models/task-instance.js';
+import { xcomsOf } from '../../models/xcom.js';
 import { withRuntime } from '../with-runtime.js';
 
 export function registerXCom(program: Command): void {
@@ -16,7 +17,7 @@ export function registerXCom(program: Command): void {
       await withRuntime(async (rt) => {
         const store = new TaskInstanceStore(rt.db);
         await store.get(dagId, runId, taskId); // names a missing run or task precisely
-        const row = (await store.xcoms(dagId, runId, [taskId])).find((x) => x.key === opts.key);
+        const row = (await xcomsOf(rt.db, dagId, runId, [taskId])).find((x) => x.key === opts.key);
         if (!row)
           throw new NotFoundError(`task '${taskId}' of run '${runId}' (DAG '${dagId}') has no XCom '${opts.key}'`);
         process.stdout.write(row.value + '\n');

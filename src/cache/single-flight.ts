@@ -1,6 +1,6 @@
-import type { CheckOutcome } from '../cache/decision.js';
+import type { CacheLeases, LeaseHolder } from '../models/cache-lease.js';
 import type { Clock } from '../util/clock.js';
-import type { CacheLeases, LeaseHolder } from './cache-lease.js';
+import type { CheckOutcome } from './decision.js';
 
 export type FlightResult =
   | { kind: 'run'; waitedMs: number }

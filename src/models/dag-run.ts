@@ -1,8 +1,13 @@
-import type { Dag } from '../dag/model.js';
 import type { MetadataDb } from '../db/data-source.js';
-import type { DagRunRow } from '../db/entities.js';
+import type { DagRunRow } from '../db/rows.js';
 import { NotFoundError, UsageError } from '../errors.js';
 import { RUN, type DagRunState } from './states.js';
+
+/** What creating a run needs of its DAG: its tasks, in the order their rows are made. */
+export interface DagShape {
+  topoOrder: readonly string[];
+  tasks: ReadonlyMap<string, { taskType: string; retries: number }>;
+}
 
 export interface NewDagRun {
   dagId: string;
@@ -26,7 +31,7 @@ export class DagRunStore {
   constructor(private readonly db: MetadataDb) {}
 
   /** Creates a queued run and its task instances (state none) in one transaction. */
-  async create(dag: Dag, spec: NewDagRun, now: Date): Promise<DagRunRow> {
+  async create(dag: DagShape, spec: NewDagRun, now: Date): Promise<DagRunRow> {
     const explicit = spec.runId !== undefined;
     let runId = spec.runId ?? defaultRunId(spec.runType, spec.logicalDate);
     return this.db.transaction(async (t) => {
@@ -76,7 +81,7 @@ export class DagRunStore {
    * Task instances for DAG tasks the run has no row for (the DAG file gained tasks after the run
    * was created), as Airflow's verify_integrity does.
    */
-  async addTaskInstances(run: DagRunRow, dag: Dag, taskIds: string[]): Promise<void> {
+  async addTaskInstances(run: DagRunRow, dag: DagShape, taskIds: string[]): Promise<void> {
     for (const id of taskIds) {
       const task = dag.tasks.get(id)!;
       await this.db.exec(

@@ -1,8 +1,12 @@
-import type { Json } from '../dag/model.js';
-import type { MetadataDb, SqlRunner } from '../db/data-source.js';
-import type { TaskInstanceRow, XComRow } from '../db/entities.js';
-import { NotFoundError, errorMessage } from '../errors.js';
-import { TI } from './states.js';
+import type { MetadataDb } from '../db/data-source.js';
+import type { TaskInstanceRow } from '../db/rows.js';
+import { NotFoundError } from '../errors.js';
+import { recordCacheEvents, type CacheRecord } from './cache-event.js';
+import { FINISHED_STATES, TI } from './states.js';
+import { takeTryGuard } from './sql/try-guard.js';
+import { writeXComs } from './xcom.js';
+
+export type { CacheRecord } from './cache-event.js';
 
 /** A task instance as the scheduler tracks it between loops. */
 export type TiRef = Pick<
@@ -19,19 +23,6 @@ export type TiRef = Pick<
   | 'scheduler_id'
 >;
 
-/** The cache columns of a task instance, written together with its final state. */
-export interface CacheRecord {
-  decision: 'hit' | 'miss' | 'off' | 'bypass';
-  key: string | null;
-  reason: string;
-  stored: boolean;
-  sourceRunId?: string | null;
-  timeSaved?: number | null;
-  /** How long the cache check took; recorded in cache_event for `cache stats`. */
-  latencyMs?: number | null;
-  teamName: string | null;
-}
-
 export interface TryOutcome {
   start: Date;
   end: Date;
@@ -41,18 +32,13 @@ export interface TryOutcome {
 }
 
 /** Only the scheduler that claimed this try may move it on. */
-const OWNED = 'scheduler_id = ? AND try_number = ?';
-const owned = (ti: TiRef) => [ti.scheduler_id, ti.try_number];
-
-/** The RAISE(ABORT) message of the cache_hit_write trigger when its guard fails (SQLite). */
-const HIT_LOST_CLAIM = 'miniflow: cache hit lost the claim';
-
-/** Mirrored in the cache_hit_write trigger (migration 1700000000004): change both together. */
-const RUNNABLE_FROM = `(state IS NULL OR (state = '${TI.UP_FOR_RETRY}' AND next_retry_at <= ?))`;
+export const OWNED = 'scheduler_id = ? AND try_number = ?';
+export const owned = (ti: TiRef) => [ti.scheduler_id, ti.try_number];
 
 /**
- * Every task instance state transition lives here. Each is a guarded UPDATE (the WHERE names the
- * state it leaves), so two schedulers racing for one task instance cannot both win.
+ * Task instance reads and state transitions (a cache hit's write is cache-hit-write.ts). Each is a
+ * guarded UPDATE (the WHERE names the state it leaves), so two schedulers racing for one task
+ * instance cannot both win.
  */
 export class TaskInstanceStore {
   constructor(private readonly db: MetadataDb) {}
@@ -72,12 +58,18 @@ export class TaskInstanceStore {
   }
 
   async get(dagId: string, runId: string, taskId: string): Promise<TaskInstanceRow> {
+    const row = await this.find(dagId, runId, taskId);
+    if (!row) throw new NotFoundError(`run '${runId}' of DAG '${dagId}' has no task '${taskId}'`);
+    return row;
+  }
+
+  /** The task instance, or null when the run or task has none. */
+  async find(dagId: string, runId: string, taskId: string): Promise<TaskInstanceRow | null> {
     const rows = await this.db.query<TaskInstanceRow[]>(
       'SELECT * FROM task_instance WHERE dag_id = ? AND run_id = ? AND task_id = ?',
       [dagId, runId, taskId],
     );
-    if (rows.length === 0) throw new NotFoundError(`run '${runId}' of DAG '${dagId}' has no task '${taskId}'`);
-    return rows[0];
+    return rows[0] ?? null;
   }
 
   /**
@@ -110,7 +102,7 @@ export class TaskInstanceStore {
    * try_number in the guard makes a stale view lose the race instead of running a try twice.
    */
   async claim(ti: TiRef, schedulerId: string, now: Date): Promise<boolean> {
-    const guard = this.takeTryGuard(ti, now);
+    const guard = takeTryGuard(this.db.kind === 'postgres', ti, now);
     const r = await this.db.exec(
       `UPDATE task_instance SET state = ?, scheduler_id = ?, try_number = try_number + 1, queued_at = ?, next_retry_at = NULL, error = NULL,
          pid = NULL, start_date = NULL, end_date = NULL, duration = NULL, cache_decision = NULL, cache_key = NULL, cache_reason = NULL,
@@ -123,21 +115,6 @@ export class TaskInstanceStore {
     ti.try_number += 1;
     ti.scheduler_id = schedulerId;
     return true;
-  }
-
-  /**
-   * The WHERE of every transition that takes a new try (a claim, or a hit's claim-and-success): the
-   * task instance is runnable and still at the try number this scheduler saw. On PostgreSQL the row
-   * is taken with FOR UPDATE SKIP LOCKED: a scheduler that finds another one mid-claim moves on at
-   * once instead of queueing behind its lock. SQLite has one writer at a time, so the guarded
-   * UPDATE alone is the claim there.
-   */
-  private takeTryGuard(ti: TiRef, now: Date): { sql: string; params: unknown[] } {
-    const pg = this.db.kind === 'postgres';
-    return {
-      sql: `WHERE id = ? AND try_number = ? AND ${RUNNABLE_FROM}${pg ? ' AND id IN (SELECT id FROM task_instance WHERE id = ? FOR UPDATE SKIP LOCKED)' : ''}`,
-      params: [ti.id, ti.try_number, now.getTime(), ...(pg ? [ti.id] : [])],
-    };
   }
 
   /** scheduled -> queued: handed to the executor (a cache miss). */
@@ -190,7 +167,7 @@ export class TaskInstanceStore {
    * -> success with its return_value XCom (and cache columns and event) in one transaction, so a
    * reader never sees a successful task instance without its XCom.
    */
-  async succeed(ti: TiRef, outcome: TryOutcome, value: Json | undefined, cache: CacheRecord | null): Promise<boolean> {
+  async succeed(ti: TiRef, outcome: TryOutcome, value: unknown, cache: CacheRecord | null): Promise<boolean> {
     const ok = await this.db.transaction(async (t) => {
       const r = await t.exec(
         `UPDATE task_instance SET state = ?, start_date = ?, end_date = ?, duration = ?, pid = COALESCE(?, pid), hostname = COALESCE(?, hostname), error = NULL,
@@ -217,128 +194,12 @@ export class TaskInstanceStore {
         ],
       );
       if (r.affected !== 1) return false;
-      if (value !== undefined) await writeXCom(t, ti, 'return_value', value, outcome.end);
-      if (cache && cache.decision !== 'off') await recordCacheEvent(t, ti, cache, outcome.end);
+      if (value !== undefined) await writeXComs(t, [{ ti, key: 'return_value', value, at: outcome.end }]);
+      if (cache && cache.decision !== 'off') await recordCacheEvents(t, [{ ti, cache, at: outcome.end }]);
       return true;
     });
     if (ok) ti.state = TI.SUCCESS;
     return ok;
-  }
-
-  /**
-   * A cache hit straight from none / up_for_retry to success: the claim and the success are one
-   * guarded UPDATE (a hit runs nothing, so nothing needs to hold a claim meanwhile). This is the
-   * hit's hot path. On SQLite the whole write is one statement (see the cache_hit_write migration),
-   * and the DB queue commits hits that arrive together in one transaction. On PostgreSQL hits that
-   * arrive together are written in one transaction, their XComs and cache events as multi-row INSERTs.
-   */
-  succeedFromCache(
-    ti: TiRef,
-    schedulerId: string,
-    outcome: TryOutcome,
-    value: Json | undefined,
-    cache: CacheRecord,
-  ): Promise<boolean> {
-    if (this.db.kind === 'sqlite') return this.succeedFromCacheSqlite(ti, schedulerId, outcome, value, cache);
-    return new Promise<boolean>((resolve, reject) => {
-      this.hitQueue.push({ ti, schedulerId, outcome, value, cache, resolve, reject });
-      if (this.hitQueue.length === 1) setImmediate(() => void this.flushHits());
-    });
-  }
-
-  private async succeedFromCacheSqlite(
-    ti: TiRef,
-    schedulerId: string,
-    outcome: TryOutcome,
-    value: Json | undefined,
-    cache: CacheRecord,
-  ): Promise<boolean> {
-    // The trigger's guard mirrors takeTryGuard: runnable (RUNNABLE_FROM) and still at this try number.
-    try {
-      await this.db.exec(
-        `INSERT INTO cache_hit_write (ti_id, try_number, now_ms, scheduler_id, start_ms, end_ms, hostname,
-           decision, cache_key, reason, source_run_id, time_saved, team_name, latency_ms, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [
-          ti.id,
-          ti.try_number,
-          outcome.end.getTime(),
-          schedulerId,
-          outcome.start.getTime(),
-          outcome.end.getTime(),
-          outcome.hostname ?? null,
-          cache.decision,
-          cache.key,
-          cache.reason,
-          cache.sourceRunId ?? null,
-          cache.timeSaved ?? null,
-          cache.teamName,
-          cache.latencyMs ?? null,
-          value === undefined ? null : xcomText(value),
-        ],
-      );
-    } catch (err) {
-      if (errorMessage(err)?.includes(HIT_LOST_CLAIM)) return false;
-      throw err;
-    }
-    tookTryToSuccess(ti, schedulerId);
-    return true;
-  }
-
-  private readonly hitQueue: PendingHit[] = [];
-
-  private async flushHits(): Promise<void> {
-    const batch = this.hitQueue.splice(0);
-    try {
-      const winners = await this.db.transaction(async (t) => {
-        const won: PendingHit[] = [];
-        for (const h of batch) {
-          const { ti, outcome, cache } = h;
-          const guard = this.takeTryGuard(ti, outcome.end);
-          const r = await t.exec(
-            `UPDATE task_instance SET state = ?, scheduler_id = ?, try_number = try_number + 1, queued_at = ?, next_retry_at = NULL, error = NULL, pid = NULL,
-               start_date = ?, end_date = ?, duration = ?, hostname = ?, cache_decision = ?, cache_key = ?, cache_reason = ?, cache_stored = 0,
-               cache_source_run_id = ?, time_saved = ?
-             ${guard.sql}`,
-            [
-              TI.SUCCESS,
-              h.schedulerId,
-              outcome.start.getTime(),
-              outcome.start.getTime(),
-              outcome.end.getTime(),
-              (outcome.end.getTime() - outcome.start.getTime()) / 1000,
-              outcome.hostname ?? null,
-              cache.decision,
-              cache.key,
-              cache.reason,
-              cache.sourceRunId ?? null,
-              cache.timeSaved ?? null,
-              ...guard.params,
-            ],
-          );
-          if (r.affected === 1) won.push(h);
-        }
-        for (let i = 0; i < won.length; i += 80) {
-          const chunk = won.slice(i, i + 80).map((h) => ({ ...h, ti: { ...h.ti, try_number: h.ti.try_number + 1 } }));
-          await writeXComs(
-            t,
-            chunk
-              .filter((h) => h.value !== undefined)
-              .map((h) => ({ ti: h.ti, key: 'return_value', value: h.value!, at: h.outcome.end })),
-          );
-          await recordCacheEvents(
-            t,
-            chunk.map((h) => ({ ti: h.ti, cache: h.cache, at: h.outcome.end })),
-          );
-        }
-        return new Set(won);
-      });
-      for (const h of batch) {
-        if (winners.has(h)) tookTryToSuccess(h.ti, h.schedulerId);
-        h.resolve(winners.has(h));
-      }
-    } catch (err) {
-      for (const h of batch) h.reject(err);
-    }
   }
 
   /** -> up_for_retry (when tries remain; retryAt set) or failed. */
@@ -370,7 +231,7 @@ export class TaskInstanceStore {
         ],
       );
       if (r.affected !== 1) return false;
-      if (cache && cache.decision !== 'off') await recordCacheEvent(t, ti, cache, outcome.end);
+      if (cache && cache.decision !== 'off') await recordCacheEvents(t, [{ ti, cache, at: outcome.end }]);
       return true;
     });
     if (!ok) return ti.state ?? TI.FAILED; // someone else (a zombie sweep) already settled this try
@@ -430,78 +291,12 @@ export class TaskInstanceStore {
     return r.affected === 1;
   }
 
-  async xcoms(dagId: string, runId: string, taskIds: string[]): Promise<XComRow[]> {
-    if (taskIds.length === 0) return [];
-    return this.db.query<XComRow[]>(
-      `SELECT * FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id IN (${taskIds.map(() => '?').join(',')})`,
-      [dagId, runId, ...taskIds],
+  /** Finished task instances of a run (the benchmark's progress bar). */
+  async countFinished(dagId: string, runId: string): Promise<number> {
+    const rows = await this.db.query<{ n: number }[]>(
+      `SELECT COUNT(*) AS n FROM task_instance WHERE dag_id = ? AND run_id = ? AND state IN (${[...FINISHED_STATES].map(() => '?').join(', ')})`,
+      [dagId, runId, ...FINISHED_STATES],
     );
+    return Number(rows[0]?.n ?? 0);
   }
-}
-
-interface PendingHit {
-  ti: TiRef;
-  schedulerId: string;
-  outcome: TryOutcome;
-  value: Json | undefined;
-  cache: CacheRecord;
-  resolve: (won: boolean) => void;
-  reject: (err: unknown) => void;
-}
-
-/** The in-memory view after a hit's write won: a new try, taken by this scheduler, succeeded. */
-function tookTryToSuccess(ti: TiRef, schedulerId: string): void {
-  ti.state = TI.SUCCESS;
-  ti.try_number += 1;
-  ti.scheduler_id = schedulerId;
-}
-
-/** How an XCom value is stored (xcom.value): one form for every write path, the SQLite hit trigger's included. */
-const xcomText = (value: Json): string => JSON.stringify(value);
-
-async function writeXComs(t: SqlRunner, rows: { ti: TiRef; key: string; value: Json; at: Date }[]): Promise<void> {
-  if (rows.length === 0) return;
-  await t.exec(
-    `INSERT INTO xcom (dag_id, run_id, task_id, map_index, key, value, timestamp) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}
-     ON CONFLICT (dag_id, run_id, task_id, map_index, key) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp`,
-    rows.flatMap((r) => [
-      r.ti.dag_id,
-      r.ti.run_id,
-      r.ti.task_id,
-      r.ti.map_index,
-      r.key,
-      xcomText(r.value),
-      r.at.getTime(),
-    ]),
-  );
-}
-
-async function recordCacheEvents(t: SqlRunner, rows: { ti: TiRef; cache: CacheRecord; at: Date }[]): Promise<void> {
-  if (rows.length === 0) return;
-  await t.exec(
-    `INSERT INTO cache_event (dag_id, run_id, task_id, try_number, team_name, decision, cache_key, reason, latency_ms, time_saved, created_at) VALUES ${rows
-      .map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .join(', ')}`,
-    rows.flatMap(({ ti, cache, at }) => [
-      ti.dag_id,
-      ti.run_id,
-      ti.task_id,
-      ti.try_number,
-      cache.teamName,
-      cache.decision,
-      cache.key,
-      cache.reason,
-      cache.latencyMs ?? null,
-      cache.timeSaved ?? null,
-      at.getTime(),
-    ]),
-  );
-}
-
-async function writeXCom(t: SqlRunner, ti: TiRef, key: string, value: Json, at: Date): Promise<void> {
-  await writeXComs(t, [{ ti, key, value, at }]);
-}
-
-async function recordCacheEvent(t: SqlRunner, ti: TiRef, cache: CacheRecord, at: Date): Promise<void> {
-  await recordCacheEvents(t, [{ ti, cache, at }]);
 }

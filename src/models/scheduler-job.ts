@@ -1,17 +1,8 @@
 import { hostname } from 'node:os';
 import type { MetadataDb } from '../db/data-source.js';
-import type { SchedulerJobRow, TaskInstanceRow } from '../db/entities.js';
+import type { SchedulerJobRow, TaskInstanceRow } from '../db/rows.js';
+import { pidAlive } from '../util/process.js';
 import { TI } from './states.js';
-
-/** Is a process of this host alive? (signal 0 checks without signalling) */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export interface Zombie {
   ti: TaskInstanceRow;
@@ -23,7 +14,7 @@ export interface Zombie {
  * latest heartbeat. Task instances a dead scheduler left scheduled, queued or running are zombies.
  */
 export class SchedulerJobs {
-  private readonly host = hostname();
+  readonly host = hostname();
 
   constructor(private readonly db: MetadataDb) {}
 
@@ -81,15 +72,5 @@ export class SchedulerJobs {
       }
     }
     return zombies;
-  }
-
-  /** Kills what a dead scheduler's try left running on this host, so the retry cannot run beside it. */
-  killOrphan(ti: TaskInstanceRow): void {
-    if (!ti.pid || ti.hostname !== this.host) return;
-    try {
-      process.kill(-ti.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
   }
 }

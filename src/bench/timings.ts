@@ -1,0 +1,70 @@
+import type { SchedulerEvents } from '../scheduler/events.js';
+
+/** What the benchmark measures of one run, from the scheduler's events. */
+export interface SchedulerTimings {
+  /** Per loop iteration (one tick), ms. */
+  loopTimesMs: number[];
+  /**
+   * Per cache hit, ms on the monotonic clock from "ready" (trigger rule met) to its success row
+   * committed: key, lookup and the DB writes. What one hit costs when nothing else is in flight.
+   */
+  hitCostsMs: number[];
+  /** Per cache hit, CPU of the whole process (every thread: SQLite's included) over the same span, ms. */
+  hitCpuMs: number[];
+  /**
+   * Per cache miss (by task instance id): what caching added to its try, the check (key + lookup)
+   * plus the store after the run; wall and process CPU, ms.
+   */
+  missCache: Map<number, { wallMs: number; cpuMs: number }>;
+}
+
+type SpanStart = { wall: number; cpu: NodeJS.CpuUsage };
+
+const spanStart = (): SpanStart => ({ wall: performance.now(), cpu: process.cpuUsage() });
+
+function spanSince(start: SpanStart): { wallMs: number; cpuMs: number } {
+  const cpu = process.cpuUsage(start.cpu);
+  return { wallMs: performance.now() - start.wall, cpuMs: (cpu.user + cpu.system) / 1000 };
+}
+
+/**
+ * Listens to a scheduler's events and keeps the benchmark's timings. Each listener reads the clock
+ * and the process CPU at the moment the scheduler emits (events are synchronous). Returns the
+ * timings, filled as the run goes, and a function that stops listening.
+ */
+export function recordTimings(events: SchedulerEvents): { timings: SchedulerTimings; stop: () => void } {
+  const timings: SchedulerTimings = { loopTimesMs: [], hitCostsMs: [], hitCpuMs: [], missCache: new Map() };
+  const ready = new Map<number, SpanStart>();
+  const checking = new Map<number, SpanStart>();
+  const storing = new Map<number, SpanStart>();
+  const addMissSpan = (tiId: number, start: SpanStart | undefined) => {
+    if (!start) return;
+    const { wallMs, cpuMs } = spanSince(start);
+    const seen = timings.missCache.get(tiId) ?? { wallMs: 0, cpuMs: 0 };
+    timings.missCache.set(tiId, { wallMs: seen.wallMs + wallMs, cpuMs: seen.cpuMs + cpuMs });
+  };
+  const offs = [
+    events.on('tick', ({ ms }) => timings.loopTimesMs.push(ms)),
+    events.on('ready', ({ tiId }) => ready.set(tiId, spanStart())),
+    events.on('checkStarted', ({ tiId }) => checking.set(tiId, spanStart())),
+    events.on('checked', ({ tiId, decision }) => {
+      if (decision === 'miss') addMissSpan(tiId, checking.get(tiId));
+      checking.delete(tiId);
+      if (decision !== 'hit') ready.delete(tiId);
+    }),
+    events.on('hitCommitted', ({ tiId }) => {
+      const start = ready.get(tiId);
+      ready.delete(tiId);
+      if (!start) return;
+      const { wallMs, cpuMs } = spanSince(start);
+      timings.hitCostsMs.push(wallMs);
+      timings.hitCpuMs.push(cpuMs);
+    }),
+    events.on('storeStarted', ({ tiId }) => storing.set(tiId, spanStart())),
+    events.on('missStored', ({ tiId }) => {
+      addMissSpan(tiId, storing.get(tiId));
+      storing.delete(tiId);
+    }),
+  ];
+  return { timings, stop: () => offs.forEach((off) => off()) };
+}

@@ -1,0 +1,159 @@
+import type { MetadataDb, SqlRunner } from '../db/data-source.js';
+import { errorMessage } from '../errors.js';
+import { recordCacheEvents, type CacheRecord } from './cache-event.js';
+import { TI } from './states.js';
+import { HIT_LOST_CLAIM, hitSet, takeTryGuard, type HitField } from './sql/try-guard.js';
+import { OWNED, owned, type TiRef, type TryOutcome } from './task-instance.js';
+import { writeXComs, xcomText } from './xcom.js';
+
+export interface CacheHit {
+  ti: TiRef;
+  schedulerId: string;
+  outcome: TryOutcome;
+  /** The return_value XCom the hit pushes; undefined: the cached task pushed none. */
+  value: unknown;
+  cache: CacheRecord;
+  /**
+   * The try was claimed before the hit (a single-flight waiter holds it): success from its claimed
+   * state. Otherwise the hit takes the try itself, from none or a due up_for_retry, in the same write.
+   */
+  claimed?: boolean;
+}
+
+interface PendingHit extends CacheHit {
+  resolve: (won: boolean) => void;
+  reject: (err: unknown) => void;
+}
+
+/** Rows per multi-row INSERT of a batch's XComs and events. */
+const CHUNK = 80;
+
+/**
+ * A cache hit's whole write, for both engines: success (taking the try unless it was claimed), the
+ * return_value XCom and the cache event, atomically, so a reader never sees one without the
+ * others. The guard and the SET list are sql/try-guard.ts's, the same for every form:
+ *
+ * - SQLite, a hit taking its try (the hot path): ONE statement, `INSERT INTO cache_hit_write`, whose
+ *   trigger does the rest. node-sqlite3 pays a thread-pool round trip per statement, so one
+ *   statement instead of BEGIN, UPDATE, INSERT, INSERT, COMMIT halves a lone hit's cost; the DB's
+ *   write queue commits hits that arrive together in one transaction.
+ * - Otherwise (PostgreSQL, or a claimed try): hits that arrive together are written in one
+ *   transaction, their XComs and cache events as multi-row INSERTs.
+ */
+export class CacheHitWriter {
+  private readonly pending: PendingHit[] = [];
+
+  constructor(private readonly db: MetadataDb) {}
+
+  /** True when the hit won (the task instance is now success); false when another scheduler took it. */
+  write(hit: CacheHit): Promise<boolean> {
+    if (this.db.kind === 'sqlite' && !hit.claimed) return this.writeOneStatement(hit);
+    return new Promise<boolean>((resolve, reject) => {
+      this.pending.push({ ...hit, resolve, reject });
+      if (this.pending.length === 1) setImmediate(() => void this.flush());
+    });
+  }
+
+  private async writeOneStatement(hit: CacheHit): Promise<boolean> {
+    const { ti, outcome, cache, value } = hit;
+    try {
+      await this.db.exec(
+        `INSERT INTO cache_hit_write (ti_id, try_number, now_ms, scheduler_id, start_ms, end_ms, hostname,
+           decision, cache_key, reason, source_run_id, time_saved, team_name, latency_ms, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        [
+          ti.id,
+          ti.try_number,
+          outcome.end.getTime(),
+          hit.schedulerId,
+          outcome.start.getTime(),
+          outcome.end.getTime(),
+          outcome.hostname ?? null,
+          cache.decision,
+          cache.key,
+          cache.reason,
+          cache.sourceRunId ?? null,
+          cache.timeSaved ?? null,
+          cache.teamName,
+          cache.latencyMs ?? null,
+          value === undefined ? null : xcomText(value),
+        ],
+      );
+    } catch (err) {
+      if (errorMessage(err)?.includes(HIT_LOST_CLAIM)) return false;
+      throw err;
+    }
+    wonHit(hit);
+    return true;
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.pending.splice(0);
+    try {
+      const winners = await this.db.transaction(async (t) => {
+        const won: PendingHit[] = [];
+        for (const h of batch) if (await this.updateOne(t, h)) won.push(h);
+        for (let i = 0; i < won.length; i += CHUNK) {
+          // Rows of the try the hit is: the next one when the hit took it.
+          const chunk = won
+            .slice(i, i + CHUNK)
+            .map((h) => ({ ...h, ti: h.claimed ? h.ti : { ...h.ti, try_number: h.ti.try_number + 1 } }));
+          await writeXComs(
+            t,
+            chunk
+              .filter((h) => h.value !== undefined)
+              .map((h) => ({ ti: h.ti, key: 'return_value', value: h.value!, at: h.outcome.end })),
+          );
+          await recordCacheEvents(
+            t,
+            chunk.map((h) => ({ ti: h.ti, cache: h.cache, at: h.outcome.end })),
+          );
+        }
+        return new Set(won);
+      });
+      for (const h of batch) {
+        if (winners.has(h)) wonHit(h);
+        h.resolve(winners.has(h));
+      }
+    } catch (err) {
+      for (const h of batch) h.reject(err);
+    }
+  }
+
+  /** The task instance's UPDATE: guarded by the take-try guard, or by ownership of a claimed try. */
+  private async updateOne(t: SqlRunner, h: PendingHit): Promise<boolean> {
+    const { ti, outcome, cache } = h;
+    const values: Record<HitField, unknown> = {
+      scheduler_id: h.schedulerId,
+      start_ms: outcome.start.getTime(),
+      end_ms: outcome.end.getTime(),
+      duration: (outcome.end.getTime() - outcome.start.getTime()) / 1000,
+      hostname: outcome.hostname ?? null,
+      decision: cache.decision,
+      cache_key: cache.key,
+      reason: cache.reason,
+      source_run_id: cache.sourceRunId ?? null,
+      time_saved: cache.timeSaved ?? null,
+    };
+    const params: unknown[] = [];
+    const set = hitSet((f) => {
+      params.push(values[f]);
+      return '?';
+    }, !h.claimed);
+    const guard = h.claimed
+      ? {
+          sql: `WHERE id = ? AND state IN (?, ?, ?) AND ${OWNED}`,
+          params: [ti.id, TI.SCHEDULED, TI.QUEUED, TI.RUNNING, ...owned(ti)],
+        }
+      : takeTryGuard(this.db.kind === 'postgres', ti, outcome.end);
+    const r = await t.exec(`UPDATE task_instance SET ${set} ${guard.sql}`, [...params, ...guard.params]);
+    return r.affected === 1;
+  }
+}
+
+/** The in-memory view after a hit's write won: success, in a try this scheduler took (or held). */
+function wonHit(h: CacheHit): void {
+  h.ti.state = TI.SUCCESS;
+  if (h.claimed) return;
+  h.ti.try_number += 1;
+  h.ti.scheduler_id = h.schedulerId;
+}

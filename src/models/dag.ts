@@ -1,0 +1,34 @@
+import type { MetadataDb } from '../db/data-source.js';
+import { replaceImportErrors, type ImportErrorRecord } from './import-error.js';
+
+/** What a `dag` row records of a parsed DAG. */
+export interface ParsedDag {
+  dagId: string;
+  fileloc: string;
+  bundleName: string;
+  teamName: string | null;
+  fileHash: string;
+  serialized: string;
+}
+
+/**
+ * Records a parse of the DAG bundles, as Airflow's DAG processor does: one `dag` row per DAG
+ * (upserted) and the import errors, in one transaction.
+ */
+export async function recordDagBag(
+  db: MetadataDb,
+  bag: { dags: ReadonlyMap<string, ParsedDag>; importErrors: readonly ImportErrorRecord[] },
+  now: Date,
+): Promise<void> {
+  await db.transaction(async (t) => {
+    for (const dag of bag.dags.values()) {
+      await t.exec(
+        `INSERT INTO dag (dag_id, fileloc, bundle_name, team_name, dag_hash, serialized, last_parsed) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (dag_id) DO UPDATE SET fileloc = excluded.fileloc, bundle_name = excluded.bundle_name, team_name = excluded.team_name,
+           dag_hash = excluded.dag_hash, serialized = excluded.serialized, last_parsed = excluded.last_parsed`,
+        [dag.dagId, dag.fileloc, dag.bundleName, dag.teamName, dag.fileHash, dag.serialized, now.getTime()],
+      );
+    }
+    await replaceImportErrors(t, bag.importErrors, now);
+  });
+}

@@ -1,0 +1,43 @@
+import type { MetadataDb, SqlRunner } from '../db/data-source.js';
+import type { XComRow } from '../db/rows.js';
+
+/** Where an XCom belongs: a task instance of a run (the columns its rows are keyed by). */
+export interface XComOwner {
+  dag_id: string;
+  run_id: string;
+  task_id: string;
+  map_index: number;
+}
+
+/** How an XCom value is stored (xcom.value): one form for every write path, the SQLite hit trigger's included. */
+export const xcomText = (value: unknown): string => JSON.stringify(value);
+
+/** XComs pushed by some tasks of a run. */
+export async function xcomsOf(db: MetadataDb, dagId: string, runId: string, taskIds: string[]): Promise<XComRow[]> {
+  if (taskIds.length === 0) return [];
+  return db.query<XComRow[]>(
+    `SELECT * FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id IN (${taskIds.map(() => '?').join(',')})`,
+    [dagId, runId, ...taskIds],
+  );
+}
+
+/** Pushes XComs (a re-push of the same key replaces it), as one multi-row INSERT. */
+export async function writeXComs(
+  t: SqlRunner,
+  rows: { ti: XComOwner; key: string; value: unknown; at: Date }[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  await t.exec(
+    `INSERT INTO xcom (dag_id, run_id, task_id, map_index, key, value, timestamp) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}
+     ON CONFLICT (dag_id, run_id, task_id, map_index, key) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp`,
+    rows.flatMap((r) => [
+      r.ti.dag_id,
+      r.ti.run_id,
+      r.ti.task_id,
+      r.ti.map_index,
+      r.key,
+      xcomText(r.value),
+      r.at.getTime(),
+    ]),
+  );
+}

@@ -1,0 +1,181 @@
+import { cachedReturnValue } from '../cache/decision.js';
+import { cacheRecord, unresolvedInputsRecord, waitedHit } from '../cache/record.js';
+import { MiniflowError, errorMessage } from '../errors.js';
+import type { SlotHold } from '../executor/local-executor.js';
+import { operatorOf } from '../operators/index.js';
+import { writeTryLog } from '../executor/try-log.js';
+import { TI } from '../models/states.js';
+import type { TiRef } from '../models/task-instance.js';
+import { taskLogPath } from '../util/log-path.js';
+import { settle, type Attempt, type AttemptDeps, type CheckedAttempt } from './attempt.js';
+import { executeTry, failTry } from './execute.js';
+import { taskInputs } from './inputs.js';
+import type { RunTracker } from './run-tracker.js';
+
+/** How long a single-flight waiter waits, and a lease lives, for a task with no execution_timeout. */
+const DEFAULT_SINGLE_FLIGHT_SECONDS = 3600;
+
+/**
+ * The path of one task attempt, as one object passed along:
+ * ready -> inputs -> cache check -> hit write, or claim (once a slot is free) -> execute -> settle.
+ */
+export class AttemptPipeline {
+  constructor(private readonly d: AttemptDeps) {}
+
+  async run(tracker: RunTracker, ti: TiRef): Promise<void> {
+    this.d.events.emit('ready', { tiId: ti.id });
+    const task = tracker.dag.tasks.get(ti.task_id)!;
+    const a: Attempt = { tracker, ti, task, start: this.d.clock.now(), before: ti.state };
+    if (!operatorOf(task.taskType).needsProcess) return this.succeedWithoutProcess(a);
+    const checked = await this.check(a);
+    if (!checked) return;
+    if (checked.check.decision === 'hit' && checked.check.entry) return this.writeHit(checked, false);
+    await this.claimAndRun(checked);
+  }
+
+  /** As in Airflow, a task that needs no process (EmptyOperator) is marked success by the scheduler. */
+  private async succeedWithoutProcess(a: Attempt): Promise<void> {
+    if ((await this.claim(a)) && (await this.d.tis.succeed(a.ti, { start: a.start, end: a.start }, undefined, null)))
+      settle(a, TI.SUCCESS);
+  }
+
+  /**
+   * Inputs, then the cache check. The check comes before the claim: a hit then needs a single guarded
+   * write (claim and success at once), and a lookup is read-only, so two schedulers checking the same
+   * task is harmless. Null when the inputs did not resolve (the try has failed).
+   */
+  private async check(a: Attempt): Promise<CheckedAttempt | null> {
+    const { tracker, ti, task } = a;
+    const { dag, run } = tracker;
+    let resolved;
+    try {
+      resolved = await taskInputs(this.d.db, tracker, task);
+    } catch (err) {
+      if (!(err instanceof MiniflowError) || !(await this.claim(a))) throw err;
+      await this.failUnresolved(a, err.message);
+      return null;
+    }
+    this.d.events.emit('checkStarted', { tiId: ti.id });
+    const check = await this.d.decider.check({
+      dag,
+      task,
+      runId: run.run_id,
+      refresh: run.refresh_cache === 1,
+      ...resolved,
+    });
+    this.d.events.emit('checked', { tiId: ti.id, decision: check.decision });
+    // Every bypass but the kill switch is a problem worth a warning (a timeout, a failing backend, an unkeyable input).
+    if (check.decision === 'bypass' && this.d.settings.core.taskCachingEnabled)
+      this.d.log(
+        `WARNING cache check for task '${task.taskId}' (DAG '${dag.dagId}') bypassed: ${check.reason}; running it normally`,
+      );
+    return { ...a, ...resolved, check };
+  }
+
+  /** A claimed try whose inputs failed to resolve: its log says why, and it fails (or retries). */
+  private async failUnresolved(a: Attempt, message: string): Promise<void> {
+    const { tracker, ti, task } = a;
+    this.d.log(`task ${task.taskId}: try ${ti.try_number} failed: ${message}`);
+    const file = taskLogPath(
+      this.d.settings.logging.baseLogFolder,
+      tracker.dag.dagId,
+      tracker.run.run_id,
+      ti.task_id,
+      ti.try_number,
+    );
+    this.d.track(
+      writeTryLog(file, this.d.clock.now(), [`ERROR - the task's inputs could not be resolved: ${message}`]).catch(
+        (err: unknown) => this.d.log(`WARNING cannot write log ${file}: ${errorMessage(err)}`),
+      ),
+    );
+    const record = task.cache ? unresolvedInputsRecord(tracker.dag.teamName) : null;
+    settle(a, await failTry(this.d, a, { start: a.start, end: this.d.clock.now(), error: message }, record));
+  }
+
+  /**
+   * A hit: success with the stored value as return_value; nothing is spawned, no slot is taken.
+   * `claimed`: a single-flight waiter already holds the try; otherwise the write takes it.
+   */
+  private async writeHit(c: CheckedAttempt, claimed: boolean): Promise<void> {
+    const { tracker, ti, check } = c;
+    const entry = check.entry!;
+    const won = await this.d.hits.write({
+      ti,
+      schedulerId: this.d.schedulerId,
+      outcome: { start: c.start, end: this.d.clock.now(), hostname: this.d.host },
+      value: cachedReturnValue(entry.value),
+      cache: cacheRecord(check, tracker.dag.teamName)!,
+      claimed,
+    });
+    if (!won) {
+      if (!claimed) tracker.invalidate(); // another scheduler took it: re-read
+      return;
+    }
+    this.d.events.emit('hitCommitted', { tiId: ti.id });
+    // The in-memory view and the hit count (not awaited: off the hot path). No log file is written
+    // for a hit: `tasks logs` tells it from the task instance's cache record.
+    settle(c, TI.SUCCESS);
+    const value = cachedReturnValue(entry.value);
+    if (value !== undefined) tracker.setXCom(ti.task_id, 'return_value', value);
+    this.d.track(this.d.decider.recordHit(entry.key));
+    this.d.log(`task ${ti.task_id}: success (cache hit, saved ${entry.durationSeconds.toFixed(3)}s)`);
+  }
+
+  /**
+   * A miss needs a process: claim only once a slot is free, so work this scheduler cannot start yet
+   * stays claimable by the others.
+   */
+  private async claimAndRun(c: CheckedAttempt): Promise<void> {
+    const slot = await this.d.executor.holdSlot();
+    if (!slot) return; // stopping: the task instance stays unclaimed for the next scheduler
+    try {
+      if (!(await this.claim(c))) return;
+      await this.runClaimed(c, slot);
+    } finally {
+      slot.release(); // a no-op once the try was submitted in it
+    }
+  }
+
+  /** Single-flight if the task asks for it (another run may be computing this very key), then the try. */
+  private async runClaimed(c: CheckedAttempt, slot: SlotHold): Promise<void> {
+    const { tracker, ti, task, check } = c;
+    const { dag, run } = tracker;
+    let lease: { key: string; owner: string } | null = null;
+    if (check.decision === 'miss' && check.key && task.cache?.serialize && run.refresh_cache !== 1) {
+      const owner = `${this.d.schedulerId}/${ti.id}`;
+      const waitMs = (task.executionTimeout ?? DEFAULT_SINGLE_FLIGHT_SECONDS) * 1000;
+      const flight = await this.d.singleFlight.acquireOrWait({
+        key: check.key.key,
+        holder: { owner, dagId: dag.dagId, runId: run.run_id, taskId: task.taskId },
+        leaseMs: waitMs,
+        maxWaitMs: waitMs,
+        recheck: () =>
+          this.d.decider.check({ dag, task, runId: run.run_id, refresh: false, inputs: c.inputs, ctx: c.ctx }),
+        stopping: this.d.stopping,
+      });
+      if (flight.kind === 'stopped') {
+        // This scheduler is shutting down while waiting: give the try back for the next one.
+        if (!(await this.d.tis.unclaim(ti))) tracker.invalidate();
+        return;
+      }
+      if (flight.kind === 'hit') return this.writeHit({ ...c, check: waitedHit(flight.check, flight.waitedMs) }, true);
+      if (flight.kind === 'run') lease = { key: check.key.key, owner };
+      else
+        this.d.log(
+          `WARNING task '${task.taskId}' (DAG '${dag.dagId}'): gave up waiting for the run holding cache key ${check.key.key.slice(0, 12)} after ${(flight.waitedMs / 1000).toFixed(1)}s; running it`,
+        );
+    }
+    try {
+      await executeTry(this.d, c, slot);
+    } finally {
+      if (lease) await this.d.singleFlight.release(lease.key, lease.owner);
+    }
+  }
+
+  /** none / up_for_retry -> scheduled, owned by this scheduler. */
+  private async claim(a: Attempt): Promise<boolean> {
+    if (await this.d.tis.claim(a.ti, this.d.schedulerId, this.d.clock.now())) return true;
+    a.tracker.invalidate(); // someone else took it: re-read
+    return false;
+  }
+}

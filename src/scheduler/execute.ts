@@ -1,0 +1,73 @@
+import { cacheRecord, failedTryRecord } from '../cache/record.js';
+import type { SlotHold } from '../executor/local-executor.js';
+import type { CacheRecord } from '../models/cache-event.js';
+import { TI } from '../models/states.js';
+import type { TryOutcome } from '../models/task-instance.js';
+import { taskLogPath } from '../util/log-path.js';
+import { settle, type Attempt, type AttemptDeps, type CheckedAttempt } from './attempt.js';
+import { buildTaskTrySpec } from './task-spec.js';
+
+/**
+ * A claimed miss (or off, or bypass): one try in a child process in the held executor slot, then
+ * the result stored in the cache and the task instance settled with its XCom.
+ */
+export async function executeTry(d: AttemptDeps, c: CheckedAttempt, slot: SlotHold): Promise<void> {
+  const { tracker, ti, task, check } = c;
+  const { dag, run } = tracker;
+  if (!(await d.tis.markQueued(ti, cacheRecord(check, dag.teamName)))) {
+    tracker.invalidate(); // no longer ours: someone else runs it
+    return;
+  }
+  const logFile = taskLogPath(d.settings.logging.baseLogFolder, dag.dagId, run.run_id, task.taskId, ti.try_number);
+  const spec = buildTaskTrySpec(
+    { dagId: dag.dagId, runId: run.run_id, tryNumber: ti.try_number },
+    task,
+    c.inputs,
+    logFile,
+  );
+  const result = await slot.submit(spec, {
+    onStart: (pid) => void d.tis.markRunning(ti, pid, d.host, d.clock.now()).catch(() => undefined),
+  });
+  const outcome: TryOutcome = {
+    start: result.startedAt,
+    end: result.endedAt,
+    pid: result.pid ?? null,
+    hostname: d.host,
+    error: result.error ?? null,
+  };
+  if (!result.ok) {
+    settle(c, await failTry(d, c, outcome, cacheRecord(check, dag.teamName)));
+    d.log(`task ${task.taskId}: try ${ti.try_number} failed: ${result.error}`);
+    return;
+  }
+  const durationSeconds = (result.endedAt.getTime() - result.startedAt.getTime()) / 1000;
+  if (check.decision === 'miss') d.events.emit('storeStarted', { tiId: ti.id });
+  const stored = await d.decider.store(
+    { dag, task, runId: run.run_id, tryNumber: ti.try_number, durationSeconds },
+    check,
+    result.returnValue,
+  );
+  if (check.decision === 'miss') d.events.emit('missStored', { tiId: ti.id });
+  if (check.storeAfterRun && !stored.stored)
+    d.log(`WARNING task '${task.taskId}' (DAG '${dag.dagId}'): ${stored.reason}`);
+  if (await d.tis.succeed(ti, outcome, result.returnValue, cacheRecord(check, dag.teamName, stored))) {
+    settle(c, TI.SUCCESS);
+    if (result.returnValue !== undefined) tracker.setXCom(ti.task_id, 'return_value', result.returnValue);
+    const storedText = check.decision === 'off' ? '' : stored.stored ? ', stored' : ', not stored';
+    d.log(`task ${task.taskId}: success (${check.decision}${storedText})`);
+  }
+}
+
+/** up_for_retry while tries remain (after retry_delay), else failed. Returns the new state. */
+export async function failTry(
+  d: AttemptDeps,
+  a: Attempt,
+  outcome: TryOutcome,
+  cache: CacheRecord | null,
+): Promise<string> {
+  const { ti, task } = a;
+  const retryAt = ti.try_number <= ti.max_tries ? new Date(d.clock.now().getTime() + task.retryDelay * 1000) : null;
+  const state = await d.tis.fail(ti, outcome, retryAt, failedTryRecord(cache));
+  if (state === TI.UP_FOR_RETRY) d.retryLater(a.tracker, ti.task_id);
+  return state;
+}
