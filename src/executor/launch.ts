@@ -45,6 +45,8 @@ export function planLaunch(spec: TaskTrySpec): LaunchPlan {
     return path;
   };
 
+  // The loader marked the task (a real export's PythonOperator without its callable, ...).
+  if (spec.notRunnableReason !== undefined) throw new TaskLaunchError(`${spec.notRunnableReason} (DAG ${spec.dagId})`);
   switch (spec.taskType) {
     case 'BashOperator': {
       const command = need(spec.bashCommand, 'bash_command');
