@@ -118,3 +118,8 @@ export function mappingXComSources(mapping: TaskMapping): string[] {
   const sources = mapping.kind === 'dict-of-lists' ? Object.values(mapping.fields) : [mapping.source];
   return sources.flatMap((s) => ('xcom' in s ? [s.xcom.task_id] : []));
 }
+
+/** Whether each mapped instance gets `field` from the mapping (list-of-dicts elements are checked at run time). */
+export function mappingProvides(mapping: TaskMapping, field: string): boolean {
+  return mapping.kind === 'list-of-dicts' || Object.hasOwn(mapping.fields, field);
+}

@@ -6,7 +6,7 @@ import { computeSourceHash, type ModuleHasher } from './source-hash.js';
 import { findXComRefWrappers, readXComRef } from './xcom-refs.js';
 import { errorMessage } from '../errors.js';
 import { callableMapKey, type CallableMap } from './callable-map.js';
-import { MAPPED_TASKS_RUN, mappingXComSources, parseMapping, withPartialKwargs } from './mapping.js';
+import { MAPPED_TASKS_RUN, mappingProvides, mappingXComSources, parseMapping, withPartialKwargs } from './mapping.js';
 import { readReprArgs, readReprKwargs } from './python-repr.js';
 
 /** Defaults for fields neither the task nor default_args set (Airflow's [core] defaults). */
@@ -104,7 +104,7 @@ export function buildTask(
     pythonCallable = ctx.callableMap?.get(key);
     callableField = `[core] callable_map entry "${key}"`;
     if (pythonCallable === undefined) notRunnable.push(missingCallable(taskType, taskId, key, ctx.file));
-  } else if (required && !f.has(required)) {
+  } else if (required && !f.has(required) && !(mapping && mappingProvides(mapping, required))) {
     throw invalid(where, `${taskType} requires the field '${required}'`);
   }
 
