@@ -147,7 +147,8 @@ export function buildTask(
     downstreamTaskIds,
     upstreamTaskIds: [],
     triggerRule: f.oneOf<TriggerRule>('trigger_rule', TRIGGER_RULES, 'all_success'),
-    retries: f.nonNegativeInt('retries', ctx.defaults.retries),
+    // No try of a not-runnable task can succeed: retrying would only delay the run's failure.
+    retries: notRunnable.length > 0 ? 0 : f.nonNegativeInt('retries', ctx.defaults.retries),
     retryDelay: f.seconds('retry_delay', ctx.defaults.retryDelay),
     executionTimeout: f.positiveSecondsOrNull('execution_timeout'),
     inputs,

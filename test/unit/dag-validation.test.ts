@@ -157,9 +157,10 @@ describe('required operator fields', () => {
 });
 
 test('a PythonOperator without python_callable (as Airflow exports it) loads but is not runnable', () => {
-  const file = writeIn(bundle, 'd.json', envelope('d', [{ task_id: 't', task_type: 'PythonOperator' }]));
+  const file = writeIn(bundle, 'd.json', envelope('d', [{ task_id: 't', task_type: 'PythonOperator', retries: 3 }]));
   const task = loadDagFile(file, bundle).tasks.get('t')!;
   expect(task.runnable).toBe(false);
+  expect(task.retries).toBe(0); // no try can succeed: the run fails without waiting retry_delay
   expect(task.notRunnableReason).toMatch(/has no python_callable .*\[core\] callable_map/);
 });
 
