@@ -129,6 +129,22 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
     'Seconds between tries of a task that does not set retry_delay.',
   ),
   option(
+    'core',
+    'callable_map',
+    '',
+    ['core', 'callableMap'],
+    kinds.optionalFilePath,
+    'JSON file mapping "dag_id.task_id" to "path/in/bundle.py:function", for exported PythonOperator and TaskFlow tasks without a callable.',
+  ),
+  option(
+    'core',
+    'max_active_runs_per_dag',
+    '16',
+    ['core', 'maxActiveRunsPerDag'],
+    kinds.int(1),
+    'Running scheduled runs per DAG at most, for a DAG that does not set max_active_runs.',
+  ),
+  option(
     'database',
     'sql_alchemy_conn',
     'sqlite:///{AIRFLOW_HOME}/airflow.db',
@@ -167,6 +183,14 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
     ['scheduler', 'dagDirListInterval'],
     kinds.seconds(0, true),
     'Seconds between re-reads of the DAG bundles by a running scheduler (new files, edited callables).',
+  ),
+  option(
+    'scheduler',
+    'catchup_by_default',
+    'False',
+    ['scheduler', 'catchupByDefault'],
+    kinds.bool,
+    "catchup of a DAG that does not set it (False, as Airflow 3; Airflow 2.x's default was True).",
   ),
   option(
     'logging',

@@ -20,6 +20,10 @@ export interface Settings {
     defaultTaskRetries: number;
     /** Seconds. */
     defaultRetryDelay: number;
+    /** Absolute path of the JSON file mapping "dag_id.task_id" to a callable; '' = none. */
+    callableMap: string;
+    /** max_active_runs of a DAG that does not set it. */
+    maxActiveRunsPerDag: number;
   };
   database: {
     /** `sqlite:////abs/path.db`, a plain file path, or `postgresql://...`. */
@@ -34,6 +38,8 @@ export interface Settings {
     heartbeatInterval: number;
     /** Seconds between re-reads of the DAG bundles by a running scheduler. */
     dagDirListInterval: number;
+    /** catchup of a DAG that does not set it. */
+    catchupByDefault: boolean;
   };
   logging: {
     baseLogFolder: string;

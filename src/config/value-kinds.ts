@@ -88,6 +88,16 @@ export const path: ValueKind<string> = {
   format: (v) => v,
 };
 
+/** A file path, or empty for "not set". */
+export const optionalFilePath: ValueKind<string> = {
+  expected: 'empty, or a file path (absolute, or relative to AIRFLOW_HOME)',
+  parse(raw, ctx) {
+    const value = raw.trim();
+    return value ? resolvePath(value, ctx) : '';
+  },
+  format: (v) => v,
+};
+
 const SQLITE_PREFIX = 'sqlite:///';
 
 /**

@@ -7,11 +7,18 @@ import { ancestors, deriveUpstream, topologicalOrder, type Edges } from './graph
 import { buildTask, AIRFLOW_TASK_DEFAULTS, type TaskDefaults } from './task-builder.js';
 import { ModuleHasher, sha256Hex } from './source-hash.js';
 import { idTooLongForLogPath } from '../util/log-path.js';
+import { AIRFLOW_SCHEDULE_DEFAULTS, readSchedule, type ScheduleDefaults } from './schedule.js';
+import type { CallableMap } from './callable-map.js';
 
 export interface DagLoadOptions {
   /** Shared across one DagBag load so each callable module is read once. */
   modules?: ModuleHasher;
   defaults?: TaskDefaults;
+  scheduleDefaults?: ScheduleDefaults;
+  /** `[core] callable_map` entries. */
+  callableMap?: CallableMap;
+  /** See MAPPED_TASKS_RUN in mapping.ts. */
+  mappedTasksRun?: boolean;
 }
 
 /** Parses, validates and builds one DAG from a file's bytes. Throws DagValidationError. */
@@ -22,6 +29,12 @@ export function buildDag(file: string, bytes: Buffer, bundle: DagBundle, options
   const serialized = readSerializedDag(fileloc, parseJsonText(fileloc, text));
   const { dagId } = serialized;
   const dagWhere: Where = { file: fileloc, dagId };
+  const schedule = readSchedule(
+    serialized.fields,
+    serialized.defaultArgs,
+    options.scheduleDefaults ?? AIRFLOW_SCHEDULE_DEFAULTS,
+    dagWhere,
+  );
 
   // Pass 1: identities and edges, so graph errors are reported before any per-task detail.
   const downstream: Edges = new Map();
@@ -76,6 +89,8 @@ export function buildDag(file: string, bytes: Buffer, bundle: DagBundle, options
       defaultArgs: serialized.defaultArgs,
       defaults: options.defaults ?? AIRFLOW_TASK_DEFAULTS,
       modules,
+      callableMap: options.callableMap,
+      mappedTasksRun: options.mappedTasksRun,
     });
     task.upstreamTaskIds = upstream.get(taskId)!;
     const before = ancestors(upstream, taskId);
@@ -101,6 +116,8 @@ export function buildDag(file: string, bytes: Buffer, bundle: DagBundle, options
     teamName: bundle.teamName,
     ...(serialized.description !== undefined ? { description: serialized.description } : {}),
     params: serialized.params,
+    schedule,
+    tags: serialized.tags,
     tasks,
     topoOrder: sorted.order,
     fileHash: sha256Hex(bytes),

@@ -5,6 +5,8 @@ import type { Dag, DagBagResult, DagBundle, ImportErrorRecord } from './model.js
 import { buildDag, type DagLoadOptions } from './dag-builder.js';
 import { ModuleHasher } from './source-hash.js';
 import type { TaskDefaults } from './task-builder.js';
+import type { ScheduleDefaults } from './schedule.js';
+import { readCallableMap, type CallableMap } from './callable-map.js';
 
 /** JSON files a bundle may hold for its callables' sake; they are never DAGs. */
 const NOT_DAG_FILES = new Set(['package.json', 'package-lock.json', 'tsconfig.json']);
@@ -25,9 +27,25 @@ export function loadDagFile(file: string, bundle: DagBundle, options: DagLoadOpt
  * Every `*.json` DAG file of every bundle. A file that fails becomes an import error and never
  * stops the others loading; a dag_id seen before is an import error for the later file.
  */
-export function loadDagBag(bundles: DagBundle[], options: { defaults?: TaskDefaults } = {}): DagBagResult {
+export interface DagBagOptions {
+  defaults?: TaskDefaults;
+  scheduleDefaults?: ScheduleDefaults;
+  /** Absolute path of the `[core] callable_map` file; re-read on every load so edits are picked up. */
+  callableMapFile?: string;
+}
+
+export function loadDagBag(bundles: DagBundle[], options: DagBagOptions = {}): DagBagResult {
   const dags = new Map<string, Dag>();
   const importErrors: ImportErrorRecord[] = [];
+  let callableMap: CallableMap | undefined;
+  if (options.callableMapFile) {
+    try {
+      callableMap = readCallableMap(options.callableMapFile);
+    } catch (e) {
+      // A broken map is listed like a broken DAG file; the DAGs still load, their tasks just lack callables.
+      importErrors.push({ filename: options.callableMapFile, bundleName: '', message: errorMessage(e) });
+    }
+  }
   // One hasher per load: each callable module is read once, and the next load sees edits.
   const modules = new ModuleHasher();
   for (const bundle of bundles) {
@@ -44,7 +62,12 @@ export function loadDagBag(bundles: DagBundle[], options: { defaults?: TaskDefau
     }
     for (const file of files) {
       try {
-        const dag = loadDagFile(file, bundle, { modules, defaults: options.defaults });
+        const dag = loadDagFile(file, bundle, {
+          modules,
+          defaults: options.defaults,
+          scheduleDefaults: options.scheduleDefaults,
+          callableMap,
+        });
         const first = dags.get(dag.dagId);
         if (first) {
           throw new DagValidationError(

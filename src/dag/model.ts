@@ -26,6 +26,8 @@ export interface CacheConfig {
   serialize: boolean;
 }
 
+import type { DateTime } from 'luxon';
+
 /** JSON values as they appear in DAG files (may hold templates and XCom references). */
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
@@ -49,11 +51,34 @@ export interface TaskInputs {
 }
 export const INPUT_FIELDS = ['op_args', 'op_kwargs', 'bash_command', 'env', 'cwd', 'filepath'] as const;
 
+/** Where a mapped task's list comes from: a literal list in the file, or an upstream task's XCom. */
+export type MapSource = { literal: Json[] } | { xcom: XComRef };
+
+/**
+ * A mapped task (`.partial(...).expand(...)`), as Airflow serializes `expand_input`. dict-of-lists
+ * (`expand`): per FIELD a list, expanded as a cross product; list-of-dicts (`expand_kwargs`): one
+ * instance per object. FIELD is an input field (bash_command, op_args, op_kwargs, env) or, for a
+ * Python/Node/TaskFlow task, a kwarg name.
+ */
+export type TaskMapping =
+  { kind: 'dict-of-lists'; fields: { [field: string]: MapSource } } | { kind: 'list-of-dicts'; source: MapSource };
+
 export interface Task {
   taskId: string;
   /** Operator class name as written in the file (`_task_type` / `task_type`). */
   taskType: string;
   /** From the operator registry (src/operators/): the cache explanation names sensors. */
+  /** The operator miniflow runs the task as: taskType, or PythonOperator for TaskFlow's `_PythonDecoratedOperator`. */
+  runsAs: string;
+  /**
+   * False when the file loads but the task cannot run as exported (a PythonOperator or TaskFlow task
+   * with no callable, unreadable Python-repr arguments): running it fails only that task, with
+   * notRunnableReason as the message.
+   */
+  runnable: boolean;
+  notRunnableReason?: string;
+  /** Set for a mapped task (see MAPPED_TASKS_RUN in mapping.ts). */
+  mapping?: TaskMapping;
   isSensor: boolean;
   downstreamTaskIds: string[];
   /** Derived from every task's downstream list. */
@@ -83,6 +108,29 @@ export interface Task {
   xcomDependencies: string[];
 }
 
+/** A DAG's schedule as a function of time; see schedule.ts and schedule-intervals.ts. */
+export type Timetable =
+  | { type: 'none' }
+  | { type: 'once' }
+  /** CronDataIntervalTimetable (a string schedule): a run per interval between two fire times. */
+  | { type: 'cron'; expression: string }
+  /** CronTriggerTimetable: a run at each fire time, with an empty data interval. */
+  | { type: 'cron-trigger'; expression: string }
+  /** DeltaDataIntervalTimetable / timedelta: intervals of a fixed length from start_date. */
+  | { type: 'delta'; delta: { [unit: string]: number } }
+  /** A custom timetable class miniflow cannot evaluate: the DAG loads and runs only when triggered. */
+  | { type: 'unsupported'; name: string };
+
+export interface DagSchedule {
+  timetable: Timetable;
+  /** IANA zone cron expressions are evaluated in (the timetable's, else the DAG's `timezone`). */
+  timezone: string;
+  startDate: DateTime | null;
+  endDate: DateTime | null;
+  catchup: boolean;
+  maxActiveRuns: number;
+}
+
 export interface Dag {
   dagId: string;
   /** Absolute path of the DAG file. */
@@ -94,6 +142,8 @@ export interface Dag {
   teamName: string | null;
   description?: string;
   params: { [k: string]: Json };
+  schedule: DagSchedule;
+  tags: string[];
   tasks: Map<string, Task>;
   /** Task ids in a topological order. */
   topoOrder: string[];

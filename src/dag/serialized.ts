@@ -16,6 +16,10 @@ export interface SerializedDag {
   description?: string;
   params: { [k: string]: Json };
   defaultArgs: Record<string, unknown>;
+  /** Every DAG-level field, unwrapped (schedule fields are read from here by schedule.ts). */
+  fields: Record<string, unknown>;
+  /** `tags`; anything else an export writes there is ignored. */
+  tags: string[];
   /** Task objects with aliases normalised (`task_type`, `downstream_task_ids`); other fields as written. */
   tasks: Record<string, unknown>[];
 }
@@ -74,6 +78,8 @@ export function readSerializedDag(file: string, doc: unknown): SerializedDag {
     description,
     params: readParams(fields.params, dagWhere),
     defaultArgs,
+    fields,
+    tags: Array.isArray(fields.tags) ? fields.tags.filter((t): t is string => typeof t === 'string') : [],
     tasks: rawTasks.map((t, i) => normaliseTask(t, i, dagWhere)),
   };
 }

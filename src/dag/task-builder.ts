@@ -7,6 +7,9 @@ import { findXComRefWrappers, readXComRef } from './xcom-refs.js';
 import { errorMessage } from '../errors.js';
 import { DEFAULT_POKE_INTERVAL, DEFAULT_SENSOR_TIMEOUT } from '../operators/file-sensor.js';
 import { operatorOf } from '../operators/index.js';
+import { callableMapKey, type CallableMap } from './callable-map.js';
+import { MAPPED_TASKS_RUN, mappingProvides, mappingXComSources, parseMapping, withPartialKwargs } from './mapping.js';
+import { readReprArgs, readReprKwargs } from './python-repr.js';
 
 /** Defaults for fields neither the task nor default_args set (Airflow's [core] defaults). */
 export interface TaskDefaults {
@@ -15,6 +18,9 @@ export interface TaskDefaults {
   retryDelay: number;
 }
 export const AIRFLOW_TASK_DEFAULTS: TaskDefaults = { retries: 0, retryDelay: 300 };
+
+/** Task types miniflow runs as another operator: TaskFlow's `@task` is a PythonOperator. */
+const RUNS_AS: Record<string, string> = { _PythonDecoratedOperator: 'PythonOperator' };
 
 /** Fields that identify a task and its edges; default_args never supplies them. */
 const IDENTITY_FIELDS = new Set(['task_id', 'task_type', 'downstream_task_ids', 'cache']);
@@ -27,6 +33,10 @@ export interface TaskBuildContext {
   defaultArgs: Record<string, unknown>;
   defaults: TaskDefaults;
   modules: ModuleHasher;
+  /** `[core] callable_map` entries; empty when not configured. */
+  callableMap?: CallableMap;
+  /** Tests turn it on to build mapped tasks before run-time expansion exists (see MAPPED_TASKS_RUN). */
+  mappedTasksRun?: boolean;
 }
 
 /**
@@ -34,27 +44,32 @@ export interface TaskBuildContext {
  * filled in by the DAG builder; this returns them empty.
  */
 export function buildTask(
-  raw: Record<string, unknown>,
+  rawTask: Record<string, unknown>,
   taskId: string,
   taskType: string,
   downstreamTaskIds: string[],
   ctx: TaskBuildContext,
 ): Task {
   const where: Where = { file: ctx.file, dagId: ctx.dagId, taskId };
-  const operator = operatorOf(taskType);
+  const runsAs = RUNS_AS[taskType] ?? taskType;
+  const operator = operatorOf(runsAs);
+  const own = withPartialKwargs(rawTask);
   const inherited = Object.entries(ctx.defaultArgs).filter(([k]) => !IDENTITY_FIELDS.has(k));
   // A task's own value wins, even null (which then means "not set").
-  const merged: Record<string, unknown> = { ...Object.fromEntries(inherited), ...raw };
+  const merged: Record<string, unknown> = { ...Object.fromEntries(inherited), ...own };
+  const notRunnable: string[] = [];
+  if (runsAs === 'PythonOperator') readTaskFlowArgs(merged, taskType, notRunnable);
   const f = new FieldReader(where, merged);
-  if (Object.hasOwn(raw, 'team_name') || Object.hasOwn(ctx.defaultArgs, 'team_name')) {
+  if (Object.hasOwn(own, 'team_name') || Object.hasOwn(ctx.defaultArgs, 'team_name')) {
     throw invalid(where, 'team_name cannot be set in a DAG file; it comes from the DAG bundle configuration');
   }
-  // Defined behaviour for the reviewers' "mapped tasks" point: miniflow does not expand, so a
-  // mapped task is refused by name instead of running once with its unexpanded arguments.
-  if (raw._is_mapped === true || raw.expand_input !== undefined || raw._expand_input_attr !== undefined) {
+  const mapping = parseMapping(own, runsAs, where);
+  // Until the scheduler expands mapped tasks, one is refused by name (after its mapping was checked)
+  // instead of running once with its unexpanded arguments.
+  if (mapping && !(ctx.mappedTasksRun ?? MAPPED_TASKS_RUN)) {
     throw invalid(
       where,
-      'mapped tasks (.expand()/.partial()) are not supported by miniflow: list the instances as separate tasks',
+      'mapped tasks (.expand()/.partial()) are not supported by miniflow yet: list the instances as separate tasks',
     );
   }
 
@@ -72,15 +87,23 @@ export function buildTask(
   const filepath = f.string('filepath');
   if (filepath !== undefined) inputs.filepath = filepath;
 
+  let pythonCallable = f.string('python_callable');
+  const callable = f.string('callable');
+  let callableField: string = operator.callableField ?? (pythonCallable !== undefined ? 'python_callable' : 'callable');
   for (const required of operator.fields.required) {
-    if (!f.has(required)) throw invalid(where, `${taskType} requires the field '${required}'`);
+    if (required === 'python_callable' && pythonCallable === undefined) {
+      // Airflow never exports the callable: take it from [core] callable_map, else the task cannot run.
+      const key = callableMapKey(ctx.dagId, taskId);
+      pythonCallable = ctx.callableMap?.get(key);
+      callableField = `[core] callable_map entry "${key}"`;
+      if (pythonCallable === undefined) notRunnable.push(missingCallable(taskType, taskId, key, ctx.file));
+    } else if (!f.has(required) && !(mapping && mappingProvides(mapping, required))) {
+      throw invalid(where, `${taskType} requires the field '${required}'`);
+    }
   }
-
-  const refs = { python_callable: f.string('python_callable'), callable: f.string('callable') };
-  const { python_callable: pythonCallable, callable } = refs;
   // The field the operator runs decides which reference is resolved; a stray one on another operator is checked too.
-  const callableField = operator.callableField ?? (pythonCallable !== undefined ? 'python_callable' : 'callable');
-  const callableRef = refs[callableField];
+  const callableRef = operator.callableField === 'callable' ? callable : (pythonCallable ?? callable);
+  if (callableRef !== undefined && callableRef === callable) callableField = 'callable';
   const resolved =
     callableRef !== undefined ? resolveCallableRef(callableRef, callableField, ctx.bundlePath, where) : undefined;
 
@@ -94,7 +117,7 @@ export function buildTask(
     throw invalid(where, `cannot read callable module ${resolved?.file}: ${errorMessage(e)}`);
   }
 
-  const xcomDependencies: string[] = [];
+  const xcomDependencies: string[] = mapping ? [...new Set(mappingXComSources(mapping))] : [];
   for (const wrapper of findXComRefWrappers(inputs)) {
     const ref = readXComRef(wrapper);
     if (!ref)
@@ -108,11 +131,16 @@ export function buildTask(
   return {
     taskId,
     taskType,
+    runsAs,
+    runnable: notRunnable.length === 0,
+    ...(notRunnable.length > 0 ? { notRunnableReason: notRunnable.join('; ') } : {}),
+    ...(mapping ? { mapping } : {}),
     isSensor: operator.isSensor,
     downstreamTaskIds,
     upstreamTaskIds: [],
     triggerRule: f.oneOf<TriggerRule>('trigger_rule', TRIGGER_RULES, 'all_success'),
-    retries: f.nonNegativeInt('retries', ctx.defaults.retries),
+    // No try of a not-runnable task can succeed: retrying would only delay the run's failure.
+    retries: notRunnable.length > 0 ? 0 : f.nonNegativeInt('retries', ctx.defaults.retries),
     retryDelay: f.seconds('retry_delay', ctx.defaults.retryDelay),
     executionTimeout: f.positiveSecondsOrNull('execution_timeout'),
     inputs,
@@ -121,7 +149,7 @@ export function buildTask(
     ...(resolved ? { callableFile: resolved.file, callableName: resolved.name } : {}),
     pokeInterval: f.seconds('poke_interval', DEFAULT_POKE_INTERVAL),
     sensorTimeout: f.seconds('timeout', DEFAULT_SENSOR_TIMEOUT),
-    cache: buildCacheConfig(pickCacheSetting(raw, ctx.defaultArgs, operator.cacheFromDefaultArgs), {
+    cache: buildCacheConfig(pickCacheSetting(own, ctx.defaultArgs, operator.cacheFromDefaultArgs), {
       where,
       inputs,
       params: ctx.params,
@@ -129,4 +157,33 @@ export function buildTask(
     sourceHash,
     xcomDependencies,
   };
+}
+
+function missingCallable(taskType: string, taskId: string, key: string, file: string): string {
+  return (
+    `${taskType} task '${taskId}' has no python_callable (Airflow does not export callables): ` +
+    `add "python_callable": "path/in/bundle.py:function" to the task in ${file}, ` +
+    `or map "${key}" to "path/in/bundle.py:function" in the JSON file named by [core] callable_map`
+  );
+}
+
+/**
+ * TaskFlow exports hold op_args / op_kwargs as Python reprs; readable ones become JSON (XComArgs as
+ * xcomrefs), unreadable ones are dropped and make the task not runnable instead of failing the file.
+ */
+function readTaskFlowArgs(fields: Record<string, unknown>, taskType: string, notRunnable: string[]): void {
+  for (const name of ['op_args', 'op_kwargs'] as const) {
+    const value = fields[name];
+    if (typeof value !== 'string') continue;
+    const parsed = name === 'op_args' ? readReprArgs(value) : readReprKwargs(value);
+    if (parsed !== undefined) {
+      fields[name] = parsed;
+      continue;
+    }
+    delete fields[name];
+    notRunnable.push(
+      `${taskType} ${name} is a Python expression miniflow cannot read (${JSON.stringify(value.slice(0, 80))}): ` +
+        `write ${name} as JSON in the task`,
+    );
+  }
 }

@@ -8,6 +8,8 @@ export interface TaskTrySpec {
   tryNumber: number;
   /** Operator class name; the operator registry (src/operators/) says how to start its child. */
   taskType: string;
+  /** Set when the DAG loaded but this task cannot run as exported (no callable, ...): the try fails with it. */
+  notRunnableReason?: string;
   /** BashOperator. */
   bashCommand?: string;
   /** PythonOperator / NodeOperator: absolute module path and function/export name. */

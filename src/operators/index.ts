@@ -52,6 +52,8 @@ function unknownOperator(taskType: string): ProcessOperator {
 
 /** How to start the child for one try; throws TaskLaunchError when it cannot be started. */
 export function planLaunch(spec: LaunchSpec): LaunchPlan {
+  // A task that loaded but cannot run as exported (no callable): only this try fails, with the loader's reason.
+  if (spec.notRunnableReason !== undefined) throw new TaskLaunchError(`${spec.notRunnableReason} (DAG ${spec.dagId})`);
   const op = operatorOf(spec.taskType);
   if (!op.needsProcess) {
     throw new TaskLaunchError(

@@ -12,6 +12,8 @@ export interface LaunchSpec {
   dagId: string;
   taskId: string;
   taskType: string;
+  /** Set when the loader found the task cannot run as exported (e.g. no callable). */
+  notRunnableReason?: string;
   bashCommand?: string;
   /** Absolute module path and function/export name. */
   callableFile?: string;

@@ -26,7 +26,7 @@ export class AttemptPipeline {
     this.d.events.emit('ready', { tiId: ti.id });
     const task = tracker.dag.tasks.get(ti.task_id)!;
     const a: Attempt = { tracker, ti, task, start: this.d.clock.now(), before: ti.state };
-    if (!operatorOf(task.taskType).needsProcess) return this.succeedWithoutProcess(a);
+    if (!operatorOf(task.runsAs).needsProcess) return this.succeedWithoutProcess(a);
     const checked = await this.check(a);
     if (!checked) return;
     if (checked.check.decision === 'hit' && checked.check.entry) return this.writeHit(checked, false);

@@ -21,8 +21,11 @@ export class DagRegistry {
 
   /** Parses all bundles (a new file version gets new source hashes) and syncs the DB. */
   async refresh(now: Date): Promise<DagBagResult> {
+    const { core, scheduler } = this.settings;
     this.bag = loadDagBag(resolveBundles(this.settings), {
-      defaults: { retries: this.settings.core.defaultTaskRetries, retryDelay: this.settings.core.defaultRetryDelay },
+      defaults: { retries: core.defaultTaskRetries, retryDelay: core.defaultRetryDelay },
+      scheduleDefaults: { catchup: scheduler.catchupByDefault, maxActiveRuns: core.maxActiveRunsPerDag },
+      callableMapFile: core.callableMap || undefined,
     });
     await recordDagBag(this.db, this.bag, now);
     return this.bag;

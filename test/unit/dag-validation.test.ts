@@ -143,7 +143,6 @@ describe('field types', () => {
 
 describe('required operator fields', () => {
   test.each([
-    ['PythonOperator', 'python_callable'],
     ['NodeOperator', 'callable'],
     ['BashOperator', 'bash_command'],
     ['FileSensor', 'filepath'],
@@ -154,6 +153,14 @@ describe('required operator fields', () => {
       new RegExp(`${taskType} requires the field '${field}'`),
     );
   });
+});
+
+test('a PythonOperator without python_callable (as Airflow exports it) loads but is not runnable', () => {
+  const file = writeIn(bundle, 'd.json', envelope('d', [{ task_id: 't', task_type: 'PythonOperator', retries: 3 }]));
+  const task = loadDagFile(file, bundle).tasks.get('t')!;
+  expect(task.runnable).toBe(false);
+  expect(task.retries).toBe(0); // no try can succeed: the run fails without waiting retry_delay
+  expect(task.notRunnableReason).toMatch(/has no python_callable .*\[core\] callable_map/);
 });
 
 describe('XCom references', () => {
