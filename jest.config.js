@@ -12,4 +12,6 @@ export default {
   testTimeout: 60000,
   // e2e tests spawn real CLI processes; two workers match the two cores.
   maxWorkers: 2,
+  // A cache per checkout: ts-jest's transforms of one tree must never be served to another.
+  cacheDirectory: '<rootDir>/node_modules/.cache/jest',
 };
