@@ -3,7 +3,7 @@ import type { TaskInstanceRow } from '../db/rows.js';
 import { NotFoundError } from '../errors.js';
 import { recordCacheEvents, type CacheRecord } from './cache-event.js';
 import { FINISHED_STATES, TI } from './states.js';
-import { takeTryGuard } from './sql/try-guard.js';
+import { takeTryGuard } from '../../migrations/sql/try-guard.js';
 import { writeXComs } from './xcom.js';
 
 export type { CacheRecord } from './cache-event.js';

@@ -5,7 +5,7 @@ import { migrations } from '../../migrations/index.js';
 import { parseConn } from '../../src/db/connection-url.js';
 import { openMetadataDb } from '../../src/db/data-source.js';
 import { ConfigError } from '../../src/errors.js';
-import { sqliteHitTriggerSql } from '../../src/models/sql/try-guard.js';
+import { sqliteHitTriggerSql } from '../../migrations/sql/try-guard.js';
 
 test('migrations create every table on a fresh SQLite file and are idempotent', async () => {
   const home = mkdtempSync(join(tmpdir(), 'mf-db-'));
