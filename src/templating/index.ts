@@ -6,5 +6,11 @@ export {
   type TemplateContextInput,
   type XComReader,
 } from './context.js';
-export { resolveInputs, type ResolvedInputs, type InputsLocation } from './resolve.js';
-export { renderTemplate, isTemplated } from './render.js';
+export {
+  resolveInputs,
+  VARIABLES_READ,
+  type ResolvedInputs,
+  type InputsLocation,
+} from './resolve.js';
+export { renderTemplate, isTemplated, DEFAULT_RENDER_BOUNDS, type RenderBounds } from './render.js';
+export type { VariableLookup, TaskScope } from './scope.js';
