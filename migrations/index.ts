@@ -2,6 +2,7 @@ import { CoreTables1700000000001 } from './1700000000001-core-tables.js';
 import { TaskCache1700000000002 } from './1700000000002-task-cache.js';
 import { SchedulerJobsAndLeases1700000000003 } from './1700000000003-scheduler-jobs-and-leases.js';
 import { SqliteCacheHitWrite1700000000004 } from './1700000000004-sqlite-cache-hit-write.js';
+import { Variables1700000000006 } from './1700000000006-variables.js';
 
 /** Every migration in order; the data source runs these and never synchronizes. */
 export const migrations = [
@@ -9,4 +10,5 @@ export const migrations = [
   TaskCache1700000000002,
   SchedulerJobsAndLeases1700000000003,
   SqliteCacheHitWrite1700000000004,
+  Variables1700000000006,
 ];

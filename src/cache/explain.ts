@@ -4,7 +4,8 @@ import type { TaskInstanceRow } from '../db/entities.js';
 import { TemplateError, UsageError } from '../errors.js';
 import { DagRunStore, defaultRunId } from '../scheduler/dag-run-store.js';
 import { TaskInstanceStore } from '../scheduler/task-instance-store.js';
-import { buildTemplateContext, resolveInputs, type TemplateContext } from '../templating/index.js';
+import { TaskInputResolver, buildTemplateContext, type TemplateContext } from '../templating/index.js';
+import { VariableStore } from '../models/variables.js';
 import type { Clock } from '../util/clock.js';
 import { isExpired, preview, SHORT_KEY } from './admin.js';
 import { CacheDecider } from './decision.js';
@@ -86,7 +87,9 @@ export function describeDifference(d: ComponentDiff): string {
     ? `input ${d.name.slice('input.'.length)}`
     : d.name.startsWith('include.')
       ? d.name.slice('include.'.length)
-      : d.name;
+      : d.name.startsWith('var.')
+        ? `variable ${d.name.slice('var.'.length)}`
+        : d.name;
   if (!has('before')) return `${label} is new in the key (now ${show(d.after)}; the entry has no such component)`;
   if (!has('after')) return `${label} is no longer in the key (the entry has ${show(d.before)})`;
   return `${label} changed from ${show(d.before)} to ${show(d.after)}`;
@@ -237,7 +240,8 @@ export async function explainTask(
   const ctx = await templateContext(deps.db, dag, src);
   let inputs;
   try {
-    inputs = resolveInputs(task.inputs, ctx, { dagId: dag.dagId, taskId: task.taskId });
+    const variables = new VariableStore(deps.db);
+    inputs = await new TaskInputResolver((team) => variables.lookupFor(team)).resolve(dag, task, ctx);
   } catch (err) {
     if (!(err instanceof TemplateError)) throw err;
     const hint =

@@ -15,6 +15,10 @@ export interface Settings {
     /** Seconds between scheduler gc sweeps of expired entries; 0 = never. */
     taskCacheGcInterval: number;
     maxCacheEntryBytes: number;
+    /** Seconds one task instance's templates may take to render. */
+    templateRenderTimeout: number;
+    /** Largest rendered template field, in bytes. */
+    maxRenderedFieldBytes: number;
     defaultTaskRetries: number;
     /** Seconds. */
     defaultRetryDelay: number;

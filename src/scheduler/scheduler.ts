@@ -8,7 +8,13 @@ import type { MetadataDb } from '../db/data-source.js';
 import type { DagRunRow } from '../db/entities.js';
 import { MiniflowError, errorMessage } from '../errors.js';
 import type { LocalExecutor, SlotHold } from '../executor/local-executor.js';
-import { buildTemplateContext, resolveInputs, type ResolvedInputs, type TemplateContext } from '../templating/index.js';
+import {
+  buildTemplateContext,
+  type ResolvedInputs,
+  type TaskInputResolver,
+  type TemplateContext,
+} from '../templating/index.js';
+import { taskInputResolver } from '../models/variables.js';
 import type { Clock } from '../util/clock.js';
 import { taskLogPath } from '../util/log-path.js';
 import type { DagRegistry } from './dag-registry.js';
@@ -115,8 +121,11 @@ export class Scheduler {
   private readonly jobs: SchedulerJobs;
   private readonly leases: CacheLeases;
   private readonly singleFlight: SingleFlight;
+  /** Renders task templates (sandboxed, bounded) with the variables a DAG may read. */
+  private readonly inputResolver: TaskInputResolver;
 
   constructor(private readonly o: SchedulerOptions) {
+    this.inputResolver = taskInputResolver(o.db, o.settings);
     this.runs = new DagRunStore(o.db);
     this.tis = new TaskInstanceStore(o.db);
     this.jobs = new SchedulerJobs(o.db);
@@ -390,7 +399,7 @@ export class Scheduler {
     let ctx: TemplateContext;
     try {
       ctx = await this.templateContext(tracker, task);
-      inputs = resolveInputs(task.inputs, ctx, { dagId: dag.dagId, taskId: task.taskId });
+      inputs = await this.inputResolver.resolve(dag, task, ctx, { tryNumber: ti.try_number, mapIndex: ti.map_index });
     } catch (err) {
       if (!(err instanceof MiniflowError) || !(await claim())) throw err;
       this.log(`task ${task.taskId}: try ${ti.try_number} failed: ${err.message}`);

@@ -14,3 +14,4 @@ export {
 } from './resolve.js';
 export { renderTemplate, isTemplated, DEFAULT_RENDER_BOUNDS, type RenderBounds } from './render.js';
 export type { VariableLookup, TaskScope } from './scope.js';
+export { TaskInputResolver, type VariableLoader } from './task-inputs.js';
