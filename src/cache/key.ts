@@ -88,7 +88,8 @@ export function computeCacheKey(p: CacheKeyParts): CacheKey {
     components.push(component(`include.${name}`, p.included[name] ?? null));
   }
   // A variable read by a template is a component even when the rendered text hides its value.
-  for (const name of Object.keys(p.variables ?? {}).sort()) components.push(component(`var.${name}`, p.variables![name]));
+  for (const name of Object.keys(p.variables ?? {}).sort())
+    components.push(component(`var.${name}`, p.variables![name]));
   return { key: keyOf(components), components };
 }
 

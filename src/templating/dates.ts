@@ -1,10 +1,5 @@
 import { DateTime, Duration } from 'luxon';
-import {
-  IntegerValue,
-  StringValue,
-  type AnyRuntimeValue,
-  type ObjectValue as ObjectValueT,
-} from './jinja-runtime.js';
+import { IntegerValue, StringValue, type AnyRuntimeValue, type ObjectValue as ObjectValueT } from './jinja-runtime.js';
 import { MembersValue, fn, numberArg, stringArg, type CallArgs } from './values.js';
 
 /** Python strftime codes and the luxon tokens they mean (UTC, English names, as Airflow's default). */
@@ -161,7 +156,15 @@ function ymd(text: string, fnName: string): DateTime {
 export function buildMacros(): ObjectValueT {
   const datetime = new MembersValue(
     [
-      ['strptime', fn((c) => new DateTimeValue(strptime(stringArg(c, 0, 'date_string', 'strptime'), stringArg(c, 1, 'format', 'strptime'))))],
+      [
+        'strptime',
+        fn(
+          (c) =>
+            new DateTimeValue(
+              strptime(stringArg(c, 0, 'date_string', 'strptime'), stringArg(c, 1, 'format', 'strptime')),
+            ),
+        ),
+      ],
       [
         'fromisoformat',
         fn((c) => {
@@ -179,7 +182,11 @@ export function buildMacros(): ObjectValueT {
         'ds_add',
         fn((c) => {
           const ds = stringArg(c, 0, 'ds', 'ds_add');
-          return new StringValue(ymd(ds, 'ds_add').plus({ days: numberArg(c, 1, 'days', 'ds_add') }).toFormat('yyyy-LL-dd'));
+          return new StringValue(
+            ymd(ds, 'ds_add')
+              .plus({ days: numberArg(c, 1, 'days', 'ds_add') })
+              .toFormat('yyyy-LL-dd'),
+          );
         }),
       ],
       [
@@ -197,4 +204,3 @@ export function buildMacros(): ObjectValueT {
     'macros',
   );
 }
-

@@ -99,7 +99,8 @@ class BoundedInterpreter extends Interpreter {
         return (statement as unknown as ValueNode).value;
       case 'Identifier':
         out = super.evaluate(statement, environment);
-        if (out instanceof UndefinedValue && !(out instanceof NamedUndefined)) out = new NamedUndefined(label(statement), true);
+        if (out instanceof UndefinedValue && !(out instanceof NamedUndefined))
+          out = new NamedUndefined(label(statement), true);
         return out;
       case 'MemberExpression':
         out = this.member(statement, environment);
@@ -142,16 +143,26 @@ class BoundedInterpreter extends Interpreter {
       if (date) return date;
     }
     // Concatenation sizes are checked before the engine builds the result.
-    if (left instanceof ArrayValue && right instanceof ArrayValue && left.value.length + right.value.length > MAX_ITEMS) {
+    if (
+      left instanceof ArrayValue &&
+      right instanceof ArrayValue &&
+      left.value.length + right.value.length > MAX_ITEMS
+    ) {
       throw new RenderLimitExceeded(`a list grew past ${MAX_ITEMS} items`);
     }
-    return super.evaluate({ ...(statement as object), left: valueNode(left), right: valueNode(right) } as Node, environment);
+    return super.evaluate(
+      { ...(statement as object), left: valueNode(left), right: valueNode(right) } as Node,
+      environment,
+    );
   }
 
   /** Filters whose output can be far larger than their input are checked first. */
   private filter(statement: Node, environment: Environment): AnyRuntimeValue {
     type Arg = { type: string; key?: unknown; value?: Node };
-    const expr = statement as unknown as { operand: Node; filter: { type: string; callee?: Arg; args?: Arg[]; value?: unknown } };
+    const expr = statement as unknown as {
+      operand: Node;
+      filter: { type: string; callee?: Arg; args?: Arg[]; value?: unknown };
+    };
     const name = String((expr.filter.type === 'CallExpression' ? expr.filter.callee?.value : expr.filter.value) ?? '');
     if (!EXPANDING_FILTERS.has(name)) return super.evaluate(statement, environment);
     const operand = this.evaluate(expr.operand, environment);
@@ -166,7 +177,8 @@ class BoundedInterpreter extends Interpreter {
     const size = (v: AnyRuntimeValue | undefined) => (v instanceof StringValue ? v.value.length : 0);
     let projected = 0;
     if (name === 'join' && operand instanceof ArrayValue) {
-      projected = operand.value.reduce((n, v) => n + String(v.value).length, 0) + operand.value.length * size(values[0]);
+      projected =
+        operand.value.reduce((n, v) => n + String(v.value).length, 0) + operand.value.length * size(values[0]);
     } else if (name === 'replace' && operand instanceof StringValue) {
       projected = operand.value.length * Math.max(1, size(values[1]));
     } else if (values.some((v) => typeof v.value === 'number' && v.value > 64)) {
@@ -205,7 +217,17 @@ class BoundedInterpreter extends Interpreter {
 }
 
 /** Statements that are not printed expressions. */
-const STATEMENTS = new Set(['Set', 'If', 'For', 'Macro', 'CallStatement', 'FilterStatement', 'Break', 'Continue', 'Comment']);
+const STATEMENTS = new Set([
+  'Set',
+  'If',
+  'For',
+  'Macro',
+  'CallStatement',
+  'FilterStatement',
+  'Break',
+  'Continue',
+  'Comment',
+]);
 const BLOCK_FIELDS = ['body', 'alternate', 'defaultBlock'] as const;
 interface PrintNode {
   type: '__print';
@@ -274,7 +296,8 @@ export function globalsEnvironment(): Environment {
       if (Number.isNaN(stop)) [start, stop] = [0, start];
       if (step === 0) throw new Error('range() step must not be zero');
       const count = Math.max(0, Math.ceil((stop - start) / step));
-      if (count > MAX_RANGE) throw new RenderLimitExceeded(`range() of ${count} items is over the limit of ${MAX_RANGE}`);
+      if (count > MAX_RANGE)
+        throw new RenderLimitExceeded(`range() of ${count} items is over the limit of ${MAX_RANGE}`);
       const out = [];
       for (let i = 0; i < count; i++) out.push(start + i * step);
       return new ArrayValue(out.map((n) => fromNumber(n)));
@@ -295,7 +318,8 @@ export function renderProgram(program: Program, env: Environment, limits: Render
     out = interpreter.run(program);
   } catch (err) {
     if (err instanceof RenderFailure || err instanceof RenderBudgetExhausted) throw err;
-    if (err instanceof RangeError) throw new RenderLimitExceeded(`the template recursed or grew too far (${err.message})`);
+    if (err instanceof RangeError)
+      throw new RenderLimitExceeded(`the template recursed or grew too far (${err.message})`);
     throw new RenderFailure(err instanceof Error ? err.message : String(err));
   }
   const text = out instanceof StringValue ? out.value : String(out.value);

@@ -42,4 +42,7 @@ export const NullValue = classOf<typeof rt.NullValue>('null', probe.set('n', nul
 export const UndefinedValue = classOf<typeof rt.UndefinedValue>('undefined', probe.set('u', undefined));
 export const ArrayValue = classOf<typeof rt.ArrayValue>('array', probe.set('a', []));
 export const ObjectValue = classOf<typeof rt.ObjectValue>('object', probe.set('o', {}));
-export const FunctionValue = classOf<typeof rt.FunctionValue>('function', probe.set('fn', () => 0));
+export const FunctionValue = classOf<typeof rt.FunctionValue>(
+  'function',
+  probe.set('fn', () => 0),
+);

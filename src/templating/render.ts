@@ -57,7 +57,9 @@ export class FieldRenderer {
         );
       }
       if (err instanceof RenderLimitExceeded && err.message.includes('bytes')) {
-        throw new RenderLimitExceeded(`${err.message} ([core] max_rendered_field_bytes = ${this.bounds.maxFieldBytes})`);
+        throw new RenderLimitExceeded(
+          `${err.message} ([core] max_rendered_field_bytes = ${this.bounds.maxFieldBytes})`,
+        );
       }
       throw err;
     }
