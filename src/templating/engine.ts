@@ -58,9 +58,10 @@ interface ValueNode {
   type: '__value';
   value: AnyRuntimeValue;
 }
-type Node = Parameters<Interpreter['evaluate']>[0];
+/** An AST node (the package's AST types do not resolve under NodeNext). */
+type Node = { type: string } | undefined;
 
-const valueNode = (value: AnyRuntimeValue): Node => ({ type: '__value', value }) as unknown as ValueNode as Node;
+const valueNode = (value: AnyRuntimeValue): ValueNode => ({ type: '__value', value });
 
 /** Text of an identifier / member chain for messages (`params.nope`). */
 function label(node: Node): string {
@@ -90,15 +91,20 @@ class BoundedInterpreter extends Interpreter {
     super(env);
   }
 
+  /** The engine's own evaluation of a node. */
+  private base(node: object | undefined, environment: Environment): AnyRuntimeValue {
+    return super.evaluate(node, environment);
+  }
+
   override evaluate(statement: Node, environment: Environment): AnyRuntimeValue {
     if (++this.steps % CLOCK_EVERY === 0) this.checkBudget();
     if (!statement) return new UndefinedValue();
     let out: AnyRuntimeValue;
-    switch ((statement as { type: string }).type) {
+    switch (statement.type) {
       case '__value':
         return (statement as unknown as ValueNode).value;
       case 'Identifier':
-        out = super.evaluate(statement, environment);
+        out = this.base(statement, environment);
         if (out instanceof UndefinedValue && !(out instanceof NamedUndefined))
           out = new NamedUndefined(label(statement), true);
         return out;
@@ -115,7 +121,7 @@ class BoundedInterpreter extends Interpreter {
         out = this.print(statement, environment);
         break;
       default:
-        out = super.evaluate(statement, environment);
+        out = this.base(statement, environment);
     }
     return this.checkSize(out);
   }
@@ -125,14 +131,14 @@ class BoundedInterpreter extends Interpreter {
     const object = this.evaluate(expr.object, environment);
     if (object instanceof NamedUndefined) throw new RenderFailure(object.message);
     if (object instanceof UndefinedValue) throw new RenderFailure(`'${label(expr.object)}' is undefined`);
-    const out = super.evaluate({ ...(statement as object), object: valueNode(object) } as Node, environment);
+    const out = this.base({ ...(statement as object), object: valueNode(object) }, environment);
     return out instanceof UndefinedValue ? new NamedUndefined(label(statement)) : out;
   }
 
   private binary(statement: Node, environment: Environment): AnyRuntimeValue {
     const expr = statement as unknown as { operator: { value: string }; left: Node; right: Node };
     const op = expr.operator.value;
-    if (op !== '+' && op !== '-' && op !== '~') return super.evaluate(statement, environment);
+    if (op !== '+' && op !== '-' && op !== '~') return this.base(statement, environment);
     const left = this.evaluate(expr.left, environment);
     const right = this.evaluate(expr.right, environment);
     for (const side of [left, right]) {
@@ -150,27 +156,25 @@ class BoundedInterpreter extends Interpreter {
     ) {
       throw new RenderLimitExceeded(`a list grew past ${MAX_ITEMS} items`);
     }
-    return super.evaluate(
-      { ...(statement as object), left: valueNode(left), right: valueNode(right) } as Node,
-      environment,
-    );
+    return this.base({ ...(statement as object), left: valueNode(left), right: valueNode(right) }, environment);
   }
 
   /** Filters whose output can be far larger than their input are checked first. */
   private filter(statement: Node, environment: Environment): AnyRuntimeValue {
-    type Arg = { type: string; key?: unknown; value?: Node };
+    type Arg = { type: string; key?: unknown; value?: unknown };
     const expr = statement as unknown as {
       operand: Node;
       filter: { type: string; callee?: Arg; args?: Arg[]; value?: unknown };
     };
-    const name = String((expr.filter.type === 'CallExpression' ? expr.filter.callee?.value : expr.filter.value) ?? '');
-    if (!EXPANDING_FILTERS.has(name)) return super.evaluate(statement, environment);
+    const raw = expr.filter.type === 'CallExpression' ? expr.filter.callee?.value : expr.filter.value;
+    const name = typeof raw === 'string' ? raw : '';
+    if (!EXPANDING_FILTERS.has(name)) return this.base(statement, environment);
     const operand = this.evaluate(expr.operand, environment);
     if (operand instanceof NamedUndefined && name !== 'default') throw new RenderFailure(operand.message);
     const values: AnyRuntimeValue[] = [];
     const args = (expr.filter.args ?? []).map((a) => {
       const keyword = a.type === 'KeywordArgumentExpression';
-      const v = this.evaluate(keyword ? a.value : (a as unknown as Node), environment);
+      const v = this.evaluate((keyword ? a.value : a) as Node, environment);
       values.push(v);
       return keyword ? { ...a, value: valueNode(v) } : valueNode(v);
     });
@@ -178,7 +182,8 @@ class BoundedInterpreter extends Interpreter {
     let projected = 0;
     if (name === 'join' && operand instanceof ArrayValue) {
       projected =
-        operand.value.reduce((n, v) => n + String(v.value).length, 0) + operand.value.length * size(values[0]);
+        operand.value.reduce((n, v) => n + (v instanceof StringValue ? v.value.length : 24), 0) +
+        operand.value.length * size(values[0]);
     } else if (name === 'replace' && operand instanceof StringValue) {
       projected = operand.value.length * Math.max(1, size(values[1]));
     } else if (values.some((v) => typeof v.value === 'number' && v.value > 64)) {
@@ -188,7 +193,7 @@ class BoundedInterpreter extends Interpreter {
       throw new RenderLimitExceeded(`'${name}' would build a string over ${this.limits.maxBytes} bytes`);
     }
     const filter = expr.filter.type === 'CallExpression' ? { ...expr.filter, args } : expr.filter;
-    return super.evaluate({ ...(statement as object), operand: valueNode(operand), filter } as Node, environment);
+    return this.base({ ...(statement as object), operand: valueNode(operand), filter }, environment);
   }
 
   /** Printing an undefined value fails, as with Jinja's StrictUndefined (the engine would print ''). */
@@ -262,7 +267,7 @@ export function compile(source: string): Program {
   let program: Program;
   try {
     program = parse(tokenize(source, { lstrip_blocks: false, trim_blocks: false }));
-    program.body = markPrints(program.body as unknown as Node[]) as unknown as Program['body'];
+    program.body = markPrints(program.body as unknown as Node[]);
   } catch (err) {
     throw new RenderFailure(`syntax error: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -322,7 +327,7 @@ export function renderProgram(program: Program, env: Environment, limits: Render
       throw new RenderLimitExceeded(`the template recursed or grew too far (${err.message})`);
     throw new RenderFailure(err instanceof Error ? err.message : String(err));
   }
-  const text = out instanceof StringValue ? out.value : String(out.value);
+  const text = out instanceof StringValue ? out.value : out.toString();
   if (Buffer.byteLength(text) > limits.maxBytes) {
     throw new RenderLimitExceeded(`the rendered text is over ${limits.maxBytes} bytes`);
   }

@@ -1,6 +1,6 @@
 import type { Json } from '../dag/model.js';
 import type { TemplateContext } from './context.js';
-import { RenderFailure, RenderLimitExceeded, compile, renderProgram, type RenderLimits } from './engine.js';
+import { RenderLimitExceeded, compile, renderProgram, type RenderLimits } from './engine.js';
 import { Environment } from './jinja-runtime.js';
 import { taskScope, type TaskScope } from './scope.js';
 

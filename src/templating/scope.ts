@@ -75,7 +75,7 @@ function runScope(ctx: TemplateContext): Environment {
   env = new Environment(globals);
   const logicalDate = dateTimeOf(ctx.logical_date);
   const conf = fromJson(ctx.dag_run.conf);
-  const set = (k: string, v: AnyRuntimeValue) => env!.variables.set(k, v);
+  const set = (k: string, v: AnyRuntimeValue) => env.variables.set(k, v);
   set('ds', new StringValue(ctx.ds));
   set('ds_nodash', new StringValue(ctx.ds_nodash));
   set('ts', new StringValue(ctx.ts));
@@ -146,7 +146,7 @@ function xcomPull(ctx: TemplateContext) {
     const otherDag = arg(call, 1, 'dag_id');
     const key = arg(call, 2, 'key')?.value ?? 'return_value';
     if (otherDag && otherDag.value !== null && otherDag.value !== dagId) {
-      throw new Error(`xcom_pull from another DAG ('${String(otherDag.value)}') is not supported`);
+      throw new Error(`xcom_pull from another DAG ('${otherDag.toString()}') is not supported`);
     }
     if (typeof key !== 'string') throw new Error('xcom_pull: key must be a string');
     const pullOne = (taskId: AnyRuntimeValue | undefined) => {
