@@ -4,7 +4,7 @@ import type { TaskInstanceRow } from '../db/entities.js';
 import { TemplateError, UsageError } from '../errors.js';
 import { DagRunStore, defaultRunId } from '../scheduler/dag-run-store.js';
 import { TaskInstanceStore } from '../scheduler/task-instance-store.js';
-import { TaskInputResolver, buildTemplateContext, type TemplateContext } from '../templating/index.js';
+import { TaskInputResolver, buildTemplateContext, xcomEntries, type TemplateContext } from '../templating/index.js';
 import { VariableStore } from '../models/variables.js';
 import type { Clock } from '../util/clock.js';
 import { isExpired, preview, SHORT_KEY } from './admin.js';
@@ -190,6 +190,7 @@ async function templateContext(db: MetadataDb, dag: Dag, src: ContextSource): Pr
     conf: src.conf,
     params: dag.params,
     xcom: (taskId, key) => xcoms.get(`${taskId}\u0000${key}`),
+    xcomList: () => xcomEntries(xcoms),
   });
 }
 
@@ -241,7 +242,7 @@ export async function explainTask(
   let inputs;
   try {
     const variables = new VariableStore(deps.db);
-    inputs = await new TaskInputResolver((team) => variables.lookupFor(team)).resolve(dag, task, ctx);
+    inputs = await new TaskInputResolver((team) => variables.snapshotFor(team)).resolve(dag, task, ctx);
   } catch (err) {
     if (!(err instanceof TemplateError)) throw err;
     const hint =

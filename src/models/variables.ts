@@ -1,7 +1,7 @@
 import type { MetadataDb } from '../db/data-source.js';
 import { NotFoundError } from '../errors.js';
 import type { Settings } from '../config/settings.js';
-import { TaskInputResolver, type VariableLookup } from '../templating/index.js';
+import { TaskInputResolver, type VariableSnapshot } from '../templating/index.js';
 
 export interface VariableRow {
   key: string;
@@ -78,22 +78,29 @@ export class VariableStore {
    * What a DAG's templates can read: AIRFLOW_VAR_<KEY> first (as Airflow), then its team's
    * variables, then global ones. One query, only for tasks whose templates mention `var`.
    */
-  async lookupFor(team: string | null, env: NodeJS.ProcessEnv = process.env): Promise<VariableLookup> {
+  async snapshotFor(team: string | null, env: NodeJS.ProcessEnv = process.env): Promise<VariableSnapshot> {
     const rows = await this.db.query<StoredRow[]>(
       'SELECT key, val, description, team_name FROM variable WHERE team_name = ? OR team_name = ?',
       [team ?? '', ''],
     );
-    const visible = new Map<string, string>();
-    for (const r of rows) if (r.team_name === '') visible.set(r.key, r.val);
-    for (const r of rows) if (r.team_name !== '') visible.set(r.key, r.val);
-    return (key) => envVariable(key, env) ?? visible.get(key);
+    const stored: { [key: string]: string } = {};
+    // defineProperty: a variable named "__proto__" stays an own key.
+    const put = (r: StoredRow) =>
+      Object.defineProperty(stored, r.key, { value: r.val, enumerable: true, writable: true, configurable: true });
+    for (const r of rows) if (r.team_name === '') put(r);
+    for (const r of rows) if (r.team_name !== '') put(r);
+    const fromEnv: { [name: string]: string } = {};
+    for (const [name, value] of Object.entries(env)) {
+      if (name.startsWith('AIRFLOW_VAR_') && value !== undefined) fromEnv[name] = value;
+    }
+    return { env: fromEnv, stored };
   }
 }
 
 /** The resolver of task inputs with this DB's variables and the configured render bounds. */
 export function taskInputResolver(db: MetadataDb, settings: Settings): TaskInputResolver {
   const store = new VariableStore(db);
-  return new TaskInputResolver((team) => store.lookupFor(team), {
+  return new TaskInputResolver((team) => store.snapshotFor(team), {
     timeoutSeconds: settings.core.templateRenderTimeout,
     maxFieldBytes: settings.core.maxRenderedFieldBytes,
   });

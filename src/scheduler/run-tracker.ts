@@ -1,6 +1,6 @@
 import type { Dag, Json } from '../dag/model.js';
 import type { DagRunRow } from '../db/entities.js';
-import type { TemplateContext } from '../templating/index.js';
+import { xcomEntries, type TemplateContext } from '../templating/index.js';
 import { FINISHED_STATES, RUN, TI, type DagRunState } from './states.js';
 import type { TiRef } from './task-instance-store.js';
 
@@ -72,6 +72,11 @@ export class RunTracker {
 
   hasXCom(taskId: string, key: string): boolean {
     return this.xcomValues.has(`${taskId}\u0000${key}`);
+  }
+
+  /** Every XCom seen, [task_id, key, value]: what a render off the event loop may read. */
+  xcomEntries(): [string, string, Json][] {
+    return xcomEntries(this.xcomValues);
   }
 
   setXCom(taskId: string, key: string, value: Json): void {

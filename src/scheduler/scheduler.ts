@@ -689,6 +689,7 @@ export class Scheduler {
       conf: JSON.parse(run.conf),
       params: dag.params,
       xcom: (taskId, key) => tracker.xcom(taskId, key),
+      xcomList: () => tracker.xcomEntries(),
     });
     return tracker.context;
   }

@@ -34,6 +34,14 @@ export interface TemplateContext {
   [XCOM_LIST]?: () => [string, string, Json][];
 }
 
+/** Splits a Map of a run's XComs keyed `task_id\u0000key` into the list a render off the event loop reads. */
+export function xcomEntries(values: Map<string, Json>): [string, string, Json][] {
+  return [...values].map(([k, v]) => {
+    const at = k.indexOf('\u0000');
+    return [k.slice(0, at), k.slice(at + 1), v];
+  });
+}
+
 export interface TemplateContextInput {
   dagId: string;
   runId: string;

@@ -12,7 +12,6 @@ import {
   type Program,
 } from './jinja-runtime.js';
 import { dateArithmetic } from './dates.js';
-import { fn, numberArg } from './values.js';
 
 /** How far one render may go. */
 export interface RenderLimits {
@@ -22,6 +21,10 @@ export interface RenderLimits {
   maxBytes: number;
   /** Steps before the render stops with `RenderBudgetExhausted` (Infinity = only the deadline). */
   maxSteps: number;
+  /** Past this performance.now() time the render stops with `RenderBudgetExhausted` too. */
+  yieldAt?: number;
+  /** Steps spent so far, shared by every field of one task instance (the budget is per task). */
+  spent?: { steps: number };
 }
 
 /** A template failed: one line a user can act on. */
@@ -31,10 +34,19 @@ export class RenderLimitExceeded extends RenderFailure {}
 /** The step budget of an in-process attempt ran out: the render goes on off the event loop. */
 export class RenderBudgetExhausted extends Error {}
 
-/** Jinja's sandbox range limit: `range(n)` with more items is an error, not an allocation. */
-export const MAX_RANGE = 100_000;
+/**
+ * Charges the running render for work a builtin is about to do (range() charges its length before it
+ * allocates). Renders are synchronous, so the running one is well defined.
+ */
+let activeCharge: ((steps: number) => void) | undefined;
+export function chargeRunningRender(steps: number): void {
+  activeCharge?.(steps);
+}
 /** Largest list a template may build (concatenations included). */
 const MAX_ITEMS = 100_000;
+/** Strings longer than this (characters) and lists longer than LARGE_LIST are charged steps by size. */
+const LARGE_STRING = 256;
+const LARGE_LIST = 64;
 /** How often (in steps) the clock is read. */
 const CLOCK_EVERY = 256;
 /** Filters whose output can be much larger than their input. */
@@ -82,13 +94,22 @@ function label(node: Node): string {
  * Map lookups), which is what makes it a sandbox; these checks make it a bounded one.
  */
 class BoundedInterpreter extends Interpreter {
-  private steps = 0;
+  private readonly spent: { steps: number };
 
   constructor(
     env: Environment,
     private readonly limits: RenderLimits,
   ) {
     super(env);
+    this.spent = limits.spent ?? { steps: 0 };
+    // Every block is a step too, so a loop whose body evaluates nothing still counts its iterations.
+    // (evaluateBlock is private in the package's types, hence the instance-level wrap.)
+    const self = this as unknown as { evaluateBlock: (s: Node[], e: Environment) => AnyRuntimeValue };
+    const block = self.evaluateBlock.bind(this);
+    self.evaluateBlock = (statements, environment) => {
+      if (++this.spent.steps % CLOCK_EVERY === 0) this.checkBudget();
+      return block(statements, environment);
+    };
   }
 
   /** The engine's own evaluation of a node. */
@@ -97,7 +118,7 @@ class BoundedInterpreter extends Interpreter {
   }
 
   override evaluate(statement: Node, environment: Environment): AnyRuntimeValue {
-    if (++this.steps % CLOCK_EVERY === 0) this.checkBudget();
+    if (++this.spent.steps % CLOCK_EVERY === 0) this.checkBudget();
     if (!statement) return new UndefinedValue();
     let out: AnyRuntimeValue;
     switch (statement.type) {
@@ -117,6 +138,8 @@ class BoundedInterpreter extends Interpreter {
       case 'FilterExpression':
         out = this.filter(statement, environment);
         break;
+      case 'For':
+        return this.forLoop(statement, environment);
       case '__print':
         out = this.print(statement, environment);
         break;
@@ -196,6 +219,27 @@ class BoundedInterpreter extends Interpreter {
     return this.base({ ...(statement as object), operand: valueNode(operand), filter }, environment);
   }
 
+  /**
+   * A loop is charged its item count before the engine prepares every item (a scope each): a loop
+   * over 100,000 items exhausts the step budget at once instead of after that work.
+   */
+  private forLoop(statement: Node, environment: Environment): AnyRuntimeValue {
+    const node = statement as unknown as { iterable: { type: string; lhs?: Node } };
+    const select = node.iterable.type === 'SelectExpression';
+    const iterable = this.evaluate(select ? node.iterable.lhs : node.iterable, environment);
+    if (iterable instanceof ArrayValue) this.charge(iterable.value.length);
+    else if (iterable instanceof ObjectValue) this.charge(iterable.value.size);
+    const evaluated = select ? { ...node.iterable, lhs: valueNode(iterable) } : valueNode(iterable);
+    return this.base({ ...(statement as object), iterable: evaluated }, environment);
+  }
+
+  /** Counts `n` steps of work done in one go, checking the budget when it crosses a check point. */
+  charge(n: number): void {
+    const before = this.spent.steps;
+    this.spent.steps += n;
+    if (Math.floor(before / CLOCK_EVERY) !== Math.floor(this.spent.steps / CLOCK_EVERY)) this.checkBudget();
+  }
+
   /** Printing an undefined value fails, as with Jinja's StrictUndefined (the engine would print ''). */
   private print(statement: Node, environment: Environment): AnyRuntimeValue {
     const value = this.evaluate((statement as unknown as PrintNode).expr, environment);
@@ -206,16 +250,22 @@ class BoundedInterpreter extends Interpreter {
   }
 
   checkBudget(): void {
-    if (this.steps > this.limits.maxSteps) throw new RenderBudgetExhausted();
-    if (performance.now() > this.limits.deadline) throw new RenderLimitExceeded('rendering took too long');
+    if (this.spent.steps > this.limits.maxSteps) throw new RenderBudgetExhausted();
+    const now = performance.now();
+    if (now > this.limits.deadline) throw new RenderLimitExceeded('rendering took too long');
+    if (this.limits.yieldAt !== undefined && now > this.limits.yieldAt) throw new RenderBudgetExhausted();
   }
 
+  /** Large values are limited, and charged by size: building one is work a single step does not show. */
   private checkSize(value: AnyRuntimeValue): AnyRuntimeValue {
-    if (value instanceof StringValue && value.value.length > this.limits.maxBytes) {
-      throw new RenderLimitExceeded(`the rendered text is over ${this.limits.maxBytes} bytes`);
-    }
-    if (value instanceof ArrayValue && value.value.length > MAX_ITEMS) {
-      throw new RenderLimitExceeded(`a list grew past ${MAX_ITEMS} items`);
+    if (value instanceof StringValue && value.value.length > LARGE_STRING) {
+      if (value.value.length > this.limits.maxBytes) {
+        throw new RenderLimitExceeded(`the rendered text is over ${this.limits.maxBytes} bytes`);
+      }
+      this.charge(value.value.length / LARGE_STRING);
+    } else if (value instanceof ArrayValue && value.value.length > LARGE_LIST) {
+      if (value.value.length > MAX_ITEMS) throw new RenderLimitExceeded(`a list grew past ${MAX_ITEMS} items`);
+      this.charge(value.value.length);
     }
     return value;
   }
@@ -280,45 +330,12 @@ export function compiledTemplateCount(): number {
   return compiled.size;
 }
 
-/** Globals every template sees: Jinja's constants and a bounded `range`; nothing else. */
-export function globalsEnvironment(): Environment {
-  const env = new Environment();
-  for (const [k, v] of [
-    ['true', true],
-    ['false', false],
-    ['none', null],
-    ['True', true],
-    ['False', false],
-    ['None', null],
-  ] as const)
-    env.set(k, v);
-  env.variables.set(
-    'range',
-    fn((c) => {
-      let start = numberArg(c, 0, 'start', 'range');
-      let stop = numberArg(c, 1, 'stop', 'range', Number.NaN);
-      const step = numberArg(c, 2, 'step', 'range', 1);
-      if (Number.isNaN(stop)) [start, stop] = [0, start];
-      if (step === 0) throw new Error('range() step must not be zero');
-      const count = Math.max(0, Math.ceil((stop - start) / step));
-      if (count > MAX_RANGE)
-        throw new RenderLimitExceeded(`range() of ${count} items is over the limit of ${MAX_RANGE}`);
-      const out = [];
-      for (let i = 0; i < count; i++) out.push(start + i * step);
-      return new ArrayValue(out.map((n) => fromNumber(n)));
-    }),
-  );
-  return env;
-}
-
-function fromNumber(n: number): AnyRuntimeValue {
-  return new Environment().set('n', n);
-}
-
 /** Renders a compiled template in `env` (a child of the globals); the result is the field's text. */
 export function renderProgram(program: Program, env: Environment, limits: RenderLimits): string {
   const interpreter = new BoundedInterpreter(env, limits);
   let out: AnyRuntimeValue;
+  const outer = activeCharge;
+  activeCharge = (n) => interpreter.charge(n);
   try {
     out = interpreter.run(program);
   } catch (err) {
@@ -326,6 +343,8 @@ export function renderProgram(program: Program, env: Environment, limits: Render
     if (err instanceof RangeError)
       throw new RenderLimitExceeded(`the template recursed or grew too far (${err.message})`);
     throw new RenderFailure(err instanceof Error ? err.message : String(err));
+  } finally {
+    activeCharge = outer;
   }
   const text = out instanceof StringValue ? out.value : out.toString();
   if (Buffer.byteLength(text) > limits.maxBytes) {
@@ -333,5 +352,3 @@ export function renderProgram(program: Program, env: Environment, limits: Render
   }
   return text;
 }
-
-export { FunctionValue, ObjectValue };

@@ -13,6 +13,16 @@ export interface RenderBounds {
 }
 export const DEFAULT_RENDER_BOUNDS: RenderBounds = { timeoutSeconds: 5, maxFieldBytes: 1024 * 1024 };
 
+/** How far a FieldRenderer goes: steps for all the task's fields together, and its own deadline. */
+export interface RenderBudget {
+  /** Past this many steps the render stops with RenderBudgetExhausted (default: no step limit). */
+  maxSteps?: number;
+  /** Milliseconds after which the render stops with RenderBudgetExhausted (default: none). */
+  maxMs?: number;
+  /** performance.now() deadline (default: now + template_render_timeout). */
+  deadline?: number;
+}
+
 /** Strings without template markers are returned as they are, without touching the engine. */
 export function isTemplated(source: string): boolean {
   return source.includes('{{') || source.includes('{%') || source.includes('{#');
@@ -32,12 +42,15 @@ export class FieldRenderer {
     private readonly ctx: TemplateContext,
     private readonly who: TaskScope,
     private readonly bounds: RenderBounds = DEFAULT_RENDER_BOUNDS,
-    maxSteps = Infinity,
+    budget: RenderBudget = {},
   ) {
+    const now = performance.now();
     this.limits = {
-      deadline: performance.now() + bounds.timeoutSeconds * 1000,
+      deadline: budget.deadline ?? now + bounds.timeoutSeconds * 1000,
+      yieldAt: budget.maxMs === undefined ? undefined : now + budget.maxMs,
       maxBytes: bounds.maxFieldBytes,
-      maxSteps,
+      maxSteps: budget.maxSteps ?? Infinity,
+      spent: { steps: 0 },
     };
   }
 

@@ -1,7 +1,7 @@
 import type { Json } from '../dag/model.js';
 import { XCOM_READER, type TemplateContext } from './context.js';
 import { buildMacros, dateTimeOf } from './dates.js';
-import { globalsEnvironment } from './engine.js';
+import { globalsEnvironment } from './globals.js';
 import {
   ArrayValue,
   Environment,
@@ -14,6 +14,23 @@ import { MembersValue, arg, fn, fromJson } from './values.js';
 
 /** Variables a template can read: a lookup that already applies AIRFLOW_VAR_ and team rules. */
 export type VariableLookup = (key: string) => string | undefined;
+
+/**
+ * The variables a DAG may read, as plain data (so a render off the event loop gets them in one
+ * message): `AIRFLOW_VAR_*` environment entries by their full name, and the stored ones visible to
+ * the DAG's team (its team's over global ones).
+ */
+export interface VariableSnapshot {
+  env: { [name: string]: string };
+  stored: { [key: string]: string };
+}
+
+/** Airflow reads `AIRFLOW_VAR_<KEY>` (key upper-cased) before the metadata DB. */
+export function variableLookup(snapshot: VariableSnapshot): VariableLookup {
+  const env = new Map(Object.entries(snapshot.env));
+  const stored = new Map(Object.entries(snapshot.stored));
+  return (key) => env.get(`AIRFLOW_VAR_${key.toUpperCase()}`) ?? stored.get(key);
+}
 
 /** Who is rendering: the task instance's identity and what it may read besides the run's context. */
 export interface TaskScope {

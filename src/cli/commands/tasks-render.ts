@@ -3,7 +3,7 @@ import type { Json } from '../../dag/model.js';
 import { taskInputResolver } from '../../models/variables.js';
 import { DagRunStore } from '../../scheduler/dag-run-store.js';
 import { TaskInstanceStore } from '../../scheduler/task-instance-store.js';
-import { buildTemplateContext, type ResolvedInputs } from '../../templating/index.js';
+import { buildTemplateContext, xcomEntries, type ResolvedInputs } from '../../templating/index.js';
 import { NotFoundError } from '../../errors.js';
 import { parseConf, parseDate } from '../parse.js';
 import { parseFormat, printJson } from '../output.js';
@@ -53,6 +53,7 @@ export function registerTasksRender(tasks: Command): void {
             conf: conf as { [k: string]: Json },
             params: dag.params,
             xcom: (t, k) => xcoms.get(`${t}\u0000${k}`),
+            xcomList: () => xcomEntries(xcoms),
           });
           const inputs = await taskInputResolver(rt.db, rt.settings).resolve(dag, task, ctx);
           if (format === 'json') printJson(rendered(inputs));
