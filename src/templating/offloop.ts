@@ -15,6 +15,12 @@ export const RENDER_WORKER_HEAP_MB = 96;
 const TERMINATE_GRACE_MS = 250;
 /** Renders off the loop at once: a flood of heavy templates cannot start a thread (and a heap) each. */
 const workers = new PQueue({ concurrency: 4 });
+let started = 0;
+
+/** How many task renders this process has sent off the event loop (the benchmark reports it). */
+export function offLoopRenderCount(): number {
+  return started;
+}
 
 /**
  * Renders a task's fields in a fresh worker thread (resource-limited, empty environment) and
@@ -25,6 +31,7 @@ export async function renderOffLoop(
   req: RenderRequest,
   workerFile = runnerPaths.renderWorker(),
 ): Promise<ResolvedInputs> {
+  started++;
   const reply = await workers.add(() => runInWorker(req, workerFile));
   if (reply.type === 'failed') throw new TemplateError(reply.message);
   const inputs = reply.inputs;
