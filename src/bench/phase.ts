@@ -70,7 +70,7 @@ export async function runPhase(
     ...(decider ? { decider } : {}),
   });
   const poll = opts.onProgress
-    ? setInterval(() => void countFinished(rt, dagId, runId).then(opts.onProgress!, () => undefined), 300)
+    ? setInterval(() => void countFinished(rt, dagId, runId).then(opts.onProgress, () => undefined), 300)
     : null;
   const started = performance.now();
   const cpuBefore = process.cpuUsage();

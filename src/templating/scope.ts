@@ -119,34 +119,68 @@ function runScope(ctx: TemplateContext): Environment {
   return env;
 }
 
+/**
+ * Names built on first use. Most fields read one or two names, and boxing `ti`, `task` and `var` for
+ * every task instance was most of a simple render's cost on the hit path.
+ */
+class LazyVariables extends Map<string, AnyRuntimeValue> {
+  constructor(
+    base: Map<string, AnyRuntimeValue>,
+    private readonly builders: Map<string, () => AnyRuntimeValue>,
+  ) {
+    super(base);
+  }
+  private build(key: string): void {
+    const make = this.builders.get(key);
+    if (make && !super.has(key)) {
+      this.builders.delete(key);
+      super.set(key, make());
+    }
+  }
+  override has(key: string): boolean {
+    this.build(key);
+    return super.has(key);
+  }
+  override get(key: string): AnyRuntimeValue | undefined {
+    this.build(key);
+    return super.get(key);
+  }
+}
+
 /** The scope one task instance's fields render in; `reads` collects the variables they read. */
 export function taskScope(ctx: TemplateContext, who: TaskScope, reads: Map<string, Json>): Environment {
   const env = new Environment(runScope(ctx));
   const lookup = who.variables ?? noVariables;
-  const ti = new MembersValue(
-    [
-      ['task_id', new StringValue(who.taskId)],
-      ['dag_id', new StringValue(who.dagId)],
-      ['run_id', new StringValue(ctx.run_id)],
-      ['try_number', new IntegerValue(who.tryNumber ?? 1)],
-      ['map_index', new IntegerValue(who.mapIndex ?? -1)],
-      ['xcom_pull', xcomPull(ctx)],
-    ],
-    who.taskId,
-  );
-  env.variables.set('ti', ti);
-  env.variables.set('task_instance', ti);
-  env.variables.set('task', new MembersValue([['task_id', new StringValue(who.taskId)]], who.taskId));
-  env.variables.set(
-    'var',
-    new MembersValue(
+  let ti: AnyRuntimeValue | undefined;
+  const taskInstance = () =>
+    (ti ??= new MembersValue(
       [
-        ['value', new VariablesValue(new VariableMap(lookup, false, reads))],
-        ['json', new VariablesValue(new VariableMap(lookup, true, reads))],
+        ['task_id', new StringValue(who.taskId)],
+        ['dag_id', new StringValue(who.dagId)],
+        ['run_id', new StringValue(ctx.run_id)],
+        ['try_number', new IntegerValue(who.tryNumber ?? 1)],
+        ['map_index', new IntegerValue(who.mapIndex ?? -1)],
+        ['xcom_pull', xcomPull(ctx)],
       ],
+      who.taskId,
+    ));
+  const builders = new Map<string, () => AnyRuntimeValue>([
+    ['ti', taskInstance],
+    ['task_instance', taskInstance],
+    ['task', () => new MembersValue([['task_id', new StringValue(who.taskId)]], who.taskId)],
+    [
       'var',
-    ),
-  );
+      () =>
+        new MembersValue(
+          [
+            ['value', new VariablesValue(new VariableMap(lookup, false, reads))],
+            ['json', new VariablesValue(new VariableMap(lookup, true, reads))],
+          ],
+          'var',
+        ),
+    ],
+  ]);
+  env.variables = new LazyVariables(env.variables, builders);
   return env;
 }
 
