@@ -1,5 +1,5 @@
 import type { Dag, Json, Task } from '../dag/model.js';
-import { contextField, type ResolvedInputs, type TemplateContext } from '../templating/index.js';
+import { VARIABLES_READ, contextField, type ResolvedInputs, type TemplateContext } from '../templating/index.js';
 import type { Clock } from '../util/clock.js';
 import { canonicalJson } from './canonical.js';
 import { buildCacheEntry } from './entry.js';
@@ -142,6 +142,7 @@ export class CacheDecider {
       inputs: inputs as unknown as Record<string, Json | undefined>,
       exclude: cfg.exclude_inputs,
       included,
+      variables: inputs[VARIABLES_READ],
     });
   }
 

@@ -4,8 +4,9 @@ import type { TaskInstanceRow } from '../db/rows.js';
 import { TemplateError, UsageError } from '../errors.js';
 import { DagRunStore, defaultRunId } from '../models/dag-run.js';
 import { TaskInstanceStore } from '../models/task-instance.js';
+import { VariableStore } from '../models/variables.js';
 import { xcomsOf } from '../models/xcom.js';
-import { buildTemplateContext, resolveInputs, type TemplateContext } from '../templating/index.js';
+import { TaskInputResolver, buildTemplateContext, xcomEntries, type TemplateContext } from '../templating/index.js';
 import type { Clock } from '../util/clock.js';
 import { subKey } from '../util/keys.js';
 import { isExpired, preview, SHORT_KEY } from './admin.js';
@@ -89,7 +90,9 @@ export function describeDifference(d: ComponentDiff): string {
     ? `input ${d.name.slice('input.'.length)}`
     : d.name.startsWith('include.')
       ? d.name.slice('include.'.length)
-      : d.name;
+      : d.name.startsWith('var.')
+        ? `variable ${d.name.slice('var.'.length)}`
+        : d.name;
   if (!has('before')) return `${label} is new in the key (now ${show(d.after)}; the entry has no such component)`;
   if (!has('after')) return `${label} is no longer in the key (the entry has ${show(d.before)})`;
   return `${label} changed from ${show(d.before)} to ${show(d.after)}`;
@@ -190,6 +193,7 @@ async function templateContext(db: MetadataDb, dag: Dag, src: ContextSource): Pr
     conf: src.conf,
     params: dag.params,
     xcom: (taskId, key) => xcoms.get(subKey(taskId, key)),
+    xcomList: () => xcomEntries(xcoms),
   });
 }
 
@@ -240,7 +244,8 @@ export async function explainTask(
   const ctx = await templateContext(deps.db, dag, src);
   let inputs;
   try {
-    inputs = resolveInputs(task.inputs, ctx, { dagId: dag.dagId, taskId: task.taskId });
+    const variables = new VariableStore(deps.db);
+    inputs = await new TaskInputResolver((team) => variables.snapshotFor(team)).resolve(dag, task, ctx);
   } catch (err) {
     if (!(err instanceof TemplateError)) throw err;
     const hint =

@@ -7,6 +7,7 @@ import { registerDags } from './commands/dags.js';
 import { registerScheduler } from './commands/scheduler.js';
 import { registerTasks } from './commands/tasks.js';
 import { registerXCom } from './commands/xcom.js';
+import { registerVariables } from './commands/variables.js';
 import { configureColour } from './output.js';
 
 export function buildProgram(): Command {
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerScheduler(program);
   registerBench(program);
   registerCache(program);
+  registerVariables(program);
   return program;
 }
 

@@ -114,6 +114,22 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   ),
   option(
     'core',
+    'template_render_timeout',
+    '5',
+    ['core', 'templateRenderTimeout'],
+    kinds.seconds(0, true),
+    "Seconds a task instance's templates may take to render; past it that task fails, naming the field.",
+  ),
+  option(
+    'core',
+    'max_rendered_field_bytes',
+    '1048576',
+    ['core', 'maxRenderedFieldBytes'],
+    kinds.int(1),
+    'A rendered template field larger than this many bytes fails its task.',
+  ),
+  option(
+    'core',
     'default_task_retries',
     '0',
     ['core', 'defaultTaskRetries'],

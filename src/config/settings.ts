@@ -17,6 +17,10 @@ export interface Settings {
     maxCacheEntryBytes: number;
     /** Largest return value (JSON bytes) a task may push or a cached value may be read with. */
     maxXcomBytes: number;
+    /** Seconds one task instance's templates may take to render. */
+    templateRenderTimeout: number;
+    /** Largest rendered template field, in bytes. */
+    maxRenderedFieldBytes: number;
     defaultTaskRetries: number;
     /** Seconds. */
     defaultRetryDelay: number;

@@ -49,7 +49,7 @@ export class AttemptPipeline {
     const { dag, run } = tracker;
     let resolved;
     try {
-      resolved = await taskInputs(this.d.db, tracker, task);
+      resolved = await taskInputs(this.d.db, this.d.inputResolver, tracker, task, ti);
     } catch (err) {
       if (!(err instanceof MiniflowError) || !(await this.claim(a))) throw err;
       await this.failUnresolved(a, err.message);

@@ -12,6 +12,7 @@ import { CacheLeases } from '../models/cache-lease.js';
 import { DagRunStore } from '../models/dag-run.js';
 import { FINISHED_STATES, TI } from '../models/states.js';
 import { TaskInstanceStore, type TiRef } from '../models/task-instance.js';
+import { taskInputResolver } from '../models/variables.js';
 import type { Clock } from '../util/clock.js';
 import { runKey, subKey } from '../util/keys.js';
 import type { AttemptDeps } from './attempt.js';
@@ -91,6 +92,7 @@ export class Scheduler {
       tis: this.tis,
       hits: new CacheHitWriter(o.db),
       singleFlight: new SingleFlight(new CacheLeases(o.db), o.clock),
+      inputResolver: taskInputResolver(o.db, o.settings),
       events: this.events,
       log,
       track,

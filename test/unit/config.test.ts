@@ -52,6 +52,8 @@ describe('loadSettings', () => {
         taskCacheGcInterval: 3600,
         maxCacheEntryBytes: 1048576,
         maxXcomBytes: 4194304,
+        templateRenderTimeout: 5,
+        maxRenderedFieldBytes: 1048576,
         defaultTaskRetries: 0,
         defaultRetryDelay: 300,
         callableMap: '',

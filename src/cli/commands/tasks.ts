@@ -11,9 +11,11 @@ import { parsePositiveInt } from '../parse.js';
 import { TASK_TABLE_HEAD, taskTableRow, taskView } from '../task-view.js';
 import { withRuntime } from '../with-runtime.js';
 import { renderHitLog } from '../hit-log.js';
+import { registerTasksRender } from './tasks-render.js';
 
 export function registerTasks(program: Command): void {
   const tasks = program.command('tasks').description('task instances of DAG runs');
+  registerTasksRender(tasks);
 
   tasks
     .command('states-for-dag-run')
