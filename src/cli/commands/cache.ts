@@ -16,7 +16,8 @@ import type { CacheBackend, CacheFilter } from '../../cache/types.js';
 import type { Runtime } from '../../runtime.js';
 import type { Json } from '../../dag/model.js';
 import { NotFoundError, UsageError } from '../../errors.js';
-import { colourDecision, parseFormat, printJson, printTable } from '../output.js';
+import { colourDecision, fitLine, parseFormat, printJson, printTable } from '../output.js';
+import { terminalWidth } from '../table-fit.js';
 import { parseConf, parseDate } from '../parse.js';
 import { withRuntime } from '../with-runtime.js';
 import { closestMatch } from '../../util/closest.js';
@@ -34,6 +35,16 @@ function baseFilter(o: FilterOpts): CacheFilter {
 }
 
 const dash = (v: string | null | undefined) => v ?? '';
+
+/** Below this no value is cut in any terminal: the "--full" hint would be noise. */
+const VALUE_HINT_CHARS = 40;
+
+/** A line cut to the terminal width, saying how to see it whole when it was cut. */
+function cutWithHint(line: string, full: boolean): string {
+  if (full || line.length <= terminalWidth()) return line;
+  const hint = ` (${line.length} chars, --full shows all)`;
+  return fitLine(line, false, Math.max(20, terminalWidth() - hint.length)) + hint;
+}
 
 /**
  * `--dag-id` must name a DAG that is loaded now or that still has entries (a DAG whose file was
@@ -129,6 +140,7 @@ export function registerCache(program: Command): void {
             dash(v.last_hit_at),
             v.source_run_id,
           ]),
+          { noun: 'cache entries' },
         );
       });
     });
@@ -137,13 +149,15 @@ export function registerCache(program: Command): void {
     .command('show')
     .description('show one entry: value, key components and the task instance that produced it')
     .argument('<key>', `full key or a unique prefix of at least 6 characters`)
-    .option('--full', 'print the whole value (default: cut to 1000 characters)')
+    .option('--full', 'print the value and every key component whole (default: cut to the terminal width)')
     .option(...OUTPUT)
     .action(async (keyArg: string, opts: { full?: boolean; output: string }) => {
       const format = parseFormat(opts.output);
       await withRuntime(async (rt) => {
         const entry = await resolveEntry(await rt.cacheBackend(), keyArg);
-        const d = await entryDetail(rt.db, entry, rt.clock.now(), opts.full === true);
+        // `-o json` is never cut: scripts get every value whole.
+        const full = opts.full === true || format === 'json';
+        const d = await entryDetail(rt.db, entry, rt.clock.now(), full);
         if (format === 'json') return printJson(d);
         const e = d.entry;
         const lines = [
@@ -160,15 +174,16 @@ export function registerCache(program: Command): void {
             ? `task instance: state ${ti.state}, try ${ti.current_try_number}, duration ${ti.duration ?? '-'}s, ${dash(ti.start_date)} .. ${dash(ti.end_date)}`
             : 'task instance: (its run no longer exists)',
         );
-        lines.push(
-          `value:      ${typeof d.value === 'string' && d.value_truncated ? d.value : JSON.stringify(d.value)}`,
-          'components:',
-        );
+        const value = typeof d.value === 'string' && d.value_truncated ? d.value : JSON.stringify(d.value);
+        lines.push(cutWithHint(`value:      ${value}`, full), 'components:');
         process.stdout.write(lines.join('\n') + '\n');
         printTable(
           ['component', 'hash', 'value'],
           d.components.map((c) => [c.name, c.hash.slice(0, SHORT_KEY), JSON.stringify(c.value)]),
+          { noun: 'key components', full, keep: ['component', 'hash'] },
         );
+        if (!full && d.components.some((c) => JSON.stringify(c.value).length > VALUE_HINT_CHARS))
+          process.stdout.write('(values cut to the terminal width: --full prints them whole)\n');
       });
     });
 
@@ -270,12 +285,13 @@ export function registerCache(program: Command): void {
     .option('--run-id <run_id>', 'explain this past run')
     .option('--conf <json>', 'explain a run triggered with this dag_run.conf (default: {})')
     .option('--logical-date <date>', 'logical date of that run (default: now)')
+    .option('--full', 'print every key component and differing value whole (default: values cut to 80 characters)')
     .option(...OUTPUT)
     .action(
       async (
         dagId: string,
         taskId: string,
-        opts: { runId?: string; conf?: string; logicalDate?: string; output: string },
+        opts: { runId?: string; conf?: string; logicalDate?: string; full?: boolean; output: string },
       ) => {
         const format = parseFormat(opts.output);
         if (opts.runId !== undefined && (opts.conf !== undefined || opts.logicalDate !== undefined)) {
@@ -308,6 +324,8 @@ export function registerCache(program: Command): void {
               clock: rt.clock,
               cachingEnabled: core.taskCachingEnabled,
               checkTimeoutMs: core.taskCacheCheckTimeout * 1000,
+              // `-o json` is never cut.
+              valueChars: opts.full || format === 'json' ? Infinity : undefined,
             },
             dag,
             task,
@@ -330,6 +348,14 @@ export function registerCache(program: Command): void {
               `closest entry: ${report.closest.key.slice(0, SHORT_KEY)} (run ${report.closest.source_run_id}, of ${report.candidates} for this task)`,
             );
           process.stdout.write(lines.join('\n') + '\n');
+          if (opts.full && report.components.length > 0) {
+            process.stdout.write('components:\n');
+            printTable(
+              ['component', 'hash', 'value'],
+              report.components.map((c) => [c.name, c.hash.slice(0, SHORT_KEY), JSON.stringify(c.value)]),
+              { full: true },
+            );
+          }
         });
       },
     );
