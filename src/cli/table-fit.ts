@@ -9,8 +9,9 @@ import { stripVTControlCharacters } from 'node:util';
 export const DEFAULT_WIDTH = 120;
 /** A narrower COLUMNS is taken as a mistake: tables would be all ellipses. */
 const MIN_WIDTH = 20;
-/** A column is never cut narrower than this (unless its content is narrower). */
+/** A column is cut narrower than this (unless its content is) only when nothing else fits. */
 const MIN_COLUMN = 6;
+const LAST_RESORT_COLUMN = 2;
 export const ELLIPSIS = '…';
 
 /** The terminal's own width; else `COLUMNS`; else 120. */
@@ -31,24 +32,26 @@ export const tableChrome = (columns: number): number => columns * 3 + 1;
 
 /**
  * The content width of each column so the table fits `total` characters: the widest columns give
- * way first, each down to MIN_COLUMN at most. When even that is too wide, the result still exceeds
- * `total` (a 40-column terminal and ten columns): cutting further would show nothing useful.
+ * way first. Only a terminal narrower than three characters a column cannot be met.
  */
 export function fitColumns(natural: number[], total: number, keep: boolean[] = []): number[] {
   const widths = [...natural];
   let excess = widths.reduce((s, w) => s + w, 0) + tableChrome(widths.length) - total;
-  // Columns to keep whole give way only once the others are down to their minimum.
-  for (const spareKept of [false, true]) excess = shrink(widths, excess, (i) => spareKept || !keep[i]);
+  // Columns to keep whole give way only once the others are down to their minimum; on a very
+  // narrow terminal every column goes down to a character and an ellipsis.
+  excess = shrink(widths, excess, (i) => !keep[i], MIN_COLUMN);
+  excess = shrink(widths, excess, () => true, MIN_COLUMN);
+  shrink(widths, excess, () => true, LAST_RESORT_COLUMN);
   return widths;
 }
 
-function shrink(widths: number[], excess: number, may: (i: number) => boolean): number {
+function shrink(widths: number[], excess: number, may: (i: number) => boolean, min: number): number {
   while (excess > 0) {
     let widest = -1;
     for (let i = 0; i < widths.length; i++)
-      if (may(i) && widths[i] > MIN_COLUMN && (widest < 0 || widths[i] > widths[widest])) widest = i;
+      if (may(i) && widths[i] > min && (widest < 0 || widths[i] > widths[widest])) widest = i;
     if (widest < 0) break;
-    const second = Math.max(MIN_COLUMN, ...widths.filter((_, i) => i !== widest && may(i)));
+    const second = Math.max(min, ...widths.filter((_, i) => i !== widest && may(i)));
     const cut = Math.min(excess, Math.max(1, widths[widest] - second));
     widths[widest] -= cut;
     excess -= cut;

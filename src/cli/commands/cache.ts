@@ -175,8 +175,10 @@ export function registerCache(program: Command): void {
             : 'task instance: (its run no longer exists)',
         );
         const value = typeof d.value === 'string' && d.value_truncated ? d.value : JSON.stringify(d.value);
-        lines.push(cutWithHint(`value:      ${value}`, full), 'components:');
-        process.stdout.write(lines.join('\n') + '\n');
+        // The key stays whole (it is copied into other commands); the rest fits the terminal.
+        const fitted = lines.map((l, i) => (i === 0 ? l : fitLine(l, full)));
+        fitted.push(cutWithHint(`value:      ${value}`, full), 'components:');
+        process.stdout.write(fitted.join('\n') + '\n');
         printTable(
           ['component', 'hash', 'value'],
           d.components.map((c) => [c.name, c.hash.slice(0, SHORT_KEY), JSON.stringify(c.value)]),

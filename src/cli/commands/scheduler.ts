@@ -14,7 +14,6 @@ export function registerScheduler(program: Command): void {
       const numRuns = opts.numRuns === undefined ? undefined : parsePositiveInt(opts.numRuns, '--num-runs');
       const say = (line: string) => void process.stdout.write(line + '\n');
       await withRuntime(async (rt) => {
-        say(schedulerStartLine(rt.settings));
         const { scheduler, executor } = await rt.scheduler({ log: say });
         const stop = new AbortController();
         let signal: string | null = null;
@@ -26,6 +25,8 @@ export function registerScheduler(program: Command): void {
         };
         process.once('SIGINT', onSignal);
         process.once('SIGTERM', onSignal);
+        // Printed once the signals are handled: a SIGTERM after this line gets a stop line too.
+        say(schedulerStartLine(rt.settings));
         try {
           const why = await scheduler.loop({ numRuns, untilIdle: opts.exitWhenIdle, signal: stop.signal });
           say(schedulerStopLine(why, { numRuns, signal }));
