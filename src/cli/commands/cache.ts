@@ -16,8 +16,8 @@ import type { CacheBackend, CacheFilter } from '../../cache/types.js';
 import type { Runtime } from '../../runtime.js';
 import type { Json } from '../../dag/model.js';
 import { NotFoundError, UsageError } from '../../errors.js';
-import { colourDecision, fitLine, parseFormat, printJson, printTable } from '../output.js';
-import { terminalWidth } from '../table-fit.js';
+import { colourDecision, parseFormat, printJson, printTable } from '../output.js';
+import { printEntryDetail } from '../cache-show.js';
 import { parseConf, parseDate } from '../parse.js';
 import { withRuntime } from '../with-runtime.js';
 import { closestMatch } from '../../util/closest.js';
@@ -35,16 +35,6 @@ function baseFilter(o: FilterOpts): CacheFilter {
 }
 
 const dash = (v: string | null | undefined) => v ?? '';
-
-/** Below this no value is cut in any terminal: the "--full" hint would be noise. */
-const VALUE_HINT_CHARS = 40;
-
-/** A line cut to the terminal width, saying how to see it whole when it was cut. */
-function cutWithHint(line: string, full: boolean): string {
-  if (full || line.length <= terminalWidth()) return line;
-  const hint = ` (${line.length} chars, --full shows all)`;
-  return fitLine(line, false, Math.max(20, terminalWidth() - hint.length)) + hint;
-}
 
 /**
  * `--dag-id` must name a DAG that is loaded now or that still has entries (a DAG whose file was
@@ -159,33 +149,7 @@ export function registerCache(program: Command): void {
         const full = opts.full === true || format === 'json';
         const d = await entryDetail(rt.db, entry, rt.clock.now(), full);
         if (format === 'json') return printJson(d);
-        const e = d.entry;
-        const lines = [
-          `key:        ${e.key}`,
-          `task:       ${e.dag_id}.${e.task_id}${e.team_name ? ` (team ${e.team_name})` : ''}`,
-          `created:    ${e.created_at}`,
-          `expires:    ${e.expires_at ?? 'never'}${e.expired ? ' (expired)' : ''}`,
-          `size:       ${e.size_bytes} bytes; ${e.hits} hit(s)${e.last_hit_at ? `, last at ${e.last_hit_at}` : ''}`,
-          `produced:   run ${e.source_run_id}, try ${e.source_try_number}, took ${e.duration.toFixed(3)}s`,
-        ];
-        const ti = d.task_instance;
-        lines.push(
-          ti
-            ? `task instance: state ${ti.state}, try ${ti.current_try_number}, duration ${ti.duration ?? '-'}s, ${dash(ti.start_date)} .. ${dash(ti.end_date)}`
-            : 'task instance: (its run no longer exists)',
-        );
-        const value = typeof d.value === 'string' && d.value_truncated ? d.value : JSON.stringify(d.value);
-        // The key stays whole (it is copied into other commands); the rest fits the terminal.
-        const fitted = lines.map((l, i) => (i === 0 ? l : fitLine(l, full)));
-        fitted.push(cutWithHint(`value:      ${value}`, full), 'components:');
-        process.stdout.write(fitted.join('\n') + '\n');
-        printTable(
-          ['component', 'hash', 'value'],
-          d.components.map((c) => [c.name, c.hash.slice(0, SHORT_KEY), JSON.stringify(c.value)]),
-          { noun: 'key components', full, keep: ['component', 'hash'] },
-        );
-        if (!full && d.components.some((c) => JSON.stringify(c.value).length > VALUE_HINT_CHARS))
-          process.stdout.write('(values cut to the terminal width: --full prints them whole)\n');
+        printEntryDetail(d, full);
       });
     });
 
