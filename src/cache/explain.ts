@@ -27,6 +27,8 @@ export interface ExplainDeps {
   cachingEnabled: boolean;
   /** `[core] task_cache_check_timeout`, ms: the lookup runs behind the same fail-open guard as the scheduler's. */
   checkTimeoutMs: number;
+  /** How many characters of a value the reasons quote (default 80; Infinity = whole, `--full`). */
+  valueChars?: number;
 }
 
 export interface DifferenceView {
@@ -73,18 +75,18 @@ export interface ExplainReport {
   candidates: number;
 }
 
-const VALUE_CHARS = 80;
-const show = (v: Json | undefined): string => preview(v, VALUE_CHARS).text;
+export const VALUE_CHARS = 80;
+const show = (v: Json | undefined, max: number): string => preview(v, max).text;
 const teamWords = (t: Json | undefined): string =>
   t === null || t === undefined ? '(no team)' : typeof t === 'string' ? t : JSON.stringify(t);
 
 /** One key component difference in words; `before` is the stored entry's, `after` the computed key's. */
-export function describeDifference(d: ComponentDiff): string {
+export function describeDifference(d: ComponentDiff, max = VALUE_CHARS): string {
   const has = (side: 'before' | 'after') => Object.prototype.hasOwnProperty.call(d, side);
   if (d.name === 'team_name')
     return `the entry belongs to team ${teamWords(d.before)}, this DAG is in team ${teamWords(d.after)}`;
   if (d.name === 'source') return "the task's source changed (callable module or command edited)";
-  if (d.name === 'version') return `the cache version was bumped from ${show(d.before)} to ${show(d.after)}`;
+  if (d.name === 'version') return `the cache version was bumped from ${show(d.before, max)} to ${show(d.after, max)}`;
   const input = d.name.startsWith('input.');
   const label = input
     ? `input ${d.name.slice('input.'.length)}`
@@ -93,12 +95,12 @@ export function describeDifference(d: ComponentDiff): string {
       : d.name.startsWith('var.')
         ? `variable ${d.name.slice('var.'.length)}`
         : d.name;
-  if (!has('before')) return `${label} is new in the key (now ${show(d.after)}; the entry has no such component)`;
-  if (!has('after')) return `${label} is no longer in the key (the entry has ${show(d.before)})`;
-  return `${label} changed from ${show(d.before)} to ${show(d.after)}`;
+  if (!has('before')) return `${label} is new in the key (now ${show(d.after, max)}; the entry has no such component)`;
+  if (!has('after')) return `${label} is no longer in the key (the entry has ${show(d.before, max)})`;
+  return `${label} changed from ${show(d.before, max)} to ${show(d.after, max)}`;
 }
 
-function closestView(e: CacheEntry, diffs: ComponentDiff[], now: Date): ClosestView {
+function closestView(e: CacheEntry, diffs: ComponentDiff[], now: Date, max = VALUE_CHARS): ClosestView {
   return {
     key: e.key,
     team_name: e.teamName,
@@ -110,7 +112,7 @@ function closestView(e: CacheEntry, diffs: ComponentDiff[], now: Date): ClosestV
       component: d.name,
       ...('before' in d ? { before: d.before } : {}),
       ...('after' in d ? { after: d.after } : {}),
-      reason: describeDifference(d),
+      reason: describeDifference(d, max),
     })),
   };
 }
@@ -123,6 +125,7 @@ export function compareWithEntries(
   key: CacheKey,
   entries: CacheEntry[],
   now: Date,
+  max = VALUE_CHARS,
 ): { closest: ClosestView | null; reasons: string[] } {
   let best: { entry: CacheEntry; diffs: ComponentDiff[] } | null = null;
   for (const entry of entries) {
@@ -135,7 +138,7 @@ export function compareWithEntries(
     if (better) best = { entry, diffs };
   }
   if (!best) return { closest: null, reasons: [] };
-  const view = closestView(best.entry, best.diffs, now);
+  const view = closestView(best.entry, best.diffs, now, max);
   const reasons = view.differences.map((d) => d.reason);
   if (view.expired) reasons.push(`the entry expired at ${view.expires_at}`);
   if (reasons.length === 0)
@@ -302,7 +305,7 @@ export async function explainTask(
   const entries = await deps.backend.list({ dagId: dag.dagId, taskId: task.taskId });
   const mine = entries.filter((e) => e.dagId === dag.dagId && e.taskId === task.taskId);
   report.candidates = mine.length;
-  const compared = compareWithEntries(key, mine, now);
+  const compared = compareWithEntries(key, mine, now, deps.valueChars);
   report.closest = compared.closest;
   if (compared.closest) report.reasons.push(...compared.reasons);
   else

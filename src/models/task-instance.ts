@@ -202,6 +202,17 @@ export class TaskInstanceStore {
     return ok;
   }
 
+  /**
+   * The final outcome of a store that missed its deadline, on the successful try it belongs to
+   * (nothing changes once the task instance was cleared or retried).
+   */
+  async recordStoreOutcome(ti: TiRef, stored: boolean, reason: string): Promise<void> {
+    await this.db.exec(
+      'UPDATE task_instance SET cache_stored = ?, cache_reason = ? WHERE id = ? AND try_number = ? AND state = ?',
+      [stored ? 1 : 0, reason, ti.id, ti.try_number, TI.SUCCESS],
+    );
+  }
+
   /** -> up_for_retry (when tries remain; retryAt set) or failed. */
   async fail(ti: TiRef, outcome: TryOutcome, retryAt: Date | null, cache: CacheRecord | null): Promise<string> {
     const state = retryAt ? TI.UP_FOR_RETRY : TI.FAILED;

@@ -28,6 +28,8 @@ export interface AttemptDeps {
   inputResolver: TaskInputResolver;
   events: SchedulerEvents;
   log: (line: string) => void;
+  /** A progress line about one run's task: prefixed `[dag_id run_id]` when the scheduler serves several runs. */
+  runLog: (tracker: RunTracker, line: string) => void;
   /** A side write the loop waits for before it exits (a log file, a hit count); failures are logged. */
   track: (p: Promise<unknown>) => void;
   /** True once the loop is about to exit. */
