@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { MiniflowError } from '../errors.js';
 import { registerConfig, registerDb } from './commands/admin.js';
+import { registerApiServer } from './commands/api-server.js';
 import { registerBench } from './commands/bench.js';
 import { registerCache } from './commands/cache.js';
 import { registerDags } from './commands/dags.js';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerBench(program);
   registerCache(program);
   registerVariables(program);
+  registerApiServer(program);
   return program;
 }
 

@@ -240,6 +240,30 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
     kinds.redisUrl,
     'Redis server used when [core] task_cache_backend = redis.',
   ),
+  option(
+    'api',
+    'host',
+    '127.0.0.1',
+    ['api', 'host'],
+    kinds.text(true),
+    'Address `miniflow api-server` binds to; 127.0.0.1 keeps the API and UI on this machine.',
+  ),
+  option(
+    'api',
+    'port',
+    '8080',
+    ['api', 'port'],
+    kinds.port,
+    'Port `miniflow api-server` listens on (0 = any free port).',
+  ),
+  option(
+    'api',
+    'auth_token',
+    '',
+    ['api', 'authToken'],
+    kinds.text(false),
+    'Bearer token the API requires for writes (trigger, clear, pause, invalidate); empty = writes are refused.',
+  ),
 ];
 
 /** The option for a section/key, case-insensitively as in Airflow; undefined when unknown. */

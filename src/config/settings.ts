@@ -57,4 +57,11 @@ export interface Settings {
   redis: {
     url: string;
   };
+  api: {
+    host: string;
+    /** 0 = any free port. */
+    port: number;
+    /** Bearer token for write requests; '' = writes refused. */
+    authToken: string;
+  };
 }

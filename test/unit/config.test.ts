@@ -70,6 +70,7 @@ describe('loadSettings', () => {
       logging: { baseLogFolder: join(home, 'logs'), maxLogBytesPerTry: 104857600 },
       dagProcessor: { dagBundleConfigList: '' },
       redis: { url: 'redis://127.0.0.1:6379/0' },
+      api: { host: '127.0.0.1', port: 8080, authToken: '' },
     });
   });
 
