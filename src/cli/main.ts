@@ -7,6 +7,7 @@ import { registerDags } from './commands/dags.js';
 import { registerScheduler } from './commands/scheduler.js';
 import { registerTasks } from './commands/tasks.js';
 import { registerXCom } from './commands/xcom.js';
+import { packageVersion } from '../util/paths.js';
 import { configureColour } from './output.js';
 
 export function buildProgram(): Command {
@@ -14,7 +15,7 @@ export function buildProgram(): Command {
     .description(
       'A mini Airflow scheduler with task result caching. AIRFLOW_HOME selects the home folder (default ~/airflow).',
     )
-    .version('0.1.0')
+    .version(packageVersion())
     .exitOverride()
     .showHelpAfterError(false);
   registerDb(program);

@@ -101,6 +101,41 @@ export class DagRunStore {
     return rows[0];
   }
 
+  /**
+   * A DAG's runs newest first (by logical date, as Airflow's `dags list-runs`), optionally of one
+   * state and with a logical date in [startDate, endDate].
+   */
+  async listNewestFirst(
+    dagId: string,
+    f: { state?: string; startDate?: Date; endDate?: Date } = {},
+  ): Promise<DagRunRow[]> {
+    const where = ['dag_id = ?'];
+    const params: unknown[] = [dagId];
+    const add = (sql: string, ...p: unknown[]) => void (where.push(sql), params.push(...p));
+    if (f.state !== undefined) add('state = ?', f.state);
+    if (f.startDate) add('logical_date >= ?', f.startDate.getTime());
+    if (f.endDate) add('logical_date <= ?', f.endDate.getTime());
+    return this.db.query<DagRunRow[]>(
+      `SELECT * FROM dag_run WHERE ${where.join(' AND ')} ORDER BY logical_date DESC, id DESC`,
+      params,
+    );
+  }
+
+  /** Run ids of a DAG (for "did you mean" hints). */
+  async runIds(dagId: string): Promise<string[]> {
+    const rows = await this.db.query<{ run_id: string }[]>('SELECT run_id FROM dag_run WHERE dag_id = ?', [dagId]);
+    return rows.map((r) => r.run_id);
+  }
+
+  /** The latest run of a DAG with this logical date, or null (`tasks test` reads its XComs). */
+  async latestAt(dagId: string, logicalDate: Date): Promise<DagRunRow | null> {
+    const rows = await this.db.query<DagRunRow[]>(
+      'SELECT * FROM dag_run WHERE dag_id = ? AND logical_date = ? ORDER BY id DESC',
+      [dagId, logicalDate.getTime()],
+    );
+    return rows[0] ?? null;
+  }
+
   async list(dagId?: string): Promise<DagRunRow[]> {
     return dagId
       ? this.db.query<DagRunRow[]>('SELECT * FROM dag_run WHERE dag_id = ? ORDER BY id', [dagId])

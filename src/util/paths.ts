@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -27,3 +27,9 @@ export const runnerPaths = {
   sensor: () => join(packageRoot(), 'dist', 'src', 'runner', 'file-sensor-runner.js'),
   python: () => join(packageRoot(), 'src', 'runner', 'python_runner.py'),
 };
+
+/** The `version` of miniflow's package.json (`miniflow version`, `info`). */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}

@@ -11,9 +11,15 @@ import { parsePositiveInt } from '../parse.js';
 import { TASK_TABLE_HEAD, taskTableRow, taskView } from '../task-view.js';
 import { withRuntime } from '../with-runtime.js';
 import { renderHitLog } from '../hit-log.js';
+import { registerTasksClear } from './tasks-clear.js';
+import { registerTasksList } from './tasks-list.js';
+import { registerTasksTest } from './tasks-test.js';
 
 export function registerTasks(program: Command): void {
   const tasks = program.command('tasks').description('task instances of DAG runs');
+  registerTasksList(tasks);
+  registerTasksClear(tasks);
+  registerTasksTest(tasks);
 
   tasks
     .command('states-for-dag-run')
