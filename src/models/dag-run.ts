@@ -165,15 +165,16 @@ export class DagRunStore {
     );
   }
 
-  /** Guarded: only a running run finishes, so two schedulers cannot finish it twice. */
+  /**
+   * Guarded: only a running run finishes, so two schedulers cannot finish it twice; and only the
+   * queueing the caller read (`tasks clear` re-queues a run with a new queued_at), so a scheduler
+   * whose view predates a clear cannot finish the run over the cleared task instances.
+   */
   async finish(run: DagRunRow, state: DagRunState, now: Date): Promise<boolean> {
-    const r = await this.db.exec('UPDATE dag_run SET state = ?, end_date = ? WHERE id = ? AND state IN (?, ?)', [
-      state,
-      now.getTime(),
-      run.id,
-      RUN.RUNNING,
-      RUN.QUEUED,
-    ]);
+    const r = await this.db.exec(
+      'UPDATE dag_run SET state = ?, end_date = ? WHERE id = ? AND state IN (?, ?) AND queued_at = ?',
+      [state, now.getTime(), run.id, RUN.RUNNING, RUN.QUEUED, Number(run.queued_at)],
+    );
     return r.affected > 0;
   }
 }

@@ -62,7 +62,8 @@ export class TaskInstanceClearStore {
    * Clears the candidates in one transaction. Each UPDATE is guarded by the state it was listed in,
    * so a task instance that moved on meanwhile (a scheduler took it) is left alone; those cleared
    * are returned. `retries` gives each task's current retries (max_tries = try_number + retries,
-   * as Airflow). Their runs go back to queued with `refresh_cache` as given.
+   * as Airflow). Their runs go back to queued with `refresh_cache` as given and a new queued_at
+   * (always a later one, even under a frozen test clock): DagRunStore.finish is guarded by it.
    */
   async clear(
     candidates: readonly ClearCandidate[],
@@ -91,11 +92,12 @@ export class TaskInstanceClearStore {
       }
       for (const runId of new Set(cleared.map((c) => c.run_id))) {
         await t.exec(
-          `UPDATE dag_run SET state = ?, queued_at = ?, end_date = NULL, refresh_cache = ?,
+          `UPDATE dag_run SET state = ?, queued_at = CASE WHEN queued_at >= ? THEN queued_at + 1 ELSE ? END, end_date = NULL, refresh_cache = ?,
              start_date = CASE WHEN state IN (?, ?) THEN NULL ELSE start_date END
            WHERE dag_id = ? AND run_id = ?`,
           [
             RUN.QUEUED,
+            opts.now.getTime(),
             opts.now.getTime(),
             opts.refreshCache ? 1 : 0,
             RUN.SUCCESS,
