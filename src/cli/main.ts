@@ -9,6 +9,7 @@ import { registerScheduler } from './commands/scheduler.js';
 import { registerTasks } from './commands/tasks.js';
 import { registerXCom } from './commands/xcom.js';
 import { registerVariables } from './commands/variables.js';
+import { packageVersion } from '../util/paths.js';
 import { configureColour } from './output.js';
 
 export function buildProgram(): Command {
@@ -16,7 +17,7 @@ export function buildProgram(): Command {
     .description(
       'A mini Airflow scheduler with task result caching. AIRFLOW_HOME selects the home folder (default ~/airflow).',
     )
-    .version('0.1.0')
+    .version(packageVersion())
     .exitOverride()
     .showHelpAfterError(false);
   registerDb(program);

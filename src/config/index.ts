@@ -1,1 +1,1 @@
-export { loadSettings, getConfigValue } from './load.js';
+export { loadSettings, getConfigValue, listConfigValues, configFilePath, type ConfigListing } from './load.js';

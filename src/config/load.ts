@@ -25,6 +25,8 @@ export function configFilePath(env: NodeJS.ProcessEnv = process.env): string {
 interface RawValue {
   text: string;
   source: string;
+  /** Which layer it came from (`config list`). */
+  layer: 'env' | 'airflow.cfg' | 'default';
 }
 
 /** Where warnings about unknown keys go (stderr by default). */
@@ -78,10 +80,10 @@ class RawSources {
 
   lookup(option: ConfigOption): RawValue {
     const fromEnv = this.envByName.get(envVarName(option.section, option.key));
-    if (fromEnv) return { text: fromEnv.value, source: `environment variable ${fromEnv.name}` };
+    if (fromEnv) return { text: fromEnv.value, source: `environment variable ${fromEnv.name}`, layer: 'env' };
     const fromFile = this.file.get(fileKey(option.section, option.key));
-    if (fromFile !== undefined) return { text: fromFile, source: this.cfgPath };
-    return { text: option.default, source: 'the built-in default' };
+    if (fromFile !== undefined) return { text: fromFile, source: this.cfgPath, layer: 'airflow.cfg' };
+    return { text: option.default, source: 'the built-in default', layer: 'default' };
   }
 }
 
@@ -172,4 +174,35 @@ export function getConfigValue(
   }
   const { ctx, sources } = contextFor(env, warn);
   return option.kind.format(settle(option, sources, ctx));
+}
+
+/** One option as `config list` shows it: its effective value and where that came from. */
+export interface ConfigListing {
+  section: string;
+  key: string;
+  value: string;
+  /** `default`, `airflow.cfg` or `env`. */
+  source: 'default' | 'airflow.cfg' | 'env';
+  /** The file path or variable name the value came from (the default: `default`). */
+  origin: string;
+}
+
+/** Every option miniflow knows with its effective value (validated, as loadSettings would) and source. */
+export function listConfigValues(env: NodeJS.ProcessEnv = process.env, warn: ConfigWarn = toStderr): ConfigListing[] {
+  const { ctx, sources } = contextFor(env, warn);
+  return CONFIG_OPTIONS.map((option) => {
+    const raw = sources.lookup(option);
+    return {
+      section: option.section,
+      key: option.key,
+      value: option.kind.format(settle(option, sources, ctx)),
+      source: raw.layer,
+      origin:
+        raw.layer === 'env'
+          ? raw.source.replace('environment variable ', '')
+          : raw.layer === 'default'
+            ? 'default'
+            : raw.source,
+    };
+  });
 }

@@ -62,3 +62,23 @@ export function ancestors(upstream: Edges, id: string): Set<string> {
   }
   return seen;
 }
+
+/** All tasks downstream of `id`, transitively. */
+export function descendants(downstream: Edges, id: string): Set<string> {
+  return ancestors(downstream, id);
+}
+
+/**
+ * Each task's layer: 0 for a task with no upstream, else one more than its deepest upstream (the
+ * longest path from a root). `order` must be topological.
+ */
+export function layersOf(order: readonly string[], upstream: Edges): string[][] {
+  const layer = new Map<string, number>();
+  const layers: string[][] = [];
+  for (const id of order) {
+    const n = Math.max(-1, ...(upstream.get(id) ?? []).map((u) => layer.get(u) ?? 0)) + 1;
+    layer.set(id, n);
+    (layers[n] ??= []).push(id);
+  }
+  return layers;
+}

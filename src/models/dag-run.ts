@@ -101,6 +101,41 @@ export class DagRunStore {
     return rows[0];
   }
 
+  /**
+   * A DAG's runs newest first (by logical date, as Airflow's `dags list-runs`), optionally of one
+   * state and with a logical date in [startDate, endDate].
+   */
+  async listNewestFirst(
+    dagId: string,
+    f: { state?: string; startDate?: Date; endDate?: Date } = {},
+  ): Promise<DagRunRow[]> {
+    const where = ['dag_id = ?'];
+    const params: unknown[] = [dagId];
+    const add = (sql: string, ...p: unknown[]) => void (where.push(sql), params.push(...p));
+    if (f.state !== undefined) add('state = ?', f.state);
+    if (f.startDate) add('logical_date >= ?', f.startDate.getTime());
+    if (f.endDate) add('logical_date <= ?', f.endDate.getTime());
+    return this.db.query<DagRunRow[]>(
+      `SELECT * FROM dag_run WHERE ${where.join(' AND ')} ORDER BY logical_date DESC, id DESC`,
+      params,
+    );
+  }
+
+  /** Run ids of a DAG (for "did you mean" hints). */
+  async runIds(dagId: string): Promise<string[]> {
+    const rows = await this.db.query<{ run_id: string }[]>('SELECT run_id FROM dag_run WHERE dag_id = ?', [dagId]);
+    return rows.map((r) => r.run_id);
+  }
+
+  /** The latest run of a DAG with this logical date, or null (`tasks test` reads its XComs). */
+  async latestAt(dagId: string, logicalDate: Date): Promise<DagRunRow | null> {
+    const rows = await this.db.query<DagRunRow[]>(
+      'SELECT * FROM dag_run WHERE dag_id = ? AND logical_date = ? ORDER BY id DESC',
+      [dagId, logicalDate.getTime()],
+    );
+    return rows[0] ?? null;
+  }
+
   async list(dagId?: string): Promise<DagRunRow[]> {
     return dagId
       ? this.db.query<DagRunRow[]>('SELECT * FROM dag_run WHERE dag_id = ? ORDER BY id', [dagId])
@@ -151,15 +186,16 @@ export class DagRunStore {
     );
   }
 
-  /** Guarded: only a running run finishes, so two schedulers cannot finish it twice. */
+  /**
+   * Guarded: only a running run finishes, so two schedulers cannot finish it twice; and only the
+   * queueing the caller read (`tasks clear` re-queues a run with a new queued_at), so a scheduler
+   * whose view predates a clear cannot finish the run over the cleared task instances.
+   */
   async finish(run: DagRunRow, state: DagRunState, now: Date): Promise<boolean> {
-    const r = await this.db.exec('UPDATE dag_run SET state = ?, end_date = ? WHERE id = ? AND state IN (?, ?)', [
-      state,
-      now.getTime(),
-      run.id,
-      RUN.RUNNING,
-      RUN.QUEUED,
-    ]);
+    const r = await this.db.exec(
+      'UPDATE dag_run SET state = ?, end_date = ? WHERE id = ? AND state IN (?, ?) AND queued_at = ?',
+      [state, now.getTime(), run.id, RUN.RUNNING, RUN.QUEUED, Number(run.queued_at)],
+    );
     return r.affected > 0;
   }
 }

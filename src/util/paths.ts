@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -29,3 +29,9 @@ export const runnerPaths = {
   /** The worker thread that renders templates off the scheduler's event loop. */
   renderWorker: () => join(packageRoot(), 'dist', 'src', 'templating', 'render-worker.js'),
 };
+
+/** The `version` of miniflow's package.json (`miniflow version`, `info`). */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}

@@ -1,5 +1,8 @@
 import type { Command } from 'commander';
 import { getConfigValue } from '../../config/index.js';
+import { resetMetadataDb } from '../../db/reset.js';
+import { requireYes } from '../confirm.js';
+import { registerInfo } from './info.js';
 import { withRuntime } from '../with-runtime.js';
 
 export function registerDb(program: Command): void {
@@ -10,6 +13,22 @@ export function registerDb(program: Command): void {
       await withRuntime(async (rt) => {
         const ran = await rt.db.appliedMigrations();
         process.stdout.write(`Database migrated (${rt.db.kind}); applied: ${ran.join(', ')}\n`);
+      });
+    });
+  db.command('reset')
+    .description('drop every table of the metadata DB and create them again through the migrations')
+    .option('-y, --yes', 'required: every run, task instance, XCom and metadata_db cache entry is lost')
+    .action(async (opts: { yes?: boolean }) => {
+      requireYes(
+        opts.yes,
+        'db reset',
+        'would drop every table of the metadata DB (runs, task instances, XComs, cache entries of the metadata_db backend)',
+      );
+      await withRuntime(async (rt) => {
+        const ran = await resetMetadataDb(rt.db);
+        process.stdout.write(
+          `Database reset (${rt.db.kind}): every table dropped and created again; applied: ${ran.join(', ')}\n`,
+        );
       });
     });
 }
@@ -24,4 +43,5 @@ export function registerConfig(program: Command): void {
     .action((section: string, key: string) => {
       process.stdout.write(getConfigValue(section, key) + '\n');
     });
+  registerInfo(program, config);
 }

@@ -1,15 +1,39 @@
 import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import { hasDagRows } from '../../models/dag-delete.js';
 import { DagRunStore } from '../../models/dag-run.js';
+import { RUN } from '../../models/states.js';
 import { colourState, isoOrEmpty, parseFormat, printJson, printTable } from '../output.js';
 import { parseDate } from '../parse.js';
 import { createRun, runToCompletion, type RunOpts } from '../run-dag.js';
 import { TASK_TABLE_HEAD, TASK_TABLE_OPTIONS, taskTableRow } from '../task-view.js';
 import { withRuntime } from '../with-runtime.js';
 import { registerBackfill } from './backfill.js';
+import { registerDagsInspect } from './dags-inspect.js';
+
+const RUN_STATES: readonly string[] = Object.values(RUN);
+
+interface ListRunsOpts {
+  state?: string;
+  startDate?: string;
+  endDate?: string;
+  output: string;
+}
+
+function parseListRunsFilter(opts: ListRunsOpts) {
+  if (opts.state !== undefined && !RUN_STATES.includes(opts.state))
+    throw new UsageError(`--state must be one of ${RUN_STATES.join(', ')}, got '${opts.state}'`);
+  return {
+    state: opts.state,
+    startDate: opts.startDate ? parseDate(opts.startDate, '--start-date') : undefined,
+    endDate: opts.endDate ? parseDate(opts.endDate, '--end-date') : undefined,
+  };
+}
 
 export function registerDags(program: Command): void {
   const dags = program.command('dags').description('DAG files, runs and tests');
   registerBackfill(dags);
+  registerDagsInspect(dags);
 
   dags
     .command('list')
@@ -67,15 +91,19 @@ export function registerDags(program: Command): void {
 
   dags
     .command('list-runs')
-    .description('list the runs of a DAG')
+    .description('list the runs of a DAG, newest first')
     .argument('<dag_id>')
+    .option('--state <state>', `only runs in this state (${RUN_STATES.join(', ')})`)
+    .option('-s, --start-date <date>', 'only runs with a logical date on or after this')
+    .option('-e, --end-date <date>', 'only runs with a logical date on or before this')
     .option('-o, --output <format>', 'table or json', 'table')
-    .action(async (dagId: string, opts: { output: string }) => {
+    .action(async (dagId: string, opts: ListRunsOpts) => {
       const format = parseFormat(opts.output);
+      const filter = parseListRunsFilter(opts);
       await withRuntime(async (rt) => {
-        const found = await new DagRunStore(rt.db).list(dagId);
+        const found = await new DagRunStore(rt.db).listNewestFirst(dagId, filter);
         // No runs may mean a mistyped id: say so (as Airflow does) instead of printing an empty list.
-        if (found.length === 0) (await rt.dags()).get(dagId);
+        if (found.length === 0 && !(await hasDagRows(rt.db, dagId))) (await rt.dags()).get(dagId);
         const runs = found.map((r) => ({
           dag_id: r.dag_id,
           run_id: r.run_id,

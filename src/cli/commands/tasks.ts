@@ -13,9 +13,15 @@ import { withRuntime } from '../with-runtime.js';
 import { renderHitLog } from '../hit-log.js';
 import { registerTasksRender } from './tasks-render.js';
 import { noLogExplanation } from '../no-log.js';
+import { registerTasksClear } from './tasks-clear.js';
+import { registerTasksList } from './tasks-list.js';
+import { registerTasksTest } from './tasks-test.js';
 
 export function registerTasks(program: Command): void {
   const tasks = program.command('tasks').description('task instances of DAG runs');
+  registerTasksList(tasks);
+  registerTasksClear(tasks);
+  registerTasksTest(tasks);
   registerTasksRender(tasks);
 
   tasks

@@ -1,0 +1,136 @@
+/**
+ * The rows side of `tasks clear`, `dags delete` and `db reset`, on SQLite and (when its URL is set)
+ * PostgreSQL: which task instances a filter takes, what a clear resets, and that a scheduler whose
+ * view predates a clear cannot finish the re-queued run.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openMetadataDb, type MetadataDb } from '../../src/db/data-source.js';
+import { resetMetadataDb } from '../../src/db/reset.js';
+import { deleteDagRows } from '../../src/models/dag-delete.js';
+import { DagRunStore, type DagShape } from '../../src/models/dag-run.js';
+import { TaskInstanceClearStore } from '../../src/models/task-instance-clear.js';
+import { TaskInstanceStore } from '../../src/models/task-instance.js';
+import { writeXComs } from '../../src/models/xcom.js';
+import { createPgSchema, describeWith, POSTGRES_URL, type PgSchema } from '../contract/servers.js';
+
+const SHAPE: DagShape = {
+  topoOrder: ['a', 'b', 'c'],
+  tasks: new Map([
+    ['a', { taskType: 'BashOperator', retries: 0 }],
+    ['b', { taskType: 'BashOperator', retries: 2 }],
+    ['c', { taskType: 'BashOperator', retries: 0 }],
+  ]),
+};
+const T0 = new Date('2026-01-01T00:00:00Z');
+
+function clearSuite(open: () => Promise<{ db: MetadataDb; done: () => Promise<void> }>): void {
+  let db: MetadataDb;
+  let done: () => Promise<void>;
+  beforeAll(async () => ({ db, done } = await open()));
+  afterAll(() => done());
+
+  /** A finished run: a success (try 1, with an XCom), b failed (try 3), c upstream_failed. */
+  async function finishedRun(dagId: string, day: number) {
+    const runs = new DagRunStore(db);
+    const logicalDate = new Date(Date.UTC(2026, 0, day));
+    const run = await runs.create(SHAPE, { dagId, logicalDate, conf: {}, runType: 'manual' }, T0);
+    const set = (task: string, state: string, tryNumber: number) =>
+      db.exec(
+        'UPDATE task_instance SET state = ?, try_number = ?, error = ? WHERE dag_id = ? AND run_id = ? AND task_id = ?',
+        [state, tryNumber, 'boom', dagId, run.run_id, task],
+      );
+    await set('a', 'success', 1);
+    await set('b', 'failed', 3);
+    await set('c', 'upstream_failed', 0);
+    await db.transaction((t) =>
+      writeXComs(t, [
+        {
+          ti: { dag_id: dagId, run_id: run.run_id, task_id: 'a', map_index: -1 },
+          key: 'return_value',
+          value: 1,
+          at: T0,
+        },
+      ]),
+    );
+    await runs.markRunning(run, T0);
+    const running = await runs.get(dagId, run.run_id);
+    expect(await runs.finish(running, 'failed', T0)).toBe(true);
+    return running;
+  }
+
+  test('candidates: by task, run, dates and --only-failed', async () => {
+    const r1 = await finishedRun('sel', 1);
+    await finishedRun('sel', 2);
+    const store = new TaskInstanceClearStore(db);
+    const ids = async (f: Partial<Parameters<TaskInstanceClearStore['candidates']>[0]>) =>
+      (await store.candidates({ dagId: 'sel', taskIds: ['a', 'b', 'c'], ...f })).map(
+        (c) => `${c.run_id.slice(16, 18)}:${c.task_id}`,
+      );
+    expect(await ids({})).toEqual(['01:a', '01:b', '01:c', '02:a', '02:b', '02:c']);
+    expect(await ids({ runId: r1.run_id, onlyFailed: true })).toEqual(['01:b', '01:c']);
+    expect(await ids({ taskIds: ['a'], startDate: new Date('2026-01-02T00:00:00Z') })).toEqual(['02:a']);
+    expect(await ids({ taskIds: ['a'], endDate: new Date('2026-01-01T00:00:00Z') })).toEqual(['01:a']);
+    expect(await ids({ taskIds: [] })).toEqual([]);
+  });
+
+  test('clear: state none, try kept, retries given again, XComs gone, run queued; a stale finish loses', async () => {
+    const before = await finishedRun('clr', 1);
+    const store = new TaskInstanceClearStore(db);
+    const candidates = await store.candidates({ dagId: 'clr', taskIds: ['a', 'b'] });
+    const retries = (id: string) => SHAPE.tasks.get(id)!.retries;
+    const cleared = await store.clear(candidates, retries, { refreshCache: true, now: T0 });
+    expect(cleared.map((c) => [c.task_id, c.state])).toEqual([
+      ['a', 'success'],
+      ['b', 'failed'],
+    ]);
+    const rows = await new TaskInstanceStore(db).fullRows('clr', before.run_id);
+    const byId = Object.fromEntries(rows.map((r) => [r.task_id, r]));
+    expect(byId.a).toMatchObject({ state: null, try_number: 1, max_tries: 1, error: null });
+    expect(byId.b).toMatchObject({ state: null, try_number: 3, max_tries: 5 });
+    expect(byId.c.state).toBe('upstream_failed');
+    expect(await db.query('SELECT * FROM xcom WHERE dag_id = ?', ['clr'])).toEqual([]);
+    const runs = new DagRunStore(db);
+    const after = await runs.get('clr', before.run_id);
+    expect(after).toMatchObject({ state: 'queued', end_date: null, start_date: null, refresh_cache: 1 });
+    // The same frozen clock as the run's creation still gives a new queued_at.
+    expect(Number(after.queued_at)).toBeGreaterThan(Number(before.queued_at));
+    // A scheduler still holding the pre-clear row cannot finish the re-queued run.
+    expect(await runs.finish(before, 'success', T0)).toBe(false);
+    expect(await runs.finish(after, 'success', T0)).toBe(true);
+    // A task instance that moved on since it was listed is left alone.
+    const [stale] = await store.candidates({ dagId: 'clr', taskIds: ['c'] });
+    await db.exec("UPDATE task_instance SET state = 'scheduled' WHERE id = ?", [stale.id]);
+    expect(await store.clear([stale], retries, { refreshCache: false, now: T0 })).toEqual([]);
+  });
+
+  test('dags delete removes only that DAG; db reset leaves an empty, migrated DB', async () => {
+    await finishedRun('gone', 1);
+    await finishedRun('kept', 1);
+    const n = await deleteDagRows(db, 'gone');
+    expect(n).toMatchObject({ dag_runs: 1, task_instances: 3, xcoms: 1 });
+    expect(await new DagRunStore(db).list('gone')).toEqual([]);
+    expect(await new DagRunStore(db).list('kept')).toHaveLength(1);
+    const applied = await resetMetadataDb(db);
+    expect(applied[0]).toBe('CoreTables1700000000001');
+    expect(await new DagRunStore(db).list()).toEqual([]);
+  });
+}
+
+describe('tasks clear rows on SQLite', () => {
+  clearSuite(async () => {
+    const home = mkdtempSync(join(tmpdir(), 'mf-clear-'));
+    const db = await openMetadataDb(`sqlite:///${home}/airflow.db`, home);
+    return { db, done: () => db.close() };
+  });
+});
+
+describeWith('MINIFLOW_TEST_POSTGRES_URL', POSTGRES_URL, 'tasks clear rows on PostgreSQL', () => {
+  let schema: PgSchema;
+  clearSuite(async () => {
+    schema = await createPgSchema(POSTGRES_URL!, 'mf_clear');
+    const db = await openMetadataDb(schema.url, '/tmp');
+    return { db, done: async () => (await db.close(), await schema.drop()) };
+  });
+});
