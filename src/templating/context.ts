@@ -20,8 +20,17 @@ export interface TemplateContext {
   ts_nodash: string;
   /** `Date.toISOString()`: `2024-01-01T00:00:00.000Z`. */
   logical_date: string;
+  /** The run's data interval, in logical_date's format (both equal logical_date for an unscheduled DAG). */
+  data_interval_start: string;
+  data_interval_end: string;
   run_id: string;
-  dag_run: { conf: JsonObject; run_id: string; logical_date: string };
+  dag_run: {
+    conf: JsonObject;
+    run_id: string;
+    logical_date: string;
+    data_interval_start: string;
+    data_interval_end: string;
+  };
   params: JsonObject;
   ti: { xcom_pull: (...args: unknown[]) => unknown };
   dag: { dag_id: string };
@@ -32,6 +41,8 @@ export interface TemplateContextInput {
   dagId: string;
   runId: string;
   logicalDate: Date;
+  /** The run's data interval; absent = the logical date (a run made before schedules were read). */
+  dataInterval?: { start: Date; end: Date };
   conf: JsonObject;
   params: JsonObject;
   xcom: XComReader;
@@ -46,14 +57,19 @@ export function buildTemplateContext(input: TemplateContextInput): TemplateConte
   // Python's isoformat prints microseconds only when they are non-zero.
   const ts = `${iso.slice(0, 19)}${ms ? `.${String(ms * 1000).padStart(6, '0')}` : ''}+00:00`;
   const conf = printable(input.conf) as JsonObject;
+  const interval = {
+    data_interval_start: (input.dataInterval?.start ?? input.logicalDate).toISOString(),
+    data_interval_end: (input.dataInterval?.end ?? input.logicalDate).toISOString(),
+  };
   return {
     ds,
     ds_nodash: ds.replaceAll('-', ''),
     ts,
     ts_nodash: iso.slice(0, 19).replaceAll('-', '').replaceAll(':', ''),
     logical_date: iso,
+    ...interval,
     run_id: input.runId,
-    dag_run: { conf, run_id: input.runId, logical_date: iso },
+    dag_run: { conf, run_id: input.runId, logical_date: iso, ...interval },
     params: printable(input.params) as JsonObject,
     ti: { xcom_pull: xcomPull(input.dagId, input.xcom) },
     dag: { dag_id: input.dagId },
