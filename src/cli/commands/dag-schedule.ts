@@ -6,7 +6,7 @@ import { NotFoundError } from '../../errors.js';
 import { pausedDags, setDagPaused } from '../../models/dag-pause.js';
 import { DagRunStore } from '../../models/dag-run.js';
 import type { Runtime } from '../../runtime.js';
-import { nextDagrun, utc } from '../../scheduler/due-runs.js';
+import { isSchedulable, nextDagrun, utc } from '../../scheduler/due-runs.js';
 import { parsePositiveInt } from '../parse.js';
 import { withRuntime } from '../with-runtime.js';
 
@@ -24,7 +24,10 @@ export async function scheduleViews(rt: Runtime, dags: Iterable<Dag>): Promise<M
   const now = utc(rt.clock.now());
   const views = new Map<string, ScheduleView>();
   for (const dag of dags) {
-    const next = nextDagrun(dag.schedule, await lastIntervalEnd(rt, dag.dagId), now);
+    // An unscheduled DAG has no next run: no need to read its runs.
+    const next = isSchedulable(dag.schedule)
+      ? nextDagrun(dag.schedule, await lastIntervalEnd(rt, dag.dagId), now)
+      : null;
     views.set(dag.dagId, {
       schedule: scheduleSummary(dag.schedule),
       is_paused: paused.get(dag.dagId) ?? rt.settings.core.dagsArePausedAtCreation,
