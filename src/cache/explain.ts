@@ -151,6 +151,7 @@ export function compareWithEntries(
 interface ContextSource {
   runId: string;
   logicalDate: Date;
+  dataInterval?: { start: Date; end: Date };
   conf: Record<string, Json>;
   xcomsFrom: string | null;
   recorded: TaskInstanceRow | null;
@@ -165,6 +166,10 @@ async function contextSource(db: MetadataDb, dag: Dag, task: Task, target: Expla
     return {
       runId: run.run_id,
       logicalDate: new Date(Number(run.logical_date)),
+      dataInterval: {
+        start: new Date(Number(run.data_interval_start ?? run.logical_date)),
+        end: new Date(Number(run.data_interval_end ?? run.logical_date)),
+      },
       conf: JSON.parse(run.conf) as Record<string, Json>,
       xcomsFrom: run.run_id,
       recorded,
@@ -193,6 +198,7 @@ async function templateContext(db: MetadataDb, dag: Dag, src: ContextSource): Pr
     dagId: dag.dagId,
     runId: src.runId,
     logicalDate: src.logicalDate,
+    dataInterval: src.dataInterval,
     conf: src.conf,
     params: dag.params,
     xcom: (taskId, key) => xcoms.get(subKey(taskId, key)),

@@ -1,7 +1,14 @@
 /** Creating a DAG run and running it in this process: shared by `dags trigger/test` and `dags backfill`. */
-import { DagRunStore } from '../models/dag-run.js';
+import type { Dag } from '../dag/model.js';
+import { dataIntervalForManual } from '../dag/schedule-intervals.js';
+import type { DagRunRow } from '../db/rows.js';
+import { UsageError } from '../errors.js';
+import { DagRunStore, defaultRunId } from '../models/dag-run.js';
+import { clearDagRun } from '../models/dag-run-clear.js';
+import { RUN } from '../models/states.js';
 import { TaskInstanceStore } from '../models/task-instance.js';
 import type { Runtime } from '../runtime.js';
+import { utc } from '../scheduler/due-runs.js';
 import { parseConf, parseRunId } from './parse.js';
 import { taskView } from './task-view.js';
 
@@ -11,7 +18,13 @@ export interface RunOpts {
   refreshCache?: boolean;
 }
 
-/** Creates a queued manual run (and its task instances) for a DAG. */
+/** Airflow's infer_manual_data_interval for a run triggered by hand, as JS dates. */
+export function manualDataInterval(dag: Dag, logicalDate: Date): { start: Date; end: Date } {
+  const i = dataIntervalForManual(dag.schedule, utc(logicalDate));
+  return { start: i.start.toJSDate(), end: i.end.toJSDate() };
+}
+
+/** Creates a queued manual run (and its task instances) for a DAG; a paused DAG's too, as Airflow. */
 export async function createRun(rt: Runtime, dagId: string, logicalDate: Date, opts: RunOpts) {
   const dag = (await rt.dags()).get(dagId);
   return new DagRunStore(rt.db).create(
@@ -23,9 +36,40 @@ export async function createRun(rt: Runtime, dagId: string, logicalDate: Date, o
       conf: parseConf(opts.conf),
       runType: 'manual',
       refreshCache: opts.refreshCache,
+      dataInterval: manualDataInterval(dag, logicalDate),
     },
     rt.clock.now(),
   );
+}
+
+/**
+ * `dags test`: the run with this id (`--run-id`, else `manual__<logical date>`) is cleared and run
+ * again when it exists, as `airflow dags test` reuses the run of its date; otherwise one is created.
+ */
+export async function createOrReuseRun(rt: Runtime, dagId: string, logicalDate: Date, opts: RunOpts) {
+  const dag = (await rt.dags()).get(dagId);
+  const store = new DagRunStore(rt.db);
+  const runId = parseRunId(opts.runId) ?? defaultRunId('manual', logicalDate);
+  const existing = await store.get(dagId, runId).catch(() => null);
+  if (!existing) return createRun(rt, dagId, logicalDate, { ...opts, runId });
+  await reuseRun(rt, dag, existing, { conf: parseConf(opts.conf), refreshCache: opts.refreshCache });
+  return store.get(dagId, runId);
+}
+
+/** Clears a finished run so it runs again in place; a queued or running one belongs to a scheduler. */
+export async function reuseRun(
+  rt: Runtime,
+  dag: Dag,
+  run: DagRunRow,
+  spec: { conf: Record<string, unknown>; refreshCache?: boolean },
+): Promise<void> {
+  if (run.state === RUN.QUEUED || run.state === RUN.RUNNING) {
+    throw new UsageError(
+      `DAG run '${run.run_id}' of '${run.dag_id}' is ${run.state} (a scheduler may be running it): ` +
+        'wait for it to finish, or choose another --run-id',
+    );
+  }
+  await clearDagRun(rt.db, run, dag, spec, rt.clock.now());
 }
 
 /** Runs one DAG run to completion in this process and returns its task views. */

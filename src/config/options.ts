@@ -161,6 +161,14 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
     'Running scheduled runs per DAG at most, for a DAG that does not set max_active_runs.',
   ),
   option(
+    'core',
+    'dags_are_paused_at_creation',
+    'True',
+    ['core', 'dagsArePausedAtCreation'],
+    kinds.bool,
+    'Whether a DAG is paused when it is first recorded (a paused DAG gets no scheduled runs; `dags unpause DAG_ID`).',
+  ),
+  option(
     'database',
     'sql_alchemy_conn',
     'sqlite:///{AIRFLOW_HOME}/airflow.db',

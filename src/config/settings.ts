@@ -28,6 +28,8 @@ export interface Settings {
     callableMap: string;
     /** max_active_runs of a DAG that does not set it. */
     maxActiveRunsPerDag: number;
+    /** Whether a DAG seen for the first time is recorded paused. */
+    dagsArePausedAtCreation: boolean;
   };
   database: {
     /** `sqlite:////abs/path.db`, a plain file path, or `postgresql://...`. */

@@ -51,7 +51,8 @@ export function buildTask(
   ctx: TaskBuildContext,
 ): Task {
   const where: Where = { file: ctx.file, dagId: ctx.dagId, taskId };
-  const runsAs = RUNS_AS[taskType] ?? taskType;
+  // Own keys only: a task_type such as "__proto__" must not read the prototype.
+  const runsAs = Object.hasOwn(RUNS_AS, taskType) ? RUNS_AS[taskType] : taskType;
   const operator = operatorOf(runsAs);
   const own = withPartialKwargs(rawTask);
   const inherited = Object.entries(ctx.defaultArgs).filter(([k]) => !IDENTITY_FIELDS.has(k));

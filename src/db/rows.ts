@@ -11,6 +11,8 @@ export interface DagRow {
   dag_hash: string;
   serialized: string;
   last_parsed: number;
+  /** 0 or 1; a paused DAG gets no scheduled runs. */
+  is_paused: number;
 }
 
 export interface DagRunRow {
@@ -25,6 +27,8 @@ export interface DagRunRow {
   queued_at: number;
   start_date: number | null;
   end_date: number | null;
+  data_interval_start: number | null;
+  data_interval_end: number | null;
 }
 
 export interface TaskInstanceRow {

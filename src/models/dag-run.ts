@@ -1,4 +1,4 @@
-import type { MetadataDb } from '../db/data-source.js';
+import type { MetadataDb, SqlRunner } from '../db/data-source.js';
 import type { DagRunRow } from '../db/rows.js';
 import { NotFoundError, UsageError } from '../errors.js';
 import { RUN, type DagRunState } from './states.js';
@@ -16,6 +16,8 @@ export interface NewDagRun {
   conf: Record<string, unknown>;
   runType: 'manual' | 'scheduled' | 'backfill';
   refreshCache?: boolean;
+  /** Airflow's data interval; absent = the logical date alone (a DAG without a schedule). */
+  dataInterval?: { start: Date; end: Date };
 }
 
 /** Airflow's run id shape: `manual__2026-01-01T00:00:00+00:00`. */
@@ -42,39 +44,47 @@ export class DagRunStore {
         if (explicit) throw new UsageError(`DAG '${spec.dagId}' already has a run '${runId}': choose another --run-id`);
         runId = `${spec.runId ?? defaultRunId(spec.runType, spec.logicalDate)}__${n}`;
       }
-      await t.exec(
-        'INSERT INTO dag_run (dag_id, run_id, logical_date, run_type, state, conf, refresh_cache, queued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-        [
-          spec.dagId,
-          runId,
-          spec.logicalDate.getTime(),
-          spec.runType,
-          RUN.QUEUED,
-          JSON.stringify(spec.conf),
-          spec.refreshCache ? 1 : 0,
-          now.getTime(),
-        ],
-      );
-      const ids = dag.topoOrder;
-      // Multi-row inserts keep creating a 10,000-task run to a handful of statements.
-      for (let i = 0; i < ids.length; i += 200) {
-        const chunk = ids.slice(i, i + 200);
-        const values = chunk.map(() => '(?, ?, ?, -1, ?, 0, ?)').join(', ');
-        const params = chunk.flatMap((id) => {
-          const task = dag.tasks.get(id)!;
-          return [spec.dagId, runId, id, task.taskType, task.retries];
-        });
-        await t.exec(
-          `INSERT INTO task_instance (dag_id, run_id, task_id, map_index, operator, try_number, max_tries) VALUES ${values}`,
-          params,
-        );
-      }
-      const rows = await t.query<DagRunRow[]>('SELECT * FROM dag_run WHERE dag_id = ? AND run_id = ?', [
-        spec.dagId,
-        runId,
-      ]);
-      return rows[0];
+      await insertRun(t, dag, { ...spec, runId }, now);
+      return (await t.query<DagRunRow[]>(SELECT_RUN, [spec.dagId, runId]))[0];
     });
+  }
+
+  /**
+   * Creates the run unless one with its id exists (another scheduler made it first): insert-if-absent
+   * on the (dag_id, run_id) unique key, so two schedulers never create the same run twice.
+   */
+  async createIfAbsent(dag: DagShape, spec: NewDagRun & { runId: string }, now: Date): Promise<DagRunRow | null> {
+    return this.db.transaction(async (t) => {
+      const created = await insertRun(t, dag, spec, now, true);
+      return created ? (await t.query<DagRunRow[]>(SELECT_RUN, [spec.dagId, spec.runId]))[0] : null;
+    });
+  }
+
+  /** The run of a DAG with this logical date (the newest when there are several), or null. */
+  async forLogicalDate(dagId: string, logicalDate: Date): Promise<DagRunRow | null> {
+    const rows = await this.db.query<DagRunRow[]>(
+      'SELECT * FROM dag_run WHERE dag_id = ? AND logical_date = ? ORDER BY id DESC',
+      [dagId, logicalDate.getTime()],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** The DAG's scheduled run with the latest logical date (the creator of scheduled runs continues after it). */
+  async latestScheduled(dagId: string): Promise<DagRunRow | null> {
+    const rows = await this.db.query<DagRunRow[]>(
+      "SELECT * FROM dag_run WHERE dag_id = ? AND run_type = 'scheduled' ORDER BY logical_date DESC LIMIT 1",
+      [dagId],
+    );
+    return rows[0] ?? null;
+  }
+
+  /** Queued and running runs of a DAG (what `max_active_runs` bounds). */
+  async countActive(dagId: string): Promise<number> {
+    const rows = await this.db.query<{ n: number | string }[]>(
+      'SELECT COUNT(*) AS n FROM dag_run WHERE dag_id = ? AND state IN (?, ?)',
+      [dagId, RUN.QUEUED, RUN.RUNNING],
+    );
+    return Number(rows[0]?.n ?? 0);
   }
 
   /**
@@ -198,4 +208,49 @@ export class DagRunStore {
     );
     return r.affected > 0;
   }
+}
+
+const SELECT_RUN = 'SELECT * FROM dag_run WHERE dag_id = ? AND run_id = ?';
+
+/** Inserts a queued run and its task instances; with `ifAbsent`, false (and nothing written) when the id exists. */
+async function insertRun(
+  t: SqlRunner,
+  dag: DagShape,
+  spec: NewDagRun & { runId: string },
+  now: Date,
+  ifAbsent = false,
+): Promise<boolean> {
+  const interval = spec.dataInterval ?? { start: spec.logicalDate, end: spec.logicalDate };
+  const r = await t.exec(
+    `INSERT INTO dag_run (dag_id, run_id, logical_date, run_type, state, conf, refresh_cache, queued_at, data_interval_start, data_interval_end)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)${ifAbsent ? ' ON CONFLICT (dag_id, run_id) DO NOTHING' : ''}`,
+    [
+      spec.dagId,
+      spec.runId,
+      spec.logicalDate.getTime(),
+      spec.runType,
+      RUN.QUEUED,
+      JSON.stringify(spec.conf),
+      spec.refreshCache ? 1 : 0,
+      now.getTime(),
+      interval.start.getTime(),
+      interval.end.getTime(),
+    ],
+  );
+  if (ifAbsent && r.affected === 0) return false;
+  const ids = dag.topoOrder;
+  // Multi-row inserts keep creating a 10,000-task run to a handful of statements.
+  for (let i = 0; i < ids.length; i += 200) {
+    const chunk = ids.slice(i, i + 200);
+    const values = chunk.map(() => '(?, ?, ?, -1, ?, 0, ?)').join(', ');
+    const params = chunk.flatMap((id) => {
+      const task = dag.tasks.get(id)!;
+      return [spec.dagId, spec.runId, id, task.taskType, task.retries];
+    });
+    await t.exec(
+      `INSERT INTO task_instance (dag_id, run_id, task_id, map_index, operator, try_number, max_tries) VALUES ${values}`,
+      params,
+    );
+  }
+  return true;
 }

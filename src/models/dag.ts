@@ -13,20 +13,31 @@ export interface ParsedDag {
 
 /**
  * Records a parse of the DAG bundles, as Airflow's DAG processor does: one `dag` row per DAG
- * (upserted) and the import errors, in one transaction.
+ * (upserted) and the import errors, in one transaction. A DAG seen for the first time is paused
+ * when `pausedAtCreation` (`[core] dags_are_paused_at_creation`); a re-parse keeps its flag.
  */
 export async function recordDagBag(
   db: MetadataDb,
   bag: { dags: ReadonlyMap<string, ParsedDag>; importErrors: readonly ImportErrorRecord[] },
   now: Date,
+  pausedAtCreation = false,
 ): Promise<void> {
   await db.transaction(async (t) => {
     for (const dag of bag.dags.values()) {
       await t.exec(
-        `INSERT INTO dag (dag_id, fileloc, bundle_name, team_name, dag_hash, serialized, last_parsed) VALUES (?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO dag (dag_id, fileloc, bundle_name, team_name, dag_hash, serialized, last_parsed, is_paused) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (dag_id) DO UPDATE SET fileloc = excluded.fileloc, bundle_name = excluded.bundle_name, team_name = excluded.team_name,
            dag_hash = excluded.dag_hash, serialized = excluded.serialized, last_parsed = excluded.last_parsed`,
-        [dag.dagId, dag.fileloc, dag.bundleName, dag.teamName, dag.fileHash, dag.serialized, now.getTime()],
+        [
+          dag.dagId,
+          dag.fileloc,
+          dag.bundleName,
+          dag.teamName,
+          dag.fileHash,
+          dag.serialized,
+          now.getTime(),
+          pausedAtCreation ? 1 : 0,
+        ],
       );
     }
     await replaceImportErrors(t, bag.importErrors, now);

@@ -27,7 +27,7 @@ export class DagRegistry {
       scheduleDefaults: { catchup: scheduler.catchupByDefault, maxActiveRuns: core.maxActiveRunsPerDag },
       callableMapFile: core.callableMap || undefined,
     });
-    await recordDagBag(this.db, this.bag, now);
+    await recordDagBag(this.db, this.bag, now, core.dagsArePausedAtCreation);
     return this.bag;
   }
 

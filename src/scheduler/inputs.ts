@@ -45,6 +45,10 @@ async function templateContext(db: MetadataDb, tracker: RunTracker, task: Task):
     dagId: dag.dagId,
     runId: run.run_id,
     logicalDate: new Date(run.logical_date),
+    dataInterval: {
+      start: new Date(run.data_interval_start ?? run.logical_date),
+      end: new Date(run.data_interval_end ?? run.logical_date),
+    },
     conf: JSON.parse(run.conf) as Record<string, Json>,
     params: dag.params,
     xcom: (taskId, key) => tracker.xcom(taskId, key),

@@ -18,6 +18,7 @@ import { runKey, subKey } from '../util/keys.js';
 import type { AttemptDeps } from './attempt.js';
 import { AttemptPipeline } from './attempt-pipeline.js';
 import type { DagRegistry } from './dag-registry.js';
+import { DagRunCreator } from './dag-run-creator.js';
 import { SchedulerEvents } from './events.js';
 import { failTry } from './execute.js';
 import { Liveness } from './liveness.js';
@@ -67,6 +68,8 @@ export class Scheduler {
   private readonly tis: TaskInstanceStore;
   private readonly liveness: Liveness;
   private readonly attempts: AttemptPipeline;
+  /** Creates due scheduled runs; none when working on one run only (`dags test`, backfill). */
+  private readonly creator: DagRunCreator | null;
   private readonly deps: AttemptDeps;
   private readonly trackers = new Map<string, RunTracker>();
   /** Per task instance work in flight (attempts, skips). */
@@ -104,6 +107,8 @@ export class Scheduler {
       retryLater: (tracker, taskId) => this.retrying.set(subKey(tracker.key, taskId), { tracker, taskId }),
     };
     this.attempts = new AttemptPipeline(this.deps);
+    const minIntervalMs = o.settings.scheduler.idleSleepTime * 1000;
+    this.creator = o.only ? null : new DagRunCreator({ ...o, dags: () => o.registry.dags, log, minIntervalMs });
   }
 
   /** Runs until told to stop; says why it stopped (the `scheduler` command prints it). */
@@ -168,9 +173,11 @@ export class Scheduler {
     }
   }
 
-  /** One iteration: new runs, periodic refresh, due retries, finished runs. */
+  /** One iteration: due scheduled runs, new runs, periodic refresh, due retries, finished runs. */
   async tick(): Promise<void> {
     const now = this.o.clock.now();
+    // A run just created is picked up in this tick, not after the next poll interval.
+    if (((await this.creator?.createDue(now))?.length ?? 0) > 0) this.lastRunPoll = -Infinity;
     for (const run of await this.activeRuns()) {
       const tracker = this.trackers.get(runKey(run.dag_id, run.run_id)) ?? (await this.trackRun(run, now));
       if (tracker && tracker.refreshDue(now.getTime(), this.o.refreshIntervalMs ?? 1000))

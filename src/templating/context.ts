@@ -22,11 +22,17 @@ export interface TemplateContext {
   ts_nodash: string;
   /** `Date.toISOString()`: `2024-01-01T00:00:00.000Z`. */
   logical_date: string;
-  /** The run's data interval (ISO, as logical_date); a manual run's is [logical_date, logical_date]. */
+  /** The run's data interval, in logical_date's format (both equal logical_date for an unscheduled DAG). */
   data_interval_start: string;
   data_interval_end: string;
   run_id: string;
-  dag_run: { conf: JsonObject; run_id: string; logical_date: string };
+  dag_run: {
+    conf: JsonObject;
+    run_id: string;
+    logical_date: string;
+    data_interval_start: string;
+    data_interval_end: string;
+  };
   params: JsonObject;
   dag: { dag_id: string };
   [XCOM_READER]: XComReader;
@@ -46,8 +52,8 @@ export interface TemplateContextInput {
   dagId: string;
   runId: string;
   logicalDate: Date;
-  dataIntervalStart?: Date;
-  dataIntervalEnd?: Date;
+  /** The run's data interval; absent = the logical date (a run made before schedules were read). */
+  dataInterval?: { start: Date; end: Date };
   conf: JsonObject;
   params: JsonObject;
   xcom: XComReader;
@@ -61,16 +67,19 @@ export function buildTemplateContext(input: TemplateContextInput): TemplateConte
   // Python's isoformat prints microseconds only when they are non-zero.
   const ts = `${iso.slice(0, 19)}${ms ? `.${String(ms * 1000).padStart(6, '0')}` : ''}+00:00`;
   const conf = copyJson(input.conf) as JsonObject;
+  const interval = {
+    data_interval_start: (input.dataInterval?.start ?? input.logicalDate).toISOString(),
+    data_interval_end: (input.dataInterval?.end ?? input.logicalDate).toISOString(),
+  };
   return {
     ds,
     ds_nodash: ds.replaceAll('-', ''),
     ts,
     ts_nodash: iso.slice(0, 19).replaceAll('-', '').replaceAll(':', ''),
     logical_date: iso,
-    data_interval_start: (input.dataIntervalStart ?? input.logicalDate).toISOString(),
-    data_interval_end: (input.dataIntervalEnd ?? input.logicalDate).toISOString(),
+    ...interval,
     run_id: input.runId,
-    dag_run: { conf, run_id: input.runId, logical_date: iso },
+    dag_run: { conf, run_id: input.runId, logical_date: iso, ...interval },
     params: copyJson(input.params) as JsonObject,
     dag: { dag_id: input.dagId },
     [XCOM_READER]: input.xcom,

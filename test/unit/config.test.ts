@@ -58,6 +58,7 @@ describe('loadSettings', () => {
         defaultRetryDelay: 300,
         callableMap: '',
         maxActiveRunsPerDag: 16,
+        dagsArePausedAtCreation: true,
       },
       database: { sqlAlchemyConn: `sqlite:///${join(home, 'airflow.db')}` },
       scheduler: {

@@ -52,8 +52,23 @@ describe('buildTemplateContext', () => {
       conf: { region: 'eu', limit: 10, nested: { a: 1 } },
       run_id: 'manual__2024-03-05T06:07:08+00:00',
       logical_date: '2024-03-05T06:07:08.000Z',
+      data_interval_start: '2024-03-05T06:07:08.000Z',
+      data_interval_end: '2024-03-05T06:07:08.000Z',
     });
     expect(ctx.dag).toEqual({ dag_id: 'etl' });
+  });
+
+  test('data_interval_start/end come from the run (the logical date when it has none)', () => {
+    const dataInterval = { start: new Date('2024-03-04T00:00:00Z'), end: new Date('2024-03-05T00:00:00Z') };
+    const ctx = context({ dataInterval });
+    expect([ctx.data_interval_start, ctx.data_interval_end]).toEqual([
+      '2024-03-04T00:00:00.000Z',
+      '2024-03-05T00:00:00.000Z',
+    ]);
+    expect(ctx.dag_run.data_interval_end).toBe('2024-03-05T00:00:00.000Z');
+    expect(renderTemplate('{{ data_interval_start }}/{{ data_interval_end }}', ctx)).toBe(
+      '2024-03-04T00:00:00.000Z/2024-03-05T00:00:00.000Z',
+    );
   });
 
   test('ts keeps microseconds like Python isoformat', () => {

@@ -1,9 +1,12 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
+import type { DagRunRow } from '../../db/rows.js';
 import { DagRunStore } from '../../models/dag-run.js';
+import { RUN } from '../../models/states.js';
+import { dataIntervalStartingAt, utc } from '../../scheduler/due-runs.js';
 import { colourDecision, colourState, parseFormat, printJson, printTable } from '../output.js';
 import { parseConf, parseDate } from '../parse.js';
-import { runToCompletion } from '../run-dag.js';
+import { reuseRun, runToCompletion } from '../run-dag.js';
 import { withRuntime } from '../with-runtime.js';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -20,12 +23,25 @@ export interface BackfillRunSummary {
   time_saved: number;
 }
 
+/** Airflow 3's `--reprocess-behavior`: which dates that already have a run are run again. */
+export const REPROCESS_BEHAVIORS = ['none', 'failed', 'completed'] as const;
+export type ReprocessBehavior = (typeof REPROCESS_BEHAVIORS)[number];
+
+/** A date left alone because it already has a run. */
+export interface BackfillSkipped {
+  logical_date: string;
+  run_id: string;
+  state: string;
+}
+
 export interface BackfillSummary {
   dag_id: string;
   start_date: string;
   end_date: string;
+  reprocess_behavior: ReprocessBehavior;
   caching_enabled: boolean;
   runs: BackfillRunSummary[];
+  skipped: BackfillSkipped[];
   succeeded: number;
   failed: number;
   task_instances: number;
@@ -46,7 +62,25 @@ export function dailyLogicalDates(start: Date, end: Date): Date[] {
   return Array.from({ length: n }, (_, i) => new Date(start.getTime() + i * DAY_MS));
 }
 
-/** `dags backfill`: one backfill run per logical date, each run to completion in the foreground. */
+export function parseReprocessBehavior(value: string): ReprocessBehavior {
+  if ((REPROCESS_BEHAVIORS as readonly string[]).includes(value)) return value as ReprocessBehavior;
+  throw new UsageError(`--reprocess-behavior must be one of ${REPROCESS_BEHAVIORS.join(', ')}, got '${value}'`);
+}
+
+/**
+ * Whether a date's existing run is run again: never one a scheduler is working on; a failed one
+ * with `failed` or `completed`; a successful one with `completed` only.
+ */
+export function reprocesses(run: DagRunRow, behavior: ReprocessBehavior): boolean {
+  if (run.state === RUN.QUEUED || run.state === RUN.RUNNING) return false;
+  if (behavior === 'completed') return true;
+  return behavior === 'failed' && run.state === RUN.FAILED;
+}
+
+/**
+ * `dags backfill`: one backfill run per logical date, each run to completion in the foreground. A
+ * date that already has a run is skipped unless `--reprocess-behavior` says to clear and re-run it.
+ */
 export function registerBackfill(dags: Command): void {
   dags
     .command('backfill')
@@ -58,13 +92,26 @@ export function registerBackfill(dags: Command): void {
     .requiredOption('-e, --end-date <date>', 'last logical date, included')
     .option('--conf <json>', 'dag_run.conf for every run, as a JSON object')
     .option('--refresh-cache', 'read no cache entries for these runs and overwrite them after success')
+    .option(
+      '--reprocess-behavior <behavior>',
+      'dates that already have a run: none (skip them), failed (re-run failed ones), completed (re-run all)',
+      'none',
+    )
     .option('-o, --output <format>', 'table or json', 'table')
     .action(
       async (
         dagId: string,
-        opts: { startDate: string; endDate: string; conf?: string; refreshCache?: boolean; output: string },
+        opts: {
+          startDate: string;
+          endDate: string;
+          conf?: string;
+          refreshCache?: boolean;
+          reprocessBehavior: string;
+          output: string;
+        },
       ) => {
         const format = parseFormat(opts.output);
+        const behavior = parseReprocessBehavior(opts.reprocessBehavior);
         const dates = dailyLogicalDates(
           parseDate(opts.startDate, '--start-date'),
           parseDate(opts.endDate, '--end-date'),
@@ -76,16 +123,30 @@ export function registerBackfill(dags: Command): void {
           // Progress and warnings go to stderr in both formats: stdout stays the table or the JSON.
           const log = (line: string) => void process.stderr.write(line + '\n');
           const runs: BackfillRunSummary[] = [];
+          const skipped: BackfillSkipped[] = [];
           // One run at a time, oldest first: day N can then be served what day N-1 stored.
           for (const [i, logicalDate] of dates.entries()) {
             const step = `[${i + 1}/${dates.length}] ${logicalDate.toISOString().slice(0, 10)}`;
-            const created = await store.create(
-              dag,
-              { dagId, logicalDate, conf, runType: 'backfill', refreshCache: opts.refreshCache },
-              rt.clock.now(),
-            );
-            log(`${step}: running ${created.run_id}`);
-            const { run, tasks } = await runToCompletion(rt, dagId, created.run_id, log);
+            const existing = await store.forLogicalDate(dagId, logicalDate);
+            if (existing && !reprocesses(existing, behavior)) {
+              skipped.push({ logical_date: logicalDate.toISOString(), run_id: existing.run_id, state: existing.state });
+              log(
+                `${step}: skipped, run ${existing.run_id} exists (${existing.state}; --reprocess-behavior ${behavior})`,
+              );
+              continue;
+            }
+            let runId: string;
+            if (existing) {
+              await reuseRun(rt, dag, existing, { conf, refreshCache: opts.refreshCache });
+              runId = existing.run_id;
+            } else {
+              const interval = dataIntervalStartingAt(dag.schedule, utc(logicalDate));
+              const dataInterval = { start: interval.start.toJSDate(), end: interval.end.toJSDate() };
+              const spec = { dagId, logicalDate, conf, runType: 'backfill' as const, dataInterval };
+              runId = (await store.create(dag, { ...spec, refreshCache: opts.refreshCache }, rt.clock.now())).run_id;
+            }
+            log(`${step}: running ${runId}`);
+            const { run, tasks } = await runToCompletion(rt, dagId, runId, log);
             const hits = tasks.filter((t) => t.cache.decision === 'hit');
             log(`${step}: ${run.state}; ${hits.length} of ${tasks.length} task(s) from the cache`);
             runs.push({
@@ -101,8 +162,10 @@ export function registerBackfill(dags: Command): void {
             dag_id: dagId,
             start_date: dates[0].toISOString(),
             end_date: dates[dates.length - 1].toISOString(),
+            reprocess_behavior: behavior,
             caching_enabled: rt.settings.core.taskCachingEnabled,
             runs,
+            skipped,
             succeeded: runs.filter((r) => r.state === 'success').length,
             failed: runs.filter((r) => r.state !== 'success').length,
             task_instances: runs.reduce((s, r) => s + r.task_instances, 0),
@@ -133,6 +196,11 @@ function printSummary(s: BackfillSummary): void {
     `Backfill of '${s.dag_id}': ${s.runs.length} run(s), ${s.succeeded} succeeded, ${s.failed} failed; ` +
       `${s.cache_hits} of ${s.task_instances} task instance(s) served from the cache, ${s.time_saved.toFixed(3)}s saved\n`,
   );
+  if (s.skipped.length > 0)
+    process.stdout.write(
+      `${s.skipped.length} date(s) skipped: they already have a run (--reprocess-behavior ${s.reprocess_behavior}; ` +
+        `failed re-runs failed ones, completed re-runs all)\n`,
+    );
   if (!s.caching_enabled) process.stdout.write('Task caching is disabled ([core] task_caching_enabled = False).\n');
 }
 

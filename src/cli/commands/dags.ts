@@ -5,11 +5,12 @@ import { DagRunStore } from '../../models/dag-run.js';
 import { RUN } from '../../models/states.js';
 import { colourState, isoOrEmpty, parseFormat, printJson, printTable } from '../output.js';
 import { parseDate } from '../parse.js';
-import { createRun, runToCompletion, type RunOpts } from '../run-dag.js';
+import { createOrReuseRun, createRun, runToCompletion, type RunOpts } from '../run-dag.js';
 import { TASK_TABLE_HEAD, TASK_TABLE_OPTIONS, taskTableRow } from '../task-view.js';
 import { withRuntime } from '../with-runtime.js';
 import { registerBackfill } from './backfill.js';
 import { registerDagsInspect } from './dags-inspect.js';
+import { registerDagSchedule, scheduleViews } from './dag-schedule.js';
 
 const RUN_STATES: readonly string[] = Object.values(RUN);
 
@@ -34,6 +35,7 @@ export function registerDags(program: Command): void {
   const dags = program.command('dags').description('DAG files, runs and tests');
   registerBackfill(dags);
   registerDagsInspect(dags);
+  registerDagSchedule(dags);
 
   dags
     .command('list')
@@ -43,18 +45,29 @@ export function registerDags(program: Command): void {
       const format = parseFormat(opts.output);
       await withRuntime(async (rt) => {
         const reg = await rt.dags();
+        const schedules = await scheduleViews(rt, reg.dags.values());
         const rows = [...reg.dags.values()].map((d) => ({
           dag_id: d.dagId,
           fileloc: d.fileloc,
           bundle_name: d.bundleName,
           team_name: d.teamName,
           tasks: d.tasks.size,
+          ...schedules.get(d.dagId)!,
         }));
         if (format === 'json') printJson(rows);
         else
           printTable(
-            ['dag_id', 'fileloc', 'bundle', 'team', 'tasks'],
-            rows.map((r) => [r.dag_id, r.fileloc, r.bundle_name, r.team_name, r.tasks]),
+            ['dag_id', 'fileloc', 'bundle', 'team', 'tasks', 'schedule', 'paused', 'next run'],
+            rows.map((r) => [
+              r.dag_id,
+              r.fileloc,
+              r.bundle_name,
+              r.team_name,
+              r.tasks,
+              r.schedule,
+              r.is_paused ? 'True' : 'False',
+              r.next_dagrun ?? '',
+            ]),
             { noun: 'DAGs' },
           );
         if (format === 'table' && reg.importErrors.length > 0) {
@@ -108,7 +121,10 @@ export function registerDags(program: Command): void {
           dag_id: r.dag_id,
           run_id: r.run_id,
           state: r.state,
+          run_type: r.run_type,
           logical_date: isoOrEmpty(r.logical_date),
+          data_interval_start: isoOrEmpty(r.data_interval_start),
+          data_interval_end: isoOrEmpty(r.data_interval_end),
           start_date: isoOrEmpty(r.start_date),
           end_date: isoOrEmpty(r.end_date),
         }));
@@ -144,14 +160,14 @@ export function registerDags(program: Command): void {
     .argument('<dag_id>')
     .argument('[logical_date]', 'logical date (default: now)')
     .option('--conf <json>', 'dag_run.conf as a JSON object')
-    .option('--run-id <id>', 'run id (default: manual__<logical date>)')
+    .option('--run-id <id>', 'run id (default: manual__<logical date>); an existing finished run is cleared and re-run')
     .option('--refresh-cache', 'read no cache entries for this run and overwrite them after success')
     .option('-o, --output <format>', 'table or json', 'table')
     .action(async (dagId: string, logicalDate: string | undefined, opts: RunOpts & { output: string }) => {
       const format = parseFormat(opts.output);
       await withRuntime(async (rt) => {
         const when = logicalDate ? parseDate(logicalDate, 'logical_date') : rt.clock.now();
-        const created = await createRun(rt, dagId, when, opts);
+        const created = await createOrReuseRun(rt, dagId, when, opts);
         // Progress and warnings go to stderr in both formats: stdout stays the table or the JSON.
         const log = (line: string) => void process.stderr.write(line + '\n');
         const { run, tasks, executorSubmitted } = await runToCompletion(rt, dagId, created.run_id, log);
