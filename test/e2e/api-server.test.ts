@@ -35,7 +35,8 @@ function writeDags(h: TempHome): void {
 }
 
 describe('miniflow api-server', () => {
-  const h = new TempHome();
+  // DAGs start unpaused here, so the PATCH tests below show both transitions.
+  const h = new TempHome({ AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION: 'False' });
   let open: RunningServer; // no token configured
   let guarded: RunningServer; // [api] auth_token set
   let url: string;

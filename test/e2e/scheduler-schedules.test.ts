@@ -40,7 +40,9 @@ interface RunRow {
 
 describe('scheduled runs', () => {
   const h = new TempHome();
-  const runs = (dagId: string) => h.json<RunRow[]>(['dags', 'list-runs', dagId]).data;
+  // list-runs is newest first (as Airflow's); these assertions read oldest first.
+  const runs = (dagId: string) =>
+    h.json<RunRow[]>(['dags', 'list-runs', dagId]).data.sort((a, b) => a.logical_date.localeCompare(b.logical_date));
 
   test('@daily with catchup, three days back: paused gets none; unpaused exactly three, with their data intervals', () => {
     h.writeDag(scheduledDag('daily_catchup', {}));
