@@ -169,6 +169,14 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
     'Seconds between re-reads of the DAG bundles by a running scheduler (new files, edited callables).',
   ),
   option(
+    'scheduler',
+    'db_unavailable_timeout',
+    '300',
+    ['scheduler', 'dbUnavailableTimeout'],
+    kinds.seconds(0, true),
+    'Seconds the scheduler waits for a metadata DB it cannot write or reach (full disk, read-only file, lost connection) before it exits with code 3; it retries every 5 s meanwhile.',
+  ),
+  option(
     'logging',
     'base_log_folder',
     '{AIRFLOW_HOME}/logs',

@@ -34,6 +34,8 @@ export interface Settings {
     heartbeatInterval: number;
     /** Seconds between re-reads of the DAG bundles by a running scheduler. */
     dagDirListInterval: number;
+    /** Seconds a scheduler waits for an unwritable or unreachable metadata DB before it exits (code 3). */
+    dbUnavailableTimeout: number;
   };
   logging: {
     baseLogFolder: string;

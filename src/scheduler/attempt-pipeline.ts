@@ -49,7 +49,7 @@ export class AttemptPipeline {
     const { dag, run } = tracker;
     let resolved;
     try {
-      resolved = await taskInputs(this.d.db, tracker, task);
+      resolved = await taskInputs(this.d.db, tracker, task, this.d.settings.core.maxXcomBytes);
     } catch (err) {
       if (!(err instanceof MiniflowError) || !(await this.claim(a))) throw err;
       await this.failUnresolved(a, err.message);

@@ -5,12 +5,12 @@ import { SingleFlight } from '../cache/single-flight.js';
 import type { Settings } from '../config/settings.js';
 import type { MetadataDb } from '../db/data-source.js';
 import type { DagRunRow } from '../db/rows.js';
-import { errorMessage } from '../errors.js';
+import { DbUnavailableError, errorMessage } from '../errors.js';
 import type { LocalExecutor } from '../executor/local-executor.js';
 import { CacheHitWriter } from '../models/cache-hit-write.js';
 import { CacheLeases } from '../models/cache-lease.js';
 import { DagRunStore } from '../models/dag-run.js';
-import { FINISHED_STATES, TI } from '../models/states.js';
+import { TI } from '../models/states.js';
 import { TaskInstanceStore, type TiRef } from '../models/task-instance.js';
 import type { Clock } from '../util/clock.js';
 import { runKey, subKey } from '../util/keys.js';
@@ -18,7 +18,7 @@ import type { AttemptDeps } from './attempt.js';
 import { AttemptPipeline } from './attempt-pipeline.js';
 import type { DagRegistry } from './dag-registry.js';
 import { SchedulerEvents } from './events.js';
-import { failTry } from './execute.js';
+import { Containment } from './containment.js';
 import { Liveness } from './liveness.js';
 import { RunTracker } from './run-tracker.js';
 import { countUpstream, evaluateTriggerRule } from './trigger-rules.js';
@@ -64,6 +64,9 @@ export class Scheduler {
   private readonly liveness: Liveness;
   private readonly attempts: AttemptPipeline;
   private readonly deps: AttemptDeps;
+  private readonly containment: Containment;
+  /** Set when the metadata DB stayed unavailable past `[scheduler] db_unavailable_timeout`: the loop exits. */
+  private fatal: DbUnavailableError | null = null;
   private readonly trackers = new Map<string, RunTracker>();
   /** Per task instance work in flight (attempts, skips). */
   private readonly work = new Set<Promise<void>>();
@@ -98,19 +101,36 @@ export class Scheduler {
       retryLater: (tracker, taskId) => this.retrying.set(subKey(tracker.key, taskId), { tracker, taskId }),
     };
     this.attempts = new AttemptPipeline(this.deps);
+    this.containment = new Containment(this.deps, (tracker, taskId) => {
+      this.evaluate(tracker, taskId);
+      this.wakeUp?.();
+    });
   }
 
   async loop(opts: LoopOptions = {}): Promise<void> {
-    await this.liveness.register();
+    // An unwritable or unreachable DB is waited out (what this scheduler holds is kept), never spun on.
+    const { dbUnavailableTimeout } = this.o.settings.scheduler;
+    this.o.db.waitOutOutages({ timeoutMs: dbUnavailableTimeout * 1000, log: (line) => this.log(line) });
+    const uninstall = this.containment.lastResort();
     try {
+      await this.liveness.register();
       await this.iterate(opts);
+    } catch (err) {
+      if (err instanceof DbUnavailableError) this.fatal ??= err;
+      throw err;
     } finally {
       this.stopping = true;
+      // Exiting for good on a lost DB: the children are killed; their tries are recovered by the next scheduler.
+      if (this.fatal) this.o.executor.killAll();
       this.o.executor.cancelSlotWaits();
       while (this.work.size > 0 || this.sideWrites.size > 0)
         await Promise.allSettled([...this.work, ...this.sideWrites]);
+      this.containment.stop();
       await this.liveness.end().catch(() => undefined);
+      this.o.db.waitOutOutages(null);
+      uninstall();
     }
+    if (this.fatal) throw this.fatal;
   }
 
   private async iterate(opts: LoopOptions): Promise<void> {
@@ -122,14 +142,16 @@ export class Scheduler {
     let gcRunning = false;
     for (;;) {
       const started = performance.now();
-      await this.tick();
+      await this.containment.loopStep(() => this.tick());
       this.events.emit('tick', { ms: performance.now() - started });
       iterations++;
       const now = this.o.clock.now().getTime();
       if (now - lastHeartbeat >= scheduler.heartbeatInterval * 1000) {
         lastHeartbeat = now;
-        await this.liveness.heartbeat(this.trackers.values());
-        await this.recoverZombies();
+        await this.containment.loopStep(async () => {
+          await this.liveness.heartbeat(this.trackers.values());
+          await this.recoverZombies();
+        });
       }
       if (this.o.refreshDags && now - lastDagRead >= scheduler.dagDirListInterval * 1000) {
         lastDagRead = now;
@@ -150,6 +172,7 @@ export class Scheduler {
           )
           .finally(() => (gcRunning = false));
       }
+      if (this.fatal) throw this.fatal;
       if (opts.signal?.aborted) break;
       if (opts.numRuns !== undefined && iterations >= opts.numRuns) break;
       if (opts.untilIdle && this.trackers.size === 0 && this.work.size === 0) {
@@ -238,7 +261,7 @@ export class Scheduler {
 
   /** Decides what a task instance whose state allows it does next. */
   private evaluate(tracker: RunTracker, taskId: string): void {
-    if (this.stopping || tracker.inFlight.has(taskId)) return;
+    if (this.stopping || tracker.inFlight.has(taskId) || this.containment.deferred(tracker, taskId)) return;
     const ti = tracker.tis.get(taskId);
     if (!ti) return;
     if (ti.state === TI.UP_FOR_RETRY) {
@@ -269,18 +292,17 @@ export class Scheduler {
     tracker.inFlight.add(ti.task_id);
     const task = tracker.dag.tasks.get(ti.task_id)!;
     const p: Promise<void> = body()
-      .catch(async (err: unknown) => {
-        // A bug or a DB error must not strand the run: fail this try (it retries if it may) and re-read.
-        this.log(
-          `internal error on task '${ti.task_id}' of run ${ti.run_id}: ${err instanceof Error && err.stack ? err.stack : errorMessage(err)}`,
-        );
-        tracker.invalidate();
-        if (ti.scheduler_id === this.o.schedulerId && ti.state !== null && !FINISHED_STATES.has(ti.state)) {
-          const now = this.o.clock.now();
-          const attempt = { tracker, ti, task, start: now, before: ti.state };
-          const outcome = { start: now, end: now, error: `internal error: ${errorMessage(err)}` };
-          await failTry(this.deps, attempt, outcome, null).catch(() => undefined);
-        }
+      .then(
+        () => this.containment.cleared(tracker, ti.task_id),
+        // A bug or a DB error stays this task instance's: its try fails (and retries), it backs off.
+        (err: unknown) => this.containment.contain(tracker, ti, task, err),
+      )
+      .catch((err: unknown) => {
+        if (err instanceof DbUnavailableError) this.fatal ??= err;
+        else
+          this.log(
+            `ERROR cannot fail task '${ti.task_id}' of run ${ti.run_id} after an internal error: ${errorMessage(err)}`,
+          );
       })
       .finally(() => {
         tracker.inFlight.delete(ti.task_id);
