@@ -1,7 +1,7 @@
 import type { Task } from '../dag/model.js';
 import { DbUnavailableError, errorMessage } from '../errors.js';
 import { writeTryLog } from '../executor/try-log.js';
-import { FINISHED_STATES, TI } from '../models/states.js';
+import { TI } from '../models/states.js';
 import type { TiRef } from '../models/task-instance.js';
 import { subKey } from '../util/keys.js';
 import { taskLogPath } from '../util/log-path.js';
@@ -11,6 +11,9 @@ import type { RunTracker } from './run-tracker.js';
 
 /** Backoff doublings after repeated internal errors on one task instance (idle sleep x 64 at most). */
 const MAX_DOUBLINGS = 6;
+
+/** States of a try this scheduler holds (claimed, not finished). */
+const HELD = new Set<string>([TI.SCHEDULED, TI.QUEUED, TI.RUNNING]);
 
 interface Fault {
   count: number;
@@ -105,7 +108,7 @@ export class Containment {
     d.log(`ERROR internal error on task '${ti.task_id}' of run ${ti.run_id} (DAG '${ti.dag_id}')${again}: ${stack}`);
     tracker.invalidate();
     // The try fails and follows its retries: take it first when it is not this scheduler's yet.
-    let ours = ti.scheduler_id === d.schedulerId && ti.state !== null && !FINISHED_STATES.has(ti.state);
+    let ours = ti.scheduler_id === d.schedulerId && HELD.has(ti.state ?? '');
     if (!ours && (ti.state === null || ti.state === TI.UP_FOR_RETRY))
       ours = await d.tis.claim(ti, d.schedulerId, d.clock.now());
     if (!ours) return;
