@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { Json } from '../dag/model.js';
 import { childEnv } from './child-env.js';
@@ -25,11 +25,13 @@ export interface TaskTryHooks {
 }
 
 /**
- * Every child waits for a go signal on stdin: a runner's go is its spec (it reads stdin to EOF), a
- * command's go is one line read by this gate, which then becomes the command (exec: same pid, same
- * process group). Stdin closing without a go (the scheduler died) ends the child before any work.
+ * Every child waits for a go signal: a runner's go is its spec on stdin (it reads stdin to EOF), a
+ * command's go is one line on fd 3 read by this gate, which then becomes the command (exec: same
+ * pid, same process group). The pipe closing without a go (the scheduler died) ends the child
+ * before any work. Not stdin for bash: node's pipes are sockets, and a bash whose stdin is a socket
+ * takes itself for an rsh session and sources ~/.bashrc.
  */
-const GO_GATE = 'IFS= read -r _ || exit 97; exec "$@" </dev/null';
+const GO_GATE = 'IFS= read -r _ <&3 || exit 97; exec "$@" 3<&-';
 
 /** Time between SIGTERM and SIGKILL when execution_timeout is exceeded. */
 export const KILL_GRACE_MS = 2000;
@@ -107,7 +109,7 @@ function runChild(
     // Own process group, so a timeout reaches grandchildren (`sleep 30 & wait`) too.
     detached: true,
     // stdin carries the go signal; stdout and stderr come through the parent, so the log can be capped.
-    stdio: ['pipe', 'pipe', 'pipe', usesResultFd ? 'pipe' : 'ignore'],
+    stdio: [usesResultFd ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],
   });
   const capped = new CappedLog((data) => log.write(data), limits.maxLogBytes);
   // A result line is the value's JSON plus a small envelope ({"ok":true,"value":...}).
@@ -134,12 +136,13 @@ function runChild(
     });
     if (child.pid === undefined) return;
     const pid = child.pid;
-    child.stdin?.on('error', () => {}); // EPIPE when the child dies before reading its go
+    const goPipe = (usesResultFd ? child.stdin : child.stdio[3]) as Writable;
+    goPipe.on('error', () => {}); // EPIPE when the child dies before reading its go
     let notStarted: string | null = null;
-    const go = () => child.stdin?.end(usesResultFd ? JSON.stringify(plan.input) : 'go\n');
+    const go = () => goPipe.end(usesResultFd ? JSON.stringify(plan.input) : 'go\n');
     const noGo = (why: string) => {
       notStarted = why;
-      child.stdin?.destroy(); // EOF without a go: the child exits on its own
+      goPipe.destroy(); // EOF without a go: the child exits on its own
       killGroup(pid, 'SIGKILL');
     };
     try {

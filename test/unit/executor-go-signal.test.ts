@@ -81,14 +81,12 @@ test('a child whose go pipe closes (its scheduler died) exits on its own without
   const marker = join(work, 'orphan');
   const child = spawn(
     'bash',
-    ['-c', 'IFS= read -r _ || exit 97; exec "$@" </dev/null', 'miniflow-go', 'bash', '-c', `touch '${marker}'`],
-    {
-      stdio: ['pipe', 'ignore', 'ignore'],
-    },
+    ['-c', 'IFS= read -r _ <&3 || exit 97; exec "$@" 3<&-', 'miniflow-go', 'bash', '-c', `touch '${marker}'`],
+    { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] },
   );
   const code = await new Promise<number | null>((r) => {
     child.on('close', (c) => r(c));
-    child.stdin.destroy();
+    (child.stdio[3] as NodeJS.WritableStream & { destroy(): void }).destroy();
   });
   expect(code).toBe(97);
   expect(existsSync(marker)).toBe(false);
@@ -98,4 +96,9 @@ test('a child whose go pipe closes (its scheduler died) exits on its own without
     runner.stdin.destroy();
   });
   expect(runnerCode).toBe(97);
+});
+
+test("a bash task's stdin is not the go pipe (a socket there makes bash source ~/.bashrc)", async () => {
+  const result = await runTaskTry(spec({ bashCommand: '[ -S /dev/stdin ] && echo socket || echo not-a-socket' }));
+  expect(result).toMatchObject({ ok: true, returnValue: 'not-a-socket' });
 });
