@@ -33,7 +33,9 @@ function options() {
   const minutes = Number(values.minutes);
   const killEvery = Number(values['kill-every']);
   if (!(minutes > 0) || !(killEvery > 0) || !['sqlite', 'postgres'].includes(values.db))
-    throw new Error('usage: npm run soak -- --minutes N [--db sqlite|postgres] [--db-url URL] [--kill-every S] [--keep]');
+    throw new Error(
+      'usage: npm run soak -- --minutes N [--db sqlite|postgres] [--db-url URL] [--kill-every S] [--keep]',
+    );
   return { minutes, killEvery, db: values.db as 'sqlite' | 'postgres', dbUrl: values['db-url'], keep: values.keep };
 }
 
@@ -65,8 +67,8 @@ async function main(): Promise<number> {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const tag = (chunk: Buffer) => log.write(chunk.toString().replace(/^(?=.)/gm, `[s${n}] `));
-    child.stdout!.on('data', tag);
-    child.stderr!.on('data', tag);
+    child.stdout.on('data', tag);
+    child.stderr.on('data', tag);
     return child;
   };
 

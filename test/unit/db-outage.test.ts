@@ -26,10 +26,9 @@ test('an outage is waited out: one line down, one line back, the operation succe
   const log: string[] = [];
   const outage = new DbOutage({ timeoutMs: 2000, log: (l) => log.push(l) });
   let calls = 0;
-  const value = await outage.run(async () => {
-    if (++calls <= 3) throw err('SQLITE_FULL', 'SQLITE_FULL: database or disk is full');
-    return 'ok';
-  });
+  const value = await outage.run(() =>
+    ++calls <= 3 ? Promise.reject(err('SQLITE_FULL', 'SQLITE_FULL: database or disk is full')) : Promise.resolve('ok'),
+  );
   expect(value).toBe('ok');
   expect(calls).toBe(4);
   expect(log).toHaveLength(2);
