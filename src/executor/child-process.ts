@@ -108,7 +108,8 @@ function runChild(
     env: childEnv(spec),
     // Own process group, so a timeout reaches grandchildren (`sleep 30 & wait`) too.
     detached: true,
-    // stdin carries the go signal; stdout and stderr come through the parent, so the log can be capped.
+    // The go signal: a runner's stdin, the gate's fd 3 (fd 3 then carries a runner's result line).
+    // stdout and stderr come through the parent, so the log can be capped.
     stdio: [usesResultFd ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],
   });
   const capped = new CappedLog((data) => log.write(data), limits.maxLogBytes);
