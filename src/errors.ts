@@ -3,6 +3,9 @@
  * and exits non-zero; anything that is not a MiniflowError is a bug and keeps its stack trace.
  */
 export class MiniflowError extends Error {
+  /** The CLI's exit code for it. */
+  readonly exitCode: number = 1;
+
   constructor(message: string) {
     super(message);
     this.name = new.target.name;
@@ -57,6 +60,14 @@ export class TemplateError extends MiniflowError {}
 
 /** A cache backend could not be loaded or failed; the scheduler fails open on these. */
 export class CacheBackendError extends MiniflowError {}
+
+/**
+ * The metadata DB stayed unwritable or unreachable for `[scheduler] db_unavailable_timeout` seconds:
+ * the scheduler exits with code 3 (its tries are recovered by the next scheduler; nothing is lost).
+ */
+export class DbUnavailableError extends MiniflowError {
+  override readonly exitCode: number = 3;
+}
 
 /** The message of anything thrown: an Error's message, else its string form. */
 export function errorMessage(err: unknown): string {

@@ -45,7 +45,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     if (err instanceof MiniflowError) {
       process.stderr.write(`error: ${err.message}\n`);
-      process.exitCode = 1;
+      process.exitCode = err.exitCode;
       return;
     }
     process.stderr.write(`miniflow: internal error: ${(err as Error)?.stack ?? String(err)}\n`);

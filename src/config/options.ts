@@ -217,6 +217,14 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
     "catchup of a DAG that does not set it (False, as Airflow 3; Airflow 2.x's default was True).",
   ),
   option(
+    'scheduler',
+    'db_unavailable_timeout',
+    '300',
+    ['scheduler', 'dbUnavailableTimeout'],
+    kinds.seconds(0, true),
+    'Seconds the scheduler waits for a metadata DB it cannot write or reach (full disk, read-only file, lost connection) before it exits with code 3; it retries every 5 s meanwhile.',
+  ),
+  option(
     'logging',
     'base_log_folder',
     '{AIRFLOW_HOME}/logs',

@@ -46,6 +46,8 @@ export interface Settings {
     dagDirListInterval: number;
     /** catchup of a DAG that does not set it. */
     catchupByDefault: boolean;
+    /** Seconds a scheduler waits for an unwritable or unreachable metadata DB before it exits (code 3). */
+    dbUnavailableTimeout: number;
   };
   logging: {
     baseLogFolder: string;

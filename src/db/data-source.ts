@@ -6,6 +6,7 @@ import { DataSource, type QueryRunner } from 'typeorm';
 import { migrations } from '../../migrations/index.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import { parseConn, type DbKind } from './connection-url.js';
+import { DbOutage, type OutagePolicy } from './outage.js';
 import { BUSY_RETRY_MS, PreparedStatements } from './prepared-statements.js';
 import type { ExecResult, SqlRunner } from './sql-runner.js';
 import { SqliteWriteQueue } from './write-queue.js';
@@ -33,6 +34,8 @@ async function runExec(qr: QueryRunner, sql: string, params: unknown[], release:
 export class MetadataDb {
   /** SQLite only: kept statements and the queue that orders them. */
   private readonly sqlite: { statements: PreparedStatements; queue: SqliteWriteQueue } | null;
+  /** Set while a scheduler runs: operations wait out an unwritable or unreachable DB (outage.ts). */
+  private outage: DbOutage | null = null;
 
   constructor(
     readonly dataSource: DataSource,
@@ -48,22 +51,39 @@ export class MetadataDb {
     this.sqlite = { statements, queue: new SqliteWriteQueue(statements) };
   }
 
+  /** From now on (null: no more) operations retry through an outage instead of failing at once. */
+  waitOutOutages(policy: OutagePolicy | null): void {
+    this.outage = policy ? new DbOutage(policy) : null;
+  }
+
   /** A plain query; on SQLite it waits behind queued statements so it never lands inside a transaction. */
   query<T = unknown[]>(sql: string, params: unknown[] = []): Promise<T> {
+    return this.outage ? this.outage.run(() => this.rawQuery<T>(sql, params)) : this.rawQuery<T>(sql, params);
+  }
+
+  /** Like `query`, for INSERT/UPDATE/DELETE: how many rows changed (guarded state transitions read this). */
+  exec(sql: string, params: unknown[] = []): Promise<ExecResult> {
+    return this.outage ? this.outage.run(() => this.rawExec(sql, params)) : this.rawExec(sql, params);
+  }
+
+  /** A transaction with `?`-placeholder helpers (the whole body is run again after an outage). */
+  transaction<T>(fn: (r: SqlRunner) => Promise<T>): Promise<T> {
+    return this.outage ? this.outage.run(() => this.rawTransaction(fn)) : this.rawTransaction(fn);
+  }
+
+  private rawQuery<T>(sql: string, params: unknown[]): Promise<T> {
     const s = this.sqlite;
     if (s) return s.queue.run(() => s.statements.all<T>(sql, params));
     return this.dataSource.query<T>(this.sql(sql), params);
   }
 
-  /** Like `query`, for INSERT/UPDATE/DELETE: how many rows changed (guarded state transitions read this). */
-  exec(sql: string, params: unknown[] = []): Promise<ExecResult> {
+  private rawExec(sql: string, params: unknown[]): Promise<ExecResult> {
     const s = this.sqlite;
     if (s) return s.queue.run(() => s.statements.run(sql, params));
     return runExec(this.dataSource.createQueryRunner(), this.sql(sql), params, true);
   }
 
-  /** A transaction with `?`-placeholder helpers. */
-  transaction<T>(fn: (r: SqlRunner) => Promise<T>): Promise<T> {
+  private rawTransaction<T>(fn: (r: SqlRunner) => Promise<T>): Promise<T> {
     const s = this.sqlite;
     if (s) {
       return s.queue.run(

@@ -4,21 +4,34 @@
  * TaskTryResult. Never rejects: every failure, including not being able to start, is a result.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
-import type { Readable } from 'node:stream';
+import { existsSync } from 'node:fs';
+import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { Json } from '../dag/model.js';
 import { childEnv } from './child-env.js';
 import { operatorOf, planLaunch, type LaunchPlan } from '../operators/index.js';
 import type { TaskTrySpec, TaskTryResult } from './types.js';
 import { errorMessage } from '../errors.js';
+import { TryLogSink } from './log-sink.js';
 import { BoundedText, CappedLog, DEFAULT_OUTPUT_LIMITS, LastLineTracker, type OutputLimits } from './output-limits.js';
 
 export interface TaskTryHooks {
-  /** Called right after spawn, e.g. to record the pid on the task instance. */
-  onStart?(pid: number): void;
+  /**
+   * Called right after spawn to record the pid (the scheduler commits it on the task instance). The
+   * child starts the task's work only once this resolves true: false, or a rejection, and it exits
+   * without doing anything. So a try's pid is always on record before its work begins.
+   */
+  onStart?(pid: number): Promise<boolean> | boolean | void;
 }
+
+/**
+ * Every child waits for a go signal: a runner's go is its spec on stdin (it reads stdin to EOF), a
+ * command's go is one line on fd 3 read by this gate, which then becomes the command (exec: same
+ * pid, same process group). The pipe closing without a go (the scheduler died) ends the child
+ * before any work. Not stdin for bash: node's pipes are sockets, and a bash whose stdin is a socket
+ * takes itself for an rsh session and sources ~/.bashrc.
+ */
+const GO_GATE = 'IFS= read -r _ <&3 || exit 97; exec "$@" 3<&-';
 
 /** Time between SIGTERM and SIGKILL when execution_timeout is exceeded. */
 export const KILL_GRACE_MS = 2000;
@@ -32,8 +45,8 @@ export function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-function logLine(fd: number, message: string, level: 'INFO' | 'ERROR' = 'INFO'): void {
-  writeSync(fd, `[${new Date().toISOString()}] {miniflow} ${level} - ${message}\n`);
+function logLine(log: TryLogSink, message: string, level: 'INFO' | 'ERROR' = 'INFO'): void {
+  log.write(`[${new Date().toISOString()}] {miniflow} ${level} - ${message}\n`);
 }
 
 export async function runTaskTry(
@@ -52,14 +65,7 @@ export async function runTaskTry(
     endedAt: new Date(),
   });
 
-  let log: number;
-  try {
-    mkdirSync(dirname(spec.logFile), { recursive: true });
-    // O_APPEND: the parent and the child write the same file without overwriting each other.
-    log = openSync(spec.logFile, 'a');
-  } catch (err) {
-    return failed(`cannot open log file ${spec.logFile}: ${errorMessage(err)}`);
-  }
+  const log = new TryLogSink(spec);
   try {
     let plan: LaunchPlan;
     try {
@@ -83,7 +89,7 @@ export async function runTaskTry(
   } catch (err) {
     return failed(`executor error: ${errorMessage(err)}`);
   } finally {
-    closeSync(log);
+    log.close();
   }
 }
 
@@ -102,21 +108,25 @@ export function describeReturnValue(value: Json | undefined): string {
 function runChild(
   spec: TaskTrySpec,
   plan: LaunchPlan,
-  log: number,
+  log: TryLogSink,
   hooks: TaskTryHooks,
   startedAt: Date,
   limits: OutputLimits,
 ): Promise<TaskTryResult> {
   const usesResultFd = plan.input !== undefined;
-  const child = spawn(plan.command, plan.args, {
+  const [command, args] = usesResultFd
+    ? [plan.command, plan.args]
+    : ['bash', ['-c', GO_GATE, 'miniflow-go', plan.command, ...plan.args]];
+  const child = spawn(command, args, {
     cwd: spec.cwd,
     env: childEnv(spec),
     // Own process group, so a timeout reaches grandchildren (`sleep 30 & wait`) too.
     detached: true,
-    // stdout and stderr come through the parent, so the log can be capped ([logging] max_log_bytes_per_try).
-    stdio: [usesResultFd ? 'pipe' : 'ignore', 'pipe', 'pipe', usesResultFd ? 'pipe' : 'ignore'],
+    // The go signal: a runner's stdin, the gate's fd 3 (fd 3 then carries a runner's result line).
+    // stdout and stderr come through the parent, so the log can be capped.
+    stdio: [usesResultFd ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],
   });
-  const capped = new CappedLog(log, limits.maxLogBytes);
+  const capped = new CappedLog((data) => log.write(data), limits.maxLogBytes);
   // A result line is the value's JSON plus a small envelope ({"ok":true,"value":...}).
   const resultText = new BoundedText(limits.maxXcomBytes + 1024);
   const lastLine = new LastLineTracker(limits.maxXcomBytes);
@@ -140,12 +150,30 @@ function runChild(
       }
     });
     if (child.pid === undefined) return;
-    hooks.onStart?.(child.pid);
     const pid = child.pid;
+    const goPipe = (usesResultFd ? child.stdin : child.stdio[3]) as Writable;
+    goPipe.on('error', () => {}); // EPIPE when the child dies before reading its go
+    let notStarted: string | null = null;
+    const go = () => goPipe.end(usesResultFd ? JSON.stringify(plan.input) : 'go\n');
+    const noGo = (why: string) => {
+      notStarted = why;
+      goPipe.destroy(); // EOF without a go: the child exits on its own
+      killGroup(pid, 'SIGKILL');
+    };
+    try {
+      const started = hooks.onStart?.(pid);
+      if (started === false) noGo('the task instance is no longer this try');
+      else if (!(started instanceof Promise)) go();
+      else
+        void started.then(
+          (ok) => (ok ? go() : noGo('the task instance is no longer this try')),
+          (err: unknown) => noGo(`its pid could not be recorded: ${errorMessage(err)}`),
+        );
+    } catch (err) {
+      noGo(`its pid could not be recorded: ${errorMessage(err)}`);
+    }
 
     if (usesResultFd) {
-      child.stdin?.on('error', () => {}); // EPIPE when the child dies before reading its spec
-      child.stdin?.end(JSON.stringify(plan.input));
       const resultPipe = child.stdio[3] as Readable;
       resultPipe.setEncoding('utf8');
       resultPipe.on('data', (chunk: string) => resultText.push(chunk));
@@ -176,6 +204,7 @@ function runChild(
       if (plan.captureStdout) lastLine.push(decoder.end());
       const status = { exitCode: code, signal: signal as string | null };
       const exitError = signal ? `killed by ${signal}` : `exited with code ${code}`;
+      if (notStarted !== null) return settle({ ok: false, error: `not started: ${notStarted}`, ...status });
       if (timedOut)
         return settle({ ok: false, error: `execution_timeout of ${spec.executionTimeout}s exceeded`, ...status });
       if (!usesResultFd) {

@@ -99,7 +99,7 @@ export class LocalExecutor {
             onStart: (started) => {
               pid = started;
               this.#runningPids.add(started);
-              hooks.onStart?.(started);
+              return hooks.onStart ? hooks.onStart(started) : true;
             },
           },
           this.#limits,

@@ -19,15 +19,22 @@ export const DEFAULT_OUTPUT_LIMITS: OutputLimits = { maxLogBytes: 100 * 1024 * 1
 export class CappedLog {
   private written = 0;
   private dropped = 0;
+  private readonly out: (data: string | Uint8Array) => void;
 
+  /** `target`: a file descriptor, or a writer (a TryLogSink's, which never throws). */
   constructor(
-    private readonly fd: number,
+    target: number | ((data: string | Uint8Array) => void),
     private readonly maxBytes: number,
-  ) {}
+  ) {
+    this.out =
+      typeof target === 'number'
+        ? (data) => (typeof data === 'string' ? writeSync(target, data) : writeSync(target, data))
+        : target;
+  }
 
   write(chunk: Buffer): void {
     if (this.maxBytes <= 0) {
-      writeSync(this.fd, chunk);
+      this.out(chunk);
       return;
     }
     const room = this.maxBytes - this.written;
@@ -36,12 +43,11 @@ export class CappedLog {
       return;
     }
     const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
-    writeSync(this.fd, part);
+    this.out(part);
     this.written += part.length;
     if (part.length < chunk.length) {
       this.dropped += chunk.length - part.length;
-      writeSync(
-        this.fd,
+      this.out(
         `\n[miniflow] log truncated: this try's output passed [logging] max_log_bytes_per_try (${this.maxBytes} bytes); the rest is not kept\n`,
       );
     }

@@ -25,8 +25,21 @@ export class SchedulerJobs {
     );
   }
 
+  /** A live scheduler is running, even if another one, not hearing from it, marked it ended. */
   async heartbeat(id: string, now: Date): Promise<void> {
-    await this.db.exec('UPDATE scheduler_job SET latest_heartbeat = ? WHERE id = ?', [now.getTime(), id]);
+    await this.db.exec(
+      "UPDATE scheduler_job SET latest_heartbeat = ?, state = 'running', end_date = NULL WHERE id = ?",
+      [now.getTime(), id],
+    );
+  }
+
+  /** Dead schedulers whose task instances were recovered: ended, so `jobs` listings stop showing them running. */
+  async markEnded(ids: string[], now: Date): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.exec(
+      `UPDATE scheduler_job SET state = 'ended', end_date = ? WHERE state <> 'ended' AND id IN (${ids.map(() => '?').join(', ')})`,
+      [now.getTime(), ...ids],
+    );
   }
 
   async end(id: string, now: Date): Promise<void> {

@@ -136,14 +136,18 @@ export class TaskInstanceStore {
     return true;
   }
 
-  /** queued -> running: the child process exists. */
-  async markRunning(ti: TiRef, pid: number | null, hostname: string, now: Date): Promise<void> {
+  /**
+   * queued -> running: the child process exists (it waits for this commit before starting the
+   * task's work). False when the try is no longer this scheduler's to run.
+   */
+  async markRunning(ti: TiRef, pid: number | null, hostname: string, now: Date): Promise<boolean> {
     const r = await this.db.exec(
       `UPDATE task_instance SET state = ?, pid = ?, hostname = ?, start_date = ?, heartbeat_at = ? WHERE id = ? AND state = ? AND ${OWNED}`,
       [TI.RUNNING, pid, hostname, now.getTime(), now.getTime(), ti.id, TI.QUEUED, ...owned(ti)],
     );
     // Only when it changed: a late write must not turn a finished task instance back to running.
     if (r.affected === 1) ti.state = TI.RUNNING;
+    return r.affected === 1;
   }
 
   /** scheduled -> none, giving the try back: the scheduler is stopping before anything started. */

@@ -21,6 +21,36 @@ export async function xcomsOf(db: MetadataDb, dagId: string, runId: string, task
   );
 }
 
+/** An XCom row read with a size bound: `value` is null when the stored text is over it (never loaded). */
+export interface BoundedXCom {
+  task_id: string;
+  key: string;
+  value: string | null;
+  /** Length of the stored text, in characters. */
+  value_length: number;
+}
+
+/**
+ * XComs pushed by some tasks of a run, each value's text only when at most `maxChars` long: the
+ * length is checked in the DB, so an oversized row (an older version, a hand edit) never reaches
+ * the scheduler's memory.
+ */
+export async function boundedXcomsOf(
+  db: MetadataDb,
+  dagId: string,
+  runId: string,
+  taskIds: string[],
+  maxChars: number,
+): Promise<BoundedXCom[]> {
+  if (taskIds.length === 0) return [];
+  const rows = await db.query<BoundedXCom[]>(
+    `SELECT task_id, key, CASE WHEN length(value) > ? THEN NULL ELSE value END AS value, length(value) AS value_length
+     FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id IN (${taskIds.map(() => '?').join(',')})`,
+    [maxChars, dagId, runId, ...taskIds],
+  );
+  return rows.map((r) => ({ ...r, value_length: Number(r.value_length) }));
+}
+
 /** Pushes XComs (a re-push of the same key replaces it), as one multi-row INSERT. */
 export async function writeXComs(
   t: SqlRunner,

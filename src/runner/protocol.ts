@@ -12,6 +12,8 @@ export async function readStdinJson<T>(): Promise<T> {
   let text = '';
   process.stdin.setEncoding('utf8');
   for await (const chunk of process.stdin) text += chunk;
+  // No spec is no go: the scheduler died (or gave the try up) before recording this pid. Do nothing.
+  if (text === '') process.exit(97);
   return JSON.parse(text) as T;
 }
 

@@ -77,8 +77,12 @@ def main():
         # Exit now, like the node runner: threads left behind by user code must not hold the try open.
         os._exit(0 if result["ok"] else 1)
 
+    text = sys.stdin.read()
+    if text == "":
+        # No spec is no go: the scheduler died before recording this pid. Do nothing.
+        os._exit(97)
     try:
-        spec = json.load(sys.stdin)
+        spec = json.loads(text)
         label = "%s()" % spec["name"]
         fn = load_callable(spec["file"], spec["name"])
         if fn is None:

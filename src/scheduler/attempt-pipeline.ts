@@ -49,7 +49,14 @@ export class AttemptPipeline {
     const { dag, run } = tracker;
     let resolved;
     try {
-      resolved = await taskInputs(this.d.db, this.d.inputResolver, tracker, task, ti);
+      resolved = await taskInputs(
+        this.d.db,
+        this.d.inputResolver,
+        tracker,
+        task,
+        ti,
+        this.d.settings.core.maxXcomBytes,
+      );
     } catch (err) {
       if (!(err instanceof MiniflowError) || !(await this.claim(a))) throw err;
       await this.failUnresolved(a, err.message);

@@ -26,9 +26,9 @@ export async function executeTry(d: AttemptDeps, c: CheckedAttempt, slot: SlotHo
     c.inputs,
     logFile,
   );
-  const result = await slot.submit(spec, {
-    onStart: (pid) => void d.tis.markRunning(ti, pid, d.host, d.clock.now()).catch(() => undefined),
-  });
+  // The child starts the task's work only after its pid is committed: a scheduler dying in between
+  // leaves a child that exits on its own (its go pipe closed), never an orphan beside the retry.
+  const result = await slot.submit(spec, { onStart: (pid) => d.tis.markRunning(ti, pid, d.host, d.clock.now()) });
   const outcome: TryOutcome = {
     start: result.startedAt,
     end: result.endedAt,

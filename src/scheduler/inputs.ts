@@ -1,7 +1,8 @@
 import type { Json, Task } from '../dag/model.js';
 import type { MetadataDb } from '../db/data-source.js';
 import { FINISHED_STATES } from '../models/states.js';
-import { xcomsOf } from '../models/xcom.js';
+import { TemplateError } from '../errors.js';
+import { boundedXcomsOf } from '../models/xcom.js';
 import type { TiRef } from '../models/task-instance.js';
 import {
   buildTemplateContext,
@@ -22,8 +23,9 @@ export async function taskInputs(
   tracker: RunTracker,
   task: Task,
   ti: Pick<TiRef, 'try_number' | 'map_index'>,
+  maxXcomBytes: number,
 ): Promise<{ inputs: ResolvedInputs; ctx: TemplateContext }> {
-  const ctx = await templateContext(db, tracker, task);
+  const ctx = await templateContext(db, tracker, task, maxXcomBytes);
   const inputs = await resolver.resolve(tracker.dag, task, ctx, { tryNumber: ti.try_number, mapIndex: ti.map_index });
   return { inputs, ctx };
 }
@@ -32,13 +34,24 @@ export async function taskInputs(
  * The run's template context, built once per run (its XCom reader reads the tracker live), with
  * the XComs this task can read loaded first. A finished task's XComs are read from the DB once.
  */
-async function templateContext(db: MetadataDb, tracker: RunTracker, task: Task): Promise<TemplateContext> {
+async function templateContext(
+  db: MetadataDb,
+  tracker: RunTracker,
+  task: Task,
+  maxXcomBytes: number,
+): Promise<TemplateContext> {
   const { run, dag } = tracker;
   const wanted = usesXComPull(task) ? dag.topoOrder : task.xcomDependencies;
   const missing = wanted.filter((id) => !tracker.xcomsLoaded.has(id) && !tracker.hasXCom(id, 'return_value'));
   if (missing.length > 0) {
-    for (const row of await xcomsOf(db, run.dag_id, run.run_id, missing))
+    for (const row of await boundedXcomsOf(db, run.dag_id, run.run_id, missing, maxXcomBytes)) {
+      // Checked before parsing (characters in the DB, then bytes): a huge value never reaches memory whole.
+      if (row.value === null || Buffer.byteLength(row.value, 'utf8') > maxXcomBytes)
+        throw new TemplateError(
+          `XCom '${row.key}' of task '${row.task_id}' (run ${run.run_id}) is ${row.value_length} characters in the metadata DB, over [core] max_xcom_bytes (${maxXcomBytes} bytes): it is not read; raise the limit or have that task return less`,
+        );
       tracker.setXCom(row.task_id, row.key, JSON.parse(row.value) as Json);
+    }
     for (const id of missing) if (FINISHED_STATES.has(tracker.tis.get(id)?.state ?? '')) tracker.xcomsLoaded.add(id);
   }
   tracker.context ??= buildTemplateContext({

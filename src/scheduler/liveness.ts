@@ -67,9 +67,11 @@ export class Liveness {
       settings.scheduler.taskHeartbeatTimeout * 1000,
     );
     let n = 0;
-    for (const dead of new Set(zombies.map((z) => z.ti.scheduler_id!))) await this.leases.releaseAllOf(dead);
+    const dead = [...new Set(zombies.map((z) => z.ti.scheduler_id!))];
+    for (const id of dead) await this.leases.releaseAllOf(id);
     for (const { ti, why } of zombies) {
-      // What a dead scheduler's try left running on this host must not run beside its retry.
+      // What a dead scheduler's try left running on this host must not run beside its retry. A try
+      // with no pid never got its go signal: its child exits by itself when the dead scheduler's pipe closes.
       if (ti.pid && ti.hostname === this.jobs.host) killGroup(ti.pid);
       trackers.get(runKey(ti.dag_id, ti.run_id))?.invalidate();
       if (ti.pid === null && ti.state !== TI.RUNNING && (await tis.resetUnstartedTry(ti))) {
@@ -89,6 +91,7 @@ export class Liveness {
         this.d.track(writeTryLog(file, now, [`ERROR - try ${ti.try_number} was lost: ${why}`], true));
       }
     }
+    await this.jobs.markEnded(dead, now);
     return n;
   }
 }

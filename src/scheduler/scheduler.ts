@@ -5,22 +5,24 @@ import { SingleFlight } from '../cache/single-flight.js';
 import type { Settings } from '../config/settings.js';
 import type { MetadataDb } from '../db/data-source.js';
 import type { DagRunRow } from '../db/rows.js';
-import { errorMessage } from '../errors.js';
+import { DbUnavailableError, errorMessage } from '../errors.js';
 import type { LocalExecutor } from '../executor/local-executor.js';
 import { CacheHitWriter } from '../models/cache-hit-write.js';
 import { CacheLeases } from '../models/cache-lease.js';
 import { DagRunStore } from '../models/dag-run.js';
-import { FINISHED_STATES, TI } from '../models/states.js';
+import { TI } from '../models/states.js';
 import { TaskInstanceStore, type TiRef } from '../models/task-instance.js';
 import { taskInputResolver } from '../models/variables.js';
 import type { Clock } from '../util/clock.js';
 import { runKey, subKey } from '../util/keys.js';
+import { WakeableSleep } from '../util/wakeable-sleep.js';
+import { SideWrites } from './side-writes.js';
 import type { AttemptDeps } from './attempt.js';
 import { AttemptPipeline } from './attempt-pipeline.js';
 import type { DagRegistry } from './dag-registry.js';
 import { DagRunCreator } from './dag-run-creator.js';
 import { SchedulerEvents } from './events.js';
-import { failTry } from './execute.js';
+import { Containment } from './containment.js';
 import { Liveness } from './liveness.js';
 import { RunTracker } from './run-tracker.js';
 import { countUpstream, evaluateTriggerRule } from './trigger-rules.js';
@@ -71,16 +73,19 @@ export class Scheduler {
   /** Creates due scheduled runs; none when working on one run only (`dags test`, backfill). */
   private readonly creator: DagRunCreator | null;
   private readonly deps: AttemptDeps;
+  private readonly containment: Containment;
+  /** Set when the metadata DB stayed unavailable past `[scheduler] db_unavailable_timeout`: the loop exits. */
+  private fatal: DbUnavailableError | null = null;
   private readonly trackers = new Map<string, RunTracker>();
   /** Per task instance work in flight (attempts, skips). */
   private readonly work = new Set<Promise<void>>();
   /** Side writes (log files, hit counts) the loop waits for before it exits. */
-  private readonly sideWrites = new Set<Promise<void>>();
+  private readonly sideWrites = new SideWrites((line) => this.log(line));
   /** Set when the loop is about to exit: no new task instance is started, in-flight ones finish. */
   private stopping = false;
   /** Task instances up_for_retry whose retry is not due yet, by run key + task id. */
   private readonly retrying = new Map<string, { tracker: RunTracker; taskId: string }>();
-  private wakeUp: (() => void) | null = null;
+  private readonly idle = new WakeableSleep();
   /** performance.now() of the last poll for queued/running runs (the DB view of other processes' work). */
   private lastRunPoll = -Infinity;
   /** Whether the last tick polled: "nothing left to do" is only true of a view just read. */
@@ -90,7 +95,7 @@ export class Scheduler {
     this.runs = new DagRunStore(o.db);
     this.tis = new TaskInstanceStore(o.db);
     const log = (line: string) => this.log(line);
-    const track = (p: Promise<unknown>) => this.track(p);
+    const track = (p: Promise<unknown>) => this.sideWrites.track(p);
     this.liveness = new Liveness({ ...o, tis: this.tis, log, track });
     this.deps = {
       ...o,
@@ -107,22 +112,41 @@ export class Scheduler {
       retryLater: (tracker, taskId) => this.retrying.set(subKey(tracker.key, taskId), { tracker, taskId }),
     };
     this.attempts = new AttemptPipeline(this.deps);
+    this.containment = new Containment(this.deps, (tracker, taskId) => {
+      this.evaluate(tracker, taskId);
+      this.idle.wakeUp();
+    });
     const minIntervalMs = o.settings.scheduler.idleSleepTime * 1000;
     this.creator = o.only ? null : new DagRunCreator({ ...o, dags: () => o.registry.dags, log, minIntervalMs });
   }
 
   /** Runs until told to stop; says why it stopped (the `scheduler` command prints it). */
   async loop(opts: LoopOptions = {}): Promise<StopReason> {
-    await this.liveness.register();
+    // An unwritable or unreachable DB is waited out (what this scheduler holds is kept), never spun on.
+    const { dbUnavailableTimeout } = this.o.settings.scheduler;
+    this.o.db.waitOutOutages({ timeoutMs: dbUnavailableTimeout * 1000, log: (line) => this.log(line) });
+    const uninstall = this.containment.lastResort();
+    let reason: StopReason;
     try {
-      return await this.iterate(opts);
+      await this.liveness.register();
+      reason = await this.iterate(opts);
+    } catch (err) {
+      if (err instanceof DbUnavailableError) this.fatal ??= err;
+      throw err;
     } finally {
       this.stopping = true;
+      // Exiting for good on a lost DB: the children are killed; their tries are recovered by the next scheduler.
+      if (this.fatal) this.o.executor.killAll();
       this.o.executor.cancelSlotWaits();
       while (this.work.size > 0 || this.sideWrites.size > 0)
-        await Promise.allSettled([...this.work, ...this.sideWrites]);
+        await Promise.allSettled([...this.work, ...this.sideWrites.all()]);
+      this.containment.stop();
       await this.liveness.end().catch(() => undefined);
+      this.o.db.waitOutOutages(null);
+      uninstall();
     }
+    if (this.fatal) throw this.fatal;
+    return reason;
   }
 
   private async iterate(opts: LoopOptions): Promise<StopReason> {
@@ -134,14 +158,16 @@ export class Scheduler {
     let gcRunning = false;
     for (;;) {
       const started = performance.now();
-      await this.tick();
+      await this.containment.loopStep(() => this.tick());
       this.events.emit('tick', { ms: performance.now() - started });
       iterations++;
       const now = this.o.clock.now().getTime();
       if (now - lastHeartbeat >= scheduler.heartbeatInterval * 1000) {
         lastHeartbeat = now;
-        await this.liveness.heartbeat(this.trackers.values());
-        await this.recoverZombies();
+        await this.containment.loopStep(async () => {
+          await this.liveness.heartbeat(this.trackers.values());
+          await this.recoverZombies();
+        });
       }
       if (this.o.refreshDags && now - lastDagRead >= scheduler.dagDirListInterval * 1000) {
         lastDagRead = now;
@@ -162,6 +188,7 @@ export class Scheduler {
           )
           .finally(() => (gcRunning = false));
       }
+      if (this.fatal) throw this.fatal;
       if (opts.signal?.aborted) return 'signal';
       if (opts.numRuns !== undefined && iterations >= opts.numRuns) return 'num-runs';
       if (opts.untilIdle && this.trackers.size === 0 && this.work.size === 0) {
@@ -169,7 +196,7 @@ export class Scheduler {
         if (this.lastTickPolled) return 'idle';
         continue;
       }
-      await this.sleep(scheduler.idleSleepTime * 1000, opts.signal);
+      await this.idle.sleep(scheduler.idleSleepTime * 1000, opts.signal);
     }
   }
 
@@ -252,7 +279,7 @@ export class Scheduler {
 
   /** Decides what a task instance whose state allows it does next. */
   private evaluate(tracker: RunTracker, taskId: string): void {
-    if (this.stopping || tracker.inFlight.has(taskId)) return;
+    if (this.stopping || tracker.inFlight.has(taskId) || this.containment.deferred(tracker, taskId)) return;
     const ti = tracker.tis.get(taskId);
     if (!ti) return;
     if (ti.state === TI.UP_FOR_RETRY) {
@@ -283,25 +310,24 @@ export class Scheduler {
     tracker.inFlight.add(ti.task_id);
     const task = tracker.dag.tasks.get(ti.task_id)!;
     const p: Promise<void> = body()
-      .catch(async (err: unknown) => {
-        // A bug or a DB error must not strand the run: fail this try (it retries if it may) and re-read.
-        this.log(
-          `internal error on task '${ti.task_id}' of run ${ti.run_id}: ${err instanceof Error && err.stack ? err.stack : errorMessage(err)}`,
-        );
-        tracker.invalidate();
-        if (ti.scheduler_id === this.o.schedulerId && ti.state !== null && !FINISHED_STATES.has(ti.state)) {
-          const now = this.o.clock.now();
-          const attempt = { tracker, ti, task, start: now, before: ti.state };
-          const outcome = { start: now, end: now, error: `internal error: ${errorMessage(err)}` };
-          await failTry(this.deps, attempt, outcome, null).catch(() => undefined);
-        }
+      .then(
+        () => this.containment.cleared(tracker, ti.task_id),
+        // A bug or a DB error stays this task instance's: its try fails (and retries), it backs off.
+        (err: unknown) => this.containment.contain(tracker, ti, task, err),
+      )
+      .catch((err: unknown) => {
+        if (err instanceof DbUnavailableError) this.fatal ??= err;
+        else
+          this.log(
+            `ERROR cannot fail task '${ti.task_id}' of run ${ti.run_id} after an internal error: ${errorMessage(err)}`,
+          );
       })
       .finally(() => {
         tracker.inFlight.delete(ti.task_id);
         this.work.delete(p);
         if (ti.state === TI.UP_FOR_RETRY) this.evaluate(tracker, ti.task_id);
         for (const d of task.downstreamTaskIds) this.evaluate(tracker, d);
-        this.wakeUp?.();
+        this.idle.wakeUp();
       });
     this.work.add(p);
   }
@@ -311,32 +337,7 @@ export class Scheduler {
     return this.liveness.recoverZombies(this.trackers);
   }
 
-  /** Side writes the loop waits for before it exits, so `tasks logs` right after `dags test` finds the log. */
-  private track(p: Promise<unknown>): void {
-    const q: Promise<void> = p
-      .then(
-        () => undefined,
-        (err: unknown) => this.log(`WARNING ${errorMessage(err)}`),
-      )
-      .finally(() => this.sideWrites.delete(q));
-    this.sideWrites.add(q);
-  }
-
   private log(line: string): void {
     this.o.log?.(line);
-  }
-
-  private sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wakeUp = null;
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakeUp = done;
-      signal?.addEventListener('abort', done, { once: true });
-    });
   }
 }

@@ -67,6 +67,7 @@ describe('loadSettings', () => {
         heartbeatInterval: 5,
         dagDirListInterval: 30,
         catchupByDefault: false,
+        dbUnavailableTimeout: 300,
       },
       logging: { baseLogFolder: join(home, 'logs'), maxLogBytesPerTry: 104857600 },
       dagProcessor: { dagBundleConfigList: '' },

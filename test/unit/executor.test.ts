@@ -67,7 +67,11 @@ describe('BashOperator', () => {
   test('the last non-empty stdout line is the return value, and the log holds all output', async () => {
     const s = bash('echo first; echo "to stderr" >&2; echo last; echo; echo "   "');
     let startedPid: number | undefined;
-    const result = await runTaskTry(s, { onStart: (pid) => (startedPid = pid) });
+    const result = await runTaskTry(s, {
+      onStart: (pid) => {
+        startedPid = pid;
+      },
+    });
     expect(result).toMatchObject({ ok: true, returnValue: 'last', exitCode: 0, timedOut: false });
     expect(startedPid).toBe(result.pid);
     expect(result.endedAt.getTime()).toBeGreaterThanOrEqual(result.startedAt.getTime());
