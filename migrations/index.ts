@@ -3,6 +3,7 @@ import { TaskCache1700000000002 } from './1700000000002-task-cache.js';
 import { SchedulerJobsAndLeases1700000000003 } from './1700000000003-scheduler-jobs-and-leases.js';
 import { SqliteCacheHitWrite1700000000004 } from './1700000000004-sqlite-cache-hit-write.js';
 import { SqliteCacheHitTriggerFromGuard1700000000005 } from './1700000000005-sqlite-cache-hit-trigger-from-guard.js';
+import { MapIndex1700000000009 } from './1700000000009-map-index.js';
 
 /** Every migration in order; the data source runs these and never synchronizes. */
 export const migrations = [
@@ -11,4 +12,5 @@ export const migrations = [
   SchedulerJobsAndLeases1700000000003,
   SqliteCacheHitWrite1700000000004,
   SqliteCacheHitTriggerFromGuard1700000000005,
+  MapIndex1700000000009,
 ];

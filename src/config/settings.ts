@@ -17,6 +17,8 @@ export interface Settings {
     maxCacheEntryBytes: number;
     /** Largest return value (JSON bytes) a task may push or a cached value may be read with. */
     maxXcomBytes: number;
+    /** Most instances a mapped task expands into. */
+    maxMapLength: number;
     defaultTaskRetries: number;
     /** Seconds. */
     defaultRetryDelay: number;

@@ -1,22 +1,39 @@
+import { elementAt, mapLength, overlayElement, readMapLists, type MapLists } from '../dag/mapping-expand.js';
 import type { Json, Task } from '../dag/model.js';
 import type { MetadataDb } from '../db/data-source.js';
-import { FINISHED_STATES } from '../models/states.js';
 import { xcomsOf } from '../models/xcom.js';
 import { buildTemplateContext, resolveInputs, type ResolvedInputs, type TemplateContext } from '../templating/index.js';
 import type { RunTracker } from './run-tracker.js';
 
 /**
- * A task's inputs, rendered and with XCom references resolved, and the template context they were
- * rendered in (the cache key's `include_inputs` read it too). Throws MiniflowError for an input
- * that does not resolve.
+ * A task instance's inputs, rendered and with XCom references resolved, and the template context
+ * they were rendered in (the cache key's `include_inputs` read it too). A mapped instance gets its
+ * element laid over the partial fields: literal elements are rendered like any input, values from
+ * an upstream XCom are not (as Airflow). Throws MiniflowError for an input that does not resolve.
  */
 export async function taskInputs(
   db: MetadataDb,
   tracker: RunTracker,
   task: Task,
+  mapIndex = -1,
 ): Promise<{ inputs: ResolvedInputs; ctx: TemplateContext }> {
-  const ctx = await templateContext(db, tracker, task);
-  return { inputs: resolveInputs(task.inputs, ctx, { dagId: tracker.dag.dagId, taskId: task.taskId }), ctx };
+  const runCtx = await templateContext(db, tracker, task);
+  const where = { dagId: tracker.dag.dagId, taskId: task.taskId };
+  if (!task.mapping || mapIndex < 0) return { inputs: resolveInputs(task.inputs, runCtx, where), ctx: runCtx };
+  const element = elementAt(mapLists(tracker, task), mapIndex);
+  const ctx: TemplateContext = { ...runCtx, ti: { ...runCtx.ti, map_index: mapIndex } };
+  const inputs = resolveInputs(overlayElement(task.inputs, element.literal), ctx, where);
+  return { inputs: overlayElement(inputs, element.fromXCom, true), ctx };
+}
+
+/** The lists a mapped task expands over, its upstream XComs loaded first; throws MiniflowError. */
+export async function mappedLength(db: MetadataDb, tracker: RunTracker, task: Task): Promise<number> {
+  await templateContext(db, tracker, task);
+  return mapLength(mapLists(tracker, task));
+}
+
+function mapLists(tracker: RunTracker, task: Task): MapLists {
+  return readMapLists(task.mapping!, task.runsAs, (ref) => tracker.xcom(ref.task_id, ref.key));
 }
 
 /**
@@ -26,11 +43,13 @@ export async function taskInputs(
 async function templateContext(db: MetadataDb, tracker: RunTracker, task: Task): Promise<TemplateContext> {
   const { run, dag } = tracker;
   const wanted = usesXComPull(task) ? dag.topoOrder : task.xcomDependencies;
-  const missing = wanted.filter((id) => !tracker.xcomsLoaded.has(id) && !tracker.hasXCom(id, 'return_value'));
+  const missing = wanted.filter(
+    (id) => !tracker.xcomsLoaded.has(id) && (dag.tasks.get(id)?.mapping || !tracker.hasXCom(id, 'return_value')),
+  );
   if (missing.length > 0) {
     for (const row of await xcomsOf(db, run.dag_id, run.run_id, missing))
-      tracker.setXCom(row.task_id, row.key, JSON.parse(row.value) as Json);
-    for (const id of missing) if (FINISHED_STATES.has(tracker.tis.get(id)?.state ?? '')) tracker.xcomsLoaded.add(id);
+      tracker.setXCom(row, row.key, JSON.parse(row.value) as Json);
+    for (const id of missing) if (tracker.taskFinished(id)) tracker.xcomsLoaded.add(id);
   }
   tracker.context ??= buildTemplateContext({
     dagId: dag.dagId,

@@ -13,12 +13,13 @@ import { DagRunStore } from '../models/dag-run.js';
 import { FINISHED_STATES, TI } from '../models/states.js';
 import { TaskInstanceStore, type TiRef } from '../models/task-instance.js';
 import type { Clock } from '../util/clock.js';
-import { runKey, subKey } from '../util/keys.js';
+import { runKey, subKey, tiKey } from '../util/keys.js';
 import type { AttemptDeps } from './attempt.js';
 import { AttemptPipeline } from './attempt-pipeline.js';
 import type { DagRegistry } from './dag-registry.js';
 import { SchedulerEvents } from './events.js';
 import { failTry } from './execute.js';
+import { expandMappedTask } from './expansion.js';
 import { Liveness } from './liveness.js';
 import { RunTracker } from './run-tracker.js';
 import { countUpstream, evaluateTriggerRule } from './trigger-rules.js';
@@ -71,8 +72,8 @@ export class Scheduler {
   private readonly sideWrites = new Set<Promise<void>>();
   /** Set when the loop is about to exit: no new task instance is started, in-flight ones finish. */
   private stopping = false;
-  /** Task instances up_for_retry whose retry is not due yet, by run key + task id. */
-  private readonly retrying = new Map<string, { tracker: RunTracker; taskId: string }>();
+  /** Task instances up_for_retry whose retry is not due yet, by run key + tiKey. */
+  private readonly retrying = new Map<string, { tracker: RunTracker; key: string }>();
   private wakeUp: (() => void) | null = null;
   /** performance.now() of the last poll for queued/running runs (the DB view of other processes' work). */
   private lastRunPoll = -Infinity;
@@ -95,7 +96,7 @@ export class Scheduler {
       log,
       track,
       stopping: () => this.stopping,
-      retryLater: (tracker, taskId) => this.retrying.set(subKey(tracker.key, taskId), { tracker, taskId }),
+      retryLater: (tracker, key) => this.retrying.set(subKey(tracker.key, key), { tracker, key }),
     };
     this.attempts = new AttemptPipeline(this.deps);
   }
@@ -169,12 +170,12 @@ export class Scheduler {
       if (tracker && tracker.refreshDue(now.getTime(), this.o.refreshIntervalMs ?? 1000))
         await this.refresh(tracker, now);
     }
-    for (const [k, { tracker, taskId }] of this.retrying) {
-      const ti = tracker.tis.get(taskId);
+    for (const [k, { tracker, key }] of this.retrying) {
+      const ti = tracker.tis.get(key);
       if (!ti || ti.state !== TI.UP_FOR_RETRY) this.retrying.delete(k);
       else if ((ti.next_retry_at ?? 0) <= now.getTime()) {
         this.retrying.delete(k);
-        this.evaluate(tracker, taskId);
+        this.evaluateInstance(tracker, ti);
       }
     }
     for (const [key, tracker] of this.trackers) {
@@ -236,24 +237,32 @@ export class Scheduler {
     for (const id of tracker.dag.topoOrder) this.evaluate(tracker, id);
   }
 
-  /** Decides what a task instance whose state allows it does next. */
+  /** Decides what each task instance of a task (every mapped instance) does next. */
   private evaluate(tracker: RunTracker, taskId: string): void {
-    if (this.stopping || tracker.inFlight.has(taskId)) return;
-    const ti = tracker.tis.get(taskId);
-    if (!ti) return;
+    for (const ti of tracker.instances(taskId)) this.evaluateInstance(tracker, ti);
+  }
+
+  /** Decides what a task instance whose state allows it does next. */
+  private evaluateInstance(tracker: RunTracker, ti: TiRef): void {
+    const key = tiKey(ti.task_id, ti.map_index);
+    if (this.stopping || tracker.inFlight.has(key)) return;
     if (ti.state === TI.UP_FOR_RETRY) {
       if ((ti.next_retry_at ?? 0) <= this.o.clock.now().getTime())
         this.start(tracker, ti, () => this.attempts.run(tracker, ti));
-      else this.deps.retryLater(tracker, taskId);
+      else this.deps.retryLater(tracker, key);
       return;
     }
     if (ti.state !== null) return;
-    const task = tracker.dag.tasks.get(taskId)!;
-    const readiness = evaluateTriggerRule(
-      task.triggerRule,
-      countUpstream(task.upstreamTaskIds.map((u) => tracker.tis.get(u)?.state)),
-    );
+    const task = tracker.dag.tasks.get(ti.task_id)!;
+    // Every instance of a mapped upstream counts (a downstream all_success waits for all of them).
+    const upstream = task.upstreamTaskIds.flatMap((u) => tracker.instances(u).map((i) => i.state));
+    const readiness = evaluateTriggerRule(task.triggerRule, countUpstream(upstream));
     if (readiness === 'wait') return;
+    if (readiness === 'run' && task.mapping && ti.map_index < 0)
+      return this.start(tracker, ti, async () => {
+        await expandMappedTask(this.deps, tracker, ti, task);
+        this.evaluate(tracker, task.taskId);
+      });
     if (readiness === 'run') return this.start(tracker, ti, () => this.attempts.run(tracker, ti));
     this.start(tracker, ti, async () => {
       const cacheReason = task.cache ? notRunRecordReason(readiness) : null;
@@ -266,7 +275,8 @@ export class Scheduler {
 
   /** Runs one piece of per-task-instance work without blocking the loop; then looks downstream. */
   private start(tracker: RunTracker, ti: TiRef, body: () => Promise<void>): void {
-    tracker.inFlight.add(ti.task_id);
+    const key = tiKey(ti.task_id, ti.map_index);
+    tracker.inFlight.add(key);
     const task = tracker.dag.tasks.get(ti.task_id)!;
     const p: Promise<void> = body()
       .catch(async (err: unknown) => {
@@ -283,9 +293,9 @@ export class Scheduler {
         }
       })
       .finally(() => {
-        tracker.inFlight.delete(ti.task_id);
+        tracker.inFlight.delete(key);
         this.work.delete(p);
-        if (ti.state === TI.UP_FOR_RETRY) this.evaluate(tracker, ti.task_id);
+        if (ti.state === TI.UP_FOR_RETRY) this.evaluateInstance(tracker, ti);
         for (const d of task.downstreamTaskIds) this.evaluate(tracker, d);
         this.wakeUp?.();
       });

@@ -23,7 +23,8 @@ export interface TemplateContext {
   run_id: string;
   dag_run: { conf: JsonObject; run_id: string; logical_date: string };
   params: JsonObject;
-  ti: { xcom_pull: (...args: unknown[]) => unknown };
+  /** `map_index`: the instance's index for a mapped task, -1 otherwise (as Airflow). */
+  ti: { xcom_pull: (...args: unknown[]) => unknown; map_index: number };
   dag: { dag_id: string };
   [XCOM_READER]: XComReader;
 }
@@ -55,7 +56,7 @@ export function buildTemplateContext(input: TemplateContextInput): TemplateConte
     run_id: input.runId,
     dag_run: { conf, run_id: input.runId, logical_date: iso },
     params: printable(input.params) as JsonObject,
-    ti: { xcom_pull: xcomPull(input.dagId, input.xcom) },
+    ti: { xcom_pull: xcomPull(input.dagId, input.xcom), map_index: -1 },
     dag: { dag_id: input.dagId },
     [XCOM_READER]: input.xcom,
   };

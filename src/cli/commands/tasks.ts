@@ -7,7 +7,7 @@ import { hitLatencyOf } from '../../models/cache-event.js';
 import { TaskInstanceStore } from '../../models/task-instance.js';
 import { taskLogPath } from '../../util/log-path.js';
 import { parseFormat, printJson, printTable } from '../output.js';
-import { parsePositiveInt } from '../parse.js';
+import { parseMapIndex, parsePositiveInt } from '../parse.js';
 import { TASK_TABLE_HEAD, taskTableRow, taskView } from '../task-view.js';
 import { withRuntime } from '../with-runtime.js';
 import { renderHitLog } from '../hit-log.js';
@@ -38,21 +38,23 @@ export function registerTasks(program: Command): void {
     .argument('<run_id>')
     .argument('<task_id>')
     .option('--try <n>', 'try number (default: the latest)')
-    .action(async (dagId: string, runId: string, taskId: string, opts: { try?: string }) => {
+    .option('--map-index <n>', "a mapped task's instance (0..n-1)")
+    .action(async (dagId: string, runId: string, taskId: string, opts: { try?: string; mapIndex?: string }) => {
+      const mapIndex = parseMapIndex(opts.mapIndex);
       await withRuntime(async (rt) => {
         const store = new TaskInstanceStore(rt.db);
-        const ti = await store.get(dagId, runId, taskId).catch(async (err: unknown) => {
+        const ti = await store.get(dagId, runId, taskId, mapIndex).catch(async (err: unknown) => {
           // A mistyped task id: name the closest task of that run.
           const near = closestMatch(
             taskId,
             (await store.fullRows(dagId, runId)).map((t) => t.task_id),
           );
-          if (err instanceof NotFoundError && near) throw new NotFoundError(`${err.message}; did you mean '${near}'?`);
+          if (err instanceof NotFoundError && near && near !== taskId) throw new NotFoundError(`${err.message}; did you mean '${near}'?`);
           throw err;
         });
         const tryNumber = opts.try ? parsePositiveInt(opts.try, '--try') : ti.try_number;
         if (tryNumber < 1) throw new NotFoundError(`task '${taskId}' of run '${runId}' has not run yet: no log`);
-        const file = taskLogPath(rt.settings.logging.baseLogFolder, dagId, runId, taskId, tryNumber);
+        const file = taskLogPath(rt.settings.logging.baseLogFolder, dagId, runId, taskId, tryNumber, mapIndex);
         if (!existsSync(file) && tryNumber === ti.try_number && ti.cache_decision === 'hit' && ti.cache_key) {
           const entry = await (await rt.cacheBackend()).get(ti.cache_key).catch(() => null);
           const latencyMs = await hitLatencyOf(rt.db, ti);
