@@ -1,15 +1,19 @@
-import { elementAt, mapLength, overlayElement, readMapLists, type MapLists } from '../dag/mapping-expand.js';
 import type { Json, Task } from '../dag/model.js';
 import type { MetadataDb } from '../db/data-source.js';
 import { xcomsOf } from '../models/xcom.js';
-import { buildTemplateContext, resolveInputs, type ResolvedInputs, type TemplateContext } from '../templating/index.js';
+import {
+  buildTemplateContext,
+  instanceInputs,
+  mappedCount,
+  type ResolvedInputs,
+  type TemplateContext,
+} from '../templating/index.js';
 import type { RunTracker } from './run-tracker.js';
 
 /**
  * A task instance's inputs, rendered and with XCom references resolved, and the template context
- * they were rendered in (the cache key's `include_inputs` read it too). A mapped instance gets its
- * element laid over the partial fields: literal elements are rendered like any input, values from
- * an upstream XCom are not (as Airflow). Throws MiniflowError for an input that does not resolve.
+ * they were rendered in (the cache key's `include_inputs` read it too); a mapped instance's are its
+ * element's (templating/instance-inputs.ts). Throws MiniflowError for an input that does not resolve.
  */
 export async function taskInputs(
   db: MetadataDb,
@@ -17,23 +21,12 @@ export async function taskInputs(
   task: Task,
   mapIndex = -1,
 ): Promise<{ inputs: ResolvedInputs; ctx: TemplateContext }> {
-  const runCtx = await templateContext(db, tracker, task);
-  const where = { dagId: tracker.dag.dagId, taskId: task.taskId };
-  if (!task.mapping || mapIndex < 0) return { inputs: resolveInputs(task.inputs, runCtx, where), ctx: runCtx };
-  const element = elementAt(mapLists(tracker, task), mapIndex);
-  const ctx: TemplateContext = { ...runCtx, ti: { ...runCtx.ti, map_index: mapIndex } };
-  const inputs = resolveInputs(overlayElement(task.inputs, element.literal), ctx, where);
-  return { inputs: overlayElement(inputs, element.fromXCom, true), ctx };
+  return instanceInputs(task, await templateContext(db, tracker, task), tracker.dag.dagId, mapIndex);
 }
 
-/** The lists a mapped task expands over, its upstream XComs loaded first; throws MiniflowError. */
+/** How many instances a mapped task expands into, its upstream XComs loaded first; throws MiniflowError. */
 export async function mappedLength(db: MetadataDb, tracker: RunTracker, task: Task): Promise<number> {
-  await templateContext(db, tracker, task);
-  return mapLength(mapLists(tracker, task));
-}
-
-function mapLists(tracker: RunTracker, task: Task): MapLists {
-  return readMapLists(task.mapping!, task.runsAs, (ref) => tracker.xcom(ref.task_id, ref.key));
+  return mappedCount(task, await templateContext(db, tracker, task));
 }
 
 /**

@@ -1,2 +1,3 @@
 export { buildTemplateContext, contextField, type TemplateContext } from './context.js';
 export { resolveInputs, type ResolvedInputs } from './resolve.js';
+export { instanceInputs, mappedCount } from './instance-inputs.js';

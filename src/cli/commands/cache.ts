@@ -17,7 +17,8 @@ import type { Runtime } from '../../runtime.js';
 import type { Json } from '../../dag/model.js';
 import { NotFoundError, UsageError } from '../../errors.js';
 import { colourDecision, parseFormat, printJson, printTable } from '../output.js';
-import { parseConf, parseDate } from '../parse.js';
+import { parseConf, parseDate, parseMapIndex } from '../parse.js';
+import { tiLabel } from '../../util/keys.js';
 import { withRuntime } from '../with-runtime.js';
 import { closestMatch } from '../../util/closest.js';
 
@@ -120,7 +121,7 @@ export function registerCache(program: Command): void {
           views.map((v) => [
             v.short_key,
             v.dag_id,
-            v.task_id,
+            tiLabel({ task_id: v.task_id, map_index: v.map_index }),
             dash(v.team_name),
             v.created_at,
             v.expires_at ? `${v.expires_at}${v.expired ? ' (expired)' : ''}` : 'never',
@@ -270,13 +271,15 @@ export function registerCache(program: Command): void {
     .option('--run-id <run_id>', 'explain this past run')
     .option('--conf <json>', 'explain a run triggered with this dag_run.conf (default: {})')
     .option('--logical-date <date>', 'logical date of that run (default: now)')
+    .option('--map-index <n>', "a mapped task's instance (0..n-1): its element's key")
     .option(...OUTPUT)
     .action(
       async (
         dagId: string,
         taskId: string,
-        opts: { runId?: string; conf?: string; logicalDate?: string; output: string },
+        opts: { runId?: string; conf?: string; logicalDate?: string; mapIndex?: string; output: string },
       ) => {
+        const mapIndex = parseMapIndex(opts.mapIndex);
         const format = parseFormat(opts.output);
         if (opts.runId !== undefined && (opts.conf !== undefined || opts.logicalDate !== undefined)) {
           throw new UsageError(
@@ -294,11 +297,12 @@ export function registerCache(program: Command): void {
           }
           const target: ExplainTarget =
             opts.runId !== undefined
-              ? { kind: 'run', runId: opts.runId }
+              ? { kind: 'run', runId: opts.runId, mapIndex }
               : {
                   kind: 'hypothetical',
                   conf: parseConf(opts.conf) as Record<string, Json>,
                   logicalDate: opts.logicalDate ? parseDate(opts.logicalDate, '--logical-date') : rt.clock.now(),
+                  mapIndex,
                 };
           const { core } = rt.settings;
           const report = await explainTask(
@@ -321,7 +325,7 @@ export function registerCache(program: Command): void {
                 ? colourDecision('hit')
                 : colourDecision(report.decision);
           const lines = [
-            `${dagId}.${taskId} in ${report.run.hypothetical ? 'a new run' : 'run'} ${report.run.run_id}: ${verdict}`,
+            `${dagId}.${tiLabel({ task_id: taskId, map_index: mapIndex })} in ${report.run.hypothetical ? 'a new run' : 'run'} ${report.run.run_id}: ${verdict}`,
             ...(report.key ? [`key: ${report.key}`] : []),
             ...report.reasons.map((r) => `  - ${r}`),
           ];
