@@ -94,7 +94,8 @@ export function checkEntry(v: unknown, opts: EntryCheck, allowNull: boolean): Ca
     sourceRunId: str(r.sourceRunId, 'sourceRunId'),
     sourceTryNumber: num(r.sourceTryNumber, 'sourceTryNumber'),
     // Optional (entries written before mapped tasks ran, third-party backends): -1 = unmapped.
-    sourceMapIndex: r.sourceMapIndex === undefined || r.sourceMapIndex === null ? -1 : num(r.sourceMapIndex, 'sourceMapIndex'),
+    sourceMapIndex:
+      r.sourceMapIndex === undefined || r.sourceMapIndex === null ? -1 : num(r.sourceMapIndex, 'sourceMapIndex'),
     durationSeconds: num(r.durationSeconds, 'durationSeconds'),
   };
 }

@@ -16,8 +16,7 @@ import type { CacheBackend, CacheEntry, CacheKey, KeyComponent } from './types.j
 
 /** Which run's key to compute: a past run, or a run that would be triggered with this conf. */
 export type ExplainTarget = (
-  | { kind: 'run'; runId: string }
-  | { kind: 'hypothetical'; conf: Record<string, Json>; logicalDate: Date }
+  { kind: 'run'; runId: string } | { kind: 'hypothetical'; conf: Record<string, Json>; logicalDate: Date }
 ) & {
   /** A mapped task's instance (`--map-index N`); absent or -1 for an unmapped task. */
   mapIndex?: number;

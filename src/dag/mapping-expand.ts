@@ -113,7 +113,9 @@ export function overlayElement<T extends InputsLike>(base: T, values: { [field: 
       if (field === 'op_kwargs') out.op_kwargs = { ...out.op_kwargs, ...value };
       else
         out.env = stringEnv
-          ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]))
+          ? Object.fromEntries(
+              Object.entries(value).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
+            )
           : value;
     } else {
       out.op_kwargs = { ...out.op_kwargs, [field]: value };

@@ -67,8 +67,8 @@ export class TaskInstanceStore {
       throw new NotFoundError(
         `task '${taskId}' of run '${runId}' is mapped: give --map-index N (it has map_index 0..${mapped[mapped.length - 1]})`,
       );
-    const which = mapIndex >= 0 ? ` with map_index ${mapIndex}` : '';
-    throw new NotFoundError(`run '${runId}' of DAG '${dagId}' has no task '${taskId}'${which}`);
+    const which = mapIndex >= 0 ? `'${taskId}' with map_index ${mapIndex}` : `'${taskId}'`;
+    throw new NotFoundError(`run '${runId}' of DAG '${dagId}' has no task ${which}`);
   }
 
   /** The task instance, or null when the run or task has none. */
@@ -80,7 +80,7 @@ export class TaskInstanceStore {
     return rows[0] ?? null;
   }
 
-  /** The map indexes of a task's expanded instances in a run (empty for an unmapped or unexpanded task). */
+  /** The map indexes of a task's expanded instances in a run (none: unmapped or not expanded). */
   async mapIndexes(dagId: string, runId: string, taskId: string): Promise<number[]> {
     const rows = await this.db.query<{ map_index: number }[]>(
       'SELECT map_index FROM task_instance WHERE dag_id = ? AND run_id = ? AND task_id = ? AND map_index >= 0 ORDER BY map_index',
@@ -89,15 +89,13 @@ export class TaskInstanceStore {
     return rows.map((r) => Number(r.map_index));
   }
 
-  /**
-   * A mapped task's expansion, as Airflow's: its placeholder (map_index -1, state none) becomes map_index 0
-   * and rows 1..count-1 are added, in one transaction. False when another scheduler expanded it.
-   */
+  /** Expansion, as Airflow's: placeholder (-1, none) -> map_index 0, rows 1..count-1 added; false if already done. */
   async expand(ti: TiRef, operator: string, count: number): Promise<boolean> {
     return this.db.transaction(async (t) => {
-      const r = await t.exec('UPDATE task_instance SET map_index = 0 WHERE id = ? AND map_index = -1 AND state IS NULL', [
-        ti.id,
-      ]);
+      const r = await t.exec(
+        'UPDATE task_instance SET map_index = 0 WHERE id = ? AND map_index = -1 AND state IS NULL',
+        [ti.id],
+      );
       if (r.affected !== 1) return false;
       for (let i = 1; i < count; i += 200) {
         const chunk = Array.from({ length: Math.min(200, count - i) }, (_, j) => i + j);

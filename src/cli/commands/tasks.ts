@@ -49,7 +49,8 @@ export function registerTasks(program: Command): void {
             taskId,
             (await store.fullRows(dagId, runId)).map((t) => t.task_id),
           );
-          if (err instanceof NotFoundError && near && near !== taskId) throw new NotFoundError(`${err.message}; did you mean '${near}'?`);
+          if (err instanceof NotFoundError && near && near !== taskId)
+            throw new NotFoundError(`${err.message}; did you mean '${near}'?`);
           throw err;
         });
         const tryNumber = opts.try ? parsePositiveInt(opts.try, '--try') : ti.try_number;
