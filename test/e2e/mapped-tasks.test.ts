@@ -1,9 +1,9 @@
 // Issue 12, section 2 through the real CLI: dynamic task mapping over a literal list and over an
 // upstream XCom list, results pushed downstream as a list, skip on an empty list, max_map_length,
 // and caching per element (keyed by the element's value, never by its position).
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TempHome } from '../helpers/cli.js';
+import { REPO, TempHome } from '../helpers/cli.js';
 
 interface InstanceView {
   task_id: string;
@@ -229,5 +229,26 @@ describe('[core] max_map_length', () => {
     expect(each.error).toMatch(/would expand into 3 task instances, over \[core\] max_map_length = 2/);
     expect(instancesOf(run, 'collect')[0].state).toBe('upstream_failed');
     expect(ran(h)).toEqual([]);
+  });
+});
+
+describe('dags/mapped_example.json', () => {
+  test('runs: a literal list and an XCom list expand, and the second run hits every instance', () => {
+    const h = new TempHome();
+    cpSync(join(REPO, 'dags', 'mapped_example.json'), join(h.dags, 'mapped_example.json'));
+    cpSync(join(REPO, 'dags', 'callables'), join(h.dags, 'callables'), { recursive: true });
+    const first = dagsTest(h, 'mapped_example', 'first');
+    expect(first.state).toBe('success');
+    expect(first.tasks.map((t) => `${t.task_id}[${t.map_index}]`)).toEqual([
+      'greet[0]',
+      'greet[1]',
+      'list_files[-1]',
+      'size_of[0]',
+      'size_of[1]',
+      'size_of[2]',
+      'total[-1]',
+    ]);
+    const second = dagsTest(h, 'mapped_example', 'second');
+    expect(second.tasks.every((t) => t.cache.decision === 'hit')).toBe(true);
   });
 });
