@@ -51,6 +51,7 @@ describe('loadSettings', () => {
         taskCacheCheckTimeout: 0.5,
         taskCacheGcInterval: 3600,
         maxCacheEntryBytes: 1048576,
+        maxMapLength: 1024,
         maxXcomBytes: 4194304,
         defaultTaskRetries: 0,
         defaultRetryDelay: 300,

@@ -41,7 +41,7 @@ test('migrations create every table on a fresh SQLite file and are idempotent', 
   const again = await openMetadataDb(`sqlite:///${home}/airflow.db`, home);
   const ran = await again.query<unknown[]>('SELECT * FROM migrations');
   expect(ran).toHaveLength(migrations.length);
-  expect(migrations.length).toBe(5);
+  expect(migrations.length).toBe(6);
   await again.close();
 });
 
