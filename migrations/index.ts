@@ -5,6 +5,7 @@ import { SqliteCacheHitWrite1700000000004 } from './1700000000004-sqlite-cache-h
 import { SqliteCacheHitTriggerFromGuard1700000000005 } from './1700000000005-sqlite-cache-hit-trigger-from-guard.js';
 import { Variables1700000000006 } from './1700000000006-variables.js';
 import { DagIsPaused1700000000008 } from './1700000000008-dag-is-paused.js';
+import { MapIndex1700000000009 } from './1700000000009-map-index.js';
 import { DagRunSchedule1700000000010 } from './1700000000010-dag-run-schedule.js';
 
 /** Every migration in order; the data source runs these and never synchronizes. */
@@ -16,5 +17,6 @@ export const migrations = [
   SqliteCacheHitTriggerFromGuard1700000000005,
   Variables1700000000006,
   DagIsPaused1700000000008,
+  MapIndex1700000000009,
   DagRunSchedule1700000000010,
 ];

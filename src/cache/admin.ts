@@ -98,6 +98,8 @@ export interface EntryView {
   last_hit_at: string | null;
   source_run_id: string;
   source_try_number: number;
+  /** The map_index of the mapped instance that produced it; -1 for an unmapped task. */
+  map_index: number;
   /** Seconds the producing try took: what each hit saves. */
   duration: number;
 }
@@ -117,6 +119,7 @@ export function entryView(e: CacheEntry, now: Date): EntryView {
     last_hit_at: iso(e.lastHitAt),
     source_run_id: e.sourceRunId,
     source_try_number: e.sourceTryNumber,
+    map_index: e.sourceMapIndex ?? -1,
     duration: e.durationSeconds,
   };
 }
@@ -144,7 +147,7 @@ export interface ProducerView {
 }
 
 export async function producingTaskInstance(db: MetadataDb, e: CacheEntry): Promise<ProducerView | null> {
-  const r = await new TaskInstanceStore(db).find(e.dagId, e.sourceRunId, e.taskId);
+  const r = await new TaskInstanceStore(db).find(e.dagId, e.sourceRunId, e.taskId, e.sourceMapIndex ?? -1);
   if (!r) return null;
   const date = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
   return {

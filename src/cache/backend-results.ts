@@ -93,6 +93,10 @@ export function checkEntry(v: unknown, opts: EntryCheck, allowNull: boolean): Ca
     lastHitAt: dateOrNull(r.lastHitAt, 'lastHitAt'),
     sourceRunId: str(r.sourceRunId, 'sourceRunId'),
     sourceTryNumber: num(r.sourceTryNumber, 'sourceTryNumber'),
+    // Optional (a backend written before mapped tasks ran may not keep it): absent = unmapped.
+    ...(r.sourceMapIndex === undefined || r.sourceMapIndex === null
+      ? {}
+      : { sourceMapIndex: num(r.sourceMapIndex, 'sourceMapIndex') }),
     durationSeconds: num(r.durationSeconds, 'durationSeconds'),
   };
 }

@@ -125,7 +125,7 @@ export class CacheDecider {
       const e = found.entry;
       return {
         decision: 'hit',
-        reason: `entry ${e.key.slice(0, 12)} from run ${e.sourceRunId} (try ${e.sourceTryNumber}), saved ${e.durationSeconds.toFixed(3)}s`,
+        reason: `entry ${e.key.slice(0, 12)} from run ${producedBy(e)}, saved ${e.durationSeconds.toFixed(3)}s`,
         key,
         latencyMs: found.latencyMs,
         entry: e,
@@ -156,7 +156,7 @@ export class CacheDecider {
 
   /** Stores a successful try's value; never throws (a failed store never fails the task). */
   async store(
-    req: { dag: Dag; task: Task; runId: string; tryNumber: number; durationSeconds: number },
+    req: { dag: Dag; task: Task; runId: string; tryNumber: number; mapIndex?: number; durationSeconds: number },
     outcome: CheckOutcome,
     value: Json | undefined,
   ): Promise<StoreResult> {
@@ -179,6 +179,7 @@ export class CacheDecider {
         value: stored,
         runId: req.runId,
         tryNumber: req.tryNumber,
+        mapIndex: req.mapIndex,
         durationSeconds: req.durationSeconds,
         ttlSeconds: req.task.cache?.ttl ?? this.policy.defaultTtl,
         now: this.clock.now(),
@@ -206,6 +207,12 @@ export class CacheDecider {
   async recordHit(key: string): Promise<void> {
     await this.cache?.recordHit(key, this.clock.now());
   }
+}
+
+/** `RUN (try N)`, or `RUN map_index M (try N)` for an entry a mapped instance produced. */
+export function producedBy(e: CacheEntry): string {
+  const mapped = e.sourceMapIndex !== undefined && e.sourceMapIndex >= 0 ? ` map_index ${e.sourceMapIndex}` : '';
+  return `${e.sourceRunId}${mapped} (try ${e.sourceTryNumber})`;
 }
 
 function errorText(err: unknown): string {

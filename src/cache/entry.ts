@@ -11,6 +11,8 @@ export interface NewCacheEntry {
   value: Json;
   runId: string;
   tryNumber: number;
+  /** -1 (or absent) for an unmapped task. */
+  mapIndex?: number;
   durationSeconds: number;
   /** 0 = never expires. */
   ttlSeconds: number;
@@ -38,6 +40,7 @@ export function buildCacheEntry(p: NewCacheEntry): CacheEntry {
     lastHitAt: null,
     sourceRunId: p.runId,
     sourceTryNumber: p.tryNumber,
+    sourceMapIndex: p.mapIndex ?? -1,
     durationSeconds: p.durationSeconds,
   };
 }

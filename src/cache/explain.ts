@@ -6,18 +6,28 @@ import { DagRunStore, defaultRunId } from '../models/dag-run.js';
 import { TaskInstanceStore } from '../models/task-instance.js';
 import { VariableStore } from '../models/variables.js';
 import { xcomsOf } from '../models/xcom.js';
-import { TaskInputResolver, buildTemplateContext, xcomEntries, type TemplateContext } from '../templating/index.js';
+import {
+  TaskInputResolver,
+  buildTemplateContext,
+  instanceInputs,
+  xcomEntries,
+  type TemplateContext,
+} from '../templating/index.js';
 import type { Clock } from '../util/clock.js';
 import { subKey } from '../util/keys.js';
 import { isExpired, preview, SHORT_KEY } from './admin.js';
-import { CacheDecider } from './decision.js';
+import { CacheDecider, producedBy } from './decision.js';
 import { FailOpenCache } from './fail-open.js';
 import { diffComponents, type ComponentDiff } from './key.js';
 import type { CacheBackend, CacheEntry, CacheKey, KeyComponent } from './types.js';
 
 /** Which run's key to compute: a past run, or a run that would be triggered with this conf. */
-export type ExplainTarget =
-  { kind: 'run'; runId: string } | { kind: 'hypothetical'; conf: Record<string, Json>; logicalDate: Date };
+export type ExplainTarget = (
+  { kind: 'run'; runId: string } | { kind: 'hypothetical'; conf: Record<string, Json>; logicalDate: Date }
+) & {
+  /** A mapped task's instance (`--map-index N`); absent or -1 for an unmapped task. */
+  mapIndex?: number;
+};
 
 export interface ExplainDeps {
   db: MetadataDb;
@@ -52,6 +62,8 @@ export interface ClosestView {
 export interface ExplainReport {
   dag_id: string;
   task_id: string;
+  /** The mapped instance explained; -1 for an unmapped task. */
+  map_index: number;
   team_name: string | null;
   run: {
     run_id: string;
@@ -162,7 +174,9 @@ async function contextSource(db: MetadataDb, dag: Dag, task: Task, target: Expla
   const runs = new DagRunStore(db);
   if (target.kind === 'run') {
     const run = await runs.get(dag.dagId, target.runId);
-    const recorded = await new TaskInstanceStore(db).get(dag.dagId, run.run_id, task.taskId).catch(() => null);
+    const recorded = await new TaskInstanceStore(db)
+      .get(dag.dagId, run.run_id, task.taskId, target.mapIndex ?? -1)
+      .catch(() => null);
     return {
       runId: run.run_id,
       logicalDate: new Date(Number(run.logical_date)),
@@ -190,8 +204,16 @@ async function contextSource(db: MetadataDb, dag: Dag, task: Task, target: Expla
 async function templateContext(db: MetadataDb, dag: Dag, src: ContextSource): Promise<TemplateContext> {
   const xcoms = new Map<string, Json>();
   if (src.xcomsFrom) {
-    for (const row of await xcomsOf(db, dag.dagId, src.xcomsFrom, dag.topoOrder)) {
-      xcoms.set(subKey(row.task_id, row.key), JSON.parse(row.value) as Json);
+    const rows = await xcomsOf(db, dag.dagId, src.xcomsFrom, dag.topoOrder);
+    for (const row of rows.sort((a, b) => Number(a.map_index) - Number(b.map_index))) {
+      const value = JSON.parse(row.value) as Json;
+      // A mapped task's value downstream is the list of its instances' values, in map_index order.
+      if (!dag.tasks.get(row.task_id)?.mapping) xcoms.set(subKey(row.task_id, row.key), value);
+      else if (Number(row.map_index) >= 0) {
+        const list = xcoms.get(subKey(row.task_id, row.key));
+        if (Array.isArray(list)) list.push(value);
+        else xcoms.set(subKey(row.task_id, row.key), [value]);
+      }
     }
   }
   return buildTemplateContext({
@@ -217,11 +239,17 @@ export async function explainTask(
   task: Task,
   target: ExplainTarget,
 ): Promise<ExplainReport> {
+  const mapIndex = target.mapIndex ?? -1;
+  if (task.mapping && mapIndex < 0)
+    throw new UsageError(`task '${task.taskId}' (DAG '${dag.dagId}') is mapped: give --map-index N (0..n-1)`);
+  if (!task.mapping && mapIndex >= 0)
+    throw new UsageError(`task '${task.taskId}' (DAG '${dag.dagId}') is not mapped: leave out --map-index`);
   const src = await contextSource(deps.db, dag, task, target);
   const now = deps.clock.now();
   const report: ExplainReport = {
     dag_id: dag.dagId,
     task_id: task.taskId,
+    map_index: mapIndex,
     team_name: dag.teamName,
     run: {
       run_id: src.runId,
@@ -250,11 +278,12 @@ export async function explainTask(
     return report;
   }
 
-  const ctx = await templateContext(deps.db, dag, src);
-  let inputs;
+  let inputs, ctx;
   try {
     const variables = new VariableStore(deps.db);
-    inputs = await new TaskInputResolver((team) => variables.snapshotFor(team)).resolve(dag, task, ctx);
+    const resolver = new TaskInputResolver((team) => variables.snapshotFor(team));
+    const runCtx = await templateContext(deps.db, dag, src);
+    ({ inputs, ctx } = await instanceInputs(resolver, dag, task, runCtx, { mapIndex }));
   } catch (err) {
     if (!(err instanceof TemplateError)) throw err;
     const hint =
@@ -296,7 +325,7 @@ export async function explainTask(
   if (lookup.outcome === 'hit') {
     const e = lookup.entry;
     report.reasons.push(
-      `${report.would_hit ? 'would hit' : 'has'} entry ${e.key.slice(0, SHORT_KEY)} from run ${e.sourceRunId} (try ${e.sourceTryNumber}), ` +
+      `${report.would_hit ? 'would hit' : 'has'} entry ${e.key.slice(0, SHORT_KEY)} from run ${producedBy(e)}, ` +
         `${e.expiresAt ? `expires at ${new Date(e.expiresAt).toISOString()}` : 'never expires'}`,
     );
     report.closest = closestView(e, [], now);

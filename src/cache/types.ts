@@ -30,6 +30,8 @@ export interface CacheEntry {
   /** The run and try that produced the value, and how long that try took (seconds): the time a hit saves. */
   sourceRunId: string;
   sourceTryNumber: number;
+  /** The producing instance's map_index for a mapped task (absent or -1: unmapped). Never part of the key. */
+  sourceMapIndex?: number;
   durationSeconds: number;
 }
 

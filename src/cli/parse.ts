@@ -46,3 +46,11 @@ export function parsePositiveInt(text: string, what: string): number {
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`${what} must be a whole number >= 1, got '${text}'`);
   return n;
 }
+
+/** `--map-index N`: a mapped task instance's index (0..n-1). */
+export function parseMapIndex(text: string | undefined): number {
+  if (text === undefined) return -1;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--map-index must be a whole number >= 0, got '${text}'`);
+  return n;
+}

@@ -5,6 +5,8 @@ import { colourDecision, colourState, type TableOptions } from './output.js';
 /** The per-task record shown by `dags test` and `tasks states-for-dag-run` (JSON form). */
 export interface TaskView {
   task_id: string;
+  /** A mapped instance's index; -1 for an unmapped task (or a mapped one not expanded yet), as Airflow. */
+  map_index: number;
   state: string | null;
   try_number: number;
   duration: number | null;
@@ -26,6 +28,7 @@ export interface TaskView {
 export function taskView(ti: TaskInstanceRow): TaskView {
   return {
     task_id: ti.task_id,
+    map_index: Number(ti.map_index),
     state: ti.state,
     try_number: ti.try_number,
     duration: ti.duration,
@@ -52,7 +55,7 @@ export function taskTableRow(v: TaskView): string[] {
       ? `${colourDecision('miss')} (${storeWords(c.stored, c.reason)})`
       : colourDecision(c.decision);
   return [
-    v.task_id,
+    v.map_index >= 0 ? `${v.task_id}[${v.map_index}]` : v.task_id,
     colourState(v.state),
     String(v.try_number),
     v.duration === null ? '' : v.duration.toFixed(3),

@@ -130,6 +130,14 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   ),
   option(
     'core',
+    'max_map_length',
+    '1024',
+    ['core', 'maxMapLength'],
+    kinds.int(1),
+    'Most task instances one mapped task may expand into; a longer input list fails the task, as Airflow.',
+  ),
+  option(
+    'core',
     'default_task_retries',
     '0',
     ['core', 'defaultTaskRetries'],

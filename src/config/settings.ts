@@ -21,6 +21,8 @@ export interface Settings {
     templateRenderTimeout: number;
     /** Largest rendered template field, in bytes. */
     maxRenderedFieldBytes: number;
+    /** Most instances a mapped task expands into. */
+    maxMapLength: number;
     defaultTaskRetries: number;
     /** Seconds. */
     defaultRetryDelay: number;

@@ -3,11 +3,10 @@ import { describeValue, invalid, isPlainObject, type Where } from './field-reade
 import { isXComRefWrapper, readXComRef } from './xcom-refs.js';
 
 /**
- * Mapped tasks (dynamic task mapping). Parsed fully at load time; running them needs run-time
- * expansion in the scheduler, which is not there yet. Flip this switch when it is: until then a
- * mapped task stays an import error that says so, after its mapping was checked.
+ * Mapped tasks (dynamic task mapping). Parsed fully at load time and expanded by the scheduler at
+ * run time (see mapping-expand.ts). The switch stays so a build can turn mapping off again.
  */
-export const MAPPED_TASKS_RUN = false;
+export const MAPPED_TASKS_RUN = true;
 
 /** Input fields a mapping may expand, per operator; Python-like tasks may also expand any kwarg name. */
 const BASH_FIELDS = ['bash_command', 'env', 'cwd'];
@@ -89,15 +88,18 @@ export function parseMapping(raw: Record<string, unknown>, runsAs: string, where
 }
 
 function checkField(field: string, runsAs: string, where: Where): void {
+  const problem = unexpandableField(field, runsAs);
+  if (problem) throw invalid(where, problem);
+}
+
+/** Why `field` cannot be expanded on a `runsAs` task, or null when it can. */
+export function unexpandableField(field: string, runsAs: string): string | null {
   if (runsAs === 'BashOperator') {
-    if (BASH_FIELDS.includes(field)) return;
-    throw invalid(where, `a mapped BashOperator can expand ${BASH_FIELDS.join(', ')}, not '${field}'`);
+    if (BASH_FIELDS.includes(field)) return null;
+    return `a mapped BashOperator can expand ${BASH_FIELDS.join(', ')}, not '${field}'`;
   }
-  if (CALLABLE_FIELDS.includes(field) || KWARG_NAME.test(field)) return;
-  throw invalid(
-    where,
-    `'${field}' cannot be expanded: give an input field (${CALLABLE_FIELDS.join(', ')}) or a kwarg name`,
-  );
+  if (CALLABLE_FIELDS.includes(field) || KWARG_NAME.test(field)) return null;
+  return `'${field}' cannot be expanded: give an input field (${CALLABLE_FIELDS.join(', ')}) or a kwarg name`;
 }
 
 function readSource(value: unknown, what: string, where: Where): MapSource {

@@ -95,6 +95,8 @@ export interface TaskCacheEntryRow {
   source_run_id: string;
   source_try_number: number;
   duration: number;
+  /** The producing instance's map_index (-1: unmapped); migration 9. */
+  source_map_index: number;
 }
 
 export interface CacheEventRow {

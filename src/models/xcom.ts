@@ -24,6 +24,7 @@ export async function xcomsOf(db: MetadataDb, dagId: string, runId: string, task
 /** An XCom row read with a size bound: `value` is null when the stored text is over it (never loaded). */
 export interface BoundedXCom {
   task_id: string;
+  map_index: number;
   key: string;
   value: string | null;
   /** Length of the stored text, in characters. */
@@ -44,7 +45,7 @@ export async function boundedXcomsOf(
 ): Promise<BoundedXCom[]> {
   if (taskIds.length === 0) return [];
   const rows = await db.query<BoundedXCom[]>(
-    `SELECT task_id, key, CASE WHEN length(value) > ? THEN NULL ELSE value END AS value, length(value) AS value_length
+    `SELECT task_id, map_index, key, CASE WHEN length(value) > ? THEN NULL ELSE value END AS value, length(value) AS value_length
      FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id IN (${taskIds.map(() => '?').join(',')})`,
     [maxChars, dagId, runId, ...taskIds],
   );

@@ -6,6 +6,7 @@ import { operatorOf } from '../operators/index.js';
 import { writeTryLog } from '../executor/try-log.js';
 import { TI } from '../models/states.js';
 import type { TiRef } from '../models/task-instance.js';
+import { tiLabel } from '../util/keys.js';
 import { taskLogPath } from '../util/log-path.js';
 import { settle, type Attempt, type AttemptDeps, type CheckedAttempt } from './attempt.js';
 import { executeTry, failTry } from './execute.js';
@@ -83,13 +84,14 @@ export class AttemptPipeline {
   /** A claimed try whose inputs failed to resolve: its log says why, and it fails (or retries). */
   private async failUnresolved(a: Attempt, message: string): Promise<void> {
     const { tracker, ti, task } = a;
-    this.d.runLog(tracker, `task ${task.taskId}: try ${ti.try_number} failed: ${message}`);
+    this.d.runLog(tracker, `task ${tiLabel(ti)}: try ${ti.try_number} failed: ${message}`);
     const file = taskLogPath(
       this.d.settings.logging.baseLogFolder,
       tracker.dag.dagId,
       tracker.run.run_id,
       ti.task_id,
       ti.try_number,
+      ti.map_index,
     );
     this.d.track(
       writeTryLog(file, this.d.clock.now(), [`ERROR - the task's inputs could not be resolved: ${message}`]).catch(
@@ -124,9 +126,9 @@ export class AttemptPipeline {
     // for a hit: `tasks logs` tells it from the task instance's cache record.
     settle(c, TI.SUCCESS);
     const value = cachedReturnValue(entry.value);
-    if (value !== undefined) tracker.setXCom(ti.task_id, 'return_value', value);
+    if (value !== undefined) tracker.setXCom(ti, 'return_value', value);
     this.d.track(this.d.decider.recordHit(entry.key));
-    this.d.runLog(tracker, `task ${ti.task_id}: success (cache hit, saved ${entry.durationSeconds.toFixed(3)}s)`);
+    this.d.runLog(tracker, `task ${tiLabel(ti)}: success (cache hit, saved ${entry.durationSeconds.toFixed(3)}s)`);
   }
 
   /**

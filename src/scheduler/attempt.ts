@@ -34,8 +34,8 @@ export interface AttemptDeps {
   track: (p: Promise<unknown>) => void;
   /** True once the loop is about to exit. */
   stopping: () => boolean;
-  /** The task instance went up_for_retry: evaluate it again when its retry is due. */
-  retryLater: (tracker: RunTracker, taskId: string) => void;
+  /** The task instance (by tiKey) went up_for_retry: evaluate it again when its retry is due. */
+  retryLater: (tracker: RunTracker, key: string) => void;
 }
 
 /** One task attempt as it travels the pipeline (attempt-pipeline.ts): found ready, then checked. */

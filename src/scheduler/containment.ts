@@ -113,7 +113,14 @@ export class Containment {
       ours = await d.tis.claim(ti, d.schedulerId, d.clock.now());
     if (!ours) return;
     const now = d.clock.now();
-    const file = taskLogPath(d.settings.logging.baseLogFolder, ti.dag_id, ti.run_id, ti.task_id, ti.try_number);
+    const file = taskLogPath(
+      d.settings.logging.baseLogFolder,
+      ti.dag_id,
+      ti.run_id,
+      ti.task_id,
+      ti.try_number,
+      ti.map_index,
+    );
     d.track(writeTryLog(file, now, [`ERROR - internal error in the scheduler: ${stack}`], true));
     const attempt = { tracker, ti, task, start: now, before: ti.state };
     const state = await failTry(

@@ -3,6 +3,7 @@ import type { SlotHold } from '../executor/local-executor.js';
 import type { CacheRecord } from '../models/cache-event.js';
 import { TI } from '../models/states.js';
 import type { TryOutcome } from '../models/task-instance.js';
+import { tiKey, tiLabel } from '../util/keys.js';
 import { taskLogPath } from '../util/log-path.js';
 import { settle, type Attempt, type AttemptDeps, type CheckedAttempt } from './attempt.js';
 import { finishStore } from './store-outcome.js';
@@ -19,7 +20,14 @@ export async function executeTry(d: AttemptDeps, c: CheckedAttempt, slot: SlotHo
     tracker.invalidate(); // no longer ours: someone else runs it
     return;
   }
-  const logFile = taskLogPath(d.settings.logging.baseLogFolder, dag.dagId, run.run_id, task.taskId, ti.try_number);
+  const logFile = taskLogPath(
+    d.settings.logging.baseLogFolder,
+    dag.dagId,
+    run.run_id,
+    task.taskId,
+    ti.try_number,
+    ti.map_index,
+  );
   const spec = buildTaskTrySpec(
     { dagId: dag.dagId, runId: run.run_id, tryNumber: ti.try_number },
     task,
@@ -38,13 +46,13 @@ export async function executeTry(d: AttemptDeps, c: CheckedAttempt, slot: SlotHo
   };
   if (!result.ok) {
     settle(c, await failTry(d, c, outcome, cacheRecord(check, dag.teamName)));
-    d.runLog(tracker, `task ${task.taskId}: try ${ti.try_number} failed: ${result.error}`);
+    d.runLog(tracker, `task ${tiLabel(ti)}: try ${ti.try_number} failed: ${result.error}`);
     return;
   }
   const durationSeconds = (result.endedAt.getTime() - result.startedAt.getTime()) / 1000;
   if (check.decision === 'miss') d.events.emit('storeStarted', { tiId: ti.id });
   const stored = await d.decider.store(
-    { dag, task, runId: run.run_id, tryNumber: ti.try_number, durationSeconds },
+    { dag, task, runId: run.run_id, tryNumber: ti.try_number, mapIndex: ti.map_index, durationSeconds },
     check,
     result.returnValue,
   );
@@ -53,9 +61,9 @@ export async function executeTry(d: AttemptDeps, c: CheckedAttempt, slot: SlotHo
     d.runLog(tracker, `WARNING task '${task.taskId}' (DAG '${dag.dagId}'): ${stored.reason}`);
   if (await d.tis.succeed(ti, outcome, result.returnValue, cacheRecord(check, dag.teamName, stored))) {
     settle(c, TI.SUCCESS);
-    if (result.returnValue !== undefined) tracker.setXCom(ti.task_id, 'return_value', result.returnValue);
+    if (result.returnValue !== undefined) tracker.setXCom(ti, 'return_value', result.returnValue);
     const storedText = check.decision === 'off' ? '' : `, ${storeWords(stored.stored, stored.reason)}`;
-    d.runLog(tracker, `task ${task.taskId}: success (${check.decision}${storedText})`);
+    d.runLog(tracker, `task ${tiLabel(ti)}: success (${check.decision}${storedText})`);
     d.track(finishStore(d, c, logFile, stored));
   }
 }
@@ -70,6 +78,6 @@ export async function failTry(
   const { ti, task } = a;
   const retryAt = ti.try_number <= ti.max_tries ? new Date(d.clock.now().getTime() + task.retryDelay * 1000) : null;
   const state = await d.tis.fail(ti, outcome, retryAt, failedTryRecord(cache));
-  if (state === TI.UP_FOR_RETRY) d.retryLater(a.tracker, ti.task_id);
+  if (state === TI.UP_FOR_RETRY) d.retryLater(a.tracker, tiKey(ti.task_id, ti.map_index));
   return state;
 }

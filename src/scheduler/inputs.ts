@@ -1,11 +1,12 @@
 import type { Json, Task } from '../dag/model.js';
 import type { MetadataDb } from '../db/data-source.js';
-import { FINISHED_STATES } from '../models/states.js';
 import { TemplateError } from '../errors.js';
-import { boundedXcomsOf } from '../models/xcom.js';
 import type { TiRef } from '../models/task-instance.js';
+import { boundedXcomsOf } from '../models/xcom.js';
 import {
   buildTemplateContext,
+  instanceInputs,
+  mappedCount,
   type ResolvedInputs,
   type TaskInputResolver,
   type TemplateContext,
@@ -13,9 +14,9 @@ import {
 import type { RunTracker } from './run-tracker.js';
 
 /**
- * A task's inputs, rendered and with XCom references resolved, and the template context they were
- * rendered in (the cache key's `include_inputs` read it too). Throws MiniflowError for an input
- * that does not resolve.
+ * A task instance's inputs, rendered and with XCom references resolved, and the template context
+ * they were rendered in (the cache key's `include_inputs` read it too); a mapped instance's are its
+ * element's (templating/instance-inputs.ts). Throws MiniflowError for an input that does not resolve.
  */
 export async function taskInputs(
   db: MetadataDb,
@@ -26,8 +27,17 @@ export async function taskInputs(
   maxXcomBytes: number,
 ): Promise<{ inputs: ResolvedInputs; ctx: TemplateContext }> {
   const ctx = await templateContext(db, tracker, task, maxXcomBytes);
-  const inputs = await resolver.resolve(tracker.dag, task, ctx, { tryNumber: ti.try_number, mapIndex: ti.map_index });
-  return { inputs, ctx };
+  return instanceInputs(resolver, tracker.dag, task, ctx, { tryNumber: ti.try_number, mapIndex: ti.map_index });
+}
+
+/** How many instances a mapped task expands into, its upstream XComs loaded first; throws MiniflowError. */
+export async function mappedLength(
+  db: MetadataDb,
+  tracker: RunTracker,
+  task: Task,
+  maxXcomBytes: number,
+): Promise<number> {
+  return mappedCount(task, await templateContext(db, tracker, task, maxXcomBytes));
 }
 
 /**
@@ -42,7 +52,9 @@ async function templateContext(
 ): Promise<TemplateContext> {
   const { run, dag } = tracker;
   const wanted = usesXComPull(task) ? dag.topoOrder : task.xcomDependencies;
-  const missing = wanted.filter((id) => !tracker.xcomsLoaded.has(id) && !tracker.hasXCom(id, 'return_value'));
+  const missing = wanted.filter(
+    (id) => !tracker.xcomsLoaded.has(id) && (dag.tasks.get(id)?.mapping || !tracker.hasXCom(id, 'return_value')),
+  );
   if (missing.length > 0) {
     for (const row of await boundedXcomsOf(db, run.dag_id, run.run_id, missing, maxXcomBytes)) {
       // Checked before parsing (characters in the DB, then bytes): a huge value never reaches memory whole.
@@ -50,9 +62,9 @@ async function templateContext(
         throw new TemplateError(
           `XCom '${row.key}' of task '${row.task_id}' (run ${run.run_id}) is ${row.value_length} characters in the metadata DB, over [core] max_xcom_bytes (${maxXcomBytes} bytes): it is not read; raise the limit or have that task return less`,
         );
-      tracker.setXCom(row.task_id, row.key, JSON.parse(row.value) as Json);
+      tracker.setXCom(row, row.key, JSON.parse(row.value) as Json);
     }
-    for (const id of missing) if (FINISHED_STATES.has(tracker.tis.get(id)?.state ?? '')) tracker.xcomsLoaded.add(id);
+    for (const id of missing) if (tracker.taskFinished(id)) tracker.xcomsLoaded.add(id);
   }
   tracker.context ??= buildTemplateContext({
     dagId: dag.dagId,

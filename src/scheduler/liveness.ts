@@ -87,7 +87,14 @@ export class Liveness {
           `task ${ti.task_id} of run ${ti.run_id}: try ${ti.try_number} was lost (${why}); ${retryAt ? 'up for retry' : 'failed'}`,
         );
         // The try's own log keeps the reason: the row's error is cleared when the next try starts.
-        const file = taskLogPath(settings.logging.baseLogFolder, ti.dag_id, ti.run_id, ti.task_id, ti.try_number);
+        const file = taskLogPath(
+          settings.logging.baseLogFolder,
+          ti.dag_id,
+          ti.run_id,
+          ti.task_id,
+          ti.try_number,
+          ti.map_index,
+        );
         this.d.track(writeTryLog(file, now, [`ERROR - try ${ti.try_number} was lost: ${why}`], true));
       }
     }

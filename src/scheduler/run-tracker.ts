@@ -1,9 +1,9 @@
 import type { Dag, Json } from '../dag/model.js';
 import type { DagRunRow } from '../db/rows.js';
-import { xcomEntries, type TemplateContext } from '../templating/index.js';
+import type { TemplateContext } from '../templating/index.js';
 import { FINISHED_STATES, RUN, TI, type DagRunState } from '../models/states.js';
 import type { TiRef } from '../models/task-instance.js';
-import { runKey, subKey } from '../util/keys.js';
+import { runKey, subKey, tiKey } from '../util/keys.js';
 
 /**
  * A scheduler's in-memory view of one active DAG run: task instance states, what it has in flight,
@@ -12,7 +12,11 @@ import { runKey, subKey } from '../util/keys.js';
  * one finished task costs O(its downstream), not O(all task instances).
  */
 export class RunTracker {
+  /** By tiKey(task_id, map_index): a mapped task has one per instance (or its unexpanded -1 placeholder). */
   readonly tis = new Map<string, TiRef>();
+  /** Task instances of each task, in map_index order (rebuilt when the view is loaded). */
+  private readonly byTask = new Map<string, TiRef[]>();
+  /** tiKeys with work in flight. */
   readonly inFlight = new Set<string>();
   private readonly xcomValues = new Map<string, Json>();
   private unfinished = 0;
@@ -49,19 +53,41 @@ export class RunTracker {
    * run, so they must not keep the run open.
    */
   load(rows: TiRef[], now: number): void {
+    // Rebuilt from the rows: a mapped task's placeholder row disappears once it is expanded.
+    const previous = new Map(this.tis);
+    this.tis.clear();
     for (const row of rows) {
-      if (this.inFlight.has(row.task_id) || !this.dag.tasks.has(row.task_id)) continue;
-      this.tis.set(row.task_id, row);
+      if (!this.dag.tasks.has(row.task_id)) continue;
+      const key = tiKey(row.task_id, row.map_index);
+      this.tis.set(key, (this.inFlight.has(key) ? previous.get(key) : undefined) ?? row);
     }
+    this.byTask.clear();
+    for (const ti of this.tis.values()) {
+      const list = this.byTask.get(ti.task_id);
+      if (list) list.push(ti);
+      else this.byTask.set(ti.task_id, [ti]);
+    }
+    for (const list of this.byTask.values()) list.sort((a, b) => a.map_index - b.map_index);
     this.unfinished = 0;
     for (const ti of this.tis.values()) if (!FINISHED_STATES.has(ti.state ?? '')) this.unfinished++;
     this.lastRefresh = now;
     this.loaded = true;
   }
 
+  /** The task's instances in map_index order (one for an unmapped task). */
+  instances(taskId: string): TiRef[] {
+    return this.byTask.get(taskId) ?? [];
+  }
+
+  /** Whether every instance of the task has finished (false while it has none). */
+  taskFinished(taskId: string): boolean {
+    const list = this.instances(taskId);
+    return list.length > 0 && list.every((ti) => FINISHED_STATES.has(ti.state ?? ''));
+  }
+
   /** Task ids of the DAG that have no task instance row in this run yet. */
   missingTaskIds(): string[] {
-    return this.dag.topoOrder.filter((id) => !this.tis.has(id));
+    return this.dag.topoOrder.filter((id) => !this.byTask.has(id));
   }
 
   /** Call after a transition so the unfinished count stays right. */
@@ -76,21 +102,44 @@ export class RunTracker {
     return this.loaded && this.unfinished === 0 && this.inFlight.size === 0;
   }
 
+  /**
+   * An XCom of the run; for a mapped task the list of its instances' values in map_index order, as
+   * Airflow hands a mapped task's results downstream (instances that pushed nothing are left out).
+   */
   xcom(taskId: string, key: string): Json | undefined {
-    return this.xcomValues.get(subKey(taskId, key));
+    if (!this.dag.tasks.get(taskId)?.mapping) return this.xcomValues.get(subKey(taskId, key));
+    const values: Json[] = [];
+    for (const ti of this.instances(taskId)) {
+      const v = this.xcomValues.get(subKey(tiKey(taskId, ti.map_index), key));
+      if (v !== undefined) values.push(v);
+    }
+    return values;
   }
 
   hasXCom(taskId: string, key: string): boolean {
     return this.xcomValues.has(subKey(taskId, key));
   }
 
-  /** Every XCom seen, [task_id, key, value]: what a render off the event loop may read. */
+  /**
+   * Every XCom as templates see it, [task_id, key, value] (a mapped task's as its list): what a
+   * render off the event loop may read.
+   */
   xcomEntries(): [string, string, Json][] {
-    return xcomEntries(this.xcomValues);
+    const out: [string, string, Json][] = [];
+    const seen = new Set<string>();
+    for (const k of this.xcomValues.keys()) {
+      const parts = k.split('\u0000');
+      const [taskId, key] = [parts[0], parts[parts.length - 1]];
+      if (seen.has(subKey(taskId, key))) continue;
+      seen.add(subKey(taskId, key));
+      const value = this.xcom(taskId, key);
+      if (value !== undefined) out.push([taskId, key, value]);
+    }
+    return out;
   }
 
-  setXCom(taskId: string, key: string, value: Json): void {
-    this.xcomValues.set(subKey(taskId, key), value);
+  setXCom(ti: { task_id: string; map_index: number }, key: string, value: Json): void {
+    this.xcomValues.set(subKey(tiKey(ti.task_id, ti.map_index), key), value);
   }
 
   /** Airflow's rule: the run fails when a leaf failed; it succeeds when every leaf succeeded or was skipped. */
@@ -98,8 +147,8 @@ export class RunTracker {
     for (const id of this.dag.topoOrder) {
       const task = this.dag.tasks.get(id)!;
       if (task.downstreamTaskIds.length > 0) continue;
-      const state = this.tis.get(id)?.state;
-      if (state === TI.FAILED || state === TI.UPSTREAM_FAILED) return RUN.FAILED;
+      for (const { state } of this.instances(id))
+        if (state === TI.FAILED || state === TI.UPSTREAM_FAILED) return RUN.FAILED;
     }
     return RUN.SUCCESS;
   }

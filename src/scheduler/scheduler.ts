@@ -1,62 +1,29 @@
 import { hostname } from 'node:os';
-import type { CacheDecider } from '../cache/decision.js';
 import { notRunRecordReason } from '../cache/record.js';
 import { SingleFlight } from '../cache/single-flight.js';
-import type { Settings } from '../config/settings.js';
-import type { MetadataDb } from '../db/data-source.js';
 import type { DagRunRow } from '../db/rows.js';
 import { DbUnavailableError, errorMessage } from '../errors.js';
-import type { LocalExecutor } from '../executor/local-executor.js';
 import { CacheHitWriter } from '../models/cache-hit-write.js';
 import { CacheLeases } from '../models/cache-lease.js';
 import { DagRunStore } from '../models/dag-run.js';
 import { TI } from '../models/states.js';
 import { TaskInstanceStore, type TiRef } from '../models/task-instance.js';
 import { taskInputResolver } from '../models/variables.js';
-import type { Clock } from '../util/clock.js';
-import { runKey, subKey } from '../util/keys.js';
+import { runKey, subKey, tiKey } from '../util/keys.js';
 import { WakeableSleep } from '../util/wakeable-sleep.js';
 import { SideWrites } from './side-writes.js';
 import type { AttemptDeps } from './attempt.js';
 import { AttemptPipeline } from './attempt-pipeline.js';
-import type { DagRegistry } from './dag-registry.js';
 import { DagRunCreator } from './dag-run-creator.js';
 import { SchedulerEvents } from './events.js';
 import { Containment } from './containment.js';
+import { expandMappedTask } from './expansion.js';
 import { Liveness } from './liveness.js';
 import { RunTracker } from './run-tracker.js';
 import { countUpstream, evaluateTriggerRule } from './trigger-rules.js';
+import type { LoopOptions, SchedulerOptions, StopReason } from './options.js';
 
-export interface SchedulerOptions {
-  db: MetadataDb;
-  settings: Settings;
-  clock: Clock;
-  registry: DagRegistry;
-  executor: LocalExecutor;
-  decider: CacheDecider;
-  schedulerId: string;
-  /** Work only on this run (`dags test`). */
-  only?: { dagId: string; runId: string };
-  /** One line per notable event (task finished, cache warning, run finished). */
-  log?: (line: string) => void;
-  /** How often the view of each run is re-read from the DB (other schedulers' progress). */
-  refreshIntervalMs?: number;
-  /** Re-reads the DAG bundles (new files, edited callables); every `[scheduler] dag_dir_list_interval` s. */
-  refreshDags?: () => Promise<void>;
-  /** Removes expired cache entries; run every `[core] task_cache_gc_interval` seconds (0 = never). */
-  cacheGc?: (now: Date) => Promise<number>;
-}
-
-/** Why `loop` returned: told to stop (a signal), `--num-runs` reached, or nothing left (`untilIdle`). */
-export type StopReason = 'signal' | 'num-runs' | 'idle';
-
-export interface LoopOptions {
-  /** Airflow's `--num-runs`: stop after this many loop iterations. */
-  numRuns?: number;
-  /** Stop when no queued or running DAG run is left. */
-  untilIdle?: boolean;
-  signal?: AbortSignal;
-}
+export type { LoopOptions, SchedulerOptions, StopReason } from './options.js';
 
 /**
  * The scheduling loop: picks up queued DAG runs, decides which task instances are ready (trigger
@@ -83,8 +50,8 @@ export class Scheduler {
   private readonly sideWrites = new SideWrites((line) => this.log(line));
   /** Set when the loop is about to exit: no new task instance is started, in-flight ones finish. */
   private stopping = false;
-  /** Task instances up_for_retry whose retry is not due yet, by run key + task id. */
-  private readonly retrying = new Map<string, { tracker: RunTracker; taskId: string }>();
+  /** Task instances up_for_retry whose retry is not due yet, by run key + tiKey. */
+  private readonly retrying = new Map<string, { tracker: RunTracker; key: string }>();
   private readonly idle = new WakeableSleep();
   /** performance.now() of the last poll for queued/running runs (the DB view of other processes' work). */
   private lastRunPoll = -Infinity;
@@ -109,7 +76,7 @@ export class Scheduler {
       runLog: (tracker, line) => this.log(this.o.only ? line : `[${tracker.run.dag_id} ${tracker.run.run_id}] ${line}`),
       track,
       stopping: () => this.stopping,
-      retryLater: (tracker, taskId) => this.retrying.set(subKey(tracker.key, taskId), { tracker, taskId }),
+      retryLater: (tracker, key) => this.retrying.set(subKey(tracker.key, key), { tracker, key }),
     };
     this.attempts = new AttemptPipeline(this.deps);
     this.containment = new Containment(this.deps, (tracker, taskId) => {
@@ -210,12 +177,12 @@ export class Scheduler {
       if (tracker && tracker.refreshDue(now.getTime(), this.o.refreshIntervalMs ?? 1000))
         await this.refresh(tracker, now);
     }
-    for (const [k, { tracker, taskId }] of this.retrying) {
-      const ti = tracker.tis.get(taskId);
+    for (const [k, { tracker, key }] of this.retrying) {
+      const ti = tracker.tis.get(key);
       if (!ti || ti.state !== TI.UP_FOR_RETRY) this.retrying.delete(k);
       else if ((ti.next_retry_at ?? 0) <= now.getTime()) {
         this.retrying.delete(k);
-        this.evaluate(tracker, taskId);
+        this.evaluateInstance(tracker, ti);
       }
     }
     for (const [key, tracker] of this.trackers) {
@@ -277,24 +244,32 @@ export class Scheduler {
     for (const id of tracker.dag.topoOrder) this.evaluate(tracker, id);
   }
 
-  /** Decides what a task instance whose state allows it does next. */
+  /** Decides what each task instance of a task (every mapped instance) does next. */
   private evaluate(tracker: RunTracker, taskId: string): void {
-    if (this.stopping || tracker.inFlight.has(taskId) || this.containment.deferred(tracker, taskId)) return;
-    const ti = tracker.tis.get(taskId);
-    if (!ti) return;
+    for (const ti of tracker.instances(taskId)) this.evaluateInstance(tracker, ti);
+  }
+
+  /** Decides what a task instance whose state allows it does next. */
+  private evaluateInstance(tracker: RunTracker, ti: TiRef): void {
+    const key = tiKey(ti.task_id, ti.map_index);
+    if (this.stopping || tracker.inFlight.has(key) || this.containment.deferred(tracker, ti.task_id)) return;
     if (ti.state === TI.UP_FOR_RETRY) {
       if ((ti.next_retry_at ?? 0) <= this.o.clock.now().getTime())
         this.start(tracker, ti, () => this.attempts.run(tracker, ti));
-      else this.deps.retryLater(tracker, taskId);
+      else this.deps.retryLater(tracker, key);
       return;
     }
     if (ti.state !== null) return;
-    const task = tracker.dag.tasks.get(taskId)!;
-    const readiness = evaluateTriggerRule(
-      task.triggerRule,
-      countUpstream(task.upstreamTaskIds.map((u) => tracker.tis.get(u)?.state)),
-    );
+    const task = tracker.dag.tasks.get(ti.task_id)!;
+    // Every instance of a mapped upstream counts (a downstream all_success waits for all of them).
+    const upstream = task.upstreamTaskIds.flatMap((u) => tracker.instances(u).map((i) => i.state));
+    const readiness = evaluateTriggerRule(task.triggerRule, countUpstream(upstream));
     if (readiness === 'wait') return;
+    if (readiness === 'run' && task.mapping && ti.map_index < 0)
+      return this.start(tracker, ti, async () => {
+        await expandMappedTask(this.deps, tracker, ti, task);
+        this.evaluate(tracker, task.taskId);
+      });
     if (readiness === 'run') return this.start(tracker, ti, () => this.attempts.run(tracker, ti));
     this.start(tracker, ti, async () => {
       const cacheReason = task.cache ? notRunRecordReason(readiness) : null;
@@ -307,7 +282,8 @@ export class Scheduler {
 
   /** Runs one piece of per-task-instance work without blocking the loop; then looks downstream. */
   private start(tracker: RunTracker, ti: TiRef, body: () => Promise<void>): void {
-    tracker.inFlight.add(ti.task_id);
+    const key = tiKey(ti.task_id, ti.map_index);
+    tracker.inFlight.add(key);
     const task = tracker.dag.tasks.get(ti.task_id)!;
     const p: Promise<void> = body()
       .then(
@@ -323,9 +299,9 @@ export class Scheduler {
           );
       })
       .finally(() => {
-        tracker.inFlight.delete(ti.task_id);
+        tracker.inFlight.delete(key);
         this.work.delete(p);
-        if (ti.state === TI.UP_FOR_RETRY) this.evaluate(tracker, ti.task_id);
+        if (ti.state === TI.UP_FOR_RETRY) this.evaluateInstance(tracker, ti);
         for (const d of task.downstreamTaskIds) this.evaluate(tracker, d);
         this.idle.wakeUp();
       });

@@ -11,3 +11,4 @@ export { resolveInputs, VARIABLES_READ, type ResolvedInputs, type InputsLocation
 export { renderTemplate, isTemplated, DEFAULT_RENDER_BOUNDS, type RenderBounds } from './render.js';
 export type { VariableLookup, VariableSnapshot, TaskScope } from './scope.js';
 export { TaskInputResolver, type VariableLoader } from './task-inputs.js';
+export { instanceInputs, mappedCount } from './instance-inputs.js';

@@ -7,19 +7,24 @@ export type LogPathId = keyof typeof PREFIX;
 /** A path component (one folder name) may hold at most 255 bytes on Linux, macOS and Windows file systems. */
 export const MAX_PATH_COMPONENT_BYTES = 255;
 
-/** Airflow's per-try log layout: logs/dag_id=X/run_id=Y/task_id=Z/attempt=N.log */
+/**
+ * Airflow's per-try log layout: logs/dag_id=X/run_id=Y/task_id=Z/attempt=N.log, and for a mapped
+ * instance logs/dag_id=X/run_id=Y/task_id=Z/map_index=M/attempt=N.log (mapIndex -1 = unmapped).
+ */
 export function taskLogPath(
   baseLogFolder: string,
   dagId: string,
   runId: string,
   taskId: string,
   tryNumber: number,
+  mapIndex = -1,
 ): string {
   return join(
     baseLogFolder,
     `${PREFIX.dag_id}${dagId}`,
     `${PREFIX.run_id}${safe(runId)}`,
     `${PREFIX.task_id}${taskId}`,
+    ...(mapIndex >= 0 ? [`map_index=${mapIndex}`] : []),
     `attempt=${tryNumber}.log`,
   );
 }

@@ -98,6 +98,13 @@ export function runCacheBackendContract(name: string, makeBackend: MakeBackend, 
         expect(await backend.get(e.key)).toEqual(e);
       });
 
+      test("the producing mapped instance's map_index round-trips (a hit's reason names it)", async () => {
+        const e = { ...entry(), sourceMapIndex: 3 };
+        await backend.set(e);
+        expect((await backend.get(e.key))?.sourceMapIndex).toBe(3);
+        expect((await backend.list({}))[0].sourceMapIndex).toBe(3);
+      });
+
       test('scalar and null values round-trip', async () => {
         const values: Json[] = [null, 0, -1.5, true, false, '', 'text'];
         const es = values.map((value, i) => entry({ value, arg: i }));

@@ -51,6 +51,7 @@ describe('loadSettings', () => {
         taskCacheCheckTimeout: 0.5,
         taskCacheGcInterval: 3600,
         maxCacheEntryBytes: 1048576,
+        maxMapLength: 1024,
         maxXcomBytes: 4194304,
         templateRenderTimeout: 5,
         maxRenderedFieldBytes: 1048576,

@@ -26,12 +26,10 @@ function load(tasks: unknown[], mappedTasksRun: boolean) {
 }
 
 describe('mapped tasks', () => {
-  test('run-time expansion is not there yet: a mapped task stays an import error that says so', () => {
-    expect(MAPPED_TASKS_RUN).toBe(false);
+  test('a mapped task loads by default (the scheduler expands it at run time)', () => {
+    expect(MAPPED_TASKS_RUN).toBe(true);
     const file = writeIn(bundle, 'm.json', envelope('m', [airflowMapped]));
-    expect(validationError(() => loadDagFile(file, bundle)).message).toMatch(
-      /mapped tasks \(\.expand\(\)\/\.partial\(\)\) are not supported by miniflow yet/,
-    );
+    expect(loadDagFile(file, bundle).tasks.get('echo_each')!.mapping?.kind).toBe('dict-of-lists');
   });
 
   test("Airflow's serialized form: expand_input dict wrapper unwrapped, partial_kwargs are the fixed fields", () => {

@@ -353,7 +353,7 @@ describe('cache config', () => {
 });
 
 describe('mapped tasks', () => {
-  test('a mapped task from an Airflow export is an import error naming it', () => {
+  test('a mapped task from an Airflow export loads with its mapping (expanded at run time)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mf-mapped-'));
     writeFileSync(
       join(dir, 'm.json'),
@@ -377,8 +377,11 @@ describe('mapped tasks', () => {
       }),
     );
     const bag = loadDagBag([{ name: 'b', path: dir, teamName: null }]);
-    expect(bag.dags.size).toBe(0);
-    expect(bag.importErrors[0].message).toMatch(/DAG 'mapped', task 'each': mapped tasks .* not supported/);
+    expect(bag.importErrors).toEqual([]);
+    expect(bag.dags.get('mapped')!.tasks.get('each')!.mapping).toEqual({
+      kind: 'dict-of-lists',
+      fields: { bash_command: { literal: ['echo 1', 'echo 2'] } },
+    });
   });
 });
 

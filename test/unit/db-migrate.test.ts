@@ -46,7 +46,7 @@ test('migrations create every table on a fresh SQLite file and are idempotent', 
   const again = await openMetadataDb(`sqlite:///${home}/airflow.db`, home);
   const ran = await again.query<unknown[]>('SELECT * FROM migrations');
   expect(ran).toHaveLength(migrations.length);
-  expect(migrations.length).toBe(8);
+  expect(migrations.length).toBe(9);
   await again.close();
 });
 

@@ -20,6 +20,7 @@ const COLUMNS = [
   'source_run_id',
   'source_try_number',
   'duration',
+  'source_map_index',
 ] as const;
 
 /** How long hit counts gather before one UPDATE writes them all. */
@@ -53,6 +54,7 @@ function toRow(e: CacheEntry): unknown[] {
     e.sourceRunId,
     e.sourceTryNumber,
     e.durationSeconds,
+    e.sourceMapIndex ?? -1,
   ];
 }
 
@@ -76,6 +78,7 @@ function fromRow(r: TaskCacheEntryRow): CacheEntry | null {
     lastHitAt: date(r.last_hit_at),
     sourceRunId: r.source_run_id,
     sourceTryNumber: Number(r.source_try_number),
+    sourceMapIndex: Number(r.source_map_index ?? -1),
     durationSeconds: Number(r.duration),
   };
 }

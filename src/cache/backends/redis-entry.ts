@@ -54,7 +54,10 @@ export function decode(key: string, h: Record<string, string>): CacheEntry | nul
   const decoded = decodeStoredText(h.value, h.components, meta.sizeBytes);
   const hits = Number(h.hits ?? 0);
   const lastHitAt = h.last_hit_at === undefined ? null : Number(h.last_hit_at);
+  // A hash field of its own (entries written before it existed have none: unmapped).
+  const mapIndex = h.source_map_index === undefined ? -1 : Number(h.source_map_index);
   if (!decoded || !Number.isInteger(hits) || (lastHitAt !== null && !Number.isFinite(lastHitAt))) return null;
+  if (!Number.isInteger(mapIndex)) return null;
   const { value, components } = decoded;
   return {
     key,
@@ -70,6 +73,7 @@ export function decode(key: string, h: Record<string, string>): CacheEntry | nul
     lastHitAt: lastHitAt === null ? null : new Date(lastHitAt),
     sourceRunId: meta.sourceRunId,
     sourceTryNumber: meta.sourceTryNumber,
+    sourceMapIndex: mapIndex,
     durationSeconds: meta.durationSeconds,
   };
 }
@@ -89,7 +93,13 @@ export function encode(e: CacheEntry): Record<string, string> {
     sourceTryNumber: e.sourceTryNumber,
     durationSeconds: e.durationSeconds,
   };
-  const fields = { meta: JSON.stringify(meta), value, components: canonicalJson(e.components), hits: String(e.hits) };
+  const fields = {
+    meta: JSON.stringify(meta),
+    value,
+    components: canonicalJson(e.components),
+    hits: String(e.hits),
+    source_map_index: String(e.sourceMapIndex ?? -1),
+  };
   return e.lastHitAt ? { ...fields, last_hit_at: String(e.lastHitAt.getTime()) } : fields;
 }
 

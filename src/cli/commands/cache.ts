@@ -18,7 +18,8 @@ import type { Json } from '../../dag/model.js';
 import { NotFoundError, UsageError } from '../../errors.js';
 import { colourDecision, parseFormat, printJson, printTable } from '../output.js';
 import { printEntryDetail } from '../cache-show.js';
-import { parseConf, parseDate } from '../parse.js';
+import { parseConf, parseDate, parseMapIndex } from '../parse.js';
+import { tiLabel } from '../../util/keys.js';
 import { withRuntime } from '../with-runtime.js';
 import { closestMatch } from '../../util/closest.js';
 
@@ -121,7 +122,7 @@ export function registerCache(program: Command): void {
           views.map((v) => [
             v.short_key,
             v.dag_id,
-            v.task_id,
+            tiLabel({ task_id: v.task_id, map_index: v.map_index }),
             dash(v.team_name),
             v.created_at,
             v.expires_at ? `${v.expires_at}${v.expired ? ' (expired)' : ''}` : 'never',
@@ -252,13 +253,22 @@ export function registerCache(program: Command): void {
     .option('--conf <json>', 'explain a run triggered with this dag_run.conf (default: {})')
     .option('--logical-date <date>', 'logical date of that run (default: now)')
     .option('--full', 'print every key component and differing value whole (default: values cut to 80 characters)')
+    .option('--map-index <n>', "a mapped task's instance (0..n-1): its element's key")
     .option(...OUTPUT)
     .action(
       async (
         dagId: string,
         taskId: string,
-        opts: { runId?: string; conf?: string; logicalDate?: string; full?: boolean; output: string },
+        opts: {
+          runId?: string;
+          conf?: string;
+          logicalDate?: string;
+          mapIndex?: string;
+          full?: boolean;
+          output: string;
+        },
       ) => {
+        const mapIndex = parseMapIndex(opts.mapIndex);
         const format = parseFormat(opts.output);
         if (opts.runId !== undefined && (opts.conf !== undefined || opts.logicalDate !== undefined)) {
           throw new UsageError(
@@ -276,11 +286,12 @@ export function registerCache(program: Command): void {
           }
           const target: ExplainTarget =
             opts.runId !== undefined
-              ? { kind: 'run', runId: opts.runId }
+              ? { kind: 'run', runId: opts.runId, mapIndex }
               : {
                   kind: 'hypothetical',
                   conf: parseConf(opts.conf) as Record<string, Json>,
                   logicalDate: opts.logicalDate ? parseDate(opts.logicalDate, '--logical-date') : rt.clock.now(),
+                  mapIndex,
                 };
           const { core } = rt.settings;
           const report = await explainTask(
@@ -305,7 +316,7 @@ export function registerCache(program: Command): void {
                 ? colourDecision('hit')
                 : colourDecision(report.decision);
           const lines = [
-            `${dagId}.${taskId} in ${report.run.hypothetical ? 'a new run' : 'run'} ${report.run.run_id}: ${verdict}`,
+            `${dagId}.${tiLabel({ task_id: taskId, map_index: mapIndex })} in ${report.run.hypothetical ? 'a new run' : 'run'} ${report.run.run_id}: ${verdict}`,
             ...(report.key ? [`key: ${report.key}`] : []),
             ...report.reasons.map((r) => `  - ${r}`),
           ];

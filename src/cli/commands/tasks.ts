@@ -7,7 +7,7 @@ import { hitLatencyOf } from '../../models/cache-event.js';
 import { TaskInstanceStore } from '../../models/task-instance.js';
 import { taskLogPath } from '../../util/log-path.js';
 import { parseFormat, printJson, printTable } from '../output.js';
-import { parsePositiveInt } from '../parse.js';
+import { parseMapIndex, parsePositiveInt } from '../parse.js';
 import { TASK_TABLE_HEAD, TASK_TABLE_OPTIONS, taskTableRow, taskView } from '../task-view.js';
 import { withRuntime } from '../with-runtime.js';
 import { renderHitLog } from '../hit-log.js';
@@ -47,20 +47,30 @@ export function registerTasks(program: Command): void {
     .argument('<run_id>')
     .argument('<task_id>')
     .option('--try <n>', 'try number (default: the latest)')
-    .action(async (dagId: string, runId: string, taskId: string, opts: { try?: string }) => {
+    .option('--map-index <n>', "a mapped task's instance (0..n-1)")
+    .action(async (dagId: string, runId: string, taskId: string, opts: { try?: string; mapIndex?: string }) => {
+      const mapIndex = parseMapIndex(opts.mapIndex);
       await withRuntime(async (rt) => {
         const store = new TaskInstanceStore(rt.db);
-        const ti = await store.get(dagId, runId, taskId).catch(async (err: unknown) => {
+        const ti = await store.get(dagId, runId, taskId, mapIndex).catch(async (err: unknown) => {
           // A mistyped task id: name the closest task of that run.
           const near = closestMatch(
             taskId,
             (await store.fullRows(dagId, runId)).map((t) => t.task_id),
           );
-          if (err instanceof NotFoundError && near) throw new NotFoundError(`${err.message}; did you mean '${near}'?`);
+          if (err instanceof NotFoundError && near && near !== taskId)
+            throw new NotFoundError(`${err.message}; did you mean '${near}'?`);
           throw err;
         });
         const tryNumber = opts.try ? parsePositiveInt(opts.try, '--try') : ti.try_number;
-        const file = taskLogPath(rt.settings.logging.baseLogFolder, dagId, runId, taskId, Math.max(tryNumber, 1));
+        const file = taskLogPath(
+          rt.settings.logging.baseLogFolder,
+          dagId,
+          runId,
+          taskId,
+          Math.max(tryNumber, 1),
+          mapIndex,
+        );
         // Settled without a process (EmptyOperator, upstream_failed, skipped): say why, not "no log".
         const noLog = existsSync(file) ? null : noLogExplanation(ti, tryNumber);
         if (noLog) {
