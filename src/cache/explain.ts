@@ -280,8 +280,7 @@ export async function explainTask(
 
   let inputs, ctx;
   try {
-    const variables = new VariableStore(deps.db);
-    const resolver = new TaskInputResolver((team) => variables.snapshotFor(team));
+    const resolver = new TaskInputResolver((team) => new VariableStore(deps.db).snapshotFor(team));
     const runCtx = await templateContext(deps.db, dag, src);
     ({ inputs, ctx } = await instanceInputs(resolver, dag, task, runCtx, { mapIndex }));
   } catch (err) {

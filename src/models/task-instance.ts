@@ -5,6 +5,7 @@ import { recordCacheEvents, type CacheRecord } from './cache-event.js';
 import { FINISHED_STATES, TI } from './states.js';
 import { takeTryGuard } from '../../migrations/sql/try-guard.js';
 import { writeXComs } from './xcom.js';
+import { mapIndexes } from './task-instance-mapping.js';
 
 export type { CacheRecord } from './cache-event.js';
 
@@ -62,7 +63,7 @@ export class TaskInstanceStore {
   async get(dagId: string, runId: string, taskId: string, mapIndex = -1): Promise<TaskInstanceRow> {
     const row = await this.find(dagId, runId, taskId, mapIndex);
     if (row) return row;
-    const mapped = await this.mapIndexes(dagId, runId, taskId);
+    const mapped = await mapIndexes(this.db, dagId, runId, taskId);
     if (mapped.length > 0 && mapIndex === -1)
       throw new NotFoundError(
         `task '${taskId}' of run '${runId}' is mapped: give --map-index N (it has map_index 0..${mapped[mapped.length - 1]})`,
@@ -78,44 +79,6 @@ export class TaskInstanceStore {
       [dagId, runId, taskId, mapIndex],
     );
     return rows[0] ?? null;
-  }
-
-  /** The map indexes of a task's expanded instances in a run (none: unmapped or not expanded). */
-  async mapIndexes(dagId: string, runId: string, taskId: string): Promise<number[]> {
-    const rows = await this.db.query<{ map_index: number }[]>(
-      'SELECT map_index FROM task_instance WHERE dag_id = ? AND run_id = ? AND task_id = ? AND map_index >= 0 ORDER BY map_index',
-      [dagId, runId, taskId],
-    );
-    return rows.map((r) => Number(r.map_index));
-  }
-
-  /** Expansion, as Airflow's: placeholder (-1, none) -> map_index 0, rows 1..count-1 added; false if already done. */
-  async expand(ti: TiRef, operator: string, count: number): Promise<boolean> {
-    return this.db.transaction(async (t) => {
-      const r = await t.exec(
-        'UPDATE task_instance SET map_index = 0 WHERE id = ? AND map_index = -1 AND state IS NULL',
-        [ti.id],
-      );
-      if (r.affected !== 1) return false;
-      for (let i = 1; i < count; i += 200) {
-        const chunk = Array.from({ length: Math.min(200, count - i) }, (_, j) => i + j);
-        await t.exec(
-          `INSERT INTO task_instance (dag_id, run_id, task_id, map_index, operator, try_number, max_tries) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, 0, ?)').join(', ')}`,
-          chunk.flatMap((m) => [ti.dag_id, ti.run_id, ti.task_id, m, operator, ti.max_tries]),
-        );
-      }
-      return true;
-    });
-  }
-
-  /** none -> failed without a try: a mapped task whose input cannot be expanded (the error says why). */
-  async failWithoutRunning(ti: TiRef, error: string, now: Date): Promise<boolean> {
-    const r = await this.db.exec(
-      'UPDATE task_instance SET state = ?, start_date = ?, end_date = ?, duration = 0, error = ? WHERE id = ? AND state IS NULL',
-      [TI.FAILED, now.getTime(), now.getTime(), error, ti.id],
-    );
-    if (r.affected === 1) ti.state = TI.FAILED;
-    return r.affected === 1;
   }
 
   /**

@@ -6,6 +6,7 @@ import type { TiRef } from '../models/task-instance.js';
 import type { AttemptDeps } from './attempt.js';
 import { mappedLength } from './inputs.js';
 import type { RunTracker } from './run-tracker.js';
+import { expandTaskInstance, failWithoutRunning } from '../models/task-instance-mapping.js';
 
 /**
  * A mapped task's expansion, once its trigger rule lets it run (its upstream XCom lists exist by
@@ -40,7 +41,7 @@ export async function expandMappedTask(d: AttemptDeps, tracker: RunTracker, ti: 
     } else tracker.invalidate();
     return;
   }
-  if (!(await d.tis.expand(ti, task.taskType, count))) {
+  if (!(await expandTaskInstance(d.db, ti, task.taskType, count))) {
     tracker.invalidate(); // another scheduler expanded it
     return;
   }
@@ -50,7 +51,7 @@ export async function expandMappedTask(d: AttemptDeps, tracker: RunTracker, ti: 
 
 /** The placeholder fails without a try (no process, no log file); its error says why. */
 async function fail(d: AttemptDeps, tracker: RunTracker, ti: TiRef, message: string): Promise<void> {
-  if (!(await d.tis.failWithoutRunning(ti, message, d.clock.now()))) {
+  if (!(await failWithoutRunning(d.db, ti, message, d.clock.now()))) {
     tracker.invalidate();
     return;
   }

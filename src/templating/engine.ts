@@ -6,8 +6,6 @@ import {
   ObjectValue,
   StringValue,
   UndefinedValue,
-  parse,
-  tokenize,
   type AnyRuntimeValue,
   type Program,
 } from './jinja-runtime.js';
@@ -242,7 +240,7 @@ class BoundedInterpreter extends Interpreter {
 
   /** Printing an undefined value fails, as with Jinja's StrictUndefined (the engine would print ''). */
   private print(statement: Node, environment: Environment): AnyRuntimeValue {
-    const value = this.evaluate((statement as unknown as PrintNode).expr, environment);
+    const value = this.evaluate((statement as unknown as { expr: Node }).expr, environment);
     if (value instanceof NamedUndefined) throw new RenderFailure(value.message);
     if (value instanceof UndefinedValue) throw new RenderFailure('a printed value is undefined');
     // A function prints as a name, never as its JavaScript source.
@@ -269,65 +267,6 @@ class BoundedInterpreter extends Interpreter {
     }
     return value;
   }
-}
-
-/** Statements that are not printed expressions. */
-const STATEMENTS = new Set([
-  'Set',
-  'If',
-  'For',
-  'Macro',
-  'CallStatement',
-  'FilterStatement',
-  'Break',
-  'Continue',
-  'Comment',
-]);
-const BLOCK_FIELDS = ['body', 'alternate', 'defaultBlock'] as const;
-interface PrintNode {
-  type: '__print';
-  expr: Node;
-}
-
-/** Marks every printed expression, so printing goes through BoundedInterpreter.print. */
-function markPrints(statements: Node[]): Node[] {
-  return statements.map((s) => {
-    const n = s as unknown as { type: string } & Partial<Record<(typeof BLOCK_FIELDS)[number], Node[]>>;
-    if (!STATEMENTS.has(n.type)) return { type: '__print', expr: s } as unknown as Node;
-    for (const field of BLOCK_FIELDS) {
-      const block = n[field];
-      if (Array.isArray(block)) n[field] = markPrints(block);
-    }
-    return s;
-  });
-}
-
-/** Compiled templates by source text; rendering is on the scheduler's hot path. */
-const MAX_CACHED_TEMPLATES = 1000;
-const compiled = new Map<string, Program>();
-
-export function compile(source: string): Program {
-  const hit = compiled.get(source);
-  if (hit) {
-    // Re-insert so Map order tracks recency and eviction drops the least recently used.
-    compiled.delete(source);
-    compiled.set(source, hit);
-    return hit;
-  }
-  let program: Program;
-  try {
-    program = parse(tokenize(source, { lstrip_blocks: false, trim_blocks: false }));
-    program.body = markPrints(program.body as unknown as Node[]);
-  } catch (err) {
-    throw new RenderFailure(`syntax error: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  if (compiled.size >= MAX_CACHED_TEMPLATES) compiled.delete(compiled.keys().next().value as string);
-  compiled.set(source, program);
-  return program;
-}
-
-export function compiledTemplateCount(): number {
-  return compiled.size;
 }
 
 /** Renders a compiled template in `env` (a child of the globals); the result is the field's text. */

@@ -1,10 +1,12 @@
 import type { Json } from '../dag/model.js';
 import type { TemplateContext } from './context.js';
-import { RenderLimitExceeded, compile, renderProgram, type RenderLimits } from './engine.js';
+import { compile } from './compile.js';
+import { RenderLimitExceeded, renderProgram, type RenderLimits } from './engine.js';
 import { Environment } from './jinja-runtime.js';
 import { taskScope, type TaskScope } from './scope.js';
 
-export { RenderFailure, RenderLimitExceeded, compiledTemplateCount } from './engine.js';
+export { RenderFailure, RenderLimitExceeded } from './engine.js';
+export { compiledTemplateCount } from './compile.js';
 
 /** `[core] template_render_timeout` and `[core] max_rendered_field_bytes`, with Airflow-like defaults. */
 export interface RenderBounds {

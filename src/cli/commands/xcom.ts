@@ -4,6 +4,7 @@ import { TaskInstanceStore } from '../../models/task-instance.js';
 import { xcomsOf } from '../../models/xcom.js';
 import { parseMapIndex } from '../parse.js';
 import { withRuntime } from '../with-runtime.js';
+import { mapIndexes } from '../../models/task-instance-mapping.js';
 
 export function registerXCom(program: Command): void {
   const xcom = program.command('xcom').description('values tasks pushed');
@@ -19,7 +20,7 @@ export function registerXCom(program: Command): void {
       const mapIndex = parseMapIndex(opts.mapIndex);
       await withRuntime(async (rt) => {
         const store = new TaskInstanceStore(rt.db);
-        const mapped = mapIndex < 0 && (await store.mapIndexes(dagId, runId, taskId)).length > 0;
+        const mapped = mapIndex < 0 && (await mapIndexes(rt.db, dagId, runId, taskId)).length > 0;
         if (!mapped) await store.get(dagId, runId, taskId, mapIndex); // names a missing run or task precisely
         const rows = (await xcomsOf(rt.db, dagId, runId, [taskId])).filter((x) => x.key === opts.key);
         if (mapped) {
