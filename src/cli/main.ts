@@ -9,6 +9,7 @@ import { registerScheduler } from './commands/scheduler.js';
 import { registerTasks } from './commands/tasks.js';
 import { registerXCom } from './commands/xcom.js';
 import { registerVariables } from './commands/variables.js';
+import { registerWorker } from './commands/worker.js';
 import { configureColour } from './output.js';
 
 export function buildProgram(): Command {
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerCache(program);
   registerVariables(program);
   registerApiServer(program);
+  registerWorker(program);
   return program;
 }
 

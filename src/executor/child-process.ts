@@ -16,8 +16,8 @@ import { errorMessage } from '../errors.js';
 import { BoundedText, CappedLog, DEFAULT_OUTPUT_LIMITS, LastLineTracker, type OutputLimits } from './output-limits.js';
 
 export interface TaskTryHooks {
-  /** Called right after spawn, e.g. to record the pid on the task instance. */
-  onStart?(pid: number): void;
+  /** Called right after spawn, e.g. to record the pid on the task instance; `hostname` when it ran elsewhere. */
+  onStart?(pid: number, hostname?: string): void;
 }
 
 /** Time between SIGTERM and SIGKILL when execution_timeout is exceeded. */

@@ -27,13 +27,13 @@ export async function executeTry(d: AttemptDeps, c: CheckedAttempt, slot: SlotHo
     logFile,
   );
   const result = await slot.submit(spec, {
-    onStart: (pid) => void d.tis.markRunning(ti, pid, d.host, d.clock.now()).catch(() => undefined),
+    onStart: (pid, host) => void d.tis.markRunning(ti, pid, host ?? d.host, d.clock.now()).catch(() => undefined),
   });
   const outcome: TryOutcome = {
     start: result.startedAt,
     end: result.endedAt,
     pid: result.pid ?? null,
-    hostname: d.host,
+    hostname: result.hostname ?? d.host,
     error: result.error ?? null,
   };
   if (!result.ok) {
