@@ -57,7 +57,12 @@ export async function startWorker(o: WorkerOptions): Promise<RunningWorker> {
     const { callableFile, callableName } = found.task;
     const result = await runTaskTry(
       { ...spec, callableFile, callableName, logFile },
-      { onStart: (pid) => void job.updateProgress({ pid, hostname: o.name }).catch(() => undefined) },
+      {
+        onStart: (pid) => {
+          o.log(`running try ${spec.tryNumber} of ${spec.dagId}.${spec.taskId} (pid ${pid})`);
+          void job.updateProgress({ pid, hostname: o.name }).catch(() => undefined);
+        },
+      },
       limits,
     );
     const log = readAndRemove(logFile);
