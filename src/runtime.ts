@@ -21,7 +21,7 @@ import { clockFromEnv, type Clock } from './util/clock.js';
 export class Runtime {
   private backend: CacheBackend | null = null;
   private registryLoaded = false;
-  private executor: LocalExecutor | null = null;
+  private readonly executors: LocalExecutor[] = [];
   readonly registry: DagRegistry;
 
   private constructor(
@@ -81,7 +81,7 @@ export class Runtime {
 
   async scheduler(opts: Partial<SchedulerOptions> = {}): Promise<{ scheduler: Scheduler; executor: LocalExecutor }> {
     const executor = this.newExecutor();
-    this.executor = executor;
+    this.executors.push(executor);
     const scheduler = new Scheduler({
       db: this.db,
       settings: this.settings,
@@ -111,7 +111,7 @@ export class Runtime {
   }
 
   async close(): Promise<void> {
-    await this.executor?.close();
+    for (const executor of this.executors) await executor.close();
     await this.backend?.close().catch(() => undefined);
     await this.db.close();
   }
