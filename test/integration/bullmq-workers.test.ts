@@ -5,6 +5,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { TempHome } from '../helpers/cli.js';
 import { describeWith, REDIS_URL, uniqueName } from '../contract/servers.js';
 
@@ -165,6 +167,55 @@ describeWith('MINIFLOW_TEST_REDIS_URL', REDIS_URL, 'BullMQExecutor with miniflow
     survivor.proc.kill('SIGTERM');
   }, 180_000);
 
+  test('a restarted scheduler re-attaches to the jobs its predecessor queued: no second job, each task runs once', async () => {
+    const prefix = uniqueName('mfq');
+    const sched = schedulerHome(prefix);
+    const side = join(sched.home, 'runs.txt');
+    writeFileSync(side, '');
+    const tasks = ['a', 'b', 'c'].map((id) => ({
+      task_id: id,
+      task_type: 'BashOperator',
+      bash_command: `echo "$AIRFLOW_CTX_TASK_ID $AIRFLOW_CTX_TRY_NUMBER" >> ${side}`,
+      downstream_task_ids: [],
+    }));
+    sched.writeDag({ dag_id: 'restart', schedule: null, tasks });
+    expect(sched.run(['dags', 'trigger', 'restart', '--run-id', 'r1']).code).toBe(0);
+    // No worker yet: the first scheduler can only enqueue.
+    const first = sched.start(['scheduler']);
+    started.push(first);
+    const redis = new Redis(REDIS_URL ?? '', { maxRetriesPerRequest: null });
+    const queue = new Queue('default', { connection: redis, prefix });
+    try {
+      await waitFor(
+        () => jobCount >= 3,
+        'three queued jobs',
+        undefined,
+        async () => {
+          jobCount = (await queue.getJobs(['wait'])).length;
+        },
+      );
+      first.kill('SIGKILL');
+      await new Promise((r) => first.on('close', r));
+      const second = sched.start(['scheduler', '--exit-when-idle']);
+      started.push(second);
+      const w = await startWorker(sched, prefix, 'w-late', 'default');
+      await new Promise((r) => second.on('close', r));
+      const states = sched.json<TaskRow[]>(['tasks', 'states-for-dag-run', 'restart', 'r1']).data;
+      expect(states.map((t) => [t.task_id, t.state, t.try_number, t.hostname])).toEqual([
+        ['a', 'success', 1, 'w-late'],
+        ['b', 'success', 1, 'w-late'],
+        ['c', 'success', 1, 'w-late'],
+      ]);
+      expect(readFileSync(side, 'utf8').split('\n').filter(Boolean).sort()).toEqual(['a 1', 'b 1', 'c 1']);
+      const counts = await queue.getJobCounts();
+      expect(Object.values(counts).reduce((x, y) => x + y, 0)).toBe(3);
+      w.proc.kill('SIGTERM');
+    } finally {
+      await queue.close();
+      redis.disconnect();
+    }
+  }, 120_000);
+
   test('a worker with a different version of the callable refuses the try', async () => {
     const prefix = uniqueName('mfq');
     const sched = schedulerHome(prefix);
@@ -192,9 +243,18 @@ describeWith('MINIFLOW_TEST_REDIS_URL', REDIS_URL, 'BullMQExecutor with miniflow
   }, 120_000);
 });
 
-async function waitFor(ok: () => boolean, what: string, detail: () => string = () => ''): Promise<void> {
+let jobCount = 0;
+
+async function waitFor(
+  ok: () => boolean,
+  what: string,
+  detail: () => string = () => '',
+  refresh?: () => Promise<void>,
+): Promise<void> {
   const deadline = Date.now() + 60_000;
-  while (!ok()) {
+  for (;;) {
+    await refresh?.();
+    if (ok()) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${detail()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
