@@ -8,6 +8,7 @@ import type { CacheBackend } from './cache/types.js';
 import { loadSettings } from './config/index.js';
 import type { Settings } from './config/settings.js';
 import { openMetadataDb, type MetadataDb } from './db/data-source.js';
+import { BullMQExecutor } from './executor/bullmq/executor.js';
 import { LocalExecutor } from './executor/local-executor.js';
 import { DagRegistry } from './scheduler/dag-registry.js';
 import { Scheduler, type SchedulerOptions } from './scheduler/scheduler.js';
@@ -20,6 +21,7 @@ import { clockFromEnv, type Clock } from './util/clock.js';
 export class Runtime {
   private backend: CacheBackend | null = null;
   private registryLoaded = false;
+  private readonly executors: LocalExecutor[] = [];
   readonly registry: DagRegistry;
 
   private constructor(
@@ -78,10 +80,8 @@ export class Runtime {
   }
 
   async scheduler(opts: Partial<SchedulerOptions> = {}): Promise<{ scheduler: Scheduler; executor: LocalExecutor }> {
-    const executor = new LocalExecutor({
-      parallelism: this.settings.core.parallelism,
-      limits: { maxLogBytes: this.settings.logging.maxLogBytesPerTry, maxXcomBytes: this.settings.core.maxXcomBytes },
-    });
+    const executor = this.newExecutor();
+    this.executors.push(executor);
     const scheduler = new Scheduler({
       db: this.db,
       settings: this.settings,
@@ -99,7 +99,19 @@ export class Runtime {
     return { scheduler, executor };
   }
 
+  /** `[core] executor`: tries as children of this process, or as BullMQ jobs for `miniflow worker`s. */
+  private newExecutor(): LocalExecutor {
+    const { core, logging, bullmq, redis } = this.settings;
+    const options = {
+      parallelism: core.parallelism,
+      limits: { maxLogBytes: logging.maxLogBytesPerTry, maxXcomBytes: core.maxXcomBytes },
+    };
+    if (core.executor === 'LocalExecutor') return new LocalExecutor(options);
+    return new BullMQExecutor({ ...options, redisUrl: bullmq.redisUrl || redis.url, prefix: bullmq.queuePrefix });
+  }
+
   async close(): Promise<void> {
+    for (const executor of this.executors) await executor.close();
     await this.backend?.close().catch(() => undefined);
     await this.db.close();
   }

@@ -10,6 +10,7 @@ import { registerTasks } from './commands/tasks.js';
 import { registerXCom } from './commands/xcom.js';
 import { registerVariables } from './commands/variables.js';
 import { packageVersion } from '../util/paths.js';
+import { registerWorker } from './commands/worker.js';
 import { configureColour } from './output.js';
 
 export function buildProgram(): Command {
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerCache(program);
   registerVariables(program);
   registerApiServer(program);
+  registerWorker(program);
   return program;
 }
 

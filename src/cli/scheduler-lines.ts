@@ -22,7 +22,7 @@ export function schedulerStartLine(s: Settings): string {
     : `DAG folder ${s.core.dagsFolder}`;
   return (
     `Scheduler starting: metadata DB ${redactDbUrl(s.database.sqlAlchemyConn, s.airflowHome)}, ${dags}, ` +
-    `executor LocalExecutor, parallelism ${s.core.parallelism}`
+    `executor ${s.core.executor}, parallelism ${s.core.parallelism}`
   );
 }
 

@@ -13,6 +13,8 @@ export interface TaskView {
   start_date: string | null;
   end_date: string | null;
   operator: string;
+  /** The host the latest try ran on (a BullMQ worker's name, or the scheduler's host); null before it ran. */
+  hostname: string | null;
   /** Why the latest try failed (a child's exit, a template error, a timeout); null otherwise. */
   error: string | null;
   cache: {
@@ -35,6 +37,7 @@ export function taskView(ti: TaskInstanceRow): TaskView {
     start_date: ti.start_date === null ? null : new Date(ti.start_date).toISOString(),
     end_date: ti.end_date === null ? null : new Date(ti.end_date).toISOString(),
     operator: ti.operator,
+    hostname: ti.hostname,
     error: ti.error,
     cache: {
       // A task with no cache setting has no decision recorded: that is "off".

@@ -4,6 +4,8 @@ export interface Settings {
   core: {
     dagsFolder: string;
     parallelism: number;
+    /** Who runs task tries: child processes of the scheduler, or `miniflow worker`s through BullMQ. */
+    executor: 'LocalExecutor' | 'BullMQExecutor';
     multiTeam: boolean;
     taskCachingEnabled: boolean;
     /** Seconds; 0 = entries never expire. */
@@ -62,6 +64,13 @@ export interface Settings {
   };
   redis: {
     url: string;
+  };
+  bullmq: {
+    /** '' = [redis] url. */
+    redisUrl: string;
+    queuePrefix: string;
+    /** Seconds. */
+    lockDuration: number;
   };
   api: {
     host: string;

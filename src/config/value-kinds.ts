@@ -187,6 +187,41 @@ export function text(nonEmpty: boolean): ValueKind<string> {
   };
 }
 
+/** One of a fixed set of names (an executor), as written. */
+export function oneOf<T extends string>(names: readonly T[]): ValueKind<T> {
+  return {
+    expected: `one of ${names.join(', ')}`,
+    parse(raw) {
+      const v = raw.trim();
+      if (!(names as readonly string[]).includes(v)) return fail(this);
+      return v as T;
+    },
+    format: (v) => v,
+  };
+}
+
+/** A Redis URL, or empty for "use another key's" ([bullmq] redis_url falls back to [redis] url). */
+export const optionalRedisUrl: ValueKind<string> = {
+  expected: 'empty, or a Redis URL such as redis://127.0.0.1:6379/0 (or rediss://...)',
+  parse(raw) {
+    const value = raw.trim();
+    if (value !== '' && !/^rediss?:\/\/./.test(value)) return fail(this);
+    return value;
+  },
+  format: (v) => v,
+};
+
+/** A BullMQ key prefix: Redis key characters only, never ':' (BullMQ's own separator). */
+export const queuePrefix: ValueKind<string> = {
+  expected: 'a non-empty name of letters, digits, _ . and -',
+  parse(raw) {
+    const value = raw.trim();
+    if (!/^[A-Za-z0-9_.-]+$/.test(value)) return fail(this);
+    return value;
+  },
+  format: (v) => v,
+};
+
 /** A TCP port; 0 asks the system for a free one. */
 export const port: ValueKind<number> = {
   expected: 'a port number from 0 to 65535',

@@ -87,6 +87,8 @@ export interface Task {
   retries: number;
   /** Seconds. */
   retryDelay: number;
+  /** Airflow's operator `queue`: the BullMQ queue a BullMQExecutor sends its tries to. */
+  queue: string;
   /** Seconds; null = no limit. */
   executionTimeout: number | null;
   inputs: TaskInputs;

@@ -143,6 +143,7 @@ export function buildTask(
     // No try of a not-runnable task can succeed: retrying would only delay the run's failure.
     retries: notRunnable.length > 0 ? 0 : f.nonNegativeInt('retries', ctx.defaults.retries),
     retryDelay: f.seconds('retry_delay', ctx.defaults.retryDelay),
+    queue: readQueue(f.string('queue'), where),
     executionTimeout: f.positiveSecondsOrNull('execution_timeout'),
     inputs,
     ...(pythonCallable !== undefined ? { pythonCallable } : {}),
@@ -187,4 +188,12 @@ function readTaskFlowArgs(fields: Record<string, unknown>, taskType: string, not
         `write ${name} as JSON in the task`,
     );
   }
+}
+
+/** Airflow's default queue name; BullMQ refuses ':' in a queue name, so names are kept to key-safe characters. */
+function readQueue(value: string | undefined, where: Where): string {
+  if (value === undefined) return 'default';
+  if (!/^[A-Za-z0-9_.-]+$/.test(value))
+    throw invalid(where, `queue must be a name of letters, digits, _ . and - (got ${JSON.stringify(value)})`);
+  return value;
 }

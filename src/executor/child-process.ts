@@ -17,11 +17,12 @@ import { BoundedText, CappedLog, DEFAULT_OUTPUT_LIMITS, LastLineTracker, type Ou
 
 export interface TaskTryHooks {
   /**
-   * Called right after spawn to record the pid (the scheduler commits it on the task instance). The
-   * child starts the task's work only once this resolves true: false, or a rejection, and it exits
-   * without doing anything. So a try's pid is always on record before its work begins.
+   * Called right after spawn to record the pid (the scheduler commits it on the task instance);
+   * `hostname` when the try ran elsewhere (a BullMQ worker). A local child starts the task's work
+   * only once this resolves true: false, or a rejection, and it exits without doing anything. So a
+   * try's pid is always on record before its work begins.
    */
-  onStart?(pid: number): Promise<boolean> | boolean | void;
+  onStart?(pid: number, hostname?: string): Promise<boolean> | boolean | void;
 }
 
 /**

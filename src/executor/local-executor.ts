@@ -13,7 +13,12 @@ export interface LocalExecutorOptions {
   parallelism: number;
   /** `[logging] max_log_bytes_per_try` and `[core] max_xcom_bytes`; the config defaults when absent. */
   limits?: OutputLimits;
+  /** Runs one try; a child process of this one by default (the BullMQ executor sends it to a worker). */
+  runTry?: TryRunner;
 }
+
+/** How a held slot's try is run: resolves with its result, never rejects. */
+export type TryRunner = (spec: TaskTrySpec, hooks: TaskTryHooks, limits: OutputLimits) => Promise<TaskTryResult>;
 
 /**
  * An executor slot set aside for one try before the scheduler claims its task instance, so a
@@ -39,9 +44,11 @@ export class LocalExecutor {
   #waitsCancelled = false;
 
   readonly #limits: OutputLimits;
+  readonly #runTry: TryRunner;
 
-  constructor({ parallelism, limits = DEFAULT_OUTPUT_LIMITS }: LocalExecutorOptions) {
+  constructor({ parallelism, limits = DEFAULT_OUTPUT_LIMITS, runTry = runTaskTry }: LocalExecutorOptions) {
     this.#limits = limits;
+    this.#runTry = runTry;
     if (!Number.isInteger(parallelism) || parallelism < 1) {
       throw new ConfigError('core', 'parallelism', `must be an integer >= 1, got ${JSON.stringify(parallelism)}`);
     }
@@ -93,13 +100,16 @@ export class LocalExecutor {
       if (this.#shutDown) return notRun(queuedAt, 'the executor was shut down before this try started');
       let pid: number | undefined;
       try {
-        return await runTaskTry(
+        return await this.#runTry(
           spec,
           {
-            onStart: (started) => {
-              pid = started;
-              this.#runningPids.add(started);
-              return hooks.onStart ? hooks.onStart(started) : true;
+            onStart: (started, host) => {
+              // Only a child of this process is this process's to kill; a worker's pid is on its host.
+              if (host === undefined) {
+                pid = started;
+                this.#runningPids.add(started);
+              }
+              return hooks.onStart ? hooks.onStart(started, host) : true;
             },
           },
           this.#limits,
@@ -129,6 +139,11 @@ export class LocalExecutor {
   /** Resolves when nothing is queued or running. */
   onIdle(): Promise<void> {
     return this.#queue.onIdle();
+  }
+
+  /** Releases what the executor holds beyond its children (nothing, for this one). */
+  close(): Promise<void> {
+    return Promise.resolve();
   }
 
   /** Shutdown: SIGKILL every running child's process group; queued tries then fail without starting. */

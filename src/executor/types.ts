@@ -26,6 +26,9 @@ export interface TaskTrySpec {
   sensorTimeout?: number;
   /** Seconds; null = no limit. */
   executionTimeout: number | null;
+  /** The task's `queue` and source hash: a BullMQ worker takes the try from that queue and checks the hash. */
+  queue?: string;
+  sourceHash?: string;
   /** Absolute path of this try's log file (created with its folders by the executor). */
   logFile: string;
 }
@@ -41,6 +44,8 @@ export interface TaskTryResult {
   signal: string | null;
   timedOut: boolean;
   pid?: number;
+  /** The host that ran the try, when not the scheduler's own (a BullMQ worker). */
+  hostname?: string;
   startedAt: Date;
   endedAt: Date;
 }

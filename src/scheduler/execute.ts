@@ -36,12 +36,14 @@ export async function executeTry(d: AttemptDeps, c: CheckedAttempt, slot: SlotHo
   );
   // The child starts the task's work only after its pid is committed: a scheduler dying in between
   // leaves a child that exits on its own (its go pipe closed), never an orphan beside the retry.
-  const result = await slot.submit(spec, { onStart: (pid) => d.tis.markRunning(ti, pid, d.host, d.clock.now()) });
+  const result = await slot.submit(spec, {
+    onStart: (pid, host) => d.tis.markRunning(ti, pid, host ?? d.host, d.clock.now()),
+  });
   const outcome: TryOutcome = {
     start: result.startedAt,
     end: result.endedAt,
     pid: result.pid ?? null,
-    hostname: d.host,
+    hostname: result.hostname ?? d.host,
     error: result.error ?? null,
   };
   if (!result.ok) {

@@ -27,6 +27,8 @@ export function buildTaskTrySpec(
     pokeInterval: task.pokeInterval,
     sensorTimeout: task.sensorTimeout,
     executionTimeout: task.executionTimeout,
+    queue: task.queue,
+    sourceHash: task.sourceHash,
     logFile,
   };
 }

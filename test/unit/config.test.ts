@@ -44,6 +44,7 @@ describe('loadSettings', () => {
       core: {
         dagsFolder: join(home, 'dags'),
         parallelism: 4,
+        executor: 'LocalExecutor',
         multiTeam: false,
         taskCachingEnabled: true,
         taskCacheDefaultTtl: 0,
@@ -73,8 +74,27 @@ describe('loadSettings', () => {
       logging: { baseLogFolder: join(home, 'logs'), maxLogBytesPerTry: 104857600 },
       dagProcessor: { dagBundleConfigList: '' },
       redis: { url: 'redis://127.0.0.1:6379/0' },
+      bullmq: { redisUrl: '', queuePrefix: 'miniflow', lockDuration: 30 },
       api: { host: '127.0.0.1', port: 8080, authToken: '' },
     });
+  });
+
+  test('[core] executor and the [bullmq] keys are checked', () => {
+    const s = loadSettings(
+      env({
+        AIRFLOW__CORE__EXECUTOR: 'BullMQExecutor',
+        AIRFLOW__BULLMQ__REDIS_URL: 'redis://10.0.0.5:6379/3',
+        AIRFLOW__BULLMQ__QUEUE_PREFIX: 'team-a',
+      }),
+    );
+    expect([s.core.executor, s.bullmq.redisUrl, s.bullmq.queuePrefix]).toEqual([
+      'BullMQExecutor',
+      'redis://10.0.0.5:6379/3',
+      'team-a',
+    ]);
+    expect(() => loadSettings(env({ AIRFLOW__CORE__EXECUTOR: 'CeleryExecutor' }))).toThrow(/executor/);
+    expect(() => loadSettings(env({ AIRFLOW__BULLMQ__QUEUE_PREFIX: 'a:b' }))).toThrow(/queue_prefix/);
+    expect(() => loadSettings(env({ AIRFLOW__BULLMQ__REDIS_URL: 'localhost' }))).toThrow(/redis_url/);
   });
 
   test('AIRFLOW_HOME defaults to ~/airflow', () => {

@@ -1,6 +1,7 @@
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { runBench, type BenchHooks, type BenchOptions } from '../../bench/bench.js';
+import { renderExecutorBench, runExecutorBench } from '../../bench/executor-bench.js';
 import { renderBenchReport } from '../../bench/report-table.js';
 import { OPERATOR_KINDS, SHAPES, type OperatorKind, type Shape } from '../../bench/synthetic-dag.js';
 import { UsageError } from '../../errors.js';
@@ -30,6 +31,8 @@ interface BenchCliOpts {
   hitProbe: string;
   keepHome?: boolean;
   output: string;
+  executor: string;
+  workers: string;
 }
 
 /** `--operator bash --operator node` and `--operator bash,node` both work. */
@@ -136,8 +139,23 @@ export function registerBench(program: Command): void {
     )
     .option('--keep-home', 'keep the temporary AIRFLOW_HOME (its DB and logs) and print its path')
     .option('-o, --output <format>', 'table or json', 'table')
+    .option('--executor <name>', 'local (the cache bench), or bullmq: BullMQ workers vs the LocalExecutor', 'local')
+    .option('--workers <list>', 'for --executor bullmq: worker counts to measure misses with', '1,2,4')
     .action(async (raw: BenchCliOpts) => {
       const format = parseFormat(raw.output);
+      if (raw.executor !== 'local' && raw.executor !== 'bullmq')
+        throw new UsageError(`--executor must be 'local' or 'bullmq', got '${raw.executor}'`);
+      if (raw.executor === 'bullmq') {
+        const tasks = parsePositiveInt(raw.tasks, '--tasks');
+        if (tasks > MAX_TASKS) throw new UsageError(`--tasks is at most ${MAX_TASKS}, got ${tasks}`);
+        const workerCounts = raw.workers.split(',').map((w) => parsePositiveInt(w.trim(), '--workers'));
+        const parallelism = parsePositiveInt(raw.parallelism, '--parallelism');
+        const report = await runExecutorBench({ tasks, parallelism, workerCounts });
+        if (format === 'json') printJson(report);
+        else process.stdout.write(renderExecutorBench(report));
+        if (report.rows.some((r) => !r.ok)) process.exitCode = 1;
+        return;
+      }
       const options = parseOptions(raw);
       const { hooks, stop } = progressHooks();
       let report;
