@@ -3,9 +3,10 @@ import { contextField, type ResolvedInputs, type TemplateContext } from '../temp
 import type { Clock } from '../util/clock.js';
 import { canonicalJson } from './canonical.js';
 import { buildCacheEntry } from './entry.js';
-import type { FailOpenCache } from './fail-open.js';
+import { NO_ENTRY, type FailOpenCache } from './fail-open.js';
 import { computeCacheKey } from './key.js';
 import type { CacheDecisionKind, CacheEntry, CacheKey } from './types.js';
+import { whyMissed } from './why-missed.js';
 
 export interface CachePolicy {
   /** `[core] task_caching_enabled`. */
@@ -125,7 +126,20 @@ export class CacheDecider {
       };
     }
     // A backend that timed out or failed still gets the result afterwards: it may be back by then.
-    return { decision: found.outcome, reason: found.reason, key, latencyMs: found.latencyMs, storeAfterRun: true };
+    const reason = found.outcome === 'miss' ? await this.whyMissed(req, key, found.reason) : found.reason;
+    return { decision: found.outcome, reason, key, latencyMs: found.latencyMs, storeAfterRun: true };
+  }
+
+  /**
+   * A miss says, at decision time, how it differs from the newest entry of its team, DAG and task:
+   * one indexed read, on misses only. The lookup's own reason stands when the entry with this very
+   * key exists (expired, too large) or when the read fails.
+   */
+  private async whyMissed(req: CheckRequest, key: CacheKey, lookupReason: string): Promise<string> {
+    if (lookupReason !== NO_ENTRY || !this.cache) return lookupReason;
+    const latest = await this.cache.latestFor(req.dag.teamName, req.dag.dagId, req.task.taskId);
+    if (latest === undefined) return lookupReason;
+    return whyMissed(latest, key) ?? lookupReason;
   }
 
   keyFor(req: CheckRequest): CacheKey {

@@ -8,11 +8,12 @@ import { xcomsOf } from '../models/xcom.js';
 import { buildTemplateContext, resolveInputs, type TemplateContext } from '../templating/index.js';
 import type { Clock } from '../util/clock.js';
 import { subKey } from '../util/keys.js';
-import { isExpired, preview, SHORT_KEY } from './admin.js';
+import { isExpired, SHORT_KEY } from './admin.js';
 import { CacheDecider } from './decision.js';
 import { FailOpenCache } from './fail-open.js';
 import { diffComponents, type ComponentDiff } from './key.js';
 import type { CacheBackend, CacheEntry, CacheKey, KeyComponent } from './types.js';
+import { describeDifference, describeDifferences } from './why-missed.js';
 
 /** Which run's key to compute: a past run, or a run that would be triggered with this conf. */
 export type ExplainTarget =
@@ -72,28 +73,7 @@ export interface ExplainReport {
   candidates: number;
 }
 
-const VALUE_CHARS = 80;
-const show = (v: Json | undefined): string => preview(v, VALUE_CHARS).text;
-const teamWords = (t: Json | undefined): string =>
-  t === null || t === undefined ? '(no team)' : typeof t === 'string' ? t : JSON.stringify(t);
-
-/** One key component difference in words; `before` is the stored entry's, `after` the computed key's. */
-export function describeDifference(d: ComponentDiff): string {
-  const has = (side: 'before' | 'after') => Object.prototype.hasOwnProperty.call(d, side);
-  if (d.name === 'team_name')
-    return `the entry belongs to team ${teamWords(d.before)}, this DAG is in team ${teamWords(d.after)}`;
-  if (d.name === 'source') return "the task's source changed (callable module or command edited)";
-  if (d.name === 'version') return `the cache version was bumped from ${show(d.before)} to ${show(d.after)}`;
-  const input = d.name.startsWith('input.');
-  const label = input
-    ? `input ${d.name.slice('input.'.length)}`
-    : d.name.startsWith('include.')
-      ? d.name.slice('include.'.length)
-      : d.name;
-  if (!has('before')) return `${label} is new in the key (now ${show(d.after)}; the entry has no such component)`;
-  if (!has('after')) return `${label} is no longer in the key (the entry has ${show(d.before)})`;
-  return `${label} changed from ${show(d.before)} to ${show(d.after)}`;
-}
+export { describeDifference };
 
 function closestView(e: CacheEntry, diffs: ComponentDiff[], now: Date): ClosestView {
   return {
@@ -133,7 +113,7 @@ export function compareWithEntries(
   }
   if (!best) return { closest: null, reasons: [] };
   const view = closestView(best.entry, best.diffs, now);
-  const reasons = view.differences.map((d) => d.reason);
+  const reasons = describeDifferences(best.diffs);
   if (view.expired) reasons.push(`the entry expired at ${view.expires_at}`);
   if (reasons.length === 0)
     reasons.push(

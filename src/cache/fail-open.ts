@@ -10,6 +10,9 @@ export type CacheLookup =
   | { outcome: 'miss'; reason: string; latencyMs: number }
   | { outcome: 'bypass'; reason: string; latencyMs: number };
 
+/** A lookup's reason when no entry has the key (the decider then says how the key differs from the newest entry). */
+export const NO_ENTRY = 'no entry for this key';
+
 export type CacheWrite = { ok: true } | { ok: false; reason: string };
 
 export interface FailOpenOptions {
@@ -62,7 +65,7 @@ export class FailOpenCache {
     const latencyMs = performance.now() - started;
     if (!result.ok) return { outcome: 'bypass', reason: result.reason, latencyMs };
     const entry = result.value;
-    if (entry === null || entry === undefined) return { outcome: 'miss', reason: 'no entry for this key', latencyMs };
+    if (entry === null || entry === undefined) return { outcome: 'miss', reason: NO_ENTRY, latencyMs };
     if (entry.key !== key) {
       return {
         outcome: 'bypass',
@@ -110,6 +113,12 @@ export class FailOpenCache {
     const result = await this.pending.done;
     if (!result.ok) return result;
     return { ok: true, value: result.value.get(key) ?? null };
+  }
+
+  /** The newest entry of a team, DAG and task, or null; undefined when the backend failed (fail-open). */
+  async latestFor(teamName: string | null, dagId: string, taskId: string): Promise<CacheEntry | null | undefined> {
+    const result = await this.guard(() => this.backend.latestFor(teamName, dagId, taskId));
+    return result.ok ? result.value : undefined;
   }
 
   async store(entry: CacheEntry): Promise<CacheWrite> {

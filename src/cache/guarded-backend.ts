@@ -103,6 +103,21 @@ export class GuardedBackend implements CacheBackend {
     return this.call('get', [key], this.options.timeoutMs, (v) => checkEntry(v, this.entryCheck, true), true, signal);
   }
 
+  /** The backend's own `latestFor`, else the newest of `list()` (custom backends written before it existed). */
+  async latestFor(teamName: string | null, dagId: string, taskId: string): Promise<CacheEntry | null> {
+    const check = (v: unknown) => checkEntry(v, this.entryCheck, true);
+    if (this.raw && hasFunction(this.raw, 'latestFor'))
+      return this.call('latestFor', [teamName, dagId, taskId], this.options.timeoutMs, check, true);
+    const all = await this.call('list', [{ teamName, dagId, taskId }], this.options.timeoutMs, (v) =>
+      checkEntryList(v, this.entryCheck),
+    );
+    const mine = all.filter((e) => e.teamName === teamName && e.dagId === dagId && e.taskId === taskId);
+    return mine.reduce<CacheEntry | null>(
+      (best, e) => (!best || new Date(e.createdAt).getTime() > new Date(best.createdAt).getTime() ? e : best),
+      null,
+    );
+  }
+
   set(entry: CacheEntry): Promise<void> {
     return this.call('set', [entry], this.options.timeoutMs, () => undefined);
   }

@@ -62,6 +62,11 @@ export interface CacheBackend {
    * has it, lookups that arrive together (a layer of tasks becoming ready at once) share one call.
    */
   getMany?(keys: string[], signal?: AbortSignal): Promise<Map<string, CacheEntry>>;
+  /**
+   * Optional: the newest entry (by createdAt) of one team, DAG and task, expired or not; read once per
+   * miss to say why it missed. Without it, miniflow picks the newest from `list()`.
+   */
+  latestFor?(teamName: string | null, dagId: string, taskId: string, signal?: AbortSignal): Promise<CacheEntry | null>;
   set(entry: CacheEntry): Promise<void>;
   /** Count one hit on an entry (for stats and `cache list`). */
   recordHit(key: string, at: Date): Promise<void>;

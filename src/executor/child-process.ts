@@ -61,6 +61,7 @@ export async function runTaskTry(
     return failed(`cannot open log file ${spec.logFile}: ${errorMessage(err)}`);
   }
   try {
+    if (spec.cacheLine) logLine(log, spec.cacheLine);
     let plan: LaunchPlan;
     try {
       plan = planLaunch(spec);

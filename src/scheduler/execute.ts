@@ -25,6 +25,8 @@ export async function executeTry(d: AttemptDeps, c: CheckedAttempt, slot: SlotHo
     c.inputs,
     logFile,
   );
+  if (check.decision === 'miss' || check.decision === 'bypass')
+    spec.cacheLine = `Cache ${check.decision}: ${check.reason}`;
   const result = await slot.submit(spec, {
     onStart: (pid) => void d.tis.markRunning(ti, pid, d.host, d.clock.now()).catch(() => undefined),
   });

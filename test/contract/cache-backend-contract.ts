@@ -371,5 +371,22 @@ export function runCacheBackendContract(name: string, makeBackend: MakeBackend, 
         for (const e of es.slice(25)) expect((await backend.get(e.key))?.hits).toBe(1);
       });
     });
+    describe('latestFor (issue 13: why a miss missed)', () => {
+      test('is the newest entry of exactly that team, DAG and task, or null', async () => {
+        if (!backend.latestFor) return; // optional: miniflow falls back to list()
+        expect(await backend.latestFor(null, 'etl', 'train')).toBeNull();
+        const old = entry({ arg: 1, now: at(0) });
+        const newer = entry({ arg: 2, now: at(1000) });
+        const otherTeam = entry({ arg: 3, now: at(2000), teamName: 'ml' });
+        const otherTask = entry({ arg: 4, now: at(3000), taskId: 'score' });
+        for (const e of [old, newer, otherTeam, otherTask]) await backend.set(e);
+        expect((await backend.latestFor(null, 'etl', 'train'))?.key).toBe(newer.key);
+        expect((await backend.latestFor('ml', 'etl', 'train'))?.key).toBe(otherTeam.key);
+        await backend.delete(newer.key);
+        expect((await backend.latestFor(null, 'etl', 'train'))?.key).toBe(old.key);
+        await backend.clear({});
+        expect(await backend.latestFor(null, 'etl', 'train')).toBeNull();
+      });
+    });
   });
 }

@@ -154,6 +154,24 @@ export class MetadataDbCacheBackend implements CacheBackend {
     return found;
   }
 
+  /** One lookup on the (dag_id, task_id) index; a corrupt newest row reads as none. */
+  async latestFor(
+    teamName: string | null,
+    dagId: string,
+    taskId: string,
+    signal?: AbortSignal,
+  ): Promise<CacheEntry | null> {
+    signal?.throwIfAborted();
+    const team = teamName === null ? 'team_name IS NULL' : 'team_name = ?';
+    const rows = await this.db.query<TaskCacheEntryRow[]>(
+      this.db.sql(
+        `SELECT * FROM task_cache_entry WHERE dag_id = ? AND task_id = ? AND ${team} ORDER BY created_at DESC LIMIT 1`,
+      ),
+      teamName === null ? [dagId, taskId] : [dagId, taskId, teamName],
+    );
+    return rows.length ? fromRow(rows[0]) : null;
+  }
+
   async set(entry: CacheEntry): Promise<void> {
     await this.db.query(this.db.sql(UPSERT), toRow(entry));
   }

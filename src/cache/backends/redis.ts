@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { CacheBackendError } from '../../errors.js';
 import type { CacheBackend, CacheBackendOptions, CacheEntry, CacheFilter, CacheStats } from '../types.js';
@@ -105,7 +106,27 @@ export class RedisCacheBackend implements CacheBackend {
     tx.del(hashKey).hset(hashKey, encode(entry));
     if (ttlMs === null) tx.set(pointer, hashKey);
     else tx.pexpire(hashKey, ttlMs).set(pointer, hashKey, 'PX', ttlMs);
+    tx.set(this.latestKey(entry.teamName, entry.dagId, entry.taskId), entry.key);
     await this.exec(tx);
+  }
+
+  /** The key the last store of this team, DAG and task wrote; a SCAN only when that entry is gone since. */
+  async latestFor(
+    teamName: string | null,
+    dagId: string,
+    taskId: string,
+    signal?: AbortSignal,
+  ): Promise<CacheEntry | null> {
+    await this.ready(signal);
+    const pointer = this.latestKey(teamName, dagId, taskId);
+    const key = await orWrongType(this.client.get(pointer));
+    if (key === null || key === undefined) return null;
+    const entry = await this.get(key, signal);
+    if (entry && entry.teamName === teamName && entry.dagId === dagId && entry.taskId === taskId) return entry;
+    const older = (await this.list({ teamName, dagId, taskId }))[0] ?? null;
+    if (older) await this.client.set(pointer, older.key);
+    else await this.client.del(pointer);
+    return older;
   }
 
   async recordHit(key: string, at: Date): Promise<void> {
@@ -210,6 +231,14 @@ export class RedisCacheBackend implements CacheBackend {
 
   private ownsEntryKey(name: string): boolean {
     return name.startsWith(`${this.prefix}cache:`);
+  }
+
+  /** Names the newest entry of a team, DAG and task (hashed: ids may hold ':'). */
+  private latestKey(teamName: string | null, dagId: string, taskId: string): string {
+    const id = createHash('sha256')
+      .update(JSON.stringify([teamName, dagId, taskId]))
+      .digest('hex');
+    return `${this.prefix}cachelatest:${id}`;
   }
 
   private pointerKey(key: string): string {
