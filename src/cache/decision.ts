@@ -152,6 +152,7 @@ export class CacheDecider {
       dagId: dag.dagId,
       taskId: task.taskId,
       sourceHash: task.sourceHash,
+      ...(task.sourceFiles ? { sourceFiles: task.sourceFiles } : {}),
       version: cfg.version,
       inputs: inputs as unknown as Record<string, Json | undefined>,
       exclude: cfg.exclude_inputs,

@@ -8,6 +8,8 @@ export interface CacheKeyParts {
   dagId: string;
   taskId: string;
   sourceHash: string;
+  /** Bundle-relative path -> sha256 of each file of the task's code (when it imports local modules). */
+  sourceFiles?: Record<string, string>;
   /** The task's cache `version`. */
   version: string;
   /** The task's inputs after templating and XCom resolution (`op_args`, `op_kwargs`, `env`, ...). */
@@ -81,6 +83,10 @@ export function computeCacheKey(p: CacheKeyParts): CacheKey {
     component('task_id', p.taskId),
     component('source', p.sourceHash),
     component('version', p.version),
+    // One per file, so a miss names the edited file; `source` already covers them.
+    ...Object.keys(p.sourceFiles ?? {})
+      .sort()
+      .map((f) => component(`source_file.${f}`, p.sourceFiles![f])),
     ...inputComponents(p.inputs, exclude),
   ];
   for (const name of Object.keys(p.included).sort()) {

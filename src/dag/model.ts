@@ -104,6 +104,10 @@ export interface Task {
   cache: CacheConfig | null;
   /** Hash of the fields that define what the task does, plus its callable module's content. */
   sourceHash: string;
+  /** Bundle-relative path -> sha256 of each file of the callable's code, when its module imports local modules. */
+  sourceFiles?: Record<string, string>;
+  /** Imports of the callable's code that were not followed (dynamic, outside the bundle): `cache show` lists them. */
+  sourceNotFollowed?: string[];
   /** Task ids whose XCom this task reads through xcomref (must all be upstream). */
   xcomDependencies: string[];
 }

@@ -144,7 +144,8 @@ export function registerCache(program: Command): void {
       await withRuntime(async (rt) => {
         const entry = await resolveEntry(await rt.cacheBackend(), keyArg);
         const d = await entryDetail(rt.db, entry, rt.clock.now(), opts.full === true);
-        if (format === 'json') return printJson(d);
+        const notFollowed = await notFollowedImports(rt, entry.dagId, entry.taskId);
+        if (format === 'json') return printJson({ ...d, not_followed: notFollowed });
         const e = d.entry;
         const lines = [
           `key:        ${e.key}`,
@@ -169,6 +170,11 @@ export function registerCache(program: Command): void {
           ['component', 'hash', 'value'],
           d.components.map((c) => [c.name, c.hash.slice(0, SHORT_KEY), JSON.stringify(c.value)]),
         );
+        if (notFollowed.length > 0)
+          process.stdout.write(
+            `imports not followed (not in the source hash; bump cache.version when they change):\n` +
+              notFollowed.map((n) => `  not followed: ${n}\n`).join(''),
+          );
       });
     });
 
@@ -333,4 +339,10 @@ export function registerCache(program: Command): void {
         });
       },
     );
+}
+
+/** Imports of the task's code the source hash could not follow (issue 13.5), from the DAG as loaded now. */
+async function notFollowedImports(rt: Runtime, dagId: string, taskId: string): Promise<string[]> {
+  const dag = (await rt.dags()).dags.get(dagId);
+  return dag?.tasks.get(taskId)?.sourceNotFollowed ?? [];
 }
