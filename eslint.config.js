@@ -17,6 +17,13 @@ export default tseslint.config(
     },
   },
   {
+    // The web UI (Preact, DOM types) has its own tsconfig; the bundle in dist/ is ignored above.
+    files: ['src/ui/**/*.ts', 'src/ui/**/*.tsx'],
+    languageOptions: {
+      parserOptions: { project: './tsconfig.ui.json', tsconfigRootDir: import.meta.dirname },
+    },
+  },
+  {
     // Tests read the CLI's JSON output, which is `any` by nature; the promise rules still apply.
     files: ['test/**/*.ts'],
     rules: {

@@ -1,5 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { sqliteHitTriggerSql } from '../src/models/sql/try-guard.js';
+import { sqliteHitTriggerSql } from './sql/try-guard.js';
 
 /**
  * SQLite only: rebuilds the cache_hit_write trigger (migration 4) from src/models/sql/try-guard.ts, so

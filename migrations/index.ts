@@ -3,6 +3,8 @@ import { TaskCache1700000000002 } from './1700000000002-task-cache.js';
 import { SchedulerJobsAndLeases1700000000003 } from './1700000000003-scheduler-jobs-and-leases.js';
 import { SqliteCacheHitWrite1700000000004 } from './1700000000004-sqlite-cache-hit-write.js';
 import { SqliteCacheHitTriggerFromGuard1700000000005 } from './1700000000005-sqlite-cache-hit-trigger-from-guard.js';
+import { Variables1700000000006 } from './1700000000006-variables.js';
+import { DagIsPaused1700000000008 } from './1700000000008-dag-is-paused.js';
 
 /** Every migration in order; the data source runs these and never synchronizes. */
 export const migrations = [
@@ -11,4 +13,6 @@ export const migrations = [
   SchedulerJobsAndLeases1700000000003,
   SqliteCacheHitWrite1700000000004,
   SqliteCacheHitTriggerFromGuard1700000000005,
+  Variables1700000000006,
+  DagIsPaused1700000000008,
 ];

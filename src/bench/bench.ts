@@ -9,6 +9,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Runtime } from '../runtime.js';
 import { runPhase, type PhaseName, type PhaseResult } from './phase.js';
+import { renderBench, type RenderBenchResult } from './render-bench.js';
 import { mean, percentile, round } from './stats.js';
 import {
   writeBenchCallables,
@@ -121,6 +122,8 @@ export interface BenchReport {
   results: OperatorResult[];
   serial_hit_cost_ms: SerialHitCost | null;
   loop_scaling: LoopScalingRow[];
+  /** Template rendering per field, this engine against the old one (see render-bench.ts). */
+  render: RenderBenchResult;
   peak_rss_mb: number;
 }
 
@@ -177,6 +180,7 @@ export async function runBench(o: BenchOptions, hooks: BenchHooks = {}): Promise
   const results: OperatorResult[] = [];
   const loopScaling: LoopScalingRow[] = [];
   let serial: SerialHitCost | null = null;
+  let render: RenderBenchResult | undefined;
   try {
     await rt.dags();
     for (const [kind, dag] of dags) {
@@ -202,6 +206,8 @@ export async function runBench(o: BenchOptions, hooks: BenchHooks = {}): Promise
         task_instances_per_s: round(r.tasks / (r.wallMs / 1000), 1),
       });
     }
+    hooks.onStage?.('template rendering', 0);
+    render = await renderBench();
   } finally {
     await rt.close();
     if (!o.keepHome) rmSync(home, { recursive: true, force: true });
@@ -219,6 +225,7 @@ export async function runBench(o: BenchOptions, hooks: BenchHooks = {}): Promise
     results,
     serial_hit_cost_ms: serial,
     loop_scaling: loopScaling,
+    render: render,
     peak_rss_mb: peakRssMb(),
   };
 }

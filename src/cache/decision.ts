@@ -1,5 +1,5 @@
 import type { Dag, Json, Task } from '../dag/model.js';
-import { contextField, type ResolvedInputs, type TemplateContext } from '../templating/index.js';
+import { VARIABLES_READ, contextField, type ResolvedInputs, type TemplateContext } from '../templating/index.js';
 import type { Clock } from '../util/clock.js';
 import { canonicalJson } from './canonical.js';
 import { buildCacheEntry } from './entry.js';
@@ -55,6 +55,14 @@ export function cachedReturnValue(value: Json): Json | undefined {
     value.__miniflow__ === 'no return_value'
     ? undefined
     : value;
+}
+
+/** What became of a successful try's value. */
+export interface StoreResult {
+  stored: boolean;
+  reason: string;
+  /** Set when the store missed its deadline: settles with the final outcome if the backend ever answers. */
+  late?: Promise<{ stored: boolean; reason: string }>;
 }
 
 const SENSOR_OFF = 'sensors are not cached unless the sensor sets cache';
@@ -157,6 +165,7 @@ export class CacheDecider {
       inputs: inputs as unknown as Record<string, Json | undefined>,
       exclude: cfg.exclude_inputs,
       included,
+      variables: inputs[VARIABLES_READ],
     });
   }
 
@@ -165,7 +174,7 @@ export class CacheDecider {
     req: { dag: Dag; task: Task; runId: string; tryNumber: number; durationSeconds: number },
     outcome: CheckOutcome,
     value: Json | undefined,
-  ): Promise<{ stored: boolean; reason: string }> {
+  ): Promise<StoreResult> {
     if (!outcome.storeAfterRun || !outcome.key || !this.cache) return { stored: false, reason: outcome.reason };
     const stored = value === undefined ? NO_RETURN_VALUE : value;
     let entry: CacheEntry;
@@ -194,9 +203,18 @@ export class CacheDecider {
       return { stored: false, reason: `${outcome.reason}; not stored: ${errorText(err)}` };
     }
     const w = await this.cache.store(entry);
-    return w.ok
-      ? { stored: true, reason: `${outcome.reason}; stored` }
-      : { stored: false, reason: `${outcome.reason}; not stored: ${w.reason}` };
+    if (w.ok) return { stored: true, reason: `${outcome.reason}; stored` };
+    if (!w.late) return { stored: false, reason: `${outcome.reason}; not stored: ${w.reason}` };
+    const deadline = w.reason;
+    return {
+      stored: false,
+      reason: `${outcome.reason}; ${deadline}`,
+      late: w.late.then((o) =>
+        o.ok
+          ? { stored: true, reason: `${outcome.reason}; stored (landed after the deadline: ${deadline})` }
+          : { stored: false, reason: `${outcome.reason}; not stored: ${o.reason}` },
+      ),
+    };
   }
 
   /** Counts a hit on the entry (for `cache list` and stats); best effort. */

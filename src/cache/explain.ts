@@ -4,8 +4,9 @@ import type { TaskInstanceRow } from '../db/rows.js';
 import { TemplateError, UsageError } from '../errors.js';
 import { DagRunStore, defaultRunId } from '../models/dag-run.js';
 import { TaskInstanceStore } from '../models/task-instance.js';
+import { VariableStore } from '../models/variables.js';
 import { xcomsOf } from '../models/xcom.js';
-import { buildTemplateContext, resolveInputs, type TemplateContext } from '../templating/index.js';
+import { TaskInputResolver, buildTemplateContext, xcomEntries, type TemplateContext } from '../templating/index.js';
 import type { Clock } from '../util/clock.js';
 import { subKey } from '../util/keys.js';
 import { isExpired, SHORT_KEY } from './admin.js';
@@ -13,7 +14,7 @@ import { CacheDecider } from './decision.js';
 import { FailOpenCache } from './fail-open.js';
 import { diffComponents, type ComponentDiff } from './key.js';
 import type { CacheBackend, CacheEntry, CacheKey, KeyComponent } from './types.js';
-import { describeDifference, describeDifferences } from './why-missed.js';
+import { describeDifference, describeDifferences, VALUE_CHARS } from './why-missed.js';
 
 /** Which run's key to compute: a past run, or a run that would be triggered with this conf. */
 export type ExplainTarget =
@@ -27,6 +28,8 @@ export interface ExplainDeps {
   cachingEnabled: boolean;
   /** `[core] task_cache_check_timeout`, ms: the lookup runs behind the same fail-open guard as the scheduler's. */
   checkTimeoutMs: number;
+  /** How many characters of a value the reasons quote (default 80; Infinity = whole, `--full`). */
+  valueChars?: number;
 }
 
 export interface DifferenceView {
@@ -73,9 +76,9 @@ export interface ExplainReport {
   candidates: number;
 }
 
-export { describeDifference };
+export { describeDifference, VALUE_CHARS };
 
-function closestView(e: CacheEntry, diffs: ComponentDiff[], now: Date): ClosestView {
+function closestView(e: CacheEntry, diffs: ComponentDiff[], now: Date, max = VALUE_CHARS): ClosestView {
   return {
     key: e.key,
     team_name: e.teamName,
@@ -87,7 +90,7 @@ function closestView(e: CacheEntry, diffs: ComponentDiff[], now: Date): ClosestV
       component: d.name,
       ...('before' in d ? { before: d.before } : {}),
       ...('after' in d ? { after: d.after } : {}),
-      reason: describeDifference(d),
+      reason: describeDifference(d, max),
     })),
   };
 }
@@ -100,6 +103,7 @@ export function compareWithEntries(
   key: CacheKey,
   entries: CacheEntry[],
   now: Date,
+  max = VALUE_CHARS,
 ): { closest: ClosestView | null; reasons: string[] } {
   let best: { entry: CacheEntry; diffs: ComponentDiff[] } | null = null;
   for (const entry of entries) {
@@ -112,8 +116,8 @@ export function compareWithEntries(
     if (better) best = { entry, diffs };
   }
   if (!best) return { closest: null, reasons: [] };
-  const view = closestView(best.entry, best.diffs, now);
-  const reasons = describeDifferences(best.diffs);
+  const view = closestView(best.entry, best.diffs, now, max);
+  const reasons = describeDifferences(best.diffs, max);
   if (view.expired) reasons.push(`the entry expired at ${view.expires_at}`);
   if (reasons.length === 0)
     reasons.push(
@@ -170,6 +174,7 @@ async function templateContext(db: MetadataDb, dag: Dag, src: ContextSource): Pr
     conf: src.conf,
     params: dag.params,
     xcom: (taskId, key) => xcoms.get(subKey(taskId, key)),
+    xcomList: () => xcomEntries(xcoms),
   });
 }
 
@@ -220,7 +225,8 @@ export async function explainTask(
   const ctx = await templateContext(deps.db, dag, src);
   let inputs;
   try {
-    inputs = resolveInputs(task.inputs, ctx, { dagId: dag.dagId, taskId: task.taskId });
+    const variables = new VariableStore(deps.db);
+    inputs = await new TaskInputResolver((team) => variables.snapshotFor(team)).resolve(dag, task, ctx);
   } catch (err) {
     if (!(err instanceof TemplateError)) throw err;
     const hint =
@@ -277,7 +283,7 @@ export async function explainTask(
   const entries = await deps.backend.list({ dagId: dag.dagId, taskId: task.taskId });
   const mine = entries.filter((e) => e.dagId === dag.dagId && e.taskId === task.taskId);
   report.candidates = mine.length;
-  const compared = compareWithEntries(key, mine, now);
+  const compared = compareWithEntries(key, mine, now, deps.valueChars);
   report.closest = compared.closest;
   if (compared.closest) report.reasons.push(...compared.reasons);
   else

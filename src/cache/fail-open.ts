@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { ConfigError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import { systemClock } from '../util/clock.js';
-import { describeThrown, GuardedBackend } from './guarded-backend.js';
+import { describeThrown, GuardedBackend, LateOutcome } from './guarded-backend.js';
 import type { CacheBackend, CacheEntry } from './types.js';
 
 export type CacheLookup =
@@ -13,7 +13,10 @@ export type CacheLookup =
 /** A lookup's reason when no entry has the key (the decider then says how the key differs from the newest entry). */
 export const NO_ENTRY = 'no entry for this key';
 
-export type CacheWrite = { ok: true } | { ok: false; reason: string };
+export type CacheWrite =
+  | { ok: true }
+  /** `late`: the store missed its deadline; settles with what the backend did in the end (or never). */
+  | { ok: false; reason: string; late?: Promise<{ ok: true } | { ok: false; reason: string }> };
 
 export interface FailOpenOptions {
   /** Deadline of every backend call ([core] task_cache_check_timeout, in ms). */
@@ -122,7 +125,14 @@ export class FailOpenCache {
   }
 
   async store(entry: CacheEntry): Promise<CacheWrite> {
-    return this.write(() => this.backend.set(entry));
+    const late = new LateOutcome();
+    const w = await this.write(() => this.backend.set(entry, late));
+    if (w.ok || late.timedOutAfterMs === null) return w;
+    return {
+      ok: false,
+      reason: `store pending: timed out after ${late.timedOutAfterMs / 1000} s, may have landed`,
+      late: late.settled,
+    };
   }
 
   async recordHit(key: string, at: Date): Promise<CacheWrite> {

@@ -64,6 +64,27 @@ function readName(raw: object, fallback: string): string {
   return fallback;
 }
 
+/**
+ * The final outcome of a call that may miss its deadline. The guard settles the caller at the
+ * deadline (the hot path stays bounded); the backend's own answer, when it comes later, lands here,
+ * so a store that timed out but landed is not reported as "not stored".
+ */
+export class LateOutcome {
+  /** The deadline in ms, once it passed before the backend answered; null while in time. */
+  timedOutAfterMs: number | null = null;
+  private resolve!: (o: { ok: true } | { ok: false; reason: string }) => void;
+  /** Settles when the backend answers after the deadline; never settles for a call answered in time. */
+  readonly settled = new Promise<{ ok: true } | { ok: false; reason: string }>((r) => (this.resolve = r));
+
+  markTimedOut(ms: number): void {
+    this.timedOutAfterMs = ms;
+  }
+
+  settle(outcome: { ok: true } | { ok: false; reason: string }): void {
+    if (this.timedOutAfterMs !== null) this.resolve(outcome);
+  }
+}
+
 export class GuardedBackend implements CacheBackend {
   readonly name: string;
   /** Present only when the backend had a `getMany` function at load (FailOpenCache batches through it). */
@@ -118,8 +139,9 @@ export class GuardedBackend implements CacheBackend {
     );
   }
 
-  set(entry: CacheEntry): Promise<void> {
-    return this.call('set', [entry], this.options.timeoutMs, () => undefined);
+  /** `late` learns what a store that missed its deadline did in the end (see LateOutcome). */
+  set(entry: CacheEntry, late?: LateOutcome): Promise<void> {
+    return this.call('set', [entry], this.options.timeoutMs, () => undefined, false, undefined, late);
   }
 
   recordHit(key: string, at: Date): Promise<void> {
@@ -161,6 +183,7 @@ export class GuardedBackend implements CacheBackend {
     check: (value: unknown) => T,
     withSignal = false,
     outer?: AbortSignal,
+    late?: LateOutcome,
   ): Promise<T> {
     const fail = (detail: string) => new CacheBackendError(`cache backend '${this.name}' ${detail}`);
     if (this.unusable !== null) return Promise.reject(fail(`is unusable: ${this.unusable}`));
@@ -180,6 +203,7 @@ export class GuardedBackend implements CacheBackend {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         const reason = fail(`did not answer within ${timeoutMs} ms`);
+        late?.markTimedOut(timeoutMs);
         controller.abort(reason);
         reject(reason);
       }, timeoutMs);
@@ -188,14 +212,20 @@ export class GuardedBackend implements CacheBackend {
         (value) => {
           clearTimeout(timer);
           try {
-            resolve(check(value));
+            const checked = check(value);
+            late?.settle({ ok: true });
+            resolve(checked);
           } catch (err) {
-            reject(fail(`${method} returned an unusable result: ${describeThrown(err)}`));
+            const reason = fail(`${method} returned an unusable result: ${describeThrown(err)}`);
+            late?.settle({ ok: false, reason: reason.message });
+            reject(reason);
           }
         },
         (err: unknown) => {
           clearTimeout(timer);
-          reject(fail(`failed: ${describeThrown(err)}`));
+          const reason = fail(`failed: ${describeThrown(err)}`);
+          late?.settle({ ok: false, reason: reason.message });
+          reject(reason);
         },
       );
     });

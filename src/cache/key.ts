@@ -18,6 +18,8 @@ export interface CacheKeyParts {
   exclude: string[];
   /** The task's `include_inputs`, resolved: name -> value (undefined = absent in this run's context). */
   included: { [name: string]: Json | undefined };
+  /** Variables the task's templates read: key -> value (null = absent), one component `var.KEY` each. */
+  variables?: { [key: string]: Json };
 }
 
 /** Order in which input components are listed (for reading; the key itself sorts by name). */
@@ -93,6 +95,9 @@ export function computeCacheKey(p: CacheKeyParts): CacheKey {
     // An absent context field is a value of its own: adding the field later must miss.
     components.push(component(`include.${name}`, p.included[name] ?? null));
   }
+  // A variable read by a template is a component even when the rendered text hides its value.
+  for (const name of Object.keys(p.variables ?? {}).sort())
+    components.push(component(`var.${name}`, p.variables![name]));
   return { key: keyOf(components), components };
 }
 

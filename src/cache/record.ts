@@ -55,3 +55,14 @@ export function waitedHit(check: CheckOutcome, waitedMs: number): CheckOutcome {
   const waited = `waited ${(waitedMs / 1000).toFixed(3)}s for the run computing it (single-flight)`;
   return { ...check, reason: `${check.reason}; ${waited}` };
 }
+
+/** The stored-or-not part of a decision, as the task table and the progress line say it. */
+export function storeWords(stored: boolean, reason: string): string {
+  return stored ? 'stored' : /; store pending: /.test(reason) ? 'store pending' : 'not stored';
+}
+
+/** The last line of a try's log: the cache decision, as `Cache: miss (stored), key abc123…: <reason>`. */
+export function cacheLogLine(decision: string, key: string | null, stored: boolean, reason: string): string {
+  const what = decision === 'off' ? 'off' : `${decision} (${storeWords(stored, reason)})`;
+  return `INFO - Cache: ${what}${key ? `, key ${key.slice(0, 12)}…` : ''}: ${reason}`;
+}

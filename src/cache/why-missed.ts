@@ -8,8 +8,8 @@ import type { CacheEntry, CacheKey } from './types.js';
  * by the scheduler (recorded at decision time) and `cache explain`, so both say the same thing.
  */
 
-const VALUE_CHARS = 80;
-const show = (v: Json | undefined): string => preview(v, VALUE_CHARS).text;
+export const VALUE_CHARS = 80;
+const show = (v: Json | undefined, max: number): string => preview(v, max).text;
 const teamWords = (t: Json | undefined): string =>
   t === null || t === undefined ? '(no team)' : typeof t === 'string' ? t : JSON.stringify(t);
 
@@ -21,12 +21,12 @@ export const SOURCE_FILE_PREFIX = 'source_file.';
 export const INPUT_FILE_PREFIX = 'file.';
 
 /** One key component difference in words; `before` is the stored entry's, `after` the computed key's. */
-export function describeDifference(d: ComponentDiff): string {
+export function describeDifference(d: ComponentDiff, max = VALUE_CHARS): string {
   const has = (side: 'before' | 'after') => Object.prototype.hasOwnProperty.call(d, side);
   if (d.name === 'team_name')
     return `the entry belongs to team ${teamWords(d.before)}, this DAG is in team ${teamWords(d.after)}`;
   if (d.name === 'source') return SOURCE_CHANGED;
-  if (d.name === 'version') return `the cache version was bumped from ${show(d.before)} to ${show(d.after)}`;
+  if (d.name === 'version') return `the cache version was bumped from ${show(d.before, max)} to ${show(d.after, max)}`;
   if (d.name.startsWith(SOURCE_FILE_PREFIX)) {
     const file = d.name.slice(SOURCE_FILE_PREFIX.length);
     if (!has('before')) return `source file ${file} is new in the task's code`;
@@ -38,19 +38,21 @@ export function describeDifference(d: ComponentDiff): string {
     ? `input ${d.name.slice('input.'.length)}`
     : d.name.startsWith('include.')
       ? d.name.slice('include.'.length)
-      : d.name;
-  if (!has('before')) return `${label} is new in the key (now ${show(d.after)}; the entry has no such component)`;
-  if (!has('after')) return `${label} is no longer in the key (the entry has ${show(d.before)})`;
-  return `${label} changed from ${show(d.before)} to ${show(d.after)}`;
+      : d.name.startsWith('var.')
+        ? `variable ${d.name.slice('var.'.length)}`
+        : d.name;
+  if (!has('before')) return `${label} is new in the key (now ${show(d.after, max)}; the entry has no such component)`;
+  if (!has('after')) return `${label} is no longer in the key (the entry has ${show(d.before, max)})`;
+  return `${label} changed from ${show(d.before, max)} to ${show(d.after, max)}`;
 }
 
 /**
  * All differences in words. When a named source file changed, the generic "source changed" phrase
  * is folded into it: the file is the news.
  */
-export function describeDifferences(diffs: ComponentDiff[]): string[] {
+export function describeDifferences(diffs: ComponentDiff[], max = VALUE_CHARS): string[] {
   const namesFile = diffs.some((d) => d.name.startsWith(SOURCE_FILE_PREFIX));
-  return diffs.filter((d) => !(namesFile && d.name === 'source')).map(describeDifference);
+  return diffs.filter((d) => !(namesFile && d.name === 'source')).map((d) => describeDifference(d, max));
 }
 
 /**

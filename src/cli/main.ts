@@ -1,12 +1,14 @@
 import { Command, CommanderError } from 'commander';
 import { MiniflowError } from '../errors.js';
 import { registerConfig, registerDb } from './commands/admin.js';
+import { registerApiServer } from './commands/api-server.js';
 import { registerBench } from './commands/bench.js';
 import { registerCache } from './commands/cache.js';
 import { registerDags } from './commands/dags.js';
 import { registerScheduler } from './commands/scheduler.js';
 import { registerTasks } from './commands/tasks.js';
 import { registerXCom } from './commands/xcom.js';
+import { registerVariables } from './commands/variables.js';
 import { configureColour } from './output.js';
 
 export function buildProgram(): Command {
@@ -25,6 +27,8 @@ export function buildProgram(): Command {
   registerScheduler(program);
   registerBench(program);
   registerCache(program);
+  registerVariables(program);
+  registerApiServer(program);
   return program;
 }
 

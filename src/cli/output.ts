@@ -1,6 +1,7 @@
 import chalk from 'chalk';
 import { UsageError } from '../errors.js';
 import Table from 'cli-table3';
+import { fitCells, terminalWidth, truncateText, type FitOptions } from './table-fit.js';
 
 export type OutputFormat = 'table' | 'json';
 
@@ -18,11 +19,51 @@ export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }
 
-/** A compact bordered table; headers are bold only when colour is on, so scripts can read it too. */
-export function printTable(head: string[], rows: (string | number | null | undefined)[][]): void {
-  const table = new Table({ head: head.map((h) => chalk.bold(h)), style: { head: [], border: [], compact: true } });
-  for (const r of rows) table.push(r.map((c) => (c === null || c === undefined ? '' : String(c))));
+export interface TableOptions extends FitOptions {
+  /** What the rows are, plural ("DAG runs"): an empty listing prints "No DAG runs found." */
+  noun?: string;
+  /** Print every cell whole, however wide (`cache show --full`). */
+  full?: boolean;
+  /** The width to fit (default: the terminal's, see terminalWidth). */
+  width?: number;
+}
+
+/** The one line an empty listing prints, the same wording everywhere. */
+export function emptyListing(noun: string): string {
+  return `No ${noun} found.`;
+}
+
+/**
+ * Every table of the CLI: a compact bordered table fitted to the terminal width (timestamps
+ * shortened, then the widest columns cut with an ellipsis or wrapped), or one line when empty.
+ * Headers are bold only when colour is on, so scripts can read it too. `-o json` never comes here.
+ */
+export function printTable(
+  head: string[],
+  rows: (string | number | null | undefined)[][],
+  opts: TableOptions = {},
+): void {
+  if (rows.length === 0) {
+    process.stdout.write(emptyListing(opts.noun ?? 'rows') + '\n');
+    return;
+  }
+  const text = rows.map((r) => head.map((_, i) => (r[i] === null || r[i] === undefined ? '' : String(r[i]))));
+  const fitted = opts.full
+    ? { head, rows: text, widths: null }
+    : fitCells(head, text, opts.width ?? terminalWidth(), opts);
+  const table = new Table({
+    head: fitted.head.map((h) => chalk.bold(h)),
+    style: { head: [], border: [], compact: true },
+    // Content plus one space each side; cli-table3 then never cuts or pads beyond what was fitted.
+    ...(fitted.widths ? { colWidths: fitted.widths.map((w) => w + 2) } : {}),
+  });
+  for (const r of fitted.rows) table.push(r);
   process.stdout.write(table.toString() + '\n');
+}
+
+/** One line of free text (`cache show`'s value) cut to the terminal width, unless `full`. */
+export function fitLine(line: string, full = false, width = terminalWidth()): string {
+  return full ? line : truncateText(line, width);
 }
 
 const STATE_COLOURS: Record<string, (s: string) => string> = {

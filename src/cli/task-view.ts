@@ -1,5 +1,6 @@
+import { storeWords } from '../cache/record.js';
 import type { TaskInstanceRow } from '../db/rows.js';
-import { colourDecision, colourState } from './output.js';
+import { colourDecision, colourState, type TableOptions } from './output.js';
 
 /** The per-task record shown by `dags test` and `tasks states-for-dag-run` (JSON form). */
 export interface TaskView {
@@ -48,7 +49,7 @@ export function taskTableRow(v: TaskView): string[] {
   const c = v.cache;
   const cacheCell =
     c.decision === 'miss'
-      ? `${colourDecision('miss')} (${c.stored ? 'stored' : 'not stored'})`
+      ? `${colourDecision('miss')} (${storeWords(c.stored, c.reason)})`
       : colourDecision(c.decision);
   return [
     v.task_id,
@@ -61,3 +62,10 @@ export function taskTableRow(v: TaskView): string[] {
 }
 
 export const TASK_TABLE_HEAD = ['task_id', 'state', 'try', 'duration (s)', 'cache', 'why'];
+
+/** The reason wraps rather than being cut: it is what the table is read for. */
+export const TASK_TABLE_OPTIONS: TableOptions = {
+  noun: 'task instances',
+  wrap: ['why'],
+  keep: ['task_id', 'state', 'cache'],
+};

@@ -114,6 +114,22 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   ),
   option(
     'core',
+    'template_render_timeout',
+    '5',
+    ['core', 'templateRenderTimeout'],
+    kinds.seconds(0, true),
+    "Seconds a task instance's templates may take to render; past it that task fails, naming the field.",
+  ),
+  option(
+    'core',
+    'max_rendered_field_bytes',
+    '1048576',
+    ['core', 'maxRenderedFieldBytes'],
+    kinds.int(1),
+    'A rendered template field larger than this many bytes fails its task.',
+  ),
+  option(
+    'core',
     'default_task_retries',
     '0',
     ['core', 'defaultTaskRetries'],
@@ -223,6 +239,30 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
     ['redis', 'url'],
     kinds.redisUrl,
     'Redis server used when [core] task_cache_backend = redis.',
+  ),
+  option(
+    'api',
+    'host',
+    '127.0.0.1',
+    ['api', 'host'],
+    kinds.text(true),
+    'Address `miniflow api-server` binds to; 127.0.0.1 keeps the API and UI on this machine.',
+  ),
+  option(
+    'api',
+    'port',
+    '8080',
+    ['api', 'port'],
+    kinds.port,
+    'Port `miniflow api-server` listens on (0 = any free port).',
+  ),
+  option(
+    'api',
+    'auth_token',
+    '',
+    ['api', 'authToken'],
+    kinds.text(false),
+    'Bearer token the API requires for writes (trigger, clear, pause, invalidate); empty = writes are refused.',
   ),
 ];
 

@@ -17,6 +17,10 @@ export interface Settings {
     maxCacheEntryBytes: number;
     /** Largest return value (JSON bytes) a task may push or a cached value may be read with. */
     maxXcomBytes: number;
+    /** Seconds one task instance's templates may take to render. */
+    templateRenderTimeout: number;
+    /** Largest rendered template field, in bytes. */
+    maxRenderedFieldBytes: number;
     defaultTaskRetries: number;
     /** Seconds. */
     defaultRetryDelay: number;
@@ -52,5 +56,12 @@ export interface Settings {
   };
   redis: {
     url: string;
+  };
+  api: {
+    host: string;
+    /** 0 = any free port. */
+    port: number;
+    /** Bearer token for write requests; '' = writes refused. */
+    authToken: string;
   };
 }

@@ -173,3 +173,28 @@ export const redisUrl: ValueKind<string> = {
 export function defaultHome(env: NodeJS.ProcessEnv): string {
   return env.HOME || homedir();
 }
+
+/** Any text, trimmed (a host name, a token). `nonEmpty` refuses an empty value. */
+export function text(nonEmpty: boolean): ValueKind<string> {
+  return {
+    expected: nonEmpty ? 'a non-empty value' : 'any text',
+    parse(raw) {
+      const v = raw.trim();
+      if (nonEmpty && v === '') return fail(this);
+      return v;
+    },
+    format: (v) => v,
+  };
+}
+
+/** A TCP port; 0 asks the system for a free one. */
+export const port: ValueKind<number> = {
+  expected: 'a port number from 0 to 65535',
+  parse(raw) {
+    const v = raw.trim();
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n > 65535) return fail(this);
+    return n;
+  },
+  format: String,
+};

@@ -12,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cleanEnv, MiniflowCli } from './cli-runner.js';
 import { MissExplainer } from './explain.js';
+import { startDemoWeb, type DemoWeb } from './web.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const DAG_ID = 'ml_pipeline';
@@ -88,11 +89,20 @@ function whyCell(t: TaskJson, explainer: MissExplainer): string {
   return `key changed: ${changed.join(', ')}`;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const { home, dagFile } = setUpHome();
-  const cli = new MiniflowCli(REPO, cleanEnv({ AIRFLOW_HOME: home, ...(colour ? {} : { NO_COLOR: '1' }) }));
+  const env = cleanEnv({ AIRFLOW_HOME: home, ...(colour ? {} : { NO_COLOR: '1' }) });
+  const cli = new MiniflowCli(REPO, env);
   const explainer = new MissExplainer(cli);
   const out = (s = '') => process.stdout.write(s + '\n');
+  // --web: the API server and UI beside the demo, so its runs can be watched in a browser.
+  let web: DemoWeb | null = null;
+  if (process.argv.includes('--web')) {
+    // The DB must exist before the server opens it: the first CLI call creates it.
+    cli.run(['db', 'migrate']);
+    web = await startDemoWeb(REPO, env);
+    out(chalk.bold(`Web UI: ${web.url}/dags/${DAG_ID}/grid`) + chalk.dim(` (API token for triggering: ${web.token})`));
+  }
 
   out(chalk.bold('miniflow demo: task result caching on an ML pipeline'));
   out(`AIRFLOW_HOME=${home} (a fresh metadata DB; the DAG is a copy of dags/ml_pipeline.json)`);
@@ -167,6 +177,11 @@ function main(): void {
   out('');
   out(chalk.dim(`Explore: AIRFLOW_HOME=${home} node bin/miniflow.js cache list --dag-id ${DAG_ID}`));
   if (failed) process.exitCode = 1;
+  if (web) {
+    out(chalk.bold(`The web UI stays up at ${web.url} — press Ctrl-C to stop it.`));
+    await new Promise<void>((resolve) => process.once('SIGINT', resolve));
+    web.stop();
+  }
 }
 
-main();
+await main();

@@ -76,14 +76,28 @@ export async function runTaskTry(
     const result = await runChild(spec, plan, log, hooks, startedAt, limits);
     // The registry says what a type pushes: a runner that sends a value anyway (a sensor) pushes none.
     if (operatorOf(spec.taskType).xcom === 'none') delete result.returnValue;
-    if (result.ok) logLine(log, 'Task exited successfully');
-    else logLine(log, `Task failed: ${result.error}`, 'ERROR');
+    if (result.ok) {
+      logLine(log, 'Task exited successfully');
+      logLine(log, `Done. Returned value was: ${describeReturnValue(result.returnValue)}`);
+    } else logLine(log, `Task failed: ${result.error}`, 'ERROR');
     return result;
   } catch (err) {
     return failed(`executor error: ${errorMessage(err)}`);
   } finally {
     closeSync(log);
   }
+}
+
+/** How much of a returned value the log quotes: the XCom holds it whole. */
+export const RETURNED_VALUE_LOG_CHARS = 200;
+
+/** As Airflow logs it: a string as it is, anything else as JSON, no value as None; shortened. */
+export function describeReturnValue(value: Json | undefined): string {
+  if (value === undefined) return 'None';
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return text.length > RETURNED_VALUE_LOG_CHARS
+    ? `${text.slice(0, RETURNED_VALUE_LOG_CHARS)}… (${text.length} chars; miniflow xcom get shows all)`
+    : text;
 }
 
 function runChild(

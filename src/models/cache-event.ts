@@ -89,3 +89,14 @@ export function cacheEventGroups(db: MetadataDb, since: Date | null): Promise<Ca
     since ? [since.getTime()] : [],
   );
 }
+
+/** When each hit and miss was decided since a time (the API's hits/misses-over-time chart). */
+export function cacheDecisionTimes(
+  db: MetadataDb,
+  since: Date,
+): Promise<{ dag_id: string; decision: string; created_at: number }[]> {
+  return db.query(
+    "SELECT dag_id, decision, created_at FROM cache_event WHERE created_at >= ? AND decision IN ('hit', 'miss') ORDER BY created_at",
+    [since.getTime()],
+  );
+}

@@ -2,7 +2,7 @@ import type { MetadataDb, SqlRunner } from '../db/data-source.js';
 import { errorMessage } from '../errors.js';
 import { recordCacheEvents, type CacheRecord } from './cache-event.js';
 import { TI } from './states.js';
-import { HIT_LOST_CLAIM, hitSet, takeTryGuard, type HitField } from './sql/try-guard.js';
+import { HIT_LOST_CLAIM, hitSet, takeTryGuard, type HitField } from '../../migrations/sql/try-guard.js';
 import { OWNED, owned, type TiRef, type TryOutcome } from './task-instance.js';
 import { writeXComs, xcomText } from './xcom.js';
 

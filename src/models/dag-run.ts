@@ -107,6 +107,27 @@ export class DagRunStore {
       : this.db.query<DagRunRow[]>('SELECT * FROM dag_run ORDER BY id');
   }
 
+  /** The run, or null. */
+  async find(dagId: string, runId: string): Promise<DagRunRow | null> {
+    const rows = await this.db.query<DagRunRow[]>('SELECT * FROM dag_run WHERE dag_id = ? AND run_id = ?', [
+      dagId,
+      runId,
+    ]);
+    return rows[0] ?? null;
+  }
+
+  /** One page of a DAG's runs, oldest first (the API's limit / offset), and how many there are. */
+  async page(dagId: string, limit: number, offset: number): Promise<{ rows: DagRunRow[]; total: number }> {
+    const rows = await this.db.query<DagRunRow[]>(
+      'SELECT * FROM dag_run WHERE dag_id = ? ORDER BY id LIMIT ? OFFSET ?',
+      [dagId, limit, offset],
+    );
+    const n = await this.db.query<{ n: number | string }[]>('SELECT COUNT(*) AS n FROM dag_run WHERE dag_id = ?', [
+      dagId,
+    ]);
+    return { rows, total: Number(n[0]?.n ?? 0) };
+  }
+
   /** Runs a scheduler should work on. */
   async active(only?: { dagId: string; runId: string }): Promise<DagRunRow[]> {
     if (only) {

@@ -32,3 +32,22 @@ export async function recordDagBag(
     await replaceImportErrors(t, bag.importErrors, now);
   });
 }
+
+/** The paused flag of `dag` rows (Airflow's dag.is_paused), read and written by the API. */
+export class DagStore {
+  constructor(private readonly db: MetadataDb) {}
+
+  /** dag_id -> paused, for every recorded DAG. */
+  async pausedFlags(): Promise<Map<string, boolean>> {
+    const rows = await this.db.query<{ dag_id: string; is_paused: number | string | null }[]>(
+      'SELECT dag_id, is_paused FROM dag',
+    );
+    return new Map(rows.map((r) => [r.dag_id, Number(r.is_paused ?? 0) === 1]));
+  }
+
+  /** Sets the flag; false when the DAG has no row (never parsed). */
+  async setPaused(dagId: string, paused: boolean): Promise<boolean> {
+    const r = await this.db.exec('UPDATE dag SET is_paused = ? WHERE dag_id = ?', [paused ? 1 : 0, dagId]);
+    return r.affected === 1;
+  }
+}

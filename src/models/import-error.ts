@@ -1,4 +1,5 @@
-import type { SqlRunner } from '../db/data-source.js';
+import type { MetadataDb, SqlRunner } from '../db/data-source.js';
+import type { ImportErrorRow } from '../db/rows.js';
 
 /** An import error as the DAG loader reports it. */
 export interface ImportErrorRecord {
@@ -22,4 +23,9 @@ export async function replaceImportErrors(
       [e.filename, e.bundleName, e.dagId ?? null, e.taskId ?? null, e.message, now.getTime()],
     );
   }
+}
+
+/** The recorded import errors, oldest first (the API's GET /importErrors). */
+export function listImportErrors(db: MetadataDb): Promise<ImportErrorRow[]> {
+  return db.query<ImportErrorRow[]>('SELECT * FROM import_error ORDER BY id');
 }

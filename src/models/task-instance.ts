@@ -3,7 +3,7 @@ import type { TaskInstanceRow } from '../db/rows.js';
 import { NotFoundError } from '../errors.js';
 import { recordCacheEvents, type CacheRecord } from './cache-event.js';
 import { FINISHED_STATES, TI } from './states.js';
-import { takeTryGuard } from './sql/try-guard.js';
+import { takeTryGuard } from '../../migrations/sql/try-guard.js';
 import { writeXComs } from './xcom.js';
 
 export type { CacheRecord } from './cache-event.js';
@@ -200,6 +200,17 @@ export class TaskInstanceStore {
     });
     if (ok) ti.state = TI.SUCCESS;
     return ok;
+  }
+
+  /**
+   * The final outcome of a store that missed its deadline, on the successful try it belongs to
+   * (nothing changes once the task instance was cleared or retried).
+   */
+  async recordStoreOutcome(ti: TiRef, stored: boolean, reason: string): Promise<void> {
+    await this.db.exec(
+      'UPDATE task_instance SET cache_stored = ?, cache_reason = ? WHERE id = ? AND try_number = ? AND state = ?',
+      [stored ? 1 : 0, reason, ti.id, ti.try_number, TI.SUCCESS],
+    );
   }
 
   /** -> up_for_retry (when tries remain; retryAt set) or failed. */

@@ -41,3 +41,12 @@ export async function writeXComs(
     ]),
   );
 }
+
+/** The XComs one task instance pushed, by key. */
+export function xcomsOfTask(db: MetadataDb, dagId: string, runId: string, taskId: string): Promise<XComRow[]> {
+  return db.query<XComRow[]>('SELECT * FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id = ? ORDER BY key', [
+    dagId,
+    runId,
+    taskId,
+  ]);
+}

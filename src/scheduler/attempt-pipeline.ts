@@ -49,7 +49,7 @@ export class AttemptPipeline {
     const { dag, run } = tracker;
     let resolved;
     try {
-      resolved = await taskInputs(this.d.db, tracker, task);
+      resolved = await taskInputs(this.d.db, this.d.inputResolver, tracker, task, ti);
     } catch (err) {
       if (!(err instanceof MiniflowError) || !(await this.claim(a))) throw err;
       await this.failUnresolved(a, err.message);
@@ -66,7 +66,8 @@ export class AttemptPipeline {
     this.d.events.emit('checked', { tiId: ti.id, decision: check.decision });
     // Every bypass but the kill switch is a problem worth a warning (a timeout, a failing backend, an unkeyable input).
     if (check.decision === 'bypass' && this.d.settings.core.taskCachingEnabled)
-      this.d.log(
+      this.d.runLog(
+        tracker,
         `WARNING cache check for task '${task.taskId}' (DAG '${dag.dagId}') bypassed: ${check.reason}; running it normally`,
       );
     return { ...a, ...resolved, check };
@@ -75,7 +76,7 @@ export class AttemptPipeline {
   /** A claimed try whose inputs failed to resolve: its log says why, and it fails (or retries). */
   private async failUnresolved(a: Attempt, message: string): Promise<void> {
     const { tracker, ti, task } = a;
-    this.d.log(`task ${task.taskId}: try ${ti.try_number} failed: ${message}`);
+    this.d.runLog(tracker, `task ${task.taskId}: try ${ti.try_number} failed: ${message}`);
     const file = taskLogPath(
       this.d.settings.logging.baseLogFolder,
       tracker.dag.dagId,
@@ -118,7 +119,7 @@ export class AttemptPipeline {
     const value = cachedReturnValue(entry.value);
     if (value !== undefined) tracker.setXCom(ti.task_id, 'return_value', value);
     this.d.track(this.d.decider.recordHit(entry.key));
-    this.d.log(`task ${ti.task_id}: success (cache hit, saved ${entry.durationSeconds.toFixed(3)}s)`);
+    this.d.runLog(tracker, `task ${ti.task_id}: success (cache hit, saved ${entry.durationSeconds.toFixed(3)}s)`);
   }
 
   /**
@@ -161,7 +162,8 @@ export class AttemptPipeline {
       if (flight.kind === 'hit') return this.writeHit({ ...c, check: waitedHit(flight.check, flight.waitedMs) }, true);
       if (flight.kind === 'run') lease = { key: check.key.key, owner };
       else
-        this.d.log(
+        this.d.runLog(
+          tracker,
           `WARNING task '${task.taskId}' (DAG '${dag.dagId}'): gave up waiting for the run holding cache key ${check.key.key.slice(0, 12)} after ${(flight.waitedMs / 1000).toFixed(1)}s; running it`,
         );
     }

@@ -10,6 +10,7 @@ import type { ResolvedInputs, TemplateContext } from '../templating/index.js';
 import type { Clock } from '../util/clock.js';
 import type { SchedulerEvents } from './events.js';
 import type { RunTracker } from './run-tracker.js';
+import type { TaskInputResolver } from '../templating/index.js';
 
 /** What the path of one task attempt uses of the scheduler: wired once, by the Scheduler. */
 export interface AttemptDeps {
@@ -23,8 +24,12 @@ export interface AttemptDeps {
   tis: TaskInstanceStore;
   hits: CacheHitWriter;
   singleFlight: SingleFlight;
+  /** Renders task templates (sandboxed, bounded) with the variables a DAG may read. */
+  inputResolver: TaskInputResolver;
   events: SchedulerEvents;
   log: (line: string) => void;
+  /** A progress line about one run's task: prefixed `[dag_id run_id]` when the scheduler serves several runs. */
+  runLog: (tracker: RunTracker, line: string) => void;
   /** A side write the loop waits for before it exits (a log file, a hit count); failures are logged. */
   track: (p: Promise<unknown>) => void;
   /** True once the loop is about to exit. */

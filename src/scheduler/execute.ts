@@ -1,10 +1,11 @@
-import { cacheRecord, failedTryRecord } from '../cache/record.js';
+import { cacheRecord, failedTryRecord, storeWords } from '../cache/record.js';
 import type { SlotHold } from '../executor/local-executor.js';
 import type { CacheRecord } from '../models/cache-event.js';
 import { TI } from '../models/states.js';
 import type { TryOutcome } from '../models/task-instance.js';
 import { taskLogPath } from '../util/log-path.js';
 import { settle, type Attempt, type AttemptDeps, type CheckedAttempt } from './attempt.js';
+import { finishStore } from './store-outcome.js';
 import { buildTaskTrySpec } from './task-spec.js';
 
 /**
@@ -39,7 +40,7 @@ export async function executeTry(d: AttemptDeps, c: CheckedAttempt, slot: SlotHo
   };
   if (!result.ok) {
     settle(c, await failTry(d, c, outcome, cacheRecord(check, dag.teamName)));
-    d.log(`task ${task.taskId}: try ${ti.try_number} failed: ${result.error}`);
+    d.runLog(tracker, `task ${task.taskId}: try ${ti.try_number} failed: ${result.error}`);
     return;
   }
   const durationSeconds = (result.endedAt.getTime() - result.startedAt.getTime()) / 1000;
@@ -51,12 +52,13 @@ export async function executeTry(d: AttemptDeps, c: CheckedAttempt, slot: SlotHo
   );
   if (check.decision === 'miss') d.events.emit('missStored', { tiId: ti.id });
   if (check.storeAfterRun && !stored.stored)
-    d.log(`WARNING task '${task.taskId}' (DAG '${dag.dagId}'): ${stored.reason}`);
+    d.runLog(tracker, `WARNING task '${task.taskId}' (DAG '${dag.dagId}'): ${stored.reason}`);
   if (await d.tis.succeed(ti, outcome, result.returnValue, cacheRecord(check, dag.teamName, stored))) {
     settle(c, TI.SUCCESS);
     if (result.returnValue !== undefined) tracker.setXCom(ti.task_id, 'return_value', result.returnValue);
-    const storedText = check.decision === 'off' ? '' : stored.stored ? ', stored' : ', not stored';
-    d.log(`task ${task.taskId}: success (${check.decision}${storedText})`);
+    const storedText = check.decision === 'off' ? '' : `, ${storeWords(stored.stored, stored.reason)}`;
+    d.runLog(tracker, `task ${task.taskId}: success (${check.decision}${storedText})`);
+    d.track(finishStore(d, c, logFile, stored));
   }
 }
 

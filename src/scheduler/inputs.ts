@@ -2,7 +2,13 @@ import type { Json, Task } from '../dag/model.js';
 import type { MetadataDb } from '../db/data-source.js';
 import { FINISHED_STATES } from '../models/states.js';
 import { xcomsOf } from '../models/xcom.js';
-import { buildTemplateContext, resolveInputs, type ResolvedInputs, type TemplateContext } from '../templating/index.js';
+import type { TiRef } from '../models/task-instance.js';
+import {
+  buildTemplateContext,
+  type ResolvedInputs,
+  type TaskInputResolver,
+  type TemplateContext,
+} from '../templating/index.js';
 import type { RunTracker } from './run-tracker.js';
 
 /**
@@ -12,11 +18,14 @@ import type { RunTracker } from './run-tracker.js';
  */
 export async function taskInputs(
   db: MetadataDb,
+  resolver: TaskInputResolver,
   tracker: RunTracker,
   task: Task,
+  ti: Pick<TiRef, 'try_number' | 'map_index'>,
 ): Promise<{ inputs: ResolvedInputs; ctx: TemplateContext }> {
   const ctx = await templateContext(db, tracker, task);
-  return { inputs: resolveInputs(task.inputs, ctx, { dagId: tracker.dag.dagId, taskId: task.taskId }), ctx };
+  const inputs = await resolver.resolve(tracker.dag, task, ctx, { tryNumber: ti.try_number, mapIndex: ti.map_index });
+  return { inputs, ctx };
 }
 
 /**
@@ -39,6 +48,7 @@ async function templateContext(db: MetadataDb, tracker: RunTracker, task: Task):
     conf: JSON.parse(run.conf) as Record<string, Json>,
     params: dag.params,
     xcom: (taskId, key) => tracker.xcom(taskId, key),
+    xcomList: () => tracker.xcomEntries(),
   });
   return tracker.context;
 }

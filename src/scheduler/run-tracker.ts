@@ -1,6 +1,6 @@
 import type { Dag, Json } from '../dag/model.js';
 import type { DagRunRow } from '../db/rows.js';
-import type { TemplateContext } from '../templating/index.js';
+import { xcomEntries, type TemplateContext } from '../templating/index.js';
 import { FINISHED_STATES, RUN, TI, type DagRunState } from '../models/states.js';
 import type { TiRef } from '../models/task-instance.js';
 import { runKey, subKey } from '../util/keys.js';
@@ -82,6 +82,11 @@ export class RunTracker {
 
   hasXCom(taskId: string, key: string): boolean {
     return this.xcomValues.has(subKey(taskId, key));
+  }
+
+  /** Every XCom seen, [task_id, key, value]: what a render off the event loop may read. */
+  xcomEntries(): [string, string, Json][] {
+    return xcomEntries(this.xcomValues);
   }
 
   setXCom(taskId: string, key: string, value: Json): void {

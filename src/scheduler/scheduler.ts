@@ -12,6 +12,7 @@ import { CacheLeases } from '../models/cache-lease.js';
 import { DagRunStore } from '../models/dag-run.js';
 import { FINISHED_STATES, TI } from '../models/states.js';
 import { TaskInstanceStore, type TiRef } from '../models/task-instance.js';
+import { taskInputResolver } from '../models/variables.js';
 import type { Clock } from '../util/clock.js';
 import { runKey, subKey } from '../util/keys.js';
 import type { AttemptDeps } from './attempt.js';
@@ -42,6 +43,9 @@ export interface SchedulerOptions {
   /** Removes expired cache entries; run every `[core] task_cache_gc_interval` seconds (0 = never). */
   cacheGc?: (now: Date) => Promise<number>;
 }
+
+/** Why `loop` returned: told to stop (a signal), `--num-runs` reached, or nothing left (`untilIdle`). */
+export type StopReason = 'signal' | 'num-runs' | 'idle';
 
 export interface LoopOptions {
   /** Airflow's `--num-runs`: stop after this many loop iterations. */
@@ -91,8 +95,10 @@ export class Scheduler {
       tis: this.tis,
       hits: new CacheHitWriter(o.db),
       singleFlight: new SingleFlight(new CacheLeases(o.db), o.clock),
+      inputResolver: taskInputResolver(o.db, o.settings),
       events: this.events,
       log,
+      runLog: (tracker, line) => this.log(this.o.only ? line : `[${tracker.run.dag_id} ${tracker.run.run_id}] ${line}`),
       track,
       stopping: () => this.stopping,
       retryLater: (tracker, taskId) => this.retrying.set(subKey(tracker.key, taskId), { tracker, taskId }),
@@ -100,10 +106,11 @@ export class Scheduler {
     this.attempts = new AttemptPipeline(this.deps);
   }
 
-  async loop(opts: LoopOptions = {}): Promise<void> {
+  /** Runs until told to stop; says why it stopped (the `scheduler` command prints it). */
+  async loop(opts: LoopOptions = {}): Promise<StopReason> {
     await this.liveness.register();
     try {
-      await this.iterate(opts);
+      return await this.iterate(opts);
     } finally {
       this.stopping = true;
       this.o.executor.cancelSlotWaits();
@@ -113,7 +120,7 @@ export class Scheduler {
     }
   }
 
-  private async iterate(opts: LoopOptions): Promise<void> {
+  private async iterate(opts: LoopOptions): Promise<StopReason> {
     const { scheduler, core } = this.o.settings;
     let iterations = 0;
     let lastHeartbeat = 0; // the first iteration heartbeats and sweeps zombies at once
@@ -150,11 +157,11 @@ export class Scheduler {
           )
           .finally(() => (gcRunning = false));
       }
-      if (opts.signal?.aborted) break;
-      if (opts.numRuns !== undefined && iterations >= opts.numRuns) break;
+      if (opts.signal?.aborted) return 'signal';
+      if (opts.numRuns !== undefined && iterations >= opts.numRuns) return 'num-runs';
       if (opts.untilIdle && this.trackers.size === 0 && this.work.size === 0) {
         // The last run just finished on a tick that skipped the poll: look once more, at once.
-        if (this.lastTickPolled) break;
+        if (this.lastTickPolled) return 'idle';
         continue;
       }
       await this.sleep(scheduler.idleSleepTime * 1000, opts.signal);

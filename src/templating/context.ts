@@ -8,8 +8,10 @@ export type XComReader = (taskId: string, key: string) => Json | undefined;
 
 /** Lets resolveInputs reach the raw XCom reader; a symbol key stays invisible to templates. */
 export const XCOM_READER: unique symbol = Symbol('miniflow.xcomReader');
+/** Lists the XComs a context can read, for a render off the event loop. */
+export const XCOM_LIST: unique symbol = Symbol('miniflow.xcomList');
 
-/** The Airflow template context (the subset miniflow supports). */
+/** The Airflow template context as data; the engine boxes it (see scope.ts) when a template runs. */
 export interface TemplateContext {
   /** Logical date as YYYY-MM-DD. */
   ds: string;
@@ -20,24 +22,37 @@ export interface TemplateContext {
   ts_nodash: string;
   /** `Date.toISOString()`: `2024-01-01T00:00:00.000Z`. */
   logical_date: string;
+  /** The run's data interval (ISO, as logical_date); a manual run's is [logical_date, logical_date]. */
+  data_interval_start: string;
+  data_interval_end: string;
   run_id: string;
   dag_run: { conf: JsonObject; run_id: string; logical_date: string };
   params: JsonObject;
-  ti: { xcom_pull: (...args: unknown[]) => unknown };
   dag: { dag_id: string };
   [XCOM_READER]: XComReader;
+  /** Every XCom the reader can serve, for a render done off the event loop (absent: none can be listed). */
+  [XCOM_LIST]?: () => [string, string, Json][];
+}
+
+/** Splits a Map of a run's XComs keyed `task_id\u0000key` into the list a render off the event loop reads. */
+export function xcomEntries(values: Map<string, Json>): [string, string, Json][] {
+  return [...values].map(([k, v]) => {
+    const at = k.indexOf('\u0000');
+    return [k.slice(0, at), k.slice(at + 1), v];
+  });
 }
 
 export interface TemplateContextInput {
   dagId: string;
   runId: string;
   logicalDate: Date;
+  dataIntervalStart?: Date;
+  dataIntervalEnd?: Date;
   conf: JsonObject;
   params: JsonObject;
   xcom: XComReader;
+  xcomList?: () => [string, string, Json][];
 }
-
-const RETURN_VALUE = 'return_value';
 
 export function buildTemplateContext(input: TemplateContextInput): TemplateContext {
   const iso = input.logicalDate.toISOString(); // 2024-01-01T00:00:00.000Z
@@ -45,68 +60,33 @@ export function buildTemplateContext(input: TemplateContextInput): TemplateConte
   const ms = input.logicalDate.getUTCMilliseconds();
   // Python's isoformat prints microseconds only when they are non-zero.
   const ts = `${iso.slice(0, 19)}${ms ? `.${String(ms * 1000).padStart(6, '0')}` : ''}+00:00`;
-  const conf = printable(input.conf) as JsonObject;
+  const conf = copyJson(input.conf) as JsonObject;
   return {
     ds,
     ds_nodash: ds.replaceAll('-', ''),
     ts,
     ts_nodash: iso.slice(0, 19).replaceAll('-', '').replaceAll(':', ''),
     logical_date: iso,
+    data_interval_start: (input.dataIntervalStart ?? input.logicalDate).toISOString(),
+    data_interval_end: (input.dataIntervalEnd ?? input.logicalDate).toISOString(),
     run_id: input.runId,
     dag_run: { conf, run_id: input.runId, logical_date: iso },
-    params: printable(input.params) as JsonObject,
-    ti: { xcom_pull: xcomPull(input.dagId, input.xcom) },
+    params: copyJson(input.params) as JsonObject,
     dag: { dag_id: input.dagId },
     [XCOM_READER]: input.xcom,
+    ...(input.xcomList ? { [XCOM_LIST]: input.xcomList } : {}),
   };
 }
 
-/**
- * `ti.xcom_pull` with Airflow's signature `(task_ids, dag_id=None, key='return_value')`. Nunjucks
- * passes keyword arguments as a trailing object marked `__keywords`. A list of task ids returns a
- * list of values, as in Airflow. A missing XCom throws, so a template never renders an empty value
- * silently.
- */
-function xcomPull(dagId: string, read: XComReader) {
-  return (...args: unknown[]): unknown => {
-    const last = args[args.length - 1];
-    const keywords =
-      last !== null && typeof last === 'object' && (last as { __keywords?: boolean }).__keywords === true
-        ? (last as Record<string, unknown>)
-        : undefined;
-    const positional = keywords ? args.slice(0, -1) : args;
-    const taskIds = keywords?.task_ids ?? positional[0];
-    const otherDag = keywords?.dag_id ?? positional[1];
-    const key = keywords?.key ?? positional[2] ?? RETURN_VALUE;
-    if (otherDag !== undefined && otherDag !== null && otherDag !== dagId) {
-      const named = typeof otherDag === 'string' ? otherDag : JSON.stringify(otherDag);
-      throw new Error(`xcom_pull from another DAG ('${named}') is not supported`);
-    }
-    if (typeof key !== 'string') throw new Error('xcom_pull: key must be a string');
-    const pullOne = (taskId: unknown) => {
-      if (typeof taskId !== 'string') throw new Error('xcom_pull needs task_ids: a task id or a list of them');
-      const value = read(taskId, key);
-      if (value === undefined) throw new Error(`no XCom '${key}' from task '${taskId}' in this DAG run`);
-      return printable(value);
-    };
-    return Array.isArray(taskIds) ? taskIds.map(pullOne) : pullOne(taskIds);
-  };
-}
-
-/**
- * A copy whose objects and arrays print as JSON when a template outputs them (nunjucks would print
- * `[object Object]`); JSON.stringify and key enumeration are unaffected, as toString is non-enumerable.
- */
-function printable(value: Json): Json {
+/** A deep copy (own keys only, `__proto__` kept as a key) so templates never share the caller's objects. */
+function copyJson(value: Json): Json {
   if (value === null || typeof value !== 'object') return value;
-  const copy: Json = Array.isArray(value)
-    ? value.map(printable)
-    : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, printable(v)]));
-  if (!Object.prototype.hasOwnProperty.call(copy, 'toString')) {
-    const text = JSON.stringify(value);
-    Object.defineProperty(copy, 'toString', { value: () => text, enumerable: false });
+  if (Array.isArray(value)) return value.map(copyJson);
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(value)) {
+    Object.defineProperty(out, k, { value: copyJson(v), enumerable: true, writable: true, configurable: true });
   }
-  return copy;
+  return out;
 }
 
 const SIMPLE_FIELDS = ['ds', 'ds_nodash', 'ts', 'logical_date', 'run_id'] as const;
@@ -140,6 +120,5 @@ export function contextField(ctx: TemplateContext, name: string): Json | undefin
 }
 
 function ownValue(obj: JsonObject, key: string): Json | undefined {
-  // Enumerable own keys only: printable() adds a non-enumerable toString that is not data.
   return Object.prototype.propertyIsEnumerable.call(obj, key) ? obj[key] : undefined;
 }

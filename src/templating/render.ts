@@ -1,99 +1,92 @@
-import nunjucks from 'nunjucks';
+import type { Json } from '../dag/model.js';
 import type { TemplateContext } from './context.js';
+import { RenderLimitExceeded, compile, renderProgram, type RenderLimits } from './engine.js';
+import { Environment } from './jinja-runtime.js';
+import { taskScope, type TaskScope } from './scope.js';
 
-// One shared environment. throwOnUndefined stands in for Airflow's StrictUndefined: outputting an
-// unknown variable is an error instead of an empty string.
-const environment = new nunjucks.Environment(null, { autoescape: false, throwOnUndefined: true });
+export { RenderFailure, RenderLimitExceeded, compiledTemplateCount } from './engine.js';
 
-/** Rendering is on the scheduler's hot path: compiled templates are kept by source text. */
-const MAX_CACHED_TEMPLATES = 1000;
-const compiled = new Map<string, nunjucks.Template>();
+/** `[core] template_render_timeout` and `[core] max_rendered_field_bytes`, with Airflow-like defaults. */
+export interface RenderBounds {
+  timeoutSeconds: number;
+  maxFieldBytes: number;
+}
+export const DEFAULT_RENDER_BOUNDS: RenderBounds = { timeoutSeconds: 5, maxFieldBytes: 1024 * 1024 };
 
-/** Strings without template markers are returned as they are, without touching nunjucks. */
+/** How far a FieldRenderer goes: steps for all the task's fields together, and its own deadline. */
+export interface RenderBudget {
+  /** Past this many steps the render stops with RenderBudgetExhausted (default: no step limit). */
+  maxSteps?: number;
+  /** Milliseconds after which the render stops with RenderBudgetExhausted (default: none). */
+  maxMs?: number;
+  /** performance.now() deadline (default: now + template_render_timeout). */
+  deadline?: number;
+}
+
+/** Strings without template markers are returned as they are, without touching the engine. */
 export function isTemplated(source: string): boolean {
   return source.includes('{{') || source.includes('{%') || source.includes('{#');
 }
 
-function compile(source: string): nunjucks.Template {
-  const hit = compiled.get(source);
-  if (hit) {
-    // Re-insert so Map order tracks recency and eviction drops the least recently used.
-    compiled.delete(source);
-    compiled.set(source, hit);
-    return hit;
+/**
+ * Renders the fields of one task instance: one scope for all of them (each field gets its own
+ * child, so a `{% set %}` in one never leaks into the next) and one deadline for the whole task.
+ */
+export class FieldRenderer {
+  private scope: Environment | undefined;
+  /** Variables the fields read (key -> value, null when absent): cache key components `var.KEY`. */
+  readonly variablesRead = new Map<string, Json>();
+  private readonly limits: RenderLimits;
+
+  constructor(
+    private readonly ctx: TemplateContext,
+    private readonly who: TaskScope,
+    private readonly bounds: RenderBounds = DEFAULT_RENDER_BOUNDS,
+    budget: RenderBudget = {},
+  ) {
+    const now = performance.now();
+    this.limits = {
+      deadline: budget.deadline ?? now + bounds.timeoutSeconds * 1000,
+      yieldAt: budget.maxMs === undefined ? undefined : now + budget.maxMs,
+      maxBytes: bounds.maxFieldBytes,
+      maxSteps: budget.maxSteps ?? Infinity,
+      spent: { steps: 0 },
+    };
   }
-  const template = new nunjucks.Template(source, environment, undefined, true);
-  if (compiled.size >= MAX_CACHED_TEMPLATES) compiled.delete(compiled.keys().next().value as string);
-  compiled.set(source, template);
-  return template;
-}
 
-/** Thrown by renderTemplate; `message` is one line without nunjucks' "(unknown path)" noise. */
-export class RenderFailure extends Error {}
-
-/** Renders `source` against the context; plain strings come back untouched. */
-export function renderTemplate(source: string, ctx: TemplateContext): string {
-  if (!isTemplated(source)) return source;
-  try {
-    return compile(source).render(ctx);
-  } catch (err) {
-    throw new RenderFailure(describe(err, source, ctx));
-  }
-}
-
-/** Number of compiled templates held (for tests of the cache bound). */
-export function compiledTemplateCount(): number {
-  return compiled.size;
-}
-
-function describe(err: unknown, source: string, ctx: TemplateContext): string {
-  const raw = err instanceof Error ? err.message : String(err);
-  const message = raw
-    .replace(/^\(unknown path\)\s*/, '')
-    .split('\n')
-    .map((line) => line.trim())
-    .filter(Boolean)
-    .join(' ')
-    .replace(/(^|\] )Error: /, '$1');
-  if (!message.includes('null or undefined value')) return message;
-  const unknown = unknownNames(source, ctx);
-  return unknown.length
-    ? `${message}: unknown variable ${unknown.map((n) => `'${n}'`).join(', ')}`
-    : `${message} (an attribute is missing or a value is null)`;
-}
-
-interface AstNode {
-  typename?: string;
-  value?: unknown;
-  fields?: string[];
-  children?: unknown[];
-  [field: string]: unknown;
-}
-
-/** Top-level names the template reads that are neither in the context nor bound by set/for. */
-function unknownNames(source: string, ctx: TemplateContext): string[] {
-  let root: AstNode;
-  try {
-    // The parser is public in nunjucks but missing from its type definitions.
-    root = (nunjucks as unknown as { parser: { parse(src: string): AstNode } }).parser.parse(source);
-  } catch {
-    return [];
-  }
-  const read = new Set<string>();
-  const bound = new Set<string>();
-  const visit = (node: unknown, binding = false): void => {
-    if (Array.isArray(node)) return node.forEach((n) => visit(n, binding));
-    if (!node || typeof node !== 'object') return;
-    const n = node as AstNode;
-    if (n.typename === 'Symbol' && typeof n.value === 'string') (binding ? bound : read).add(n.value);
-    for (const field of n.fields ?? []) {
-      const isTarget = (n.typename === 'Set' && field === 'targets') || (n.typename === 'For' && field === 'name');
-      visit(n[field], isTarget);
+  render(source: string): string {
+    if (!isTemplated(source)) {
+      if (Buffer.byteLength(source) > this.limits.maxBytes) throw this.overSize();
+      return source;
     }
-    if (n.children) visit(n.children);
-  };
-  visit(root);
-  const known = new Set(Object.keys(ctx));
-  const globals = (environment as unknown as { globals: Record<string, unknown> }).globals;
-  return [...read].filter((name) => !known.has(name) && !bound.has(name) && !(name in globals));
+    const program = compile(source);
+    this.scope ??= taskScope(this.ctx, this.who, this.variablesRead);
+    try {
+      return renderProgram(program, new Environment(this.scope), this.limits);
+    } catch (err) {
+      if (err instanceof RenderLimitExceeded && err.message === 'rendering took too long') {
+        throw new RenderLimitExceeded(
+          `rendering took longer than [core] template_render_timeout (${this.bounds.timeoutSeconds} s)`,
+        );
+      }
+      if (err instanceof RenderLimitExceeded && err.message.includes('bytes')) {
+        throw new RenderLimitExceeded(
+          `${err.message} ([core] max_rendered_field_bytes = ${this.bounds.maxFieldBytes})`,
+        );
+      }
+      throw err;
+    }
+  }
+
+  private overSize(): RenderLimitExceeded {
+    return new RenderLimitExceeded(
+      `the field is over [core] max_rendered_field_bytes (${this.bounds.maxFieldBytes} bytes)`,
+    );
+  }
+}
+
+/** Renders one template against a run's context; plain strings come back untouched. */
+export function renderTemplate(source: string, ctx: TemplateContext, who?: TaskScope, bounds?: RenderBounds): string {
+  if (!isTemplated(source)) return source;
+  return new FieldRenderer(ctx, who ?? { dagId: ctx.dag.dag_id, taskId: '' }, bounds).render(source);
 }

@@ -1,7 +1,11 @@
 import type { Json, TaskInputs } from '../dag/model.js';
 import { TemplateError } from '../errors.js';
 import { XCOM_READER, type JsonObject, type TemplateContext } from './context.js';
-import { RenderFailure, renderTemplate } from './render.js';
+import { FieldRenderer, RenderFailure, type RenderBounds } from './render.js';
+import type { TaskScope } from './scope.js';
+
+/** The variables a task's templates read (key -> value, null when absent); a symbol, so never an input. */
+export const VARIABLES_READ: unique symbol = Symbol('miniflow.variablesRead');
 
 /** A task's inputs with templates rendered and XCom references replaced by their values. */
 export interface ResolvedInputs {
@@ -11,16 +15,24 @@ export interface ResolvedInputs {
   env: { [k: string]: string };
   cwd?: string;
   filepath?: string;
+  [VARIABLES_READ]?: { [key: string]: Json };
 }
 
-export interface InputsLocation {
-  dagId: string;
-  taskId: string;
+/** The task instance whose inputs these are (TaskScope: try number, map index, variables) and the bounds. */
+export interface InputsLocation extends TaskScope {
+  bounds?: RenderBounds;
 }
+
+/** The fields a task's templates may hold, in the order they are resolved. */
+export const TEXT_FIELDS = ['bash_command', 'cwd', 'filepath'] as const;
 
 /** Resolves a task's raw inputs for one task instance; every failure is a TemplateError naming the field. */
 export function resolveInputs(inputs: TaskInputs, ctx: TemplateContext, where: InputsLocation): ResolvedInputs {
-  const walker = new InputWalker(ctx, where);
+  return resolveWith(inputs, new InputWalker(ctx, where, new FieldRenderer(ctx, where, where.bounds)));
+}
+
+/** Resolves with a given renderer (the scheduler's may stop after a step budget; see offloop.ts). */
+export function resolveWith(inputs: TaskInputs, walker: InputWalker): ResolvedInputs {
   const resolved: ResolvedInputs = {
     op_args: (inputs.op_args ?? []).map((v, i) => walker.value(v, `op_args[${i}]`)),
     op_kwargs: walker.object(inputs.op_kwargs ?? {}, 'op_kwargs'),
@@ -30,17 +42,21 @@ export function resolveInputs(inputs: TaskInputs, ctx: TemplateContext, where: I
     const value = walker.value(raw, `env.${name}`);
     resolved.env[name] = typeof value === 'string' ? value : JSON.stringify(value);
   }
-  for (const field of ['bash_command', 'cwd', 'filepath'] as const) {
+  for (const field of TEXT_FIELDS) {
     const raw = inputs[field];
     if (raw !== undefined) resolved[field] = walker.text(raw, field);
+  }
+  if (walker.renderer.variablesRead.size > 0) {
+    Object.defineProperty(resolved, VARIABLES_READ, { value: Object.fromEntries(walker.renderer.variablesRead) });
   }
   return resolved;
 }
 
-class InputWalker {
+export class InputWalker {
   constructor(
     private readonly ctx: TemplateContext,
     private readonly where: InputsLocation,
+    readonly renderer: FieldRenderer,
   ) {}
 
   value(value: Json, field: string): Json {
@@ -67,7 +83,7 @@ class InputWalker {
 
   text(source: string, field: string): string {
     try {
-      return renderTemplate(source, this.ctx);
+      return this.renderer.render(source);
     } catch (err) {
       if (err instanceof RenderFailure)
         throw this.error(field, `template ${quoteShort(source)} failed: ${err.message}`);

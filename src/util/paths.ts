@@ -26,4 +26,6 @@ export const runnerPaths = {
   node: () => join(packageRoot(), 'dist', 'src', 'runner', 'node-runner.js'),
   sensor: () => join(packageRoot(), 'dist', 'src', 'runner', 'file-sensor-runner.js'),
   python: () => join(packageRoot(), 'src', 'runner', 'python_runner.py'),
+  /** The worker thread that renders templates off the scheduler's event loop. */
+  renderWorker: () => join(packageRoot(), 'dist', 'src', 'templating', 'render-worker.js'),
 };

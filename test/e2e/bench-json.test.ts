@@ -93,6 +93,28 @@ describe('miniflow bench -o json', () => {
         task_instances_per_s: num,
       });
     }
+    // Template rendering per field, this engine against nunjucks (a devDependency, so installed here).
+    const render = report.render;
+    expect(render).toMatchObject({ samples_per_template: num, engine: expect.any(String), old_engine: 'nunjucks' });
+    percentiles(render.us_per_field.new);
+    percentiles(render.us_per_field.old);
+    expect(render.templates.map((t: any) => t.source)).toEqual([
+      'echo {{ ds }}',
+      '{{ params.source }}',
+      "{{ ti.xcom_pull(task_ids='extract') }}",
+      "{{ dag_run.conf.get('x', 'y') }}",
+      'python train.py --epochs 3',
+    ]);
+    for (const t of render.templates) {
+      expect(t.new).toEqual({ p50: num, p99: num });
+      expect(t.old === null ? t.old_error : t.old).toEqual(
+        t.old === null ? expect.any(String) : { p50: num, p99: num },
+      );
+    }
+    // The old engine cannot call dict methods: the reason the issue was filed.
+    expect(render.templates[3]).toMatchObject({ old: null, old_error: expect.stringMatching(/Unable to call/) });
+    // The synthetic DAGs' fields all render on the event loop.
+    expect(render.off_loop_renders).toBe(0);
     expect(report.peak_rss_mb).toBeGreaterThan(0);
     // No progress bar outside a terminal.
     expect(r.stderr).not.toMatch(/task instances/);

@@ -73,13 +73,14 @@ describe('tries: failure, retry, logs, timeout', () => {
     expect(h.run(['tasks', 'logs', 'tries', R, 'hopeless', '--try', '1']).stdout).toContain('boom 1');
   });
 
-  test('a try that never ran has no log: one error line, exit 1', () => {
+  test('a try that never ran has no log: one error line, exit 1; an upstream_failed task says why it has none, exit 0', () => {
     const r = h.run(['tasks', 'logs', 'tries', R, 'hopeless', '--try', '3']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error: no log for try 3 of task 'hopeless'/);
+    // Issue 14 point 8: not an error, an explanation.
     const never = h.run(['tasks', 'logs', 'tries', R, 'after_hopeless']);
-    expect(never.code).toBe(1);
-    expect(never.stderr).toMatch(/^error: task 'after_hopeless' .* has not run yet/);
+    expect(never.code).toBe(0);
+    expect(never.stdout).toMatch(/^task 'after_hopeless' is upstream_failed: an upstream task failed, .*no log\n$/);
   });
 
   test('a child past execution_timeout is killed and the try failed, saying so in its log', () => {

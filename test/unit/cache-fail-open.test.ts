@@ -65,9 +65,11 @@ test('a backend whose calls never settle is bypassed at the deadline, and its si
   expect(result).toMatchObject({ outcome: 'bypass', reason: "cache backend 'hanging' did not answer within 50 ms" });
   const signal = (backend as unknown as { signals: AbortSignal[] }).signals[0];
   expect(signal.aborted).toBe(true);
-  expect(await settledOrNot(cache.store(entry(60)))).toEqual({
+  // A store past its deadline may still land: reported as pending, with the late outcome to wait for (issue 14).
+  expect(await settledOrNot(cache.store(entry(60)))).toMatchObject({
     ok: false,
-    reason: "cache backend 'hanging' did not answer within 50 ms",
+    reason: 'store pending: timed out after 0.05 s, may have landed',
+    late: expect.any(Promise),
   });
   expect(await settledOrNot(cache.recordHit('k', T0))).toMatchObject({ ok: false });
 });

@@ -52,6 +52,8 @@ describe('loadSettings', () => {
         taskCacheGcInterval: 3600,
         maxCacheEntryBytes: 1048576,
         maxXcomBytes: 4194304,
+        templateRenderTimeout: 5,
+        maxRenderedFieldBytes: 1048576,
         defaultTaskRetries: 0,
         defaultRetryDelay: 300,
         callableMap: '',
@@ -68,6 +70,7 @@ describe('loadSettings', () => {
       logging: { baseLogFolder: join(home, 'logs'), maxLogBytesPerTry: 104857600 },
       dagProcessor: { dagBundleConfigList: '' },
       redis: { url: 'redis://127.0.0.1:6379/0' },
+      api: { host: '127.0.0.1', port: 8080, authToken: '' },
     });
   });
 

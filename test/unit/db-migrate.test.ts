@@ -5,7 +5,7 @@ import { migrations } from '../../migrations/index.js';
 import { parseConn } from '../../src/db/connection-url.js';
 import { openMetadataDb } from '../../src/db/data-source.js';
 import { ConfigError } from '../../src/errors.js';
-import { sqliteHitTriggerSql } from '../../src/models/sql/try-guard.js';
+import { sqliteHitTriggerSql } from '../../migrations/sql/try-guard.js';
 
 test('migrations create every table on a fresh SQLite file and are idempotent', async () => {
   const home = mkdtempSync(join(tmpdir(), 'mf-db-'));
@@ -37,11 +37,16 @@ test('migrations create every table on a fresh SQLite file and are idempotent', 
     "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'cache_hit_write_insert'",
   );
   expect(trigger.sql).toBe(sqliteHitTriggerSql());
+  // dag.is_paused, 0/1 defaulting to 0 (migration 8, written by the API's PATCH /dags/{dag_id}).
+  const paused = (await db.query<{ name: string; dflt_value: string }[]>('PRAGMA table_info(dag)')).find(
+    (c) => c.name === 'is_paused',
+  );
+  expect(paused?.dflt_value).toBe('0');
   await db.close();
   const again = await openMetadataDb(`sqlite:///${home}/airflow.db`, home);
   const ran = await again.query<unknown[]>('SELECT * FROM migrations');
   expect(ran).toHaveLength(migrations.length);
-  expect(migrations.length).toBe(5);
+  expect(migrations.length).toBe(7);
   await again.close();
 });
 

@@ -94,14 +94,17 @@ export function registerBackfill(dags: Command): void {
           const log = (line: string) => void process.stderr.write(line + '\n');
           const runs: BackfillRunSummary[] = [];
           // One run at a time, oldest first: day N can then be served what day N-1 stored.
-          for (const logicalDate of dates) {
+          for (const [i, logicalDate] of dates.entries()) {
+            const step = `[${i + 1}/${dates.length}] ${logicalDate.toISOString().slice(0, 10)}`;
             const created = await store.create(
               dag,
               { dagId, logicalDate, conf, runType: 'backfill', refreshCache: opts.refreshCache },
               rt.clock.now(),
             );
+            log(`${step}: running ${created.run_id}`);
             const { run, tasks } = await runToCompletion(rt, dagId, created.run_id, log);
             const hits = tasks.filter((t) => t.cache.decision === 'hit');
+            log(`${step}: ${run.state}; ${hits.length} of ${tasks.length} task(s) from the cache`);
             runs.push({
               run_id: run.run_id,
               logical_date: logicalDate.toISOString(),
@@ -141,6 +144,7 @@ function printSummary(s: BackfillSummary): void {
       r.cache_hits > 0 ? colourDecision('hit') + ` ${r.cache_hits}` : '0',
       r.time_saved.toFixed(3),
     ]),
+    { noun: 'DAG runs' },
   );
   process.stdout.write(
     `Backfill of '${s.dag_id}': ${s.runs.length} run(s), ${s.succeeded} succeeded, ${s.failed} failed; ` +

@@ -17,6 +17,7 @@ import type { Runtime } from '../../runtime.js';
 import type { Json } from '../../dag/model.js';
 import { NotFoundError, UsageError } from '../../errors.js';
 import { colourDecision, parseFormat, printJson, printTable } from '../output.js';
+import { printEntryDetail } from '../cache-show.js';
 import { parseConf, parseDate } from '../parse.js';
 import { withRuntime } from '../with-runtime.js';
 import { closestMatch } from '../../util/closest.js';
@@ -129,6 +130,7 @@ export function registerCache(program: Command): void {
             dash(v.last_hit_at),
             v.source_run_id,
           ]),
+          { noun: 'cache entries' },
         );
       });
     });
@@ -137,39 +139,18 @@ export function registerCache(program: Command): void {
     .command('show')
     .description('show one entry: value, key components and the task instance that produced it')
     .argument('<key>', `full key or a unique prefix of at least 6 characters`)
-    .option('--full', 'print the whole value (default: cut to 1000 characters)')
+    .option('--full', 'print the value and every key component whole (default: cut to the terminal width)')
     .option(...OUTPUT)
     .action(async (keyArg: string, opts: { full?: boolean; output: string }) => {
       const format = parseFormat(opts.output);
       await withRuntime(async (rt) => {
         const entry = await resolveEntry(await rt.cacheBackend(), keyArg);
-        const d = await entryDetail(rt.db, entry, rt.clock.now(), opts.full === true);
+        // `-o json` is never cut: scripts get every value whole.
+        const full = opts.full === true || format === 'json';
+        const d = await entryDetail(rt.db, entry, rt.clock.now(), full);
         const notFollowed = await notFollowedImports(rt, entry.dagId, entry.taskId);
         if (format === 'json') return printJson({ ...d, not_followed: notFollowed });
-        const e = d.entry;
-        const lines = [
-          `key:        ${e.key}`,
-          `task:       ${e.dag_id}.${e.task_id}${e.team_name ? ` (team ${e.team_name})` : ''}`,
-          `created:    ${e.created_at}`,
-          `expires:    ${e.expires_at ?? 'never'}${e.expired ? ' (expired)' : ''}`,
-          `size:       ${e.size_bytes} bytes; ${e.hits} hit(s)${e.last_hit_at ? `, last at ${e.last_hit_at}` : ''}`,
-          `produced:   run ${e.source_run_id}, try ${e.source_try_number}, took ${e.duration.toFixed(3)}s`,
-        ];
-        const ti = d.task_instance;
-        lines.push(
-          ti
-            ? `task instance: state ${ti.state}, try ${ti.current_try_number}, duration ${ti.duration ?? '-'}s, ${dash(ti.start_date)} .. ${dash(ti.end_date)}`
-            : 'task instance: (its run no longer exists)',
-        );
-        lines.push(
-          `value:      ${typeof d.value === 'string' && d.value_truncated ? d.value : JSON.stringify(d.value)}`,
-          'components:',
-        );
-        process.stdout.write(lines.join('\n') + '\n');
-        printTable(
-          ['component', 'hash', 'value'],
-          d.components.map((c) => [c.name, c.hash.slice(0, SHORT_KEY), JSON.stringify(c.value)]),
-        );
+        printEntryDetail(d, full);
         if (notFollowed.length > 0)
           process.stdout.write(
             `imports not followed (not in the source hash; bump cache.version when they change):\n` +
@@ -276,12 +257,13 @@ export function registerCache(program: Command): void {
     .option('--run-id <run_id>', 'explain this past run')
     .option('--conf <json>', 'explain a run triggered with this dag_run.conf (default: {})')
     .option('--logical-date <date>', 'logical date of that run (default: now)')
+    .option('--full', 'print every key component and differing value whole (default: values cut to 80 characters)')
     .option(...OUTPUT)
     .action(
       async (
         dagId: string,
         taskId: string,
-        opts: { runId?: string; conf?: string; logicalDate?: string; output: string },
+        opts: { runId?: string; conf?: string; logicalDate?: string; full?: boolean; output: string },
       ) => {
         const format = parseFormat(opts.output);
         if (opts.runId !== undefined && (opts.conf !== undefined || opts.logicalDate !== undefined)) {
@@ -314,6 +296,8 @@ export function registerCache(program: Command): void {
               clock: rt.clock,
               cachingEnabled: core.taskCachingEnabled,
               checkTimeoutMs: core.taskCacheCheckTimeout * 1000,
+              // `-o json` is never cut.
+              valueChars: opts.full || format === 'json' ? Infinity : undefined,
             },
             dag,
             task,
@@ -336,6 +320,14 @@ export function registerCache(program: Command): void {
               `closest entry: ${report.closest.key.slice(0, SHORT_KEY)} (run ${report.closest.source_run_id}, of ${report.candidates} for this task)`,
             );
           process.stdout.write(lines.join('\n') + '\n');
+          if (opts.full && report.components.length > 0) {
+            process.stdout.write('components:\n');
+            printTable(
+              ['component', 'hash', 'value'],
+              report.components.map((c) => [c.name, c.hash.slice(0, SHORT_KEY), JSON.stringify(c.value)]),
+              { full: true },
+            );
+          }
         });
       },
     );

@@ -3,7 +3,7 @@ import { DagRunStore } from '../../models/dag-run.js';
 import { colourState, isoOrEmpty, parseFormat, printJson, printTable } from '../output.js';
 import { parseDate } from '../parse.js';
 import { createRun, runToCompletion, type RunOpts } from '../run-dag.js';
-import { TASK_TABLE_HEAD, taskTableRow } from '../task-view.js';
+import { TASK_TABLE_HEAD, TASK_TABLE_OPTIONS, taskTableRow } from '../task-view.js';
 import { withRuntime } from '../with-runtime.js';
 import type { CachePlan } from '../../cache/plan.js';
 import { planFor, printPlanTable } from '../dry-run.js';
@@ -33,6 +33,7 @@ export function registerDags(program: Command): void {
           printTable(
             ['dag_id', 'fileloc', 'bundle', 'team', 'tasks'],
             rows.map((r) => [r.dag_id, r.fileloc, r.bundle_name, r.team_name, r.tasks]),
+            { noun: 'DAGs' },
           );
         if (format === 'table' && reg.importErrors.length > 0) {
           process.stderr.write(
@@ -57,11 +58,11 @@ export function registerDags(program: Command): void {
           error: e.message,
         }));
         if (format === 'json') printJson(errors);
-        else if (errors.length === 0) process.stdout.write('No import errors.\n');
         else
           printTable(
             ['filename', 'bundle', 'error'],
             errors.map((e) => [e.filename, e.bundle_name, e.error]),
+            { noun: 'import errors', wrap: ['error'] },
           );
       });
     });
@@ -90,6 +91,7 @@ export function registerDags(program: Command): void {
           printTable(
             ['dag_id', 'run_id', 'state', 'logical_date', 'start_date', 'end_date'],
             runs.map((r) => [r.dag_id, r.run_id, colourState(r.state), r.logical_date, r.start_date, r.end_date]),
+            { noun: 'DAG runs', keep: ['run_id', 'state'] },
           );
       });
     });
@@ -144,7 +146,7 @@ export function registerDags(program: Command): void {
               tasks,
             });
           } else {
-            printTable(TASK_TABLE_HEAD, tasks.map(taskTableRow));
+            printTable(TASK_TABLE_HEAD, tasks.map(taskTableRow), TASK_TABLE_OPTIONS);
             const hits = tasks.filter((t) => t.cache.decision === 'hit');
             const saved = hits.reduce((s, t) => s + (t.cache.time_saved ?? 0), 0);
             process.stdout.write(

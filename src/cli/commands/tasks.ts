@@ -8,12 +8,15 @@ import { TaskInstanceStore } from '../../models/task-instance.js';
 import { taskLogPath } from '../../util/log-path.js';
 import { parseFormat, printJson, printTable } from '../output.js';
 import { parsePositiveInt } from '../parse.js';
-import { TASK_TABLE_HEAD, taskTableRow, taskView } from '../task-view.js';
+import { TASK_TABLE_HEAD, TASK_TABLE_OPTIONS, taskTableRow, taskView } from '../task-view.js';
 import { withRuntime } from '../with-runtime.js';
 import { renderHitLog } from '../hit-log.js';
+import { registerTasksRender } from './tasks-render.js';
+import { noLogExplanation } from '../no-log.js';
 
 export function registerTasks(program: Command): void {
   const tasks = program.command('tasks').description('task instances of DAG runs');
+  registerTasksRender(tasks);
 
   tasks
     .command('states-for-dag-run')
@@ -27,7 +30,7 @@ export function registerTasks(program: Command): void {
         const run = await new DagRunStore(rt.db).get(dagId, runId);
         const views = (await new TaskInstanceStore(rt.db).fullRows(dagId, runId)).map(taskView);
         if (format === 'json') printJson(views.map((v) => ({ dag_id: dagId, run_id: run.run_id, ...v })));
-        else printTable(TASK_TABLE_HEAD, views.map(taskTableRow));
+        else printTable(TASK_TABLE_HEAD, views.map(taskTableRow), TASK_TABLE_OPTIONS);
       });
     });
 
@@ -51,8 +54,14 @@ export function registerTasks(program: Command): void {
           throw err;
         });
         const tryNumber = opts.try ? parsePositiveInt(opts.try, '--try') : ti.try_number;
+        const file = taskLogPath(rt.settings.logging.baseLogFolder, dagId, runId, taskId, Math.max(tryNumber, 1));
+        // Settled without a process (EmptyOperator, upstream_failed, skipped): say why, not "no log".
+        const noLog = existsSync(file) ? null : noLogExplanation(ti, tryNumber);
+        if (noLog) {
+          process.stdout.write(noLog + '\n');
+          return;
+        }
         if (tryNumber < 1) throw new NotFoundError(`task '${taskId}' of run '${runId}' has not run yet: no log`);
-        const file = taskLogPath(rt.settings.logging.baseLogFolder, dagId, runId, taskId, tryNumber);
         if (!existsSync(file) && tryNumber === ti.try_number && ti.cache_decision === 'hit' && ti.cache_key) {
           const entry = await (await rt.cacheBackend()).get(ti.cache_key).catch(() => null);
           const latencyMs = await hitLatencyOf(rt.db, ti);

@@ -3,7 +3,9 @@
  * the cache hit's claim-and-success (both engines) and the SQLite cache_hit_write trigger: it is
  * runnable (none, or up_for_retry whose retry time has come) and still at the try number the
  * scheduler saw. Plain SQL text that imports nothing (state names spelled as in models/states.ts),
- * so the migration that builds the trigger can use it without depending on the rows layer.
+ * so the migration that builds the trigger can use it without depending on the rows layer. It sits
+ * here, below src/db and src/models, so no folder imports in a cycle. Changing it means a new
+ * migration that rebuilds the trigger: a migration that already ran is never run again.
  *
  * `v` spells a value: `?` (a bound parameter) in the scheduler's statements, `NEW.col` in the trigger.
  */
