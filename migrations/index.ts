@@ -5,6 +5,7 @@ import { SqliteCacheHitWrite1700000000004 } from './1700000000004-sqlite-cache-h
 import { SqliteCacheHitTriggerFromGuard1700000000005 } from './1700000000005-sqlite-cache-hit-trigger-from-guard.js';
 import { Variables1700000000006 } from './1700000000006-variables.js';
 import { DagIsPaused1700000000008 } from './1700000000008-dag-is-paused.js';
+import { CacheOutputsAndFileMemo1700000000011 } from './1700000000011-cache-outputs-and-file-memo.js';
 
 /** Every migration in order; the data source runs these and never synchronizes. */
 export const migrations = [
@@ -15,4 +16,5 @@ export const migrations = [
   SqliteCacheHitTriggerFromGuard1700000000005,
   Variables1700000000006,
   DagIsPaused1700000000008,
+  CacheOutputsAndFileMemo1700000000011,
 ];

@@ -4,6 +4,7 @@ import { createCacheBackend } from './cache/backend-registry.js';
 import { gcExpired } from './cache/admin.js';
 import { CacheDecider } from './cache/decision.js';
 import { FailOpenCache } from './cache/fail-open.js';
+import { DbFileHashMemo } from './models/file-hash-memo.js';
 import type { CacheBackend } from './cache/types.js';
 import { loadSettings } from './config/index.js';
 import type { Settings } from './config/settings.js';
@@ -74,7 +75,7 @@ export class Runtime {
           maxValueBytes: core.maxXcomBytes,
         })
       : null;
-    return new CacheDecider(guard, policy, this.clock);
+    return new CacheDecider(guard, policy, this.clock, new DbFileHashMemo(this.db));
   }
 
   async scheduler(opts: Partial<SchedulerOptions> = {}): Promise<{ scheduler: Scheduler; executor: LocalExecutor }> {

@@ -100,6 +100,10 @@ export interface EntryView {
   source_try_number: number;
   /** Seconds the producing try took: what each hit saves. */
   duration: number;
+  /** `cache.outputs` recorded by the producing run (absolute path, content hash). */
+  outputs: { path: string; hash: string }[];
+  /** `cache accept`: who re-keyed the entry and when, and the key it had before. */
+  accepted: { by: string; at: string; from_key: string } | null;
 }
 
 export function entryView(e: CacheEntry, now: Date): EntryView {
@@ -118,6 +122,8 @@ export function entryView(e: CacheEntry, now: Date): EntryView {
     source_run_id: e.sourceRunId,
     source_try_number: e.sourceTryNumber,
     duration: e.durationSeconds,
+    outputs: e.outputs ?? [],
+    accepted: e.accepted ? { by: e.accepted.by, at: e.accepted.at.toISOString(), from_key: e.accepted.fromKey } : null,
   };
 }
 

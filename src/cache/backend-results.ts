@@ -5,6 +5,8 @@
  */
 import type { Json } from '../dag/model.js';
 import type { CacheEntry, CacheStats, KeyComponent } from './types.js';
+import { checkAccepted } from './entry-extras.js';
+import { parseOutputs } from './files/outputs.js';
 
 export interface EntryCheck {
   /** [core] max_xcom_bytes: a value over it is measured, not copied; the lookup treats it as a miss. */
@@ -94,7 +96,15 @@ export function checkEntry(v: unknown, opts: EntryCheck, allowNull: boolean): Ca
     sourceRunId: str(r.sourceRunId, 'sourceRunId'),
     sourceTryNumber: num(r.sourceTryNumber, 'sourceTryNumber'),
     durationSeconds: num(r.durationSeconds, 'durationSeconds'),
+    ...optionalParts(r),
   };
+}
+
+/** Recorded outputs and the accept record: copied through JSON, dropped when malformed. */
+function optionalParts(r: Record<string, unknown>): Pick<CacheEntry, 'outputs' | 'accepted'> {
+  const outputs = r.outputs === undefined ? undefined : parseOutputs(JSON.parse(jsonCopy(r.outputs, 'outputs').text));
+  const accepted = r.accepted === undefined ? undefined : checkAccepted(r.accepted);
+  return { ...(outputs ? { outputs } : {}), ...(accepted ? { accepted } : {}) };
 }
 
 /** getMany's answer: a real Map (read through Map.prototype, so an overridden `get` cannot lie). */

@@ -5,6 +5,9 @@ import { canonicalJson } from './canonical.js';
 import { buildCacheEntry } from './entry.js';
 import { NO_ENTRY, type FailOpenCache } from './fail-open.js';
 import { computeCacheKey } from './key.js';
+import type { FileHashMemo } from './files/file-hash.js';
+import { renderPatterns } from './files/file-sets.js';
+import { checkOutputs, inputFileComponents, recordOutputs } from './files/outputs.js';
 import type { CacheDecisionKind, CacheEntry, CacheKey } from './types.js';
 import { whyMissed } from './why-missed.js';
 
@@ -37,6 +40,8 @@ export interface CheckOutcome {
   entry?: CacheEntry;
   /** Whether a successful run should be stored. */
   storeAfterRun: boolean;
+  /** `cache.outputs` rendered for this run (absolute): recorded with their hashes when stored. */
+  outputPatterns?: string[];
 }
 
 /**
@@ -76,6 +81,7 @@ export class CacheDecider {
     private readonly cache: FailOpenCache | null,
     private readonly policy: CachePolicy,
     private readonly clock: Clock,
+    private readonly fileMemo: FileHashMemo | null = null,
   ) {}
 
   /** Cheap and synchronous when caching does not apply: no key is computed for an off task. */
@@ -100,8 +106,10 @@ export class CacheDecider {
       };
     }
     let key: CacheKey;
+    let outputPatterns: string[];
     try {
-      key = this.keyFor(req);
+      key = await this.computeKey(req);
+      outputPatterns = renderPatterns(task.cache.outputs, req.ctx, task, req.dag.bundlePath);
     } catch (err) {
       // An input with no canonical form (NaN, a lone surrogate, ...) cannot be keyed: run the task.
       return {
@@ -119,11 +127,23 @@ export class CacheDecider {
         key,
         latencyMs: null,
         storeAfterRun: true,
+        outputPatterns,
       };
     }
     const found = await this.cache.lookup(key.key);
     if (found.outcome === 'hit') {
       const e = found.entry;
+      // A hit skips the task's side effects: it is served only while the files it declared are intact.
+      const broken = e.outputs ? await checkOutputs(e.outputs, this.fileMemo, req.dag.bundlePath) : null;
+      if (broken)
+        return {
+          decision: 'miss',
+          reason: broken,
+          key,
+          latencyMs: found.latencyMs,
+          storeAfterRun: true,
+          outputPatterns,
+        };
       return {
         decision: 'hit',
         reason: `entry ${e.key.slice(0, 12)} from run ${e.sourceRunId} (try ${e.sourceTryNumber}), saved ${e.durationSeconds.toFixed(3)}s`,
@@ -135,7 +155,7 @@ export class CacheDecider {
     }
     // A backend that timed out or failed still gets the result afterwards: it may be back by then.
     const reason = found.outcome === 'miss' ? await this.whyMissed(req, key, found.reason) : found.reason;
-    return { decision: found.outcome, reason, key, latencyMs: found.latencyMs, storeAfterRun: true };
+    return { decision: found.outcome, reason, key, latencyMs: found.latencyMs, storeAfterRun: true, outputPatterns };
   }
 
   /**
@@ -150,7 +170,15 @@ export class CacheDecider {
     return whyMissed(latest, key) ?? lookupReason;
   }
 
-  keyFor(req: CheckRequest): CacheKey {
+  /** The key including `cache.input_files` (read from disk, memoized): what a check looks up. */
+  async computeKey(req: CheckRequest): Promise<CacheKey> {
+    const cfg = req.task.cache!;
+    if (cfg.input_files.length === 0) return this.keyFor(req);
+    const patterns = renderPatterns(cfg.input_files, req.ctx, req.task, req.dag.bundlePath);
+    return this.keyFor(req, await inputFileComponents(patterns, cfg.file_hash, this.fileMemo, req.dag.bundlePath));
+  }
+
+  keyFor(req: CheckRequest, files?: Record<string, Json>): CacheKey {
     const { dag, task, inputs, ctx } = req;
     const cfg = task.cache!;
     const included: Record<string, Json | undefined> = {};
@@ -166,6 +194,8 @@ export class CacheDecider {
       exclude: cfg.exclude_inputs,
       included,
       variables: inputs[VARIABLES_READ],
+      ...(files ? { files } : {}),
+      outputs: cfg.outputs,
     });
   }
 
@@ -198,6 +228,12 @@ export class CacheDecider {
         ttlSeconds: req.task.cache?.ttl ?? this.policy.defaultTtl,
         now: this.clock.now(),
       });
+      if (outcome.outputPatterns && outcome.outputPatterns.length > 0) {
+        const rec = await recordOutputs(outcome.outputPatterns, this.fileMemo, req.dag.bundlePath);
+        if ('missing' in rec)
+          return { stored: false, reason: `${outcome.reason}; not stored: output ${rec.missing} was not produced` };
+        entry.outputs = rec.records;
+      }
     } catch (err) {
       // A value with no canonical JSON form or a bad ttl: the run succeeded, only the entry is lost.
       return { stored: false, reason: `${outcome.reason}; not stored: ${errorText(err)}` };

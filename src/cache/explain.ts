@@ -12,6 +12,7 @@ import { subKey } from '../util/keys.js';
 import { isExpired, SHORT_KEY } from './admin.js';
 import { CacheDecider } from './decision.js';
 import { FailOpenCache } from './fail-open.js';
+import type { FileHashMemo } from './files/file-hash.js';
 import { diffComponents, type ComponentDiff } from './key.js';
 import type { CacheBackend, CacheEntry, CacheKey, KeyComponent } from './types.js';
 import { describeDifference, describeDifferences, VALUE_CHARS } from './why-missed.js';
@@ -30,6 +31,8 @@ export interface ExplainDeps {
   checkTimeoutMs: number;
   /** How many characters of a value the reasons quote (default 80; Infinity = whole, `--full`). */
   valueChars?: number;
+  /** Content hashes of input files already known (`file_hash_memo`). */
+  fileMemo?: FileHashMemo;
 }
 
 export interface DifferenceView {
@@ -240,7 +243,7 @@ export async function explainTask(
     );
   }
   const policy = { enabled: deps.cachingEnabled, defaultTtl: 0, maxEntryBytes: Infinity };
-  const key = new CacheDecider(null, policy, deps.clock).keyFor({
+  const key = await new CacheDecider(null, policy, deps.clock, deps.fileMemo ?? null).computeKey({
     dag,
     task,
     runId: src.runId,

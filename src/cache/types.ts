@@ -31,6 +31,17 @@ export interface CacheEntry {
   sourceRunId: string;
   sourceTryNumber: number;
   durationSeconds: number;
+  /** `cache.outputs`: the files the producing run left, with their hashes; a hit needs them intact. */
+  outputs?: OutputRecord[];
+  /** `cache accept`: who re-keyed the entry to a new source hash, and when. */
+  accepted?: { by: string; at: Date; fromKey: string };
+}
+
+/** One output file a successful run left behind, with its content hash (`sha256:<hex>`). */
+export interface OutputRecord {
+  /** Absolute path. */
+  path: string;
+  hash: string;
 }
 
 export interface CacheFilter {

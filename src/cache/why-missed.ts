@@ -33,6 +33,7 @@ export function describeDifference(d: ComponentDiff, max = VALUE_CHARS): string 
     if (!has('after')) return `source file ${file} is no longer part of the task's code`;
     return `source file ${file} changed`;
   }
+  if (d.name.startsWith(INPUT_FILE_PREFIX)) return describeFile(d.name.slice(INPUT_FILE_PREFIX.length), d);
   const input = d.name.startsWith('input.');
   const label = input
     ? `input ${d.name.slice('input.'.length)}`
@@ -44,6 +45,16 @@ export function describeDifference(d: ComponentDiff, max = VALUE_CHARS): string 
   if (!has('before')) return `${label} is new in the key (now ${show(d.after, max)}; the entry has no such component)`;
   if (!has('after')) return `${label} is no longer in the key (the entry has ${show(d.before, max)})`;
   return `${label} changed from ${show(d.before, max)} to ${show(d.after, max)}`;
+}
+
+/** An input file (`cache.input_files`) in words: which file appeared, went or changed. */
+function describeFile(path: string, d: ComponentDiff): string {
+  const gone = (v: Json | undefined) => v === undefined || v === 'missing' || v === 'no file matches';
+  if (gone(d.before) && !gone(d.after)) return `input file ${path} appeared`;
+  if (!gone(d.before) && gone(d.after)) return `input file ${path} is gone`;
+  if (d.before === undefined) return `input file pattern ${path} matches no file`;
+  if (d.after === undefined) return `input file pattern ${path} now matches files`;
+  return `input file ${path} changed`;
 }
 
 /**

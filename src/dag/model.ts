@@ -24,7 +24,18 @@ export interface CacheConfig {
   version: string;
   /** Single-flight: concurrent runs wanting the same key wait for one of them. */
   serialize: boolean;
+  /** Files (templated globs, bundle-relative or absolute) a run leaves behind: a hit needs them intact. */
+  outputs: string[];
+  /** Files (templated globs, bundle-relative or absolute) whose contents join the key, one `file.<path>` each. */
+  input_files: string[];
+  /** How an input file is fingerprinted: sha256 of its bytes, size + mtime, or size alone. */
+  file_hash: FileHashMode;
+  /** Entries kept for this task (oldest-hit evicted first); undefined = no per-task limit. */
+  max_entries?: number;
 }
+
+export type FileHashMode = 'content' | 'mtime' | 'size';
+export const FILE_HASH_MODES: readonly FileHashMode[] = ['content', 'mtime', 'size'];
 
 import type { DateTime } from 'luxon';
 

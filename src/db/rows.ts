@@ -91,6 +91,10 @@ export interface TaskCacheEntryRow {
   source_run_id: string;
   source_try_number: number;
   duration: number;
+  /** JSON [{path, hash}] (cache.outputs); null when the task declares none. */
+  outputs: string | null;
+  /** JSON {by, at, fromKey} after `cache accept`. */
+  accepted: string | null;
 }
 
 export interface CacheEventRow {

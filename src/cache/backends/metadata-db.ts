@@ -3,6 +3,7 @@ import type { TaskCacheEntryRow } from '../../db/rows.js';
 import { CacheBackendError } from '../../errors.js';
 import { canonicalJson } from '../canonical.js';
 import { decodeStoredText } from '../stored-text.js';
+import { acceptedText, extrasFrom, outputsText } from '../entry-extras.js';
 import type { CacheBackend, CacheBackendOptions, CacheEntry, CacheFilter, CacheStats } from '../types.js';
 
 const COLUMNS = [
@@ -20,6 +21,8 @@ const COLUMNS = [
   'source_run_id',
   'source_try_number',
   'duration',
+  'outputs',
+  'accepted',
 ] as const;
 
 /** How long hit counts gather before one UPDATE writes them all. */
@@ -53,6 +56,8 @@ function toRow(e: CacheEntry): unknown[] {
     e.sourceRunId,
     e.sourceTryNumber,
     e.durationSeconds,
+    outputsText(e),
+    acceptedText(e),
   ];
 }
 
@@ -77,6 +82,7 @@ function fromRow(r: TaskCacheEntryRow): CacheEntry | null {
     sourceRunId: r.source_run_id,
     sourceTryNumber: Number(r.source_try_number),
     durationSeconds: Number(r.duration),
+    ...extrasFrom(r.outputs, r.accepted),
   };
 }
 

@@ -1,5 +1,6 @@
 import { canonicalJson } from '../canonical.js';
 import { decodeStoredText } from '../stored-text.js';
+import { acceptedText, extrasFrom, outputsText } from '../entry-extras.js';
 import type { CacheEntry, CacheFilter } from '../types.js';
 
 /** How the Redis backend stores one entry: hash fields, decoded back with every field checked. */
@@ -71,6 +72,7 @@ export function decode(key: string, h: Record<string, string>): CacheEntry | nul
     sourceRunId: meta.sourceRunId,
     sourceTryNumber: meta.sourceTryNumber,
     durationSeconds: meta.durationSeconds,
+    ...extrasFrom(h.outputs, h.accepted),
   };
 }
 
@@ -89,8 +91,18 @@ export function encode(e: CacheEntry): Record<string, string> {
     sourceTryNumber: e.sourceTryNumber,
     durationSeconds: e.durationSeconds,
   };
-  const fields = { meta: JSON.stringify(meta), value, components: canonicalJson(e.components), hits: String(e.hits) };
-  return e.lastHitAt ? { ...fields, last_hit_at: String(e.lastHitAt.getTime()) } : fields;
+  const fields: Record<string, string> = {
+    meta: JSON.stringify(meta),
+    value,
+    components: canonicalJson(e.components),
+    hits: String(e.hits),
+  };
+  if (e.lastHitAt) fields.last_hit_at = String(e.lastHitAt.getTime());
+  const outputs = outputsText(e);
+  if (outputs !== null) fields.outputs = outputs;
+  const accepted = acceptedText(e);
+  if (accepted !== null) fields.accepted = accepted;
+  return fields;
 }
 
 export function matches(m: Meta, f: CacheFilter): boolean {

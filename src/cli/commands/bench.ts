@@ -2,6 +2,7 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { runBench, type BenchHooks, type BenchOptions } from '../../bench/bench.js';
 import { renderBenchReport } from '../../bench/report-table.js';
+import { fileHashProbe, renderFileHashProbe } from '../../bench/file-hash-probe.js';
 import { OPERATOR_KINDS, SHAPES, type OperatorKind, type Shape } from '../../bench/synthetic-dag.js';
 import { UsageError } from '../../errors.js';
 import { parseFormat, printJson } from '../output.js';
@@ -28,6 +29,9 @@ interface BenchCliOpts {
   loopSizes: string;
   loopScaling: boolean;
   hitProbe: string;
+  fileHashProbe?: boolean;
+  probeFiles: string;
+  probeFileMb: string;
   keepHome?: boolean;
   output: string;
 }
@@ -134,10 +138,23 @@ export function registerBench(program: Command): void {
       'tasks in the serial hit-cost probe (a bash chain, one hit at a time); 0 skips it',
       '200',
     )
+    .option('--file-hash-probe', 'only measure one cache.input_files check over many large files, cold and warm')
+    .option('--probe-files <n>', 'for --file-hash-probe: how many files', '100')
+    .option('--probe-file-mb <n>', 'for --file-hash-probe: MB per file', '10')
     .option('--keep-home', 'keep the temporary AIRFLOW_HOME (its DB and logs) and print its path')
     .option('-o, --output <format>', 'table or json', 'table')
     .action(async (raw: BenchCliOpts) => {
       const format = parseFormat(raw.output);
+      if (raw.fileHashProbe) {
+        const probe = await fileHashProbe({
+          files: parsePositiveInt(raw.probeFiles, '--probe-files'),
+          fileMb: parsePositiveInt(raw.probeFileMb, '--probe-file-mb'),
+        });
+        if (format === 'json') printJson({ file_hash_probe: probe });
+        else process.stdout.write(renderFileHashProbe(probe));
+        if (!probe.ok) process.exitCode = 1;
+        return;
+      }
       const options = parseOptions(raw);
       const { hooks, stop } = progressHooks();
       let report;

@@ -20,6 +20,7 @@ import { colourDecision, parseFormat, printJson, printTable } from '../output.js
 import { printEntryDetail } from '../cache-show.js';
 import { parseConf, parseDate } from '../parse.js';
 import { withRuntime } from '../with-runtime.js';
+import { DbFileHashMemo } from '../../models/file-hash-memo.js';
 import { closestMatch } from '../../util/closest.js';
 
 const OUTPUT = ['-o, --output <format>', 'table or json', 'table'] as const;
@@ -298,6 +299,7 @@ export function registerCache(program: Command): void {
               checkTimeoutMs: core.taskCacheCheckTimeout * 1000,
               // `-o json` is never cut.
               valueChars: opts.full || format === 'json' ? Infinity : undefined,
+              fileMemo: new DbFileHashMemo(rt.db),
             },
             dag,
             task,
