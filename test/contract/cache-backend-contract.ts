@@ -371,6 +371,30 @@ export function runCacheBackendContract(name: string, makeBackend: MakeBackend, 
         for (const e of es.slice(25)) expect((await backend.get(e.key))?.hits).toBe(1);
       });
     });
+    describe('outputs and accept record (issue 13)', () => {
+      test('recorded outputs and the accept record round-trip; absent stays absent', async () => {
+        const plain = { ...entry({ arg: 1 }), hits: 0 };
+        const withParts: CacheEntry = {
+          ...entry({ arg: 2 }),
+          hits: 0,
+          outputs: [
+            { path: '/data/out/2026-01-01.parquet', hash: `sha256:${'a'.repeat(64)}` },
+            { path: '/data/out/é.csv', hash: `sha256:${'b'.repeat(64)}` },
+          ],
+          accepted: { by: 'alice', at: at(5000), fromKey: 'f'.repeat(64) },
+        };
+        await backend.set(plain);
+        await backend.set(withParts);
+        const got = await backend.get(withParts.key);
+        expect(got?.outputs).toEqual(withParts.outputs);
+        expect(got?.accepted).toEqual(withParts.accepted);
+        const back = await backend.get(plain.key);
+        expect(back?.outputs).toBeUndefined();
+        expect(back?.accepted).toBeUndefined();
+        const listed = (await backend.list({})).find((e) => e.key === withParts.key);
+        expect(listed?.outputs).toEqual(withParts.outputs);
+      });
+    });
     describe('latestFor (issue 13: why a miss missed)', () => {
       test('is the newest entry of exactly that team, DAG and task, or null', async () => {
         if (!backend.latestFor) return; // optional: miniflow falls back to list()
