@@ -4,7 +4,7 @@
  * objects (getters, Proxies, prototypes) travels further than these functions.
  */
 import type { Json } from '../dag/model.js';
-import type { CacheEntry, CacheStats, KeyComponent } from './types.js';
+import type { CacheEntry, CacheStats, EvictedEntry, KeyComponent } from './types.js';
 import { checkAccepted } from './entry-extras.js';
 import { parseOutputs } from './files/outputs.js';
 
@@ -137,4 +137,23 @@ export function checkCount(v: unknown, what: string): number {
   const n = num(v, what);
   if (n < 0) throw new RangeError(`${what} is negative`);
   return n;
+}
+
+/** What `setEvicting` returned: the evicted entries' identities, each field checked. */
+export function checkEvictedList(v: unknown): EvictedEntry[] {
+  if (!Array.isArray(v)) throw new TypeError(`setEvicting returned ${typeof v}, not an array`);
+  return v.slice(0, MAX_LIST_ENTRIES).map((x: unknown, i) => {
+    if (typeof x !== 'object' || x === null) throw new TypeError(`evicted[${i}] is not an object`);
+    const r = x as Record<string, unknown>;
+    return {
+      key: str(r.key, `evicted[${i}].key`),
+      teamName: r.teamName === null || r.teamName === undefined ? null : str(r.teamName, `evicted[${i}].teamName`),
+      dagId: str(r.dagId, `evicted[${i}].dagId`),
+      taskId: str(r.taskId, `evicted[${i}].taskId`),
+      sizeBytes: checkCount(r.sizeBytes, `evicted[${i}].sizeBytes`),
+      sourceRunId: str(r.sourceRunId, `evicted[${i}].sourceRunId`),
+      sourceTryNumber: num(r.sourceTryNumber, `evicted[${i}].sourceTryNumber`),
+      cause: str(r.cause, `evicted[${i}].cause`),
+    };
+  });
 }

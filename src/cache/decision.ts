@@ -8,7 +8,7 @@ import { computeCacheKey } from './key.js';
 import type { FileHashMemo } from './files/file-hash.js';
 import { renderPatterns } from './files/file-sets.js';
 import { checkOutputs, inputFileComponents, recordOutputs } from './files/outputs.js';
-import type { CacheDecisionKind, CacheEntry, CacheKey } from './types.js';
+import type { CacheDecisionKind, CacheEntry, CacheKey, EvictedEntry } from './types.js';
 import { whyMissed } from './why-missed.js';
 
 export interface CachePolicy {
@@ -18,6 +18,22 @@ export interface CachePolicy {
   defaultTtl: number;
   /** `[core] max_cache_entry_bytes`. */
   maxEntryBytes: number;
+  /** `[core] max_cache_total_bytes` (0 = no limit). */
+  maxTotalBytes?: number;
+  /** `[core] max_cache_team_bytes` when multi_team is on, else 0. */
+  maxTeamBytes?: number;
+}
+
+/** Where evictions are recorded and looked up (the metadata DB's cache_event rows). */
+export interface EvictionLog {
+  record(evicted: EvictedEntry[], at: Date): Promise<void>;
+  lastFor(key: string): Promise<{ at: Date; cause: string } | null>;
+}
+
+export interface DeciderExtras {
+  /** Content hashes of files already known (`file_hash_memo`). */
+  fileMemo?: FileHashMemo | null;
+  evictions?: EvictionLog | null;
 }
 
 export interface CheckRequest {
@@ -81,8 +97,12 @@ export class CacheDecider {
     private readonly cache: FailOpenCache | null,
     private readonly policy: CachePolicy,
     private readonly clock: Clock,
-    private readonly fileMemo: FileHashMemo | null = null,
+    private readonly extras: DeciderExtras = {},
   ) {}
+
+  private get fileMemo(): FileHashMemo | null {
+    return this.extras.fileMemo ?? null;
+  }
 
   /** Cheap and synchronous when caching does not apply: no key is computed for an off task. */
   async check(req: CheckRequest): Promise<CheckOutcome> {
@@ -165,6 +185,8 @@ export class CacheDecider {
    */
   private async whyMissed(req: CheckRequest, key: CacheKey, lookupReason: string): Promise<string> {
     if (lookupReason !== NO_ENTRY || !this.cache) return lookupReason;
+    const evicted = await this.extras.evictions?.lastFor(key.key).catch(() => null);
+    if (evicted) return `evicted at ${evicted.at.toISOString()} (${evicted.cause})`;
     const latest = await this.cache.latestFor(req.dag.teamName, req.dag.dagId, req.task.taskId);
     if (latest === undefined) return lookupReason;
     return whyMissed(latest, key) ?? lookupReason;
@@ -238,8 +260,12 @@ export class CacheDecider {
       // A value with no canonical JSON form or a bad ttl: the run succeeded, only the entry is lost.
       return { stored: false, reason: `${outcome.reason}; not stored: ${errorText(err)}` };
     }
-    const w = await this.cache.store(entry);
-    if (w.ok) return { stored: true, reason: `${outcome.reason}; stored` };
+    const w = await this.cache.store(entry, {
+      maxTotalBytes: this.policy.maxTotalBytes ?? 0,
+      maxTeamBytes: this.policy.maxTeamBytes ?? 0,
+      maxTaskEntries: req.task.cache?.max_entries ?? 0,
+    });
+    if (w.ok) return { stored: true, reason: `${outcome.reason}; stored${await this.evictedNote(w.evicted)}` };
     if (!w.late) return { stored: false, reason: `${outcome.reason}; not stored: ${w.reason}` };
     const deadline = w.reason;
     return {
@@ -251,6 +277,14 @@ export class CacheDecider {
           : { stored: false, reason: `${outcome.reason}; not stored: ${o.reason}` },
       ),
     };
+  }
+
+  /** Records what a store evicted (best effort) and says so in the store's reason. */
+  private async evictedNote(evicted: EvictedEntry[] | undefined): Promise<string> {
+    if (!evicted || evicted.length === 0) return '';
+    await this.extras.evictions?.record(evicted, this.clock.now()).catch(() => undefined);
+    const causes = [...new Set(evicted.map((e) => e.cause))].join(', ');
+    return `; evicted ${evicted.length} older entr${evicted.length === 1 ? 'y' : 'ies'} (${causes})`;
   }
 
   /** Counts a hit on the entry (for `cache list` and stats); best effort. */

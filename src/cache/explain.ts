@@ -243,7 +243,7 @@ export async function explainTask(
     );
   }
   const policy = { enabled: deps.cachingEnabled, defaultTtl: 0, maxEntryBytes: Infinity };
-  const key = await new CacheDecider(null, policy, deps.clock, deps.fileMemo ?? null).computeKey({
+  const key = await new CacheDecider(null, policy, deps.clock, { fileMemo: deps.fileMemo }).computeKey({
     dag,
     task,
     runId: src.runId,

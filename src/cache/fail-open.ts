@@ -3,7 +3,8 @@ import { ConfigError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import { systemClock } from '../util/clock.js';
 import { describeThrown, GuardedBackend, LateOutcome } from './guarded-backend.js';
-import type { CacheBackend, CacheEntry } from './types.js';
+import { quotaActive } from './eviction.js';
+import type { CacheBackend, CacheEntry, CacheQuota, EvictedEntry } from './types.js';
 
 export type CacheLookup =
   | { outcome: 'hit'; entry: CacheEntry; latencyMs: number }
@@ -14,7 +15,7 @@ export type CacheLookup =
 export const NO_ENTRY = 'no entry for this key';
 
 export type CacheWrite =
-  | { ok: true }
+  | { ok: true; evicted?: EvictedEntry[] }
   /** `late`: the store missed its deadline; settles with what the backend did in the end (or never). */
   | { ok: false; reason: string; late?: Promise<{ ok: true } | { ok: false; reason: string }> };
 
@@ -124,10 +125,16 @@ export class FailOpenCache {
     return result.ok ? result.value : undefined;
   }
 
-  async store(entry: CacheEntry): Promise<CacheWrite> {
+  async store(entry: CacheEntry, quota?: CacheQuota): Promise<CacheWrite> {
     const late = new LateOutcome();
-    const w = await this.write(() => this.backend.set(entry, late));
-    if (w.ok || late.timedOutAfterMs === null) return w;
+    let evicted: EvictedEntry[] = [];
+    const w = quotaActive(quota)
+      ? await this.write(async () => {
+          evicted = await this.backend.storeEvicting(entry, quota, late);
+        })
+      : await this.write(() => this.backend.set(entry, late));
+    if (w.ok) return evicted.length > 0 ? { ok: true, evicted } : w;
+    if (late.timedOutAfterMs === null) return w;
     return {
       ok: false,
       reason: `store pending: timed out after ${late.timedOutAfterMs / 1000} s, may have landed`,

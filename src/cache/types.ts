@@ -79,6 +79,11 @@ export interface CacheBackend {
    */
   latestFor?(teamName: string | null, dagId: string, taskId: string, signal?: AbortSignal): Promise<CacheEntry | null>;
   set(entry: CacheEntry): Promise<void>;
+  /**
+   * Optional: store and evict, least recently hit first, so the quota holds, in one transaction;
+   * returns what was evicted. Without it miniflow stores, then lists and deletes (not atomic).
+   */
+  setEvicting?(entry: CacheEntry, quota: CacheQuota, signal?: AbortSignal): Promise<EvictedEntry[]>;
   /** Count one hit on an entry (for stats and `cache list`). */
   recordHit(key: string, at: Date): Promise<void>;
   delete(key: string): Promise<boolean>;
@@ -87,6 +92,28 @@ export interface CacheBackend {
   list(filter: CacheFilter): Promise<CacheEntry[]>;
   stats(filter: CacheFilter): Promise<CacheStats>;
   close(): Promise<void>;
+}
+
+/** Limits a store must keep (0 = none): `[core] max_cache_total_bytes`, `max_cache_team_bytes`, `cache.max_entries`. */
+export interface CacheQuota {
+  maxTotalBytes: number;
+  /** Applies to the stored entry's team (0 when multi_team is off). */
+  maxTeamBytes: number;
+  /** Entries of the stored entry's team, DAG and task. */
+  maxTaskEntries: number;
+}
+
+/** An entry a store evicted to keep the quota, and which limit made it go. */
+export interface EvictedEntry {
+  key: string;
+  teamName: string | null;
+  dagId: string;
+  taskId: string;
+  sizeBytes: number;
+  sourceRunId: string;
+  sourceTryNumber: number;
+  /** The limit, in words: `[core] max_cache_total_bytes = N`, ... */
+  cause: string;
 }
 
 /** Options a backend (built-in or `module.js:ExportName`) is constructed with. */

@@ -106,6 +106,22 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   ),
   option(
     'core',
+    'max_cache_total_bytes',
+    '0',
+    ['core', 'maxCacheTotalBytes'],
+    kinds.int(0),
+    'Bytes all cache entries may take together; a store over it evicts the least recently hit entries first, in the same transaction. 0 = no limit.',
+  ),
+  option(
+    'core',
+    'max_cache_team_bytes',
+    '0',
+    ['core', 'maxCacheTeamBytes'],
+    kinds.int(0),
+    "With multi_team = True: bytes one team's cache entries may take (least recently hit evicted first). 0 = no limit.",
+  ),
+  option(
+    'core',
     'max_xcom_bytes',
     '4194304',
     ['core', 'maxXcomBytes'],

@@ -395,6 +395,36 @@ export function runCacheBackendContract(name: string, makeBackend: MakeBackend, 
         expect(listed?.outputs).toEqual(withParts.outputs);
       });
     });
+    describe('setEvicting (issue 13: size quota)', () => {
+      test('stores and evicts the least recently hit entries until the quota holds', async () => {
+        if (!backend.setEvicting) return; // optional: miniflow falls back to set + list + delete
+        const a = entry({ arg: 1, now: at(0) });
+        const b = entry({ arg: 2, now: at(1000) });
+        const c = entry({ arg: 3, now: at(2000) });
+        await backend.set(a);
+        await backend.set(b);
+        await backend.recordHit(a.key, at(3000));
+        const quota = { maxTotalBytes: a.sizeBytes + c.sizeBytes, maxTeamBytes: 0, maxTaskEntries: 0 };
+        const evicted = await backend.setEvicting(c, quota);
+        expect(evicted.map((e) => e.key)).toEqual([b.key]);
+        expect(evicted[0]).toMatchObject({
+          dagId: 'etl',
+          taskId: 'train',
+          sizeBytes: b.sizeBytes,
+          sourceRunId: 'manual__1',
+        });
+        expect(await backend.get(b.key)).toBeNull();
+        expect((await backend.get(c.key))?.key).toBe(c.key);
+        expect((await backend.get(a.key))?.key).toBe(a.key);
+        const perTask = await backend.setEvicting(entry({ arg: 4, now: at(4000) }), {
+          maxTotalBytes: 0,
+          maxTeamBytes: 0,
+          maxTaskEntries: 1,
+        });
+        expect(perTask.map((e) => e.key).sort()).toEqual([a.key, c.key].sort());
+        expect((await backend.stats({})).entries).toBe(1);
+      });
+    });
     describe('latestFor (issue 13: why a miss missed)', () => {
       test('is the newest entry of exactly that team, DAG and task, or null', async () => {
         if (!backend.latestFor) return; // optional: miniflow falls back to list()

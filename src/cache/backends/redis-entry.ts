@@ -1,6 +1,7 @@
 import { canonicalJson } from '../canonical.js';
 import { decodeStoredText } from '../stored-text.js';
 import { acceptedText, extrasFrom, outputsText } from '../entry-extras.js';
+import type { EvictionCandidate } from '../eviction.js';
 import type { CacheEntry, CacheFilter } from '../types.js';
 
 /** How the Redis backend stores one entry: hash fields, decoded back with every field checked. */
@@ -113,4 +114,20 @@ export function matches(m: Meta, f: CacheFilter): boolean {
     (f.olderThan === undefined || m.createdAt < f.olderThan.getTime()) &&
     (f.expiredBefore === undefined || (m.expiresAt !== null && m.expiresAt < f.expiredBefore.getTime()))
   );
+}
+
+/** What eviction needs of an entry: its metadata and its `last_hit_at` field (absent: never hit). */
+export function evictionCandidate(key: string, meta: Meta, lastHitText: unknown): EvictionCandidate {
+  const last = Number(lastHitText ?? NaN);
+  return {
+    key,
+    teamName: meta.teamName,
+    dagId: meta.dagId,
+    taskId: meta.taskId,
+    sizeBytes: meta.sizeBytes,
+    createdAt: new Date(meta.createdAt),
+    lastHitAt: Number.isFinite(last) ? new Date(last) : null,
+    sourceRunId: meta.sourceRunId,
+    sourceTryNumber: meta.sourceTryNumber,
+  };
 }

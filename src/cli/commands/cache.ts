@@ -241,7 +241,8 @@ export function registerCache(program: Command): void {
         process.stdout.write(
           `Backend ${report.backend}${since ? `, decisions since ${report.since}` : ''}: ${o.hits} hit(s), ${o.misses} miss(es), ${o.bypasses} bypass(es), ` +
             `hit rate ${o.hit_rate === null ? '-' : `${(o.hit_rate * 100).toFixed(1)}%`}, ${o.entries} entr${o.entries === 1 ? 'y' : 'ies'} (${o.bytes} bytes), ` +
-            `${o.time_saved.toFixed(3)}s saved${o.avg_check_ms === null ? '' : `, mean check ${o.avg_check_ms.toFixed(3)} ms`}\n`,
+            `${o.time_saved.toFixed(3)}s saved${o.avg_check_ms === null ? '' : `, mean check ${o.avg_check_ms.toFixed(3)} ms`}` +
+            `${o.evictions ? `, ${o.evictions} evicted (${o.evicted_bytes} bytes)` : ''}\n`,
         );
         if (report.per_dag.length) statsTable(report.per_dag, false);
         if (report.per_task.length) statsTable(report.per_task, true);
