@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import {
   describeFilter,
@@ -20,6 +19,8 @@ import { colourDecision, parseFormat, printJson, printTable } from '../output.js
 import { printEntryDetail } from '../cache-show.js';
 import { parseConf, parseDate } from '../parse.js';
 import { withRuntime } from '../with-runtime.js';
+import { registerCacheAccept } from './cache-accept.js';
+import { confirm } from './cache-confirm.js';
 import { DbFileHashMemo } from '../../models/file-hash-memo.js';
 import { closestMatch } from '../../util/closest.js';
 
@@ -57,19 +58,6 @@ async function checkDagFilter(rt: Runtime, backend: CacheBackend, dagId: string 
   );
 }
 
-/** Asks on a terminal; without one (scripts, CI) a destructive command must be told `--yes`, never wait. */
-async function confirm(action: string): Promise<boolean> {
-  if (!process.stdin.isTTY) {
-    throw new UsageError(`cache clear would ${action}, but stdin is not a terminal to confirm it: pass --yes`);
-  }
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question(`${action[0].toUpperCase()}${action.slice(1)}? [y/N] `)).trim());
-  } finally {
-    rl.close();
-  }
-}
-
 function statsTable(rows: (StatsRow & { dag_id?: string; task_id?: string })[], withTask: boolean): void {
   const head = [
     ...(withTask ? ['dag_id', 'task_id'] : ['dag_id']),
@@ -98,6 +86,7 @@ function statsTable(rows: (StatsRow & { dag_id?: string; task_id?: string })[], 
 
 export function registerCache(program: Command): void {
   const cache = program.command('cache').description('inspect, explain and clean the task result cache');
+  registerCacheAccept(cache);
 
   cache
     .command('list')
