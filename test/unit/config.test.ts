@@ -51,6 +51,8 @@ describe('loadSettings', () => {
         taskCacheCheckTimeout: 0.5,
         taskCacheGcInterval: 3600,
         maxCacheEntryBytes: 1048576,
+        maxCacheTotalBytes: 0,
+        maxCacheTeamBytes: 0,
         maxXcomBytes: 4194304,
         templateRenderTimeout: 5,
         maxRenderedFieldBytes: 1048576,
