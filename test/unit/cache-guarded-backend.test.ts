@@ -168,3 +168,20 @@ describe('latestFor (issue 13.1)', () => {
     expect(await cache.latestFor(null, 'd', 't')).toBeUndefined();
   });
 });
+
+test('a custom backend without setEvicting still keeps the quota: store, then list and delete the LRU', async () => {
+  const { MemoryBackend } = (await import(`${home}/plugins/memory-backend.js`)) as Record<
+    string,
+    new (o: object) => object
+  >;
+  const wrapped = GuardedBackend.wrap(new MemoryBackend({}), 'spec', { ...guard, maxValueBytes: 1000 });
+  await wrapped.set(entry({ key: 'old', createdAt: new Date(0), sizeBytes: 1 }));
+  await wrapped.set(entry({ key: 'hit', createdAt: new Date(1), lastHitAt: new Date(50), sizeBytes: 1 }));
+  const evicted = await wrapped.storeEvicting(entry({ key: 'new', createdAt: new Date(100), sizeBytes: 1 }), {
+    maxTotalBytes: 2,
+    maxTeamBytes: 0,
+    maxTaskEntries: 0,
+  });
+  expect(evicted.map((e) => e.key)).toEqual(['old']);
+  expect((await wrapped.list({})).map((e) => e.key).sort()).toEqual(['hit', 'new']);
+});
