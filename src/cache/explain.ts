@@ -13,6 +13,7 @@ import { isExpired, SHORT_KEY } from './admin.js';
 import { CacheDecider } from './decision.js';
 import { FailOpenCache } from './fail-open.js';
 import type { FileHashMemo } from './files/file-hash.js';
+import { checkOutputs } from './files/outputs.js';
 import { diffComponents, type ComponentDiff } from './key.js';
 import type { CacheBackend, CacheEntry, CacheKey, KeyComponent } from './types.js';
 import { describeDifference, describeDifferences, VALUE_CHARS } from './why-missed.js';
@@ -270,6 +271,16 @@ export async function explainTask(
     report.reasons.push('caching is disabled ([core] task_caching_enabled = False): nothing would be read');
   if (lookup.outcome === 'hit') {
     const e = lookup.entry;
+    // As the scheduler: a hit whose declared outputs are gone or changed is a miss.
+    const broken = e.outputs ? await checkOutputs(e.outputs, deps.fileMemo ?? null, dag.bundlePath) : null;
+    if (broken && deps.cachingEnabled) {
+      report.decision = 'miss';
+      report.would_hit = false;
+      report.reasons.push(`entry ${e.key.slice(0, SHORT_KEY)} has this key, but ${broken}`);
+      report.closest = closestView(e, [], now);
+      report.candidates = 1;
+      return report;
+    }
     report.reasons.push(
       `${report.would_hit ? 'would hit' : 'has'} entry ${e.key.slice(0, SHORT_KEY)} from run ${e.sourceRunId} (try ${e.sourceTryNumber}), ` +
         `${e.expiresAt ? `expires at ${new Date(e.expiresAt).toISOString()}` : 'never expires'}`,

@@ -100,6 +100,16 @@ describe('cache.outputs: files a hit needs', () => {
     const produce = plan.data.tasks.find((t) => t.task_id === 'produce')!;
     expect(produce.cache).toMatchObject({ decision: 'miss', reason: 'output out/2026-03-04.txt missing' });
     expect(existsSync(out)).toBe(false);
+    const explain = h.json<{ would_hit: boolean; reasons: string[] }>([
+      'cache',
+      'explain',
+      'make_file',
+      'produce',
+      '--run-id',
+      'r6',
+    ]);
+    expect(explain.data.would_hit).toBe(false);
+    expect(explain.data.reasons.join('\n')).toMatch(/has this key, but output out\/2026-03-04\.txt missing/);
   });
 });
 
