@@ -82,3 +82,41 @@ describe('cache.max_entries', () => {
     expect(run('ridge').reason).toMatch(/^evicted at .* \(cache\.max_entries = 1\); stored/);
   });
 });
+
+describe('[core] max_cache_team_bytes with multi_team', () => {
+  const h = new TempHome({
+    AIRFLOW__CORE__MULTI_TEAM: 'True',
+    AIRFLOW__CORE__MAX_CACHE_TEAM_BYTES: '250',
+    AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST: JSON.stringify([
+      { name: 'a', kwargs: { path: 'bundles/a' }, team_name: 'team_a' },
+      { name: 'b', kwargs: { path: 'bundles/b' }, team_name: 'team_b' },
+    ]),
+  });
+  const dag = (id: string, chars: string[]) => ({
+    __version: 1,
+    dag: {
+      dag_id: id,
+      default_args: { retries: 0, cache: true },
+      tasks: chars.map((ch, i) => ({
+        task_id: ch,
+        task_type: 'BashOperator',
+        bash_command: echo100(ch),
+        downstream_task_ids: i + 1 < chars.length ? [chars[i + 1]] : [],
+      })),
+    },
+  });
+  h.write('bundles/a/team_a_dag.json', dag('team_a_dag', ['a', 'b', 'c']));
+  h.write('bundles/b/team_b_dag.json', dag('team_b_dag', ['x', 'y']));
+
+  test("one team's stores evict only that team's entries", () => {
+    const b = h.json<{ state: string }>(['dags', 'test', 'team_b_dag', '2026-01-01']);
+    expect(b.data.state).toBe('success');
+    const a = h.json<{ tasks: TaskJson[] }>(['dags', 'test', 'team_a_dag', '2026-01-01']);
+    const c = a.data.tasks.find((t) => t.task_id === 'c')!;
+    expect(c.cache.reason).toBe(
+      'no earlier entry; stored; evicted 1 older entry ([core] max_cache_team_bytes = 250 (team team_a))',
+    );
+    const left = h.json<{ task_id: string; team_name: string }[]>(['cache', 'list']).data;
+    expect(left.map((e) => e.task_id).sort()).toEqual(['b', 'c', 'x', 'y']);
+  });
+});
