@@ -23,15 +23,35 @@ export function renderPatterns(patterns: string[], ctx: TemplateContext, task: T
   });
 }
 
+/**
+ * Bounds on what a DAG file's globs may make the scheduler do (a DAG file is untrusted input): files
+ * per task, folder depth, and time spent walking. Past them the check fails (the task runs uncached).
+ */
+export const MAX_MATCHED_FILES = 10_000;
+const MAX_DEPTH = 32;
+const WALK_TIMEOUT_MS = 10_000;
+
 /** The files each absolute pattern matches (a plain path matches itself when it exists as a file). */
 export async function matchPatterns(patterns: string[]): Promise<MatchedPattern[]> {
   const out: MatchedPattern[] = [];
+  let total = 0;
   for (const pattern of patterns) {
     if (!isDynamicPattern(pattern)) {
       out.push({ pattern, files: [pattern] });
       continue;
     }
-    const files = await glob(pattern, { absolute: true, onlyFiles: true, dot: true, expandDirectories: false });
+    const files = await glob(pattern, {
+      absolute: true,
+      onlyFiles: true,
+      dot: true,
+      expandDirectories: false,
+      followSymbolicLinks: false,
+      deep: MAX_DEPTH,
+      signal: AbortSignal.timeout(WALK_TIMEOUT_MS),
+    });
+    total += files.length;
+    if (total > MAX_MATCHED_FILES)
+      throw new RangeError(`the file patterns match more than ${MAX_MATCHED_FILES} files (at ${pattern})`);
     out.push({ pattern, files: files.map((f) => resolve(f)).sort() });
   }
   return out;
