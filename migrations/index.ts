@@ -7,6 +7,7 @@ import { Variables1700000000006 } from './1700000000006-variables.js';
 import { DagIsPaused1700000000008 } from './1700000000008-dag-is-paused.js';
 import { MapIndex1700000000009 } from './1700000000009-map-index.js';
 import { DagRunSchedule1700000000010 } from './1700000000010-dag-run-schedule.js';
+import { CacheOutputsAndFileMemo1700000000011 } from './1700000000011-cache-outputs-and-file-memo.js';
 
 /** Every migration in order; the data source runs these and never synchronizes. */
 export const migrations = [
@@ -19,4 +20,5 @@ export const migrations = [
   DagIsPaused1700000000008,
   MapIndex1700000000009,
   DagRunSchedule1700000000010,
+  CacheOutputsAndFileMemo1700000000011,
 ];

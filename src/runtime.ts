@@ -4,6 +4,8 @@ import { createCacheBackend } from './cache/backend-registry.js';
 import { gcExpired } from './cache/admin.js';
 import { CacheDecider } from './cache/decision.js';
 import { FailOpenCache } from './cache/fail-open.js';
+import { DbFileHashMemo } from './models/file-hash-memo.js';
+import { CacheEvictionLog } from './models/cache-eviction.js';
 import type { CacheBackend } from './cache/types.js';
 import { loadSettings } from './config/index.js';
 import type { Settings } from './config/settings.js';
@@ -67,6 +69,8 @@ export class Runtime {
       enabled: core.taskCachingEnabled,
       defaultTtl: core.taskCacheDefaultTtl,
       maxEntryBytes: core.maxCacheEntryBytes,
+      maxTotalBytes: core.maxCacheTotalBytes,
+      maxTeamBytes: core.multiTeam ? core.maxCacheTeamBytes : 0,
     };
     // With caching off, the backend is not even constructed: no check, no store.
     const guard = core.taskCachingEnabled
@@ -76,7 +80,10 @@ export class Runtime {
           maxValueBytes: core.maxXcomBytes,
         })
       : null;
-    return new CacheDecider(guard, policy, this.clock);
+    return new CacheDecider(guard, policy, this.clock, {
+      fileMemo: new DbFileHashMemo(this.db),
+      evictions: new CacheEvictionLog(this.db),
+    });
   }
 
   async scheduler(opts: Partial<SchedulerOptions> = {}): Promise<{ scheduler: Scheduler; executor: LocalExecutor }> {

@@ -102,6 +102,10 @@ export interface EntryView {
   map_index: number;
   /** Seconds the producing try took: what each hit saves. */
   duration: number;
+  /** `cache.outputs` recorded by the producing run (absolute path, content hash). */
+  outputs: { path: string; hash: string }[];
+  /** `cache accept`: who re-keyed the entry and when, and the key it had before. */
+  accepted: { by: string; at: string; from_key: string } | null;
 }
 
 export function entryView(e: CacheEntry, now: Date): EntryView {
@@ -121,6 +125,8 @@ export function entryView(e: CacheEntry, now: Date): EntryView {
     source_try_number: e.sourceTryNumber,
     map_index: e.sourceMapIndex ?? -1,
     duration: e.durationSeconds,
+    outputs: e.outputs ?? [],
+    accepted: e.accepted ? { by: e.accepted.by, at: e.accepted.at.toISOString(), from_key: e.accepted.fromKey } : null,
   };
 }
 

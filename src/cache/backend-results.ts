@@ -4,7 +4,9 @@
  * objects (getters, Proxies, prototypes) travels further than these functions.
  */
 import type { Json } from '../dag/model.js';
-import type { CacheEntry, CacheStats, KeyComponent } from './types.js';
+import type { CacheEntry, CacheStats, EvictedEntry, KeyComponent } from './types.js';
+import { checkAccepted } from './entry-extras.js';
+import { parseOutputs } from './files/outputs.js';
 
 export interface EntryCheck {
   /** [core] max_xcom_bytes: a value over it is measured, not copied; the lookup treats it as a miss. */
@@ -98,7 +100,15 @@ export function checkEntry(v: unknown, opts: EntryCheck, allowNull: boolean): Ca
       ? {}
       : { sourceMapIndex: num(r.sourceMapIndex, 'sourceMapIndex') }),
     durationSeconds: num(r.durationSeconds, 'durationSeconds'),
+    ...optionalParts(r),
   };
+}
+
+/** Recorded outputs and the accept record: copied through JSON, dropped when malformed. */
+function optionalParts(r: Record<string, unknown>): Pick<CacheEntry, 'outputs' | 'accepted'> {
+  const outputs = r.outputs === undefined ? undefined : parseOutputs(JSON.parse(jsonCopy(r.outputs, 'outputs').text));
+  const accepted = r.accepted === undefined ? undefined : checkAccepted(r.accepted);
+  return { ...(outputs ? { outputs } : {}), ...(accepted ? { accepted } : {}) };
 }
 
 /** getMany's answer: a real Map (read through Map.prototype, so an overridden `get` cannot lie). */
@@ -131,4 +141,23 @@ export function checkCount(v: unknown, what: string): number {
   const n = num(v, what);
   if (n < 0) throw new RangeError(`${what} is negative`);
   return n;
+}
+
+/** What `setEvicting` returned: the evicted entries' identities, each field checked. */
+export function checkEvictedList(v: unknown): EvictedEntry[] {
+  if (!Array.isArray(v)) throw new TypeError(`setEvicting returned ${typeof v}, not an array`);
+  return v.slice(0, MAX_LIST_ENTRIES).map((x: unknown, i) => {
+    if (typeof x !== 'object' || x === null) throw new TypeError(`evicted[${i}] is not an object`);
+    const r = x as Record<string, unknown>;
+    return {
+      key: str(r.key, `evicted[${i}].key`),
+      teamName: r.teamName === null || r.teamName === undefined ? null : str(r.teamName, `evicted[${i}].teamName`),
+      dagId: str(r.dagId, `evicted[${i}].dagId`),
+      taskId: str(r.taskId, `evicted[${i}].taskId`),
+      sizeBytes: checkCount(r.sizeBytes, `evicted[${i}].sizeBytes`),
+      sourceRunId: str(r.sourceRunId, `evicted[${i}].sourceRunId`),
+      sourceTryNumber: num(r.sourceTryNumber, `evicted[${i}].sourceTryNumber`),
+      cause: str(r.cause, `evicted[${i}].cause`),
+    };
+  });
 }

@@ -3,9 +3,13 @@ import { VARIABLES_READ, contextField, type ResolvedInputs, type TemplateContext
 import type { Clock } from '../util/clock.js';
 import { canonicalJson } from './canonical.js';
 import { buildCacheEntry } from './entry.js';
-import type { FailOpenCache } from './fail-open.js';
+import { NO_ENTRY, type FailOpenCache } from './fail-open.js';
 import { computeCacheKey } from './key.js';
-import type { CacheDecisionKind, CacheEntry, CacheKey } from './types.js';
+import type { FileHashMemo } from './files/file-hash.js';
+import { renderPatterns } from './files/file-sets.js';
+import { checkOutputs, inputFileComponents, recordOutputs } from './files/outputs.js';
+import type { CacheDecisionKind, CacheEntry, CacheKey, EvictedEntry } from './types.js';
+import { whyMissed } from './why-missed.js';
 
 export interface CachePolicy {
   /** `[core] task_caching_enabled`. */
@@ -14,6 +18,22 @@ export interface CachePolicy {
   defaultTtl: number;
   /** `[core] max_cache_entry_bytes`. */
   maxEntryBytes: number;
+  /** `[core] max_cache_total_bytes` (0 = no limit). */
+  maxTotalBytes?: number;
+  /** `[core] max_cache_team_bytes` when multi_team is on, else 0. */
+  maxTeamBytes?: number;
+}
+
+/** Where evictions are recorded and looked up (the metadata DB's cache_event rows). */
+export interface EvictionLog {
+  record(evicted: EvictedEntry[], at: Date): Promise<void>;
+  lastFor(key: string): Promise<{ at: Date; cause: string } | null>;
+}
+
+export interface DeciderExtras {
+  /** Content hashes of files already known (`file_hash_memo`). */
+  fileMemo?: FileHashMemo | null;
+  evictions?: EvictionLog | null;
 }
 
 export interface CheckRequest {
@@ -36,6 +56,8 @@ export interface CheckOutcome {
   entry?: CacheEntry;
   /** Whether a successful run should be stored. */
   storeAfterRun: boolean;
+  /** `cache.outputs` rendered for this run (absolute): recorded with their hashes when stored. */
+  outputPatterns?: string[];
 }
 
 /**
@@ -75,7 +97,12 @@ export class CacheDecider {
     private readonly cache: FailOpenCache | null,
     private readonly policy: CachePolicy,
     private readonly clock: Clock,
+    private readonly extras: DeciderExtras = {},
   ) {}
+
+  private get fileMemo(): FileHashMemo | null {
+    return this.extras.fileMemo ?? null;
+  }
 
   /** Cheap and synchronous when caching does not apply: no key is computed for an off task. */
   async check(req: CheckRequest): Promise<CheckOutcome> {
@@ -99,8 +126,10 @@ export class CacheDecider {
       };
     }
     let key: CacheKey;
+    let outputPatterns: string[];
     try {
-      key = this.keyFor(req);
+      key = await this.computeKey(req);
+      outputPatterns = renderPatterns(task.cache.outputs, req.ctx, task, req.dag.bundlePath);
     } catch (err) {
       // An input with no canonical form (NaN, a lone surrogate, ...) cannot be keyed: run the task.
       return {
@@ -118,11 +147,23 @@ export class CacheDecider {
         key,
         latencyMs: null,
         storeAfterRun: true,
+        outputPatterns,
       };
     }
     const found = await this.cache.lookup(key.key);
     if (found.outcome === 'hit') {
       const e = found.entry;
+      // A hit skips the task's side effects: it is served only while the files it declared are intact.
+      const broken = e.outputs ? await checkOutputs(e.outputs, this.fileMemo, req.dag.bundlePath) : null;
+      if (broken)
+        return {
+          decision: 'miss',
+          reason: broken,
+          key,
+          latencyMs: found.latencyMs,
+          storeAfterRun: true,
+          outputPatterns,
+        };
       return {
         decision: 'hit',
         reason: `entry ${e.key.slice(0, 12)} from run ${producedBy(e)}, saved ${e.durationSeconds.toFixed(3)}s`,
@@ -133,10 +174,33 @@ export class CacheDecider {
       };
     }
     // A backend that timed out or failed still gets the result afterwards: it may be back by then.
-    return { decision: found.outcome, reason: found.reason, key, latencyMs: found.latencyMs, storeAfterRun: true };
+    const reason = found.outcome === 'miss' ? await this.whyMissed(req, key, found.reason) : found.reason;
+    return { decision: found.outcome, reason, key, latencyMs: found.latencyMs, storeAfterRun: true, outputPatterns };
   }
 
-  keyFor(req: CheckRequest): CacheKey {
+  /**
+   * A miss says, at decision time, how it differs from the newest entry of its team, DAG and task:
+   * one indexed read, on misses only. The lookup's own reason stands when the entry with this very
+   * key exists (expired, too large) or when the read fails.
+   */
+  private async whyMissed(req: CheckRequest, key: CacheKey, lookupReason: string): Promise<string> {
+    if (lookupReason !== NO_ENTRY || !this.cache) return lookupReason;
+    const evicted = await this.extras.evictions?.lastFor(key.key).catch(() => null);
+    if (evicted) return `evicted at ${evicted.at.toISOString()} (${evicted.cause})`;
+    const latest = await this.cache.latestFor(req.dag.teamName, req.dag.dagId, req.task.taskId);
+    if (latest === undefined) return lookupReason;
+    return whyMissed(latest, key) ?? lookupReason;
+  }
+
+  /** The key including `cache.input_files` (read from disk, memoized): what a check looks up. */
+  async computeKey(req: CheckRequest): Promise<CacheKey> {
+    const cfg = req.task.cache!;
+    if (cfg.input_files.length === 0) return this.keyFor(req);
+    const patterns = renderPatterns(cfg.input_files, req.ctx, req.task, req.dag.bundlePath);
+    return this.keyFor(req, await inputFileComponents(patterns, cfg.file_hash, this.fileMemo, req.dag.bundlePath));
+  }
+
+  keyFor(req: CheckRequest, files?: Record<string, Json>): CacheKey {
     const { dag, task, inputs, ctx } = req;
     const cfg = task.cache!;
     const included: Record<string, Json | undefined> = {};
@@ -146,11 +210,14 @@ export class CacheDecider {
       dagId: dag.dagId,
       taskId: task.taskId,
       sourceHash: task.sourceHash,
+      ...(task.sourceFiles ? { sourceFiles: task.sourceFiles } : {}),
       version: cfg.version,
       inputs: inputs as unknown as Record<string, Json | undefined>,
       exclude: cfg.exclude_inputs,
       included,
       variables: inputs[VARIABLES_READ],
+      ...(files ? { files } : {}),
+      outputs: cfg.outputs,
     });
   }
 
@@ -184,12 +251,22 @@ export class CacheDecider {
         ttlSeconds: req.task.cache?.ttl ?? this.policy.defaultTtl,
         now: this.clock.now(),
       });
+      if (outcome.outputPatterns && outcome.outputPatterns.length > 0) {
+        const rec = await recordOutputs(outcome.outputPatterns, this.fileMemo, req.dag.bundlePath);
+        if ('missing' in rec)
+          return { stored: false, reason: `${outcome.reason}; not stored: output ${rec.missing} was not produced` };
+        entry.outputs = rec.records;
+      }
     } catch (err) {
       // A value with no canonical JSON form or a bad ttl: the run succeeded, only the entry is lost.
       return { stored: false, reason: `${outcome.reason}; not stored: ${errorText(err)}` };
     }
-    const w = await this.cache.store(entry);
-    if (w.ok) return { stored: true, reason: `${outcome.reason}; stored` };
+    const w = await this.cache.store(entry, {
+      maxTotalBytes: this.policy.maxTotalBytes ?? 0,
+      maxTeamBytes: this.policy.maxTeamBytes ?? 0,
+      maxTaskEntries: req.task.cache?.max_entries ?? 0,
+    });
+    if (w.ok) return { stored: true, reason: `${outcome.reason}; stored${await this.evictedNote(w.evicted)}` };
     if (!w.late) return { stored: false, reason: `${outcome.reason}; not stored: ${w.reason}` };
     const deadline = w.reason;
     return {
@@ -201,6 +278,14 @@ export class CacheDecider {
           : { stored: false, reason: `${outcome.reason}; not stored: ${o.reason}` },
       ),
     };
+  }
+
+  /** Records what a store evicted (best effort) and says so in the store's reason. */
+  private async evictedNote(evicted: EvictedEntry[] | undefined): Promise<string> {
+    if (!evicted || evicted.length === 0) return '';
+    await this.extras.evictions?.record(evicted, this.clock.now()).catch(() => undefined);
+    const causes = [...new Set(evicted.map((e) => e.cause))].join(', ');
+    return `; evicted ${evicted.length} older entr${evicted.length === 1 ? 'y' : 'ies'} (${causes})`;
   }
 
   /** Counts a hit on the entry (for `cache list` and stats); best effort. */

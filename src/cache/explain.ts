@@ -15,11 +15,14 @@ import {
 } from '../templating/index.js';
 import type { Clock } from '../util/clock.js';
 import { subKey } from '../util/keys.js';
-import { isExpired, preview, SHORT_KEY } from './admin.js';
+import { isExpired, SHORT_KEY } from './admin.js';
 import { CacheDecider, producedBy } from './decision.js';
 import { FailOpenCache } from './fail-open.js';
+import type { FileHashMemo } from './files/file-hash.js';
+import { checkOutputs } from './files/outputs.js';
 import { diffComponents, type ComponentDiff } from './key.js';
 import type { CacheBackend, CacheEntry, CacheKey, KeyComponent } from './types.js';
+import { describeDifference, describeDifferences, VALUE_CHARS } from './why-missed.js';
 
 /** Which run's key to compute: a past run, or a run that would be triggered with this conf. */
 export type ExplainTarget = (
@@ -39,6 +42,8 @@ export interface ExplainDeps {
   checkTimeoutMs: number;
   /** How many characters of a value the reasons quote (default 80; Infinity = whole, `--full`). */
   valueChars?: number;
+  /** Content hashes of input files already known (`file_hash_memo`). */
+  fileMemo?: FileHashMemo;
 }
 
 export interface DifferenceView {
@@ -87,30 +92,7 @@ export interface ExplainReport {
   candidates: number;
 }
 
-export const VALUE_CHARS = 80;
-const show = (v: Json | undefined, max: number): string => preview(v, max).text;
-const teamWords = (t: Json | undefined): string =>
-  t === null || t === undefined ? '(no team)' : typeof t === 'string' ? t : JSON.stringify(t);
-
-/** One key component difference in words; `before` is the stored entry's, `after` the computed key's. */
-export function describeDifference(d: ComponentDiff, max = VALUE_CHARS): string {
-  const has = (side: 'before' | 'after') => Object.prototype.hasOwnProperty.call(d, side);
-  if (d.name === 'team_name')
-    return `the entry belongs to team ${teamWords(d.before)}, this DAG is in team ${teamWords(d.after)}`;
-  if (d.name === 'source') return "the task's source changed (callable module or command edited)";
-  if (d.name === 'version') return `the cache version was bumped from ${show(d.before, max)} to ${show(d.after, max)}`;
-  const input = d.name.startsWith('input.');
-  const label = input
-    ? `input ${d.name.slice('input.'.length)}`
-    : d.name.startsWith('include.')
-      ? d.name.slice('include.'.length)
-      : d.name.startsWith('var.')
-        ? `variable ${d.name.slice('var.'.length)}`
-        : d.name;
-  if (!has('before')) return `${label} is new in the key (now ${show(d.after, max)}; the entry has no such component)`;
-  if (!has('after')) return `${label} is no longer in the key (the entry has ${show(d.before, max)})`;
-  return `${label} changed from ${show(d.before, max)} to ${show(d.after, max)}`;
-}
+export { describeDifference, VALUE_CHARS };
 
 function closestView(e: CacheEntry, diffs: ComponentDiff[], now: Date, max = VALUE_CHARS): ClosestView {
   return {
@@ -151,7 +133,7 @@ export function compareWithEntries(
   }
   if (!best) return { closest: null, reasons: [] };
   const view = closestView(best.entry, best.diffs, now, max);
-  const reasons = view.differences.map((d) => d.reason);
+  const reasons = describeDifferences(best.diffs, max);
   if (view.expired) reasons.push(`the entry expired at ${view.expires_at}`);
   if (reasons.length === 0)
     reasons.push(
@@ -296,7 +278,7 @@ export async function explainTask(
     );
   }
   const policy = { enabled: deps.cachingEnabled, defaultTtl: 0, maxEntryBytes: Infinity };
-  const key = new CacheDecider(null, policy, deps.clock).keyFor({
+  const key = await new CacheDecider(null, policy, deps.clock, { fileMemo: deps.fileMemo }).computeKey({
     dag,
     task,
     runId: src.runId,
@@ -323,6 +305,16 @@ export async function explainTask(
     report.reasons.push('caching is disabled ([core] task_caching_enabled = False): nothing would be read');
   if (lookup.outcome === 'hit') {
     const e = lookup.entry;
+    // As the scheduler: a hit whose declared outputs are gone or changed is a miss.
+    const broken = e.outputs ? await checkOutputs(e.outputs, deps.fileMemo ?? null, dag.bundlePath) : null;
+    if (broken && deps.cachingEnabled) {
+      report.decision = 'miss';
+      report.would_hit = false;
+      report.reasons.push(`entry ${e.key.slice(0, SHORT_KEY)} has this key, but ${broken}`);
+      report.closest = closestView(e, [], now);
+      report.candidates = 1;
+      return report;
+    }
     report.reasons.push(
       `${report.would_hit ? 'would hit' : 'has'} entry ${e.key.slice(0, SHORT_KEY)} from run ${producedBy(e)}, ` +
         `${e.expiresAt ? `expires at ${new Date(e.expiresAt).toISOString()}` : 'never expires'}`,

@@ -3,15 +3,19 @@ import { ConfigError } from '../errors.js';
 import type { Clock } from '../util/clock.js';
 import { systemClock } from '../util/clock.js';
 import { describeThrown, GuardedBackend, LateOutcome } from './guarded-backend.js';
-import type { CacheBackend, CacheEntry } from './types.js';
+import { quotaActive } from './eviction.js';
+import type { CacheBackend, CacheEntry, CacheQuota, EvictedEntry } from './types.js';
 
 export type CacheLookup =
   | { outcome: 'hit'; entry: CacheEntry; latencyMs: number }
   | { outcome: 'miss'; reason: string; latencyMs: number }
   | { outcome: 'bypass'; reason: string; latencyMs: number };
 
+/** A lookup's reason when no entry has the key (the decider then says how the key differs from the newest entry). */
+export const NO_ENTRY = 'no entry for this key';
+
 export type CacheWrite =
-  | { ok: true }
+  | { ok: true; evicted?: EvictedEntry[] }
   /** `late`: the store missed its deadline; settles with what the backend did in the end (or never). */
   | { ok: false; reason: string; late?: Promise<{ ok: true } | { ok: false; reason: string }> };
 
@@ -65,7 +69,7 @@ export class FailOpenCache {
     const latencyMs = performance.now() - started;
     if (!result.ok) return { outcome: 'bypass', reason: result.reason, latencyMs };
     const entry = result.value;
-    if (entry === null || entry === undefined) return { outcome: 'miss', reason: 'no entry for this key', latencyMs };
+    if (entry === null || entry === undefined) return { outcome: 'miss', reason: NO_ENTRY, latencyMs };
     if (entry.key !== key) {
       return {
         outcome: 'bypass',
@@ -115,10 +119,22 @@ export class FailOpenCache {
     return { ok: true, value: result.value.get(key) ?? null };
   }
 
-  async store(entry: CacheEntry): Promise<CacheWrite> {
+  /** The newest entry of a team, DAG and task, or null; undefined when the backend failed (fail-open). */
+  async latestFor(teamName: string | null, dagId: string, taskId: string): Promise<CacheEntry | null | undefined> {
+    const result = await this.guard(() => this.backend.latestFor(teamName, dagId, taskId));
+    return result.ok ? result.value : undefined;
+  }
+
+  async store(entry: CacheEntry, quota?: CacheQuota): Promise<CacheWrite> {
     const late = new LateOutcome();
-    const w = await this.write(() => this.backend.set(entry, late));
-    if (w.ok || late.timedOutAfterMs === null) return w;
+    let evicted: EvictedEntry[] = [];
+    const w = quotaActive(quota)
+      ? await this.write(async () => {
+          evicted = await this.backend.storeEvicting(entry, quota, late);
+        })
+      : await this.write(() => this.backend.set(entry, late));
+    if (w.ok) return evicted.length > 0 ? { ok: true, evicted } : w;
+    if (late.timedOutAfterMs === null) return w;
     return {
       ok: false,
       reason: `store pending: timed out after ${late.timedOutAfterMs / 1000} s, may have landed`,

@@ -11,10 +11,12 @@ import {
   checkEntry,
   checkEntryList,
   checkEntryMap,
+  checkEvictedList,
   checkStats,
   type EntryCheck,
 } from './backend-results.js';
-import type { CacheBackend, CacheEntry, CacheFilter, CacheStats } from './types.js';
+import { pickEvictions } from './eviction.js';
+import type { CacheBackend, CacheEntry, CacheFilter, CacheQuota, CacheStats, EvictedEntry } from './types.js';
 
 export interface GuardOptions {
   /** Deadline of lookups, stores, hit counts and close ([core] task_cache_check_timeout, in ms). */
@@ -124,9 +126,37 @@ export class GuardedBackend implements CacheBackend {
     return this.call('get', [key], this.options.timeoutMs, (v) => checkEntry(v, this.entryCheck, true), true, signal);
   }
 
+  /** The backend's own `latestFor`, else the newest of `list()` (custom backends written before it existed). */
+  async latestFor(teamName: string | null, dagId: string, taskId: string): Promise<CacheEntry | null> {
+    const check = (v: unknown) => checkEntry(v, this.entryCheck, true);
+    if (this.raw && hasFunction(this.raw, 'latestFor'))
+      return this.call('latestFor', [teamName, dagId, taskId], this.options.timeoutMs, check, true);
+    const all = await this.call('list', [{ teamName, dagId, taskId }], this.options.timeoutMs, (v) =>
+      checkEntryList(v, this.entryCheck),
+    );
+    const mine = all.filter((e) => e.teamName === teamName && e.dagId === dagId && e.taskId === taskId);
+    return mine.reduce<CacheEntry | null>(
+      (best, e) => (!best || new Date(e.createdAt).getTime() > new Date(best.createdAt).getTime() ? e : best),
+      null,
+    );
+  }
+
   /** `late` learns what a store that missed its deadline did in the end (see LateOutcome). */
   set(entry: CacheEntry, late?: LateOutcome): Promise<void> {
     return this.call('set', [entry], this.options.timeoutMs, () => undefined, false, undefined, late);
+  }
+
+  /**
+   * Store and evict to keep `quota`: the backend's own `setEvicting` (one transaction), else a
+   * store, a listing and deletes (custom backends written before it existed; not atomic).
+   */
+  async storeEvicting(entry: CacheEntry, quota: CacheQuota, late?: LateOutcome): Promise<EvictedEntry[]> {
+    if (this.raw && hasFunction(this.raw, 'setEvicting'))
+      return this.call('setEvicting', [entry, quota], this.options.timeoutMs, checkEvictedList, true, undefined, late);
+    await this.set(entry, late);
+    const evicted = pickEvictions(await this.list({}), entry, quota);
+    for (const e of evicted) await this.delete(e.key);
+    return evicted;
   }
 
   recordHit(key: string, at: Date): Promise<void> {

@@ -8,6 +8,8 @@ export interface CacheKeyParts {
   dagId: string;
   taskId: string;
   sourceHash: string;
+  /** Bundle-relative path -> sha256 of each file of the task's code (when it imports local modules). */
+  sourceFiles?: Record<string, string>;
   /** The task's cache `version`. */
   version: string;
   /** The task's inputs after templating and XCom resolution (`op_args`, `op_kwargs`, `env`, ...). */
@@ -18,6 +20,10 @@ export interface CacheKeyParts {
   included: { [name: string]: Json | undefined };
   /** Variables the task's templates read: key -> value (null = absent), one component `var.KEY` each. */
   variables?: { [key: string]: Json };
+  /** `cache.input_files`: display path -> fingerprint, one component `file.<path>` each. */
+  files?: { [path: string]: Json };
+  /** `cache.outputs` as declared (unrendered): declaring outputs misses once, so the entry records them. */
+  outputs?: string[];
 }
 
 /** Order in which input components are listed (for reading; the key itself sorts by name). */
@@ -83,6 +89,10 @@ export function computeCacheKey(p: CacheKeyParts): CacheKey {
     component('task_id', p.taskId),
     component('source', p.sourceHash),
     component('version', p.version),
+    // One per file, so a miss names the edited file; `source` already covers them.
+    ...Object.keys(p.sourceFiles ?? {})
+      .sort()
+      .map((f) => component(`source_file.${f}`, p.sourceFiles![f])),
     ...inputComponents(p.inputs, exclude),
   ];
   for (const name of Object.keys(p.included).sort()) {
@@ -92,6 +102,8 @@ export function computeCacheKey(p: CacheKeyParts): CacheKey {
   // A variable read by a template is a component even when the rendered text hides its value.
   for (const name of Object.keys(p.variables ?? {}).sort())
     components.push(component(`var.${name}`, p.variables![name]));
+  for (const path of Object.keys(p.files ?? {}).sort()) components.push(component(`file.${path}`, p.files![path]));
+  if (p.outputs && p.outputs.length > 0) components.push(component('outputs', p.outputs));
   return { key: keyOf(components), components };
 }
 

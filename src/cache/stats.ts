@@ -17,6 +17,9 @@ export interface StatsRow {
   time_saved: number;
   /** Mean cache check latency over the events that measured one. */
   avg_check_ms: number | null;
+  /** Entries evicted to keep the size quota, and their bytes. */
+  evictions: number;
+  evicted_bytes: number;
 }
 
 export interface CacheStatsReport {
@@ -36,12 +39,18 @@ class Acc {
   timeSaved = 0;
   latencySum = 0;
   latencyN = 0;
+  evictions = 0;
+  evictedBytes = 0;
 
   addEvents(g: CacheEventGroup): void {
     const n = Number(g.n);
     if (g.decision === 'hit') this.hits += n;
     else if (g.decision === 'miss') this.misses += n;
     else if (g.decision === 'bypass') this.bypasses += n;
+    else if (g.decision === 'evict') {
+      this.evictions += n;
+      this.evictedBytes += Number(g.bytes_sum ?? 0);
+    }
     this.timeSaved += Number(g.saved ?? 0);
     this.latencySum += Number(g.latency_sum ?? 0);
     this.latencyN += Number(g.latency_n);
@@ -58,6 +67,8 @@ class Acc {
       bytes: this.bytes,
       time_saved: round(this.timeSaved, 3),
       avg_check_ms: this.latencyN === 0 ? null : round(this.latencySum / this.latencyN, 3),
+      evictions: this.evictions,
+      evicted_bytes: this.evictedBytes,
     };
   }
 }

@@ -33,6 +33,17 @@ export interface CacheEntry {
   /** The producing instance's map_index for a mapped task (absent or -1: unmapped). Never part of the key. */
   sourceMapIndex?: number;
   durationSeconds: number;
+  /** `cache.outputs`: the files the producing run left, with their hashes; a hit needs them intact. */
+  outputs?: OutputRecord[];
+  /** `cache accept`: who re-keyed the entry to a new source hash, and when. */
+  accepted?: { by: string; at: Date; fromKey: string };
+}
+
+/** One output file a successful run left behind, with its content hash (`sha256:<hex>`). */
+export interface OutputRecord {
+  /** Absolute path. */
+  path: string;
+  hash: string;
 }
 
 export interface CacheFilter {
@@ -64,7 +75,17 @@ export interface CacheBackend {
    * has it, lookups that arrive together (a layer of tasks becoming ready at once) share one call.
    */
   getMany?(keys: string[], signal?: AbortSignal): Promise<Map<string, CacheEntry>>;
+  /**
+   * Optional: the newest entry (by createdAt) of one team, DAG and task, expired or not; read once per
+   * miss to say why it missed. Without it, miniflow picks the newest from `list()`.
+   */
+  latestFor?(teamName: string | null, dagId: string, taskId: string, signal?: AbortSignal): Promise<CacheEntry | null>;
   set(entry: CacheEntry): Promise<void>;
+  /**
+   * Optional: store and evict, least recently hit first, so the quota holds, in one transaction;
+   * returns what was evicted. Without it miniflow stores, then lists and deletes (not atomic).
+   */
+  setEvicting?(entry: CacheEntry, quota: CacheQuota, signal?: AbortSignal): Promise<EvictedEntry[]>;
   /** Count one hit on an entry (for stats and `cache list`). */
   recordHit(key: string, at: Date): Promise<void>;
   delete(key: string): Promise<boolean>;
@@ -73,6 +94,28 @@ export interface CacheBackend {
   list(filter: CacheFilter): Promise<CacheEntry[]>;
   stats(filter: CacheFilter): Promise<CacheStats>;
   close(): Promise<void>;
+}
+
+/** Limits a store must keep (0 = none): `[core] max_cache_total_bytes`, `max_cache_team_bytes`, `cache.max_entries`. */
+export interface CacheQuota {
+  maxTotalBytes: number;
+  /** Applies to the stored entry's team (0 when multi_team is off). */
+  maxTeamBytes: number;
+  /** Entries of the stored entry's team, DAG and task. */
+  maxTaskEntries: number;
+}
+
+/** An entry a store evicted to keep the quota, and which limit made it go. */
+export interface EvictedEntry {
+  key: string;
+  teamName: string | null;
+  dagId: string;
+  taskId: string;
+  sizeBytes: number;
+  sourceRunId: string;
+  sourceTryNumber: number;
+  /** The limit, in words: `[core] max_cache_total_bytes = N`, ... */
+  cause: string;
 }
 
 /** Options a backend (built-in or `module.js:ExportName`) is constructed with. */

@@ -25,6 +25,8 @@ export function printEntryDetail(d: EntryDetail, full: boolean): void {
     `size:       ${e.size_bytes} bytes; ${e.hits} hit(s)${e.last_hit_at ? `, last at ${e.last_hit_at}` : ''}`,
     `produced:   run ${e.source_run_id}, try ${e.source_try_number}, took ${e.duration.toFixed(3)}s`,
   ];
+  for (const o of e.outputs) lines.push(`output:     ${o.path} (${o.hash.slice(0, 7 + SHORT_KEY)})`);
+  if (e.accepted) lines.push(`accepted:   by ${e.accepted.by} at ${e.accepted.at} (was key ${e.accepted.from_key})`);
   const ti = d.task_instance;
   lines.push(
     ti

@@ -1,35 +1,7 @@
-import type { Settings } from './settings.js';
+import { option, type ConfigOption } from './option.js';
 import * as kinds from './value-kinds.js';
-import type { ValueKind } from './value-kinds.js';
 
-type Group = Exclude<keyof Settings, 'airflowHome'>;
-
-/**
- * One airflow.cfg option. This table drives defaults, parsing, validation, `config get-value` and
- * airflow.cfg.example, so they cannot drift apart.
- */
-export interface ConfigOption {
-  section: string;
-  key: string;
-  /** As written in airflow.cfg.example; `{AIRFLOW_HOME}` is substituted when loading. */
-  default: string;
-  description: string;
-  kind: ValueKind<unknown>;
-  /** Where the settled value lands in Settings. */
-  field: readonly [Group, string];
-}
-
-// Typed constructor: the kind's value type must match the Settings field it fills.
-function option<G extends Group, F extends keyof Settings[G] & string>(
-  section: string,
-  key: string,
-  defaultValue: string,
-  field: readonly [G, F],
-  kind: ValueKind<Settings[G][F]>,
-  description: string,
-): ConfigOption {
-  return { section, key, default: defaultValue, description, kind, field };
-}
+export type { ConfigOption } from './option.js';
 
 export const CONFIG_OPTIONS: readonly ConfigOption[] = [
   option(
@@ -111,6 +83,22 @@ export const CONFIG_OPTIONS: readonly ConfigOption[] = [
     ['core', 'maxCacheEntryBytes'],
     kinds.int(0),
     'Results larger than this many bytes (serialized) are not stored in the cache.',
+  ),
+  option(
+    'core',
+    'max_cache_total_bytes',
+    '0',
+    ['core', 'maxCacheTotalBytes'],
+    kinds.int(0),
+    'Bytes all cache entries may take together; a store over it evicts the least recently hit entries first, in the same transaction. 0 = no limit.',
+  ),
+  option(
+    'core',
+    'max_cache_team_bytes',
+    '0',
+    ['core', 'maxCacheTeamBytes'],
+    kinds.int(0),
+    "With multi_team = True: bytes one team's cache entries may take (least recently hit evicted first). 0 = no limit.",
   ),
   option(
     'core',

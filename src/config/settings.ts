@@ -17,6 +17,10 @@ export interface Settings {
     /** Seconds between scheduler gc sweeps of expired entries; 0 = never. */
     taskCacheGcInterval: number;
     maxCacheEntryBytes: number;
+    /** Bytes all cache entries may take together; 0 = no limit (least recently hit evicted first). */
+    maxCacheTotalBytes: number;
+    /** With multi_team: bytes one team's entries may take; 0 = no limit. */
+    maxCacheTeamBytes: number;
     /** Largest return value (JSON bytes) a task may push or a cached value may be read with. */
     maxXcomBytes: number;
     /** Seconds one task instance's templates may take to render. */

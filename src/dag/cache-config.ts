@@ -1,10 +1,27 @@
-import { INPUT_FIELDS, type CacheConfig, type Json, type TaskInputs } from './model.js';
+import {
+  FILE_HASH_MODES,
+  INPUT_FIELDS,
+  type CacheConfig,
+  type FileHashMode,
+  type Json,
+  type TaskInputs,
+} from './model.js';
 import { describeValue, invalid, isPlainObject, type Where } from './field-reader.js';
 
 /** Context fields a task may add to its cache key besides `dag_run.conf.KEY` and `params.KEY`. */
 export const CONTEXT_INCLUDE_INPUTS = ['ds', 'ds_nodash', 'ts', 'logical_date', 'run_id'] as const;
 
-const CACHE_KEYS = ['ttl', 'exclude_inputs', 'include_inputs', 'version', 'serialize'] as const;
+const CACHE_KEYS = [
+  'ttl',
+  'exclude_inputs',
+  'include_inputs',
+  'version',
+  'serialize',
+  'outputs',
+  'input_files',
+  'file_hash',
+  'max_entries',
+] as const;
 
 /**
  * The task's raw `cache` setting: its own, else `default_args.cache` when its operator takes it
@@ -29,7 +46,15 @@ export interface CacheContext {
 /** `true` -> defaults; `false` / null / absent -> null (off); an object -> checked fields over defaults. */
 export function buildCacheConfig(raw: unknown, ctx: CacheContext): CacheConfig | null {
   if (raw === undefined || raw === null || raw === false) return null;
-  const config: CacheConfig = { exclude_inputs: [], include_inputs: [], version: '', serialize: false };
+  const config: CacheConfig = {
+    exclude_inputs: [],
+    include_inputs: [],
+    version: '',
+    serialize: false,
+    outputs: [],
+    input_files: [],
+    file_hash: 'content',
+  };
   if (raw === true) return config;
   if (!isPlainObject(raw)) {
     throw invalid(ctx.where, `field 'cache' must be true, false or an object, found ${describeValue(raw)}`);
@@ -46,11 +71,22 @@ export function buildCacheConfig(raw: unknown, ctx: CacheContext): CacheConfig |
       throw bad('ttl', 'a number of seconds >= 0');
     config.ttl = raw.ttl;
   }
-  for (const key of ['exclude_inputs', 'include_inputs'] as const) {
+  for (const key of ['exclude_inputs', 'include_inputs', 'outputs', 'input_files'] as const) {
     const v = raw[key];
     if (v === undefined || v === null) continue;
     if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw bad(key, 'an array of strings');
+    if ((key === 'outputs' || key === 'input_files') && v.some((x) => x.trim() === ''))
+      throw bad(key, 'an array of non-empty file paths or globs');
     config[key] = [...v] as string[];
+  }
+  if (raw.file_hash !== undefined && raw.file_hash !== null) {
+    if (!FILE_HASH_MODES.includes(raw.file_hash as FileHashMode)) throw bad('file_hash', FILE_HASH_MODES.join(', '));
+    config.file_hash = raw.file_hash as FileHashMode;
+  }
+  if (raw.max_entries !== undefined && raw.max_entries !== null) {
+    if (typeof raw.max_entries !== 'number' || !Number.isInteger(raw.max_entries) || raw.max_entries < 1)
+      throw bad('max_entries', 'a whole number >= 1');
+    config.max_entries = raw.max_entries;
   }
   if (raw.version !== undefined && raw.version !== null) {
     if (typeof raw.version === 'string') config.version = raw.version;

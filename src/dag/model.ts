@@ -24,7 +24,18 @@ export interface CacheConfig {
   version: string;
   /** Single-flight: concurrent runs wanting the same key wait for one of them. */
   serialize: boolean;
+  /** Files (templated globs, bundle-relative or absolute) a run leaves behind: a hit needs them intact. */
+  outputs: string[];
+  /** Files (templated globs, bundle-relative or absolute) whose contents join the key, one `file.<path>` each. */
+  input_files: string[];
+  /** How an input file is fingerprinted: sha256 of its bytes, size + mtime, or size alone. */
+  file_hash: FileHashMode;
+  /** Entries kept for this task (oldest-hit evicted first); undefined = no per-task limit. */
+  max_entries?: number;
 }
+
+export type FileHashMode = 'content' | 'mtime' | 'size';
+export const FILE_HASH_MODES: readonly FileHashMode[] = ['content', 'mtime', 'size'];
 
 import type { DateTime } from 'luxon';
 
@@ -106,6 +117,10 @@ export interface Task {
   cache: CacheConfig | null;
   /** Hash of the fields that define what the task does, plus its callable module's content. */
   sourceHash: string;
+  /** Bundle-relative path -> sha256 of each file of the callable's code, when its module imports local modules. */
+  sourceFiles?: Record<string, string>;
+  /** Imports of the callable's code that were not followed (dynamic, outside the bundle): `cache show` lists them. */
+  sourceNotFollowed?: string[];
   /** Task ids whose XCom this task reads through xcomref (must all be upstream). */
   xcomDependencies: string[];
 }

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import canonicalize from 'canonicalize';
+import { bundleRelative, moduleImports, type ModuleImports } from './module-imports.js';
 
 /**
  * The fields that define what a task does. Inputs (op_args, op_kwargs, env, cwd, filepath) are left
@@ -24,24 +26,59 @@ export function sha256Hex(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
+/** The files a callable's code is made of: its module and the local modules it imports, recursively. */
+export interface SourceClosure {
+  /** Bundle-relative path -> sha256 of the file, the callable's module included. */
+  files: Record<string, string>;
+  /** Imports seen but not followed (dynamic, outside the bundle, unresolved), as `file: import (why)`. */
+  notFollowed: string[];
+}
+
 /**
  * sha256 of module files, read once per file per DagBag load: many tasks share one module, and a
  * fresh hasher per load picks up edits. A serialized task alone cannot see a function body edit.
  */
 export class ModuleHasher {
-  private readonly memo = new Map<string, string>();
+  private readonly memo = new Map<string, { digest: string; text: string }>();
+  private readonly imports = new Map<string, ModuleImports>();
+
+  private read(absolutePath: string): { digest: string; text: string } {
+    let got = this.memo.get(absolutePath);
+    if (got === undefined) {
+      const bytes = readFileSync(absolutePath);
+      got = { digest: sha256Hex(bytes), text: bytes.toString('utf8') };
+      this.memo.set(absolutePath, got);
+    }
+    return got;
+  }
 
   hash(absolutePath: string): string {
-    let digest = this.memo.get(absolutePath);
-    if (digest === undefined) {
-      digest = sha256Hex(readFileSync(absolutePath));
-      this.memo.set(absolutePath, digest);
+    return this.read(absolutePath).digest;
+  }
+
+  /** The module and every local module it imports, each read once; cycles end where a file is seen again. */
+  closure(absolutePath: string, bundlePath: string): SourceClosure {
+    const bundle = resolve(bundlePath);
+    const out: SourceClosure = { files: {}, notFollowed: [] };
+    const seen = new Set<string>();
+    const todo = [absolutePath];
+    for (let file = todo.pop(); file !== undefined; file = todo.pop()) {
+      if (seen.has(file)) continue;
+      seen.add(file);
+      const { digest, text } = this.read(file);
+      out.files[bundleRelative(bundle, file)] = digest;
+      let found = this.imports.get(file);
+      if (!found) this.imports.set(file, (found = moduleImports(file, text, bundle)));
+      todo.push(...found.files);
+      for (const n of found.notFollowed) out.notFollowed.push(`${bundleRelative(bundle, file)}: ${n}`);
     }
-    return digest;
+    return out;
   }
 }
 
-export function computeSourceHash(source: TaskSource, modules: ModuleHasher): string {
+/** The source hash; `closure` adds the modules the callable's module imports (when it imports any). */
+export function computeSourceHash(source: TaskSource, modules: ModuleHasher, closure?: SourceClosure): string {
+  const imported = closure && Object.keys(closure.files).length > 1 ? sortedObject(closure.files) : undefined;
   const canonical = canonicalize({
     schema: SOURCE_HASH_SCHEMA,
     task_type: source.taskType,
@@ -49,7 +86,13 @@ export function computeSourceHash(source: TaskSource, modules: ModuleHasher): st
     python_callable: source.pythonCallable ?? null,
     callable: source.callable ?? null,
     callable_module_sha256: source.callableFile ? modules.hash(source.callableFile) : null,
+    // Only present when there are imports, so a self-contained module keeps the hash it had.
+    ...(imported ? { imported_modules_sha256: imported } : {}),
   });
   if (canonical === undefined) throw new Error('canonicalize returned undefined for a task source');
   return sha256Hex(canonical);
+}
+
+function sortedObject(o: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

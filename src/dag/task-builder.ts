@@ -2,7 +2,7 @@ import { TRIGGER_RULES, type Json, type Task, type TaskInputs, type TriggerRule 
 import { FieldReader, invalid, type Where } from './field-reader.js';
 import { buildCacheConfig, pickCacheSetting } from './cache-config.js';
 import { resolveCallableRef } from './callable-ref.js';
-import { computeSourceHash, type ModuleHasher } from './source-hash.js';
+import { computeSourceHash, type ModuleHasher, type SourceClosure } from './source-hash.js';
 import { findXComRefWrappers, readXComRef } from './xcom-refs.js';
 import { errorMessage } from '../errors.js';
 import { DEFAULT_POKE_INTERVAL, DEFAULT_SENSOR_TIMEOUT } from '../operators/file-sensor.js';
@@ -109,10 +109,13 @@ export function buildTask(
     callableRef !== undefined ? resolveCallableRef(callableRef, callableField, ctx.bundlePath, where) : undefined;
 
   let sourceHash: string;
+  let closure: SourceClosure | undefined;
   try {
+    closure = resolved ? ctx.modules.closure(resolved.file, ctx.bundlePath) : undefined;
     sourceHash = computeSourceHash(
       { taskType, bashCommand, pythonCallable, callable, callableFile: resolved?.file },
       ctx.modules,
+      closure,
     );
   } catch (e) {
     throw invalid(where, `cannot read callable module ${resolved?.file}: ${errorMessage(e)}`);
@@ -157,6 +160,9 @@ export function buildTask(
       params: ctx.params,
     }),
     sourceHash,
+    // Per-file hashes only when the module imports others: then a miss can name the file.
+    ...(closure && Object.keys(closure.files).length > 1 ? { sourceFiles: closure.files } : {}),
+    ...(closure?.notFollowed.length ? { sourceNotFollowed: closure.notFollowed } : {}),
     xcomDependencies,
   };
 }

@@ -97,6 +97,10 @@ export interface TaskCacheEntryRow {
   duration: number;
   /** The producing instance's map_index (-1: unmapped); migration 9. */
   source_map_index: number;
+  /** JSON [{path, hash}] (cache.outputs); null when the task declares none. */
+  outputs: string | null;
+  /** JSON {by, at, fromKey} after `cache accept`. */
+  accepted: string | null;
 }
 
 export interface CacheEventRow {

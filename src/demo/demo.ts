@@ -1,12 +1,12 @@
 /**
- * `npm run demo`: the ML pipeline of dags/ml_pipeline.json run five times through the real CLI in a
+ * `npm run demo`: the ML pipeline of dags/ml_pipeline.json run six times through the real CLI in a
  * fresh AIRFLOW_HOME — cold, warm, with another dag_run.conf model, with an edited input, and with
- * the edit undone — showing which tasks were served from the cache, which ran and why, and the time
+ * the edit undone, then with its report file deleted — showing which tasks were served from the cache, which ran and why, and the time
  * saved. Ends with `miniflow cache stats`. Colour only on a terminal without NO_COLOR.
  */
 import chalk from 'chalk';
 import Table from 'cli-table3';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,10 +42,17 @@ interface Step {
   what: string;
   conf?: Record<string, unknown>;
   before?: () => void;
+  /** A line printed after the step's table. */
+  after?: () => string;
 }
 
 const colour = process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
 if (!colour) chalk.level = 0;
+
+/** The file ml_pipeline's report task writes (declared in its cache.outputs). */
+function reportFile(home: string): string {
+  return join(home, 'dags', 'reports', `${LOGICAL_DATE}.md`);
+}
 
 function setUpHome(): { home: string; dagFile: string } {
   const home = mkdtempSync(join(tmpdir(), 'miniflow-demo-'));
@@ -81,6 +88,8 @@ function decisionCell(t: TaskJson): string {
 
 function whyCell(t: TaskJson, explainer: MissExplainer): string {
   const c = t.cache;
+  if (c.decision === 'miss' && c.reason.startsWith('output '))
+    return c.reason.replace(/; stored$/, '; ran to restore it');
   if (c.decision === 'hit') return `served from run ${c.source_run_id}; saved ${(c.time_saved ?? 0).toFixed(3)}s`;
   if (c.decision !== 'miss') return c.reason;
   const changed = explainer.changed(t.task_id, c.key);
@@ -126,8 +135,14 @@ async function main(): Promise<void> {
     },
     {
       title: '5. Edit undone',
-      what: 'degree 2 again: the entries of step 1 are still there, so every task hits',
+      what: 'degree 2 again: the entries of step 1 are still there, so the tasks hit; all but report, whose file steps 3 and 4 overwrote (a declared output that changed misses)',
       before: () => editFeaturesDegree(dagFile, 2),
+    },
+    {
+      title: '6. Deleted output',
+      what: "reports/2026-01-01.md (declared in report's cache.outputs) deleted: report misses and runs again to restore it; the rest hit",
+      before: () => rmSync(reportFile(home)),
+      after: () => `reports/${LOGICAL_DATE}.md ${existsSync(reportFile(home)) ? 'is back' : 'is STILL MISSING'}`,
     },
   ];
 
@@ -161,6 +176,7 @@ async function main(): Promise<void> {
       `run ${data.run_id}: ${stateText}; ${chalk.green.bold(`${hits.length} hit`)}, ${data.tasks.length - hits.length} ran; ` +
         `time saved ${chalk.bold(saved.toFixed(3) + 's')}; command took ${(call.ms / 1000).toFixed(2)}s (cold: ${(coldMs / 1000).toFixed(2)}s)`,
     );
+    if (step.after) out(step.after());
     if (data.state !== 'success') failed = true;
   }
 

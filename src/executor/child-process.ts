@@ -68,6 +68,7 @@ export async function runTaskTry(
 
   const log = new TryLogSink(spec);
   try {
+    if (spec.cacheLine) logLine(log, spec.cacheLine);
     let plan: LaunchPlan;
     try {
       plan = planLaunch(spec);

@@ -31,6 +31,8 @@ export interface TaskTrySpec {
   sourceHash?: string;
   /** Absolute path of this try's log file (created with its folders by the executor). */
   logFile: string;
+  /** The scheduler's cache decision for this try, in words ("Cache miss: ..."): the log's first line. */
+  cacheLine?: string;
 }
 
 export interface TaskTryResult {

@@ -78,12 +78,14 @@ export interface CacheEventGroup {
   saved: number | string | null;
   latency_sum: number | string | null;
   latency_n: number | string;
+  /** Bytes of the entries evicted (decision `evict`). */
+  bytes_sum: number | string | null;
 }
 
 export function cacheEventGroups(db: MetadataDb, since: Date | null): Promise<CacheEventGroup[]> {
   return db.query<CacheEventGroup[]>(
     `SELECT dag_id, task_id, decision, COUNT(*) AS n, SUM(time_saved) AS saved,
-            SUM(latency_ms) AS latency_sum, COUNT(latency_ms) AS latency_n
+            SUM(latency_ms) AS latency_sum, COUNT(latency_ms) AS latency_n, SUM(size_bytes) AS bytes_sum
        FROM cache_event${since ? ' WHERE created_at >= ?' : ''}
       GROUP BY dag_id, task_id, decision`,
     since ? [since.getTime()] : [],

@@ -34,6 +34,8 @@ export async function executeTry(d: AttemptDeps, c: CheckedAttempt, slot: SlotHo
     c.inputs,
     logFile,
   );
+  if (check.decision === 'miss' || check.decision === 'bypass')
+    spec.cacheLine = `Cache ${check.decision}: ${check.reason}`;
   // The child starts the task's work only after its pid is committed: a scheduler dying in between
   // leaves a child that exits on its own (its go pipe closed), never an orphan beside the retry.
   const result = await slot.submit(spec, {

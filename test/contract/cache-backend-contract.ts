@@ -378,5 +378,76 @@ export function runCacheBackendContract(name: string, makeBackend: MakeBackend, 
         for (const e of es.slice(25)) expect((await backend.get(e.key))?.hits).toBe(1);
       });
     });
+    describe('outputs and accept record (issue 13)', () => {
+      test('recorded outputs and the accept record round-trip; absent stays absent', async () => {
+        const plain = { ...entry({ arg: 1 }), hits: 0 };
+        const withParts: CacheEntry = {
+          ...entry({ arg: 2 }),
+          hits: 0,
+          outputs: [
+            { path: '/data/out/2026-01-01.parquet', hash: `sha256:${'a'.repeat(64)}` },
+            { path: '/data/out/é.csv', hash: `sha256:${'b'.repeat(64)}` },
+          ],
+          accepted: { by: 'alice', at: at(5000), fromKey: 'f'.repeat(64) },
+        };
+        await backend.set(plain);
+        await backend.set(withParts);
+        const got = await backend.get(withParts.key);
+        expect(got?.outputs).toEqual(withParts.outputs);
+        expect(got?.accepted).toEqual(withParts.accepted);
+        const back = await backend.get(plain.key);
+        expect(back?.outputs).toBeUndefined();
+        expect(back?.accepted).toBeUndefined();
+        const listed = (await backend.list({})).find((e) => e.key === withParts.key);
+        expect(listed?.outputs).toEqual(withParts.outputs);
+      });
+    });
+    describe('setEvicting (issue 13: size quota)', () => {
+      test('stores and evicts the least recently hit entries until the quota holds', async () => {
+        if (!backend.setEvicting) return; // optional: miniflow falls back to set + list + delete
+        const a = entry({ arg: 1, now: at(0) });
+        const b = entry({ arg: 2, now: at(1000) });
+        const c = entry({ arg: 3, now: at(2000) });
+        await backend.set(a);
+        await backend.set(b);
+        await backend.recordHit(a.key, at(3000));
+        const quota = { maxTotalBytes: a.sizeBytes + c.sizeBytes, maxTeamBytes: 0, maxTaskEntries: 0 };
+        const evicted = await backend.setEvicting(c, quota);
+        expect(evicted.map((e) => e.key)).toEqual([b.key]);
+        expect(evicted[0]).toMatchObject({
+          dagId: 'etl',
+          taskId: 'train',
+          sizeBytes: b.sizeBytes,
+          sourceRunId: 'manual__1',
+        });
+        expect(await backend.get(b.key)).toBeNull();
+        expect((await backend.get(c.key))?.key).toBe(c.key);
+        expect((await backend.get(a.key))?.key).toBe(a.key);
+        const perTask = await backend.setEvicting(entry({ arg: 4, now: at(4000) }), {
+          maxTotalBytes: 0,
+          maxTeamBytes: 0,
+          maxTaskEntries: 1,
+        });
+        expect(perTask.map((e) => e.key).sort()).toEqual([a.key, c.key].sort());
+        expect((await backend.stats({})).entries).toBe(1);
+      });
+    });
+    describe('latestFor (issue 13: why a miss missed)', () => {
+      test('is the newest entry of exactly that team, DAG and task, or null', async () => {
+        if (!backend.latestFor) return; // optional: miniflow falls back to list()
+        expect(await backend.latestFor(null, 'etl', 'train')).toBeNull();
+        const old = entry({ arg: 1, now: at(0) });
+        const newer = entry({ arg: 2, now: at(1000) });
+        const otherTeam = entry({ arg: 3, now: at(2000), teamName: 'ml' });
+        const otherTask = entry({ arg: 4, now: at(3000), taskId: 'score' });
+        for (const e of [old, newer, otherTeam, otherTask]) await backend.set(e);
+        expect((await backend.latestFor(null, 'etl', 'train'))?.key).toBe(newer.key);
+        expect((await backend.latestFor('ml', 'etl', 'train'))?.key).toBe(otherTeam.key);
+        await backend.delete(newer.key);
+        expect((await backend.latestFor(null, 'etl', 'train'))?.key).toBe(old.key);
+        await backend.clear({});
+        expect(await backend.latestFor(null, 'etl', 'train')).toBeNull();
+      });
+    });
   });
 }

@@ -30,7 +30,7 @@ describe('what is stored when tasks fail, retry or do not run', () => {
     const { broken, after_broken, flaky, only_on_failure } = r.tasks;
     expect(broken).toMatchObject({
       state: 'failed',
-      cache: { decision: 'miss', stored: false, reason: 'no entry for this key; not stored: the try failed' },
+      cache: { decision: 'miss', stored: false, reason: 'no earlier entry; not stored: the try failed' },
     });
     expect(after_broken).toMatchObject({
       state: 'upstream_failed',
@@ -62,7 +62,7 @@ describe('what is stored when tasks fail, retry or do not run', () => {
     const r = dagsTest(h, 'failures', 'f2');
     expect(r.tasks.broken.cache).toMatchObject({
       decision: 'miss',
-      reason: 'no entry for this key; not stored: the try failed',
+      reason: 'no earlier entry; not stored: the try failed',
     });
     expect(r.tasks.flaky.cache).toMatchObject({ decision: 'hit', source_run_id: 'f1' });
     expect(r.tasks.flaky.cache.reason).toMatch(/from run f1 \(try 2\)/);

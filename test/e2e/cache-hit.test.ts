@@ -37,7 +37,7 @@ describe('a cache hit', () => {
     expect(first.state).toBe('success');
     expect(decisions(first)).toEqual({ extract: 'miss', transform: 'miss', load: 'miss', report: 'off' });
     for (const id of ['extract', 'transform', 'load']) {
-      expect(first.tasks[id].cache).toMatchObject({ stored: true, reason: 'no entry for this key; stored' });
+      expect(first.tasks[id].cache).toMatchObject({ stored: true, reason: 'no earlier entry; stored' });
       expect(first.tasks[id].cache.key).toMatch(/^[0-9a-f]{64}$/);
     }
     expect(first.executor_submitted).toBe(4);

@@ -178,7 +178,7 @@ describe('cache operations on real runs', () => {
       decision: 'miss',
       stored: true,
       key: cold.compute.key,
-      reason: 'no entry for this key; stored',
+      reason: 'no earlier entry; stored',
     });
     expect(ran(h, 'compute')).toBe(2);
     expect(byTask(list(h)).compute.source_run_id).toBe('after-invalidate');

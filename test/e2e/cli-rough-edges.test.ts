@@ -151,7 +151,7 @@ describe('logs: why there is none, and how a miss ends', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines.at(-2)).toMatch(/INFO - Done\. Returned value was: 42$/);
-    expect(lines.at(-1)).toMatch(/INFO - Cache: miss \(stored\), key [0-9a-f]{12}…: no entry for this key; stored$/);
+    expect(lines.at(-1)).toMatch(/INFO - Cache: miss \(stored\), key [0-9a-f]{12}…: no earlier entry; stored$/);
   });
 });
 
@@ -218,11 +218,11 @@ describe('a store that misses its deadline but lands', () => {
     const c = first.tasks.compute.cache;
     expect(c).toMatchObject({ decision: 'miss', stored: true });
     expect(c.reason).toBe(
-      'no entry for this key; stored (landed after the deadline: store pending: timed out after 0.3 s, may have landed)',
+      'no earlier entry; stored (landed after the deadline: store pending: timed out after 0.3 s, may have landed)',
     );
     expect(c.reason).not.toMatch(/not stored/);
     expect(first.stderr).toMatch(
-      /WARNING task 'compute' \(DAG 'slow'\): no entry for this key; store pending: timed out after 0\.3 s, may have landed/,
+      /WARNING task 'compute' \(DAG 'slow'\): no earlier entry; store pending: timed out after 0\.3 s, may have landed/,
     );
     expect(first.stderr).toContain('task compute: cache store landed after the deadline');
     const log = readFileSync(
@@ -242,7 +242,7 @@ describe('a store that misses its deadline but lands', () => {
     expect(r.tasks.compute.state).toBe('success');
     expect(r.tasks.compute.cache).toMatchObject({ decision: 'miss', stored: false });
     expect(r.tasks.compute.cache.reason).toBe(
-      'no entry for this key; store pending: timed out after 0.3 s, may have landed',
+      'no earlier entry; store pending: timed out after 0.3 s, may have landed',
     );
     const table = h.run(['tasks', 'states-for-dag-run', 'never', 'r1']);
     expect(table.stdout).toContain('miss (store pending)');

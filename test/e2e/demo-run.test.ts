@@ -22,6 +22,8 @@ describe('npm run demo (the compiled demo script)', () => {
     const warm = section('2. Warm run', '3. Changed conf');
     const conf = section('3. Changed conf', '4. Edited input');
     const edited = section('4. Edited input', '5. Edit undone');
+    const undone = section('5. Edit undone', '6. Deleted output');
+    const deleted = section('6. Deleted output', 'Cache statistics');
     expect(rows(cold, 'RAN (miss)')).toBe(5);
     expect(rows(warm, 'HIT')).toBe(5);
     expect(warm).toMatch(/5 hit, 0 ran/);
@@ -30,6 +32,13 @@ describe('npm run demo (the compiled demo script)', () => {
     expect(conf).toMatch(/train .*key changed: .*dag_run\.conf\.model/);
     expect(edited).toMatch(/1 hit, 4 ran/);
     expect(edited).toMatch(/features .*key changed: input\.op_kwargs\.degree/);
+    // report's file was rewritten by steps 3 and 4: its step-1 entry no longer serves.
+    expect(undone).toMatch(/4 hit, 1 ran/);
+    expect(undone).toMatch(/report .*output reports\/2026-01-01\.md changed/);
+    // A declared output deleted: report misses, says why, runs and puts the file back.
+    expect(deleted).toMatch(/4 hit, 1 ran/);
+    expect(deleted).toMatch(/report .*output reports\/2026-01-01\.md missing/);
+    expect(deleted).toContain('reports/2026-01-01.md is back');
     expect(out).toMatch(/Cache statistics/);
   }, 120_000);
 });

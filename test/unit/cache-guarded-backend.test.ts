@@ -143,3 +143,45 @@ test('describeThrown never throws and bounds what it returns', () => {
   expect(describeThrown('x'.repeat(10_000)).length).toBeLessThan(400);
   expect(describeThrown(null)).toBe('a thrown null');
 });
+
+describe('latestFor (issue 13.1)', () => {
+  test('a backend without latestFor gets the newest entry of the team, DAG and task from list()', async () => {
+    const entries = [
+      entry({ key: 'old', createdAt: new Date(1000) }),
+      entry({ key: 'new', createdAt: new Date(2000) }),
+      entry({ key: 'other-team', teamName: 'ml', createdAt: new Date(3000) }),
+      entry({ key: 'other-task', taskId: 'u', createdAt: new Date(4000) }),
+    ];
+    // A listing that ignores its filter: the guard still keeps only the task's own entries.
+    const raw = { list: () => Promise.resolve(entries) };
+    const backend = GuardedBackend.wrap(raw, 'listing-only', guard);
+    expect((await backend.latestFor(null, 'd', 't'))?.key).toBe('new');
+    expect((await backend.latestFor('ml', 'd', 't'))?.key).toBe('other-team');
+    expect(await backend.latestFor(null, 'd', 'none')).toBeNull();
+  });
+
+  test("a backend's own latestFor is used, and its failure is a fail-open undefined", async () => {
+    const own = GuardedBackend.wrap({ latestFor: () => Promise.resolve(entry({ key: 'mine' })) }, 'own', guard);
+    expect((await own.latestFor(null, 'd', 't'))?.key).toBe('mine');
+    const failing = { latestFor: () => Promise.reject(new Error('boom')) };
+    const cache = new FailOpenCache(GuardedBackend.wrap(failing, 'failing', guard), { timeoutMs: 50 });
+    expect(await cache.latestFor(null, 'd', 't')).toBeUndefined();
+  });
+});
+
+test('a custom backend without setEvicting still keeps the quota: store, then list and delete the LRU', async () => {
+  const { MemoryBackend } = (await import(`${home}/plugins/memory-backend.js`)) as Record<
+    string,
+    new (o: object) => object
+  >;
+  const wrapped = GuardedBackend.wrap(new MemoryBackend({}), 'spec', { ...guard, maxValueBytes: 1000 });
+  await wrapped.set(entry({ key: 'old', createdAt: new Date(0), sizeBytes: 1 }));
+  await wrapped.set(entry({ key: 'hit', createdAt: new Date(1), lastHitAt: new Date(50), sizeBytes: 1 }));
+  const evicted = await wrapped.storeEvicting(entry({ key: 'new', createdAt: new Date(100), sizeBytes: 1 }), {
+    maxTotalBytes: 2,
+    maxTeamBytes: 0,
+    maxTaskEntries: 0,
+  });
+  expect(evicted.map((e) => e.key)).toEqual(['old']);
+  expect((await wrapped.list({})).map((e) => e.key).sort()).toEqual(['hit', 'new']);
+});

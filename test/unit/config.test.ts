@@ -53,6 +53,8 @@ describe('loadSettings', () => {
         taskCacheGcInterval: 3600,
         maxCacheEntryBytes: 1048576,
         maxMapLength: 1024,
+        maxCacheTotalBytes: 0,
+        maxCacheTeamBytes: 0,
         maxXcomBytes: 4194304,
         templateRenderTimeout: 5,
         maxRenderedFieldBytes: 1048576,

@@ -2,7 +2,15 @@ import { loadDagFile } from '../../src/dag/dagbag.js';
 import { buildCacheConfig, excludableInputs, pickCacheSetting } from '../../src/dag/cache-config.js';
 import { bash, envelope, tempBundle, writeIn } from '../fixtures/dags-support/dag-files.js';
 
-const DEFAULTS = { exclude_inputs: [], include_inputs: [], version: '', serialize: false };
+const DEFAULTS = {
+  exclude_inputs: [],
+  include_inputs: [],
+  version: '',
+  serialize: false,
+  outputs: [],
+  input_files: [],
+  file_hash: 'content',
+};
 const ctx = { where: { file: 'f.json', dagId: 'd', taskId: 't' }, inputs: {}, params: {} };
 
 function load(tasks: unknown[], dagFields: Record<string, unknown> = {}) {

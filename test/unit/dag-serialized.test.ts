@@ -51,7 +51,15 @@ describe('Airflow serialized DAG envelope', () => {
     expect(extract.pythonCallable).toBe('lib/etl.py:extract');
     expect(extract.callableFile).toBe(join(fixtures.path, 'lib/etl.py'));
     expect(extract.callableName).toBe('extract');
-    expect(extract.cache).toEqual({ exclude_inputs: [], include_inputs: [], version: '', serialize: false });
+    expect(extract.cache).toEqual({
+      exclude_inputs: [],
+      include_inputs: [],
+      version: '',
+      serialize: false,
+      outputs: [],
+      input_files: [],
+      file_hash: 'content',
+    });
 
     const transform = dag.tasks.get('transform')!;
     // xcomref objects stay untouched for the templating step; sets become arrays
@@ -68,6 +76,9 @@ describe('Airflow serialized DAG envelope', () => {
       include_inputs: ['params.region', 'dag_run.conf.mode', 'ds'],
       version: '2',
       serialize: true,
+      outputs: [],
+      input_files: [],
+      file_hash: 'content',
     });
 
     const wait = dag.tasks.get('wait_for_file')!;

@@ -22,8 +22,14 @@ test('migrations create every table on a fresh SQLite file and are idempotent', 
       'import_error',
       'task_cache_entry',
       'cache_event',
+      'file_hash_memo',
     ]),
   );
+  // Migration 11 (issue 13): recorded outputs and the accept record on entries, evicted bytes on events.
+  const entryColumns = (await db.query<{ name: string }[]>('PRAGMA table_info(task_cache_entry)')).map((c) => c.name);
+  expect(entryColumns).toEqual(expect.arrayContaining(['outputs', 'accepted']));
+  const eventColumns = (await db.query<{ name: string }[]>('PRAGMA table_info(cache_event)')).map((c) => c.name);
+  expect(eventColumns).toContain('size_bytes');
   // SQLite's one-statement cache-hit write (migration 4).
   const hitWrite = await db.query<{ type: string; name: string }[]>(
     "SELECT type, name FROM sqlite_master WHERE name LIKE 'cache_hit_write%' ORDER BY type",
@@ -46,7 +52,7 @@ test('migrations create every table on a fresh SQLite file and are idempotent', 
   const again = await openMetadataDb(`sqlite:///${home}/airflow.db`, home);
   const ran = await again.query<unknown[]>('SELECT * FROM migrations');
   expect(ran).toHaveLength(migrations.length);
-  expect(migrations.length).toBe(9);
+  expect(migrations.length).toBe(10);
   await again.close();
 });
 

@@ -3,7 +3,17 @@ import type { TaskCacheEntryRow } from '../../db/rows.js';
 import { CacheBackendError } from '../../errors.js';
 import { canonicalJson } from '../canonical.js';
 import { decodeStoredText } from '../stored-text.js';
-import type { CacheBackend, CacheBackendOptions, CacheEntry, CacheFilter, CacheStats } from '../types.js';
+import { acceptedText, extrasFrom, outputsText } from '../entry-extras.js';
+import { pickEvictions, type EvictionCandidate } from '../eviction.js';
+import type {
+  CacheBackend,
+  CacheBackendOptions,
+  CacheEntry,
+  CacheFilter,
+  CacheQuota,
+  CacheStats,
+  EvictedEntry,
+} from '../types.js';
 
 const COLUMNS = [
   'cache_key',
@@ -21,6 +31,8 @@ const COLUMNS = [
   'source_try_number',
   'duration',
   'source_map_index',
+  'outputs',
+  'accepted',
 ] as const;
 
 /** How long hit counts gather before one UPDATE writes them all. */
@@ -55,6 +67,8 @@ function toRow(e: CacheEntry): unknown[] {
     e.sourceTryNumber,
     e.durationSeconds,
     e.sourceMapIndex ?? -1,
+    outputsText(e),
+    acceptedText(e),
   ];
 }
 
@@ -80,6 +94,34 @@ function fromRow(r: TaskCacheEntryRow): CacheEntry | null {
     sourceTryNumber: Number(r.source_try_number),
     sourceMapIndex: Number(r.source_map_index ?? -1),
     durationSeconds: Number(r.duration),
+    ...extrasFrom(r.outputs, r.accepted),
+  };
+}
+
+type CandidateRow = Pick<
+  TaskCacheEntryRow,
+  | 'cache_key'
+  | 'team_name'
+  | 'dag_id'
+  | 'task_id'
+  | 'size_bytes'
+  | 'created_at'
+  | 'last_hit_at'
+  | 'source_run_id'
+  | 'source_try_number'
+>;
+
+function candidateOf(r: CandidateRow): EvictionCandidate {
+  return {
+    key: r.cache_key,
+    teamName: r.team_name,
+    dagId: r.dag_id,
+    taskId: r.task_id,
+    sizeBytes: Number(r.size_bytes),
+    createdAt: new Date(Number(r.created_at)),
+    lastHitAt: r.last_hit_at === null ? null : new Date(Number(r.last_hit_at)),
+    sourceRunId: r.source_run_id,
+    sourceTryNumber: Number(r.source_try_number),
   };
 }
 
@@ -157,8 +199,44 @@ export class MetadataDbCacheBackend implements CacheBackend {
     return found;
   }
 
+  /** One lookup on the (dag_id, task_id) index; a corrupt newest row reads as none. */
+  async latestFor(
+    teamName: string | null,
+    dagId: string,
+    taskId: string,
+    signal?: AbortSignal,
+  ): Promise<CacheEntry | null> {
+    signal?.throwIfAborted();
+    const team = teamName === null ? 'team_name IS NULL' : 'team_name = ?';
+    const rows = await this.db.query<TaskCacheEntryRow[]>(
+      this.db.sql(
+        `SELECT * FROM task_cache_entry WHERE dag_id = ? AND task_id = ? AND ${team} ORDER BY created_at DESC LIMIT 1`,
+      ),
+      teamName === null ? [dagId, taskId] : [dagId, taskId, teamName],
+    );
+    return rows.length ? fromRow(rows[0]) : null;
+  }
+
   async set(entry: CacheEntry): Promise<void> {
     await this.db.query(this.db.sql(UPSERT), toRow(entry));
+  }
+
+  /** The store and its evictions in one transaction: no reader sees the quota exceeded or an entry half gone. */
+  setEvicting(entry: CacheEntry, quota: CacheQuota, signal?: AbortSignal): Promise<EvictedEntry[]> {
+    signal?.throwIfAborted();
+    return this.db.transaction(async (tx) => {
+      await tx.exec(UPSERT, toRow(entry));
+      const rows = await tx.query<CandidateRow[]>(
+        'SELECT cache_key, team_name, dag_id, task_id, size_bytes, created_at, last_hit_at, source_run_id, source_try_number FROM task_cache_entry',
+      );
+      const stored = { ...entry, sizeBytes: Buffer.byteLength(canonicalJson(entry.value), 'utf8') };
+      const evicted = pickEvictions(rows.map(candidateOf), stored, quota);
+      for (let i = 0; i < evicted.length; i += 500) {
+        const chunk = evicted.slice(i, i + 500).map((e) => e.key);
+        await tx.exec(`DELETE FROM task_cache_entry WHERE cache_key IN (${chunk.map(() => '?').join(',')})`, chunk);
+      }
+      return evicted;
+    });
   }
 
   /**

@@ -1,5 +1,7 @@
 import { canonicalJson } from '../canonical.js';
 import { decodeStoredText } from '../stored-text.js';
+import { acceptedText, extrasFrom, outputsText } from '../entry-extras.js';
+import type { EvictionCandidate } from '../eviction.js';
 import type { CacheEntry, CacheFilter } from '../types.js';
 
 /** How the Redis backend stores one entry: hash fields, decoded back with every field checked. */
@@ -75,6 +77,7 @@ export function decode(key: string, h: Record<string, string>): CacheEntry | nul
     sourceTryNumber: meta.sourceTryNumber,
     sourceMapIndex: mapIndex,
     durationSeconds: meta.durationSeconds,
+    ...extrasFrom(h.outputs, h.accepted),
   };
 }
 
@@ -93,14 +96,19 @@ export function encode(e: CacheEntry): Record<string, string> {
     sourceTryNumber: e.sourceTryNumber,
     durationSeconds: e.durationSeconds,
   };
-  const fields = {
+  const fields: Record<string, string> = {
     meta: JSON.stringify(meta),
     value,
     components: canonicalJson(e.components),
     hits: String(e.hits),
     source_map_index: String(e.sourceMapIndex ?? -1),
   };
-  return e.lastHitAt ? { ...fields, last_hit_at: String(e.lastHitAt.getTime()) } : fields;
+  if (e.lastHitAt) fields.last_hit_at = String(e.lastHitAt.getTime());
+  const outputs = outputsText(e);
+  if (outputs !== null) fields.outputs = outputs;
+  const accepted = acceptedText(e);
+  if (accepted !== null) fields.accepted = accepted;
+  return fields;
 }
 
 export function matches(m: Meta, f: CacheFilter): boolean {
@@ -111,4 +119,20 @@ export function matches(m: Meta, f: CacheFilter): boolean {
     (f.olderThan === undefined || m.createdAt < f.olderThan.getTime()) &&
     (f.expiredBefore === undefined || (m.expiresAt !== null && m.expiresAt < f.expiredBefore.getTime()))
   );
+}
+
+/** What eviction needs of an entry: its metadata and its `last_hit_at` field (absent: never hit). */
+export function evictionCandidate(key: string, meta: Meta, lastHitText: unknown): EvictionCandidate {
+  const last = Number(lastHitText ?? NaN);
+  return {
+    key,
+    teamName: meta.teamName,
+    dagId: meta.dagId,
+    taskId: meta.taskId,
+    sizeBytes: meta.sizeBytes,
+    createdAt: new Date(meta.createdAt),
+    lastHitAt: Number.isFinite(last) ? new Date(last) : null,
+    sourceRunId: meta.sourceRunId,
+    sourceTryNumber: meta.sourceTryNumber,
+  };
 }

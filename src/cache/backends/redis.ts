@@ -1,8 +1,20 @@
+import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { CacheBackendError } from '../../errors.js';
-import type { CacheBackend, CacheBackendOptions, CacheEntry, CacheFilter, CacheStats } from '../types.js';
-import { decode, encode, matches, parseMeta, type Meta } from './redis-entry.js';
+import type {
+  CacheBackend,
+  CacheBackendOptions,
+  CacheEntry,
+  CacheFilter,
+  CacheQuota,
+  CacheStats,
+  EvictedEntry,
+} from '../types.js';
+import { decode, encode, evictionCandidate, matches, parseMeta, type Meta } from './redis-entry.js';
 import { redact } from '../../util/redact.js';
+import { pickEvictions, type EvictionCandidate } from '../eviction.js';
+import { canonicalJson } from '../canonical.js';
+import { globEscape, isWrongType, orWrongType, raceAbort, scanAll } from './redis-util.js';
 
 export interface RedisCacheBackendOptions extends Pick<CacheBackendOptions, 'redisUrl'> {
   /**
@@ -25,11 +37,6 @@ const RECORD_HIT = `if redis.call('TYPE', KEYS[1]).ok == 'hash' then
   redis.call('HSET', KEYS[1], 'last_hit_at', ARGV[1])
 end
 return 0`;
-
-/** SCAN MATCH treats `* ? [ ] \` specially; team names are matched literally. */
-function globEscape(text: string): string {
-  return text.replace(/[*?[\]\\]/g, '\\$&');
-}
 
 /**
  * Cache entries in Redis. Each entry is one hash at `<prefix>cache:<team or _>:<key>` (value, key
@@ -93,6 +100,32 @@ export class RedisCacheBackend implements CacheBackend {
   }
 
   async set(entry: CacheEntry): Promise<void> {
+    await this.exec(await this.storeTx(entry));
+  }
+
+  /**
+   * The store and its evictions in one MULTI. The candidates are read (SCAN) just before it, so a
+   * store racing another may overshoot the quota by that one entry until the next store.
+   */
+  async setEvicting(entry: CacheEntry, quota: CacheQuota, signal?: AbortSignal): Promise<EvictedEntry[]> {
+    await this.ready(signal);
+    const candidates: EvictionCandidate[] = [];
+    await this.scanMeta({}, async (batch) => {
+      const pipe = this.client.pipeline();
+      for (const { hashKey } of batch) pipe.hget(hashKey, 'last_hit_at');
+      const hits = (await pipe.exec()) ?? [];
+      batch.forEach(({ key, meta }, i) => candidates.push(evictionCandidate(key, meta, hits[i]?.[1])));
+    });
+    const stored = { ...entry, sizeBytes: Buffer.byteLength(canonicalJson(entry.value), 'utf8') };
+    const evicted = pickEvictions(candidates, stored, quota);
+    const tx = await this.storeTx(entry);
+    for (const e of evicted) tx.del(this.entryKey(e.teamName, e.key)).del(this.pointerKey(e.key));
+    await this.exec(tx);
+    return evicted;
+  }
+
+  /** The MULTI that stores one entry (its hash, pointer, TTL and the task's latest pointer). */
+  private async storeTx(entry: CacheEntry): Promise<ReturnType<Redis['multi']>> {
     await this.ready();
     const hashKey = this.entryKey(entry.teamName, entry.key);
     const pointer = this.pointerKey(entry.key);
@@ -105,7 +138,27 @@ export class RedisCacheBackend implements CacheBackend {
     tx.del(hashKey).hset(hashKey, encode(entry));
     if (ttlMs === null) tx.set(pointer, hashKey);
     else tx.pexpire(hashKey, ttlMs).set(pointer, hashKey, 'PX', ttlMs);
-    await this.exec(tx);
+    tx.set(this.latestKey(entry.teamName, entry.dagId, entry.taskId), entry.key);
+    return tx;
+  }
+
+  /** The key the last store of this team, DAG and task wrote; a SCAN only when that entry is gone since. */
+  async latestFor(
+    teamName: string | null,
+    dagId: string,
+    taskId: string,
+    signal?: AbortSignal,
+  ): Promise<CacheEntry | null> {
+    await this.ready(signal);
+    const pointer = this.latestKey(teamName, dagId, taskId);
+    const key = await orWrongType(this.client.get(pointer));
+    if (key === null || key === undefined) return null;
+    const entry = await this.get(key, signal);
+    if (entry && entry.teamName === teamName && entry.dagId === dagId && entry.taskId === taskId) return entry;
+    const older = (await this.list({ teamName, dagId, taskId }))[0] ?? null;
+    if (older) await this.client.set(pointer, older.key);
+    else await this.client.del(pointer);
+    return older;
   }
 
   async recordHit(key: string, at: Date): Promise<void> {
@@ -187,21 +240,8 @@ export class RedisCacheBackend implements CacheBackend {
   }
 
   /** Entry hashes of `key` under any team: only needed when its pointer is corrupt, so a SCAN is fine. */
-  private async orphansOf(key: string): Promise<string[]> {
-    const found: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.client.scan(
-        cursor,
-        'MATCH',
-        `${globEscape(this.prefix)}cache:*:${globEscape(key)}`,
-        'COUNT',
-        SCAN_BATCH,
-      );
-      cursor = next;
-      found.push(...keys);
-    } while (cursor !== '0');
-    return found;
+  private orphansOf(key: string): Promise<string[]> {
+    return scanAll(this.client, `${globEscape(this.prefix)}cache:*:${globEscape(key)}`, SCAN_BATCH);
   }
 
   private entryKey(teamName: string | null, key: string): string {
@@ -210,6 +250,14 @@ export class RedisCacheBackend implements CacheBackend {
 
   private ownsEntryKey(name: string): boolean {
     return name.startsWith(`${this.prefix}cache:`);
+  }
+
+  /** Names the newest entry of a team, DAG and task (hashed: ids may hold ':'). */
+  private latestKey(teamName: string | null, dagId: string, taskId: string): string {
+    const id = createHash('sha256')
+      .update(JSON.stringify([teamName, dagId, taskId]))
+      .digest('hex');
+    return `${this.prefix}cachelatest:${id}`;
   }
 
   private pointerKey(key: string): string {
@@ -294,28 +342,4 @@ export class RedisCacheBackend implements CacheBackend {
       `redis at ${redact(this.url)} is unavailable (${cause}); reconnecting in the background — check [redis] url`,
     );
   }
-}
-
-/** A key of the wrong Redis type (e.g. written by something else) is corrupt data, not a failure. */
-function isWrongType(err: unknown): boolean {
-  return err instanceof Error && err.message.startsWith('WRONGTYPE');
-}
-
-/** The reply, or `undefined` when the key holds the wrong type. */
-async function orWrongType<T>(reply: Promise<T>): Promise<T | undefined> {
-  try {
-    return await reply;
-  } catch (err) {
-    if (isWrongType(err)) return undefined;
-    throw err;
-  }
-}
-
-/** Rejects when `signal` aborts; the underlying promise keeps running (its result is then ignored). */
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }

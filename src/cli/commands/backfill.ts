@@ -8,6 +8,7 @@ import { colourDecision, colourState, parseFormat, printJson, printTable } from 
 import { parseConf, parseDate } from '../parse.js';
 import { reuseRun, runToCompletion } from '../run-dag.js';
 import { withRuntime } from '../with-runtime.js';
+import { planFor, printPlans } from '../dry-run.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -97,6 +98,7 @@ export function registerBackfill(dags: Command): void {
       'dates that already have a run: none (skip them), failed (re-run failed ones), completed (re-run all)',
       'none',
     )
+    .option('--dry-run', 'print what the cache would serve, per run and task; run and write nothing')
     .option('-o, --output <format>', 'table or json', 'table')
     .action(
       async (
@@ -108,6 +110,7 @@ export function registerBackfill(dags: Command): void {
           refreshCache?: boolean;
           reprocessBehavior: string;
           output: string;
+          dryRun?: boolean;
         },
       ) => {
         const format = parseFormat(opts.output);
@@ -118,6 +121,14 @@ export function registerBackfill(dags: Command): void {
         );
         const conf = parseConf(opts.conf);
         await withRuntime(async (rt) => {
+          if (opts.dryRun) {
+            // Runs go oldest first, so a key an earlier day would store is a hit for a later day.
+            const stores = new Map<string, string>();
+            const plans = [];
+            for (const d of dates) plans.push(await planFor(rt, dagId, d, { ...opts, runType: 'backfill' }, stores));
+            const range = { dag_id: dagId, start_date: dates[0].toISOString(), end_date: dates.at(-1)!.toISOString() };
+            return printPlans(plans, format === 'json', range);
+          }
           const dag = (await rt.dags()).get(dagId);
           const store = new DagRunStore(rt.db);
           // Progress and warnings go to stderr in both formats: stdout stays the table or the JSON.

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { runBench, type BenchHooks, type BenchOptions } from '../../bench/bench.js';
 import { renderExecutorBench, runExecutorBench } from '../../bench/executor-bench.js';
 import { renderBenchReport } from '../../bench/report-table.js';
+import { fileHashProbe, renderFileHashProbe } from '../../bench/file-hash-probe.js';
 import { OPERATOR_KINDS, SHAPES, type OperatorKind, type Shape } from '../../bench/synthetic-dag.js';
 import { UsageError } from '../../errors.js';
 import { parseFormat, printJson } from '../output.js';
@@ -29,6 +30,9 @@ interface BenchCliOpts {
   loopSizes: string;
   loopScaling: boolean;
   hitProbe: string;
+  fileHashProbe?: boolean;
+  probeFiles: string;
+  probeFileMb: string;
   keepHome?: boolean;
   output: string;
   executor: string;
@@ -137,6 +141,9 @@ export function registerBench(program: Command): void {
       'tasks in the serial hit-cost probe (a bash chain, one hit at a time); 0 skips it',
       '200',
     )
+    .option('--file-hash-probe', 'only measure one cache.input_files check over many large files, cold and warm')
+    .option('--probe-files <n>', 'for --file-hash-probe: how many files', '100')
+    .option('--probe-file-mb <n>', 'for --file-hash-probe: MB per file', '10')
     .option('--keep-home', 'keep the temporary AIRFLOW_HOME (its DB and logs) and print its path')
     .option('-o, --output <format>', 'table or json', 'table')
     .option('--executor <name>', 'local (the cache bench), or bullmq: BullMQ workers vs the LocalExecutor', 'local')
@@ -154,6 +161,16 @@ export function registerBench(program: Command): void {
         if (format === 'json') printJson(report);
         else process.stdout.write(renderExecutorBench(report));
         if (report.rows.some((r) => !r.ok)) process.exitCode = 1;
+        return;
+      }
+      if (raw.fileHashProbe) {
+        const probe = await fileHashProbe({
+          files: parsePositiveInt(raw.probeFiles, '--probe-files'),
+          fileMb: parsePositiveInt(raw.probeFileMb, '--probe-file-mb'),
+        });
+        if (format === 'json') printJson({ file_hash_probe: probe });
+        else process.stdout.write(renderFileHashProbe(probe));
+        if (!probe.ok) process.exitCode = 1;
         return;
       }
       const options = parseOptions(raw);

@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import {
   describeFilter,
@@ -21,6 +20,9 @@ import { printEntryDetail } from '../cache-show.js';
 import { parseConf, parseDate, parseMapIndex } from '../parse.js';
 import { tiLabel } from '../../util/keys.js';
 import { withRuntime } from '../with-runtime.js';
+import { registerCacheAccept } from './cache-accept.js';
+import { confirm } from './cache-confirm.js';
+import { DbFileHashMemo } from '../../models/file-hash-memo.js';
 import { closestMatch } from '../../util/closest.js';
 
 const OUTPUT = ['-o, --output <format>', 'table or json', 'table'] as const;
@@ -57,19 +59,6 @@ async function checkDagFilter(rt: Runtime, backend: CacheBackend, dagId: string 
   );
 }
 
-/** Asks on a terminal; without one (scripts, CI) a destructive command must be told `--yes`, never wait. */
-async function confirm(action: string): Promise<boolean> {
-  if (!process.stdin.isTTY) {
-    throw new UsageError(`cache clear would ${action}, but stdin is not a terminal to confirm it: pass --yes`);
-  }
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question(`${action[0].toUpperCase()}${action.slice(1)}? [y/N] `)).trim());
-  } finally {
-    rl.close();
-  }
-}
-
 function statsTable(rows: (StatsRow & { dag_id?: string; task_id?: string })[], withTask: boolean): void {
   const head = [
     ...(withTask ? ['dag_id', 'task_id'] : ['dag_id']),
@@ -98,6 +87,7 @@ function statsTable(rows: (StatsRow & { dag_id?: string; task_id?: string })[], 
 
 export function registerCache(program: Command): void {
   const cache = program.command('cache').description('inspect, explain and clean the task result cache');
+  registerCacheAccept(cache);
 
   cache
     .command('list')
@@ -149,8 +139,14 @@ export function registerCache(program: Command): void {
         // `-o json` is never cut: scripts get every value whole.
         const full = opts.full === true || format === 'json';
         const d = await entryDetail(rt.db, entry, rt.clock.now(), full);
-        if (format === 'json') return printJson(d);
+        const notFollowed = await notFollowedImports(rt, entry.dagId, entry.taskId);
+        if (format === 'json') return printJson({ ...d, not_followed: notFollowed });
         printEntryDetail(d, full);
+        if (notFollowed.length > 0)
+          process.stdout.write(
+            `imports not followed (not in the source hash; bump cache.version when they change):\n` +
+              notFollowed.map((n) => `  not followed: ${n}\n`).join(''),
+          );
       });
     });
 
@@ -235,7 +231,8 @@ export function registerCache(program: Command): void {
         process.stdout.write(
           `Backend ${report.backend}${since ? `, decisions since ${report.since}` : ''}: ${o.hits} hit(s), ${o.misses} miss(es), ${o.bypasses} bypass(es), ` +
             `hit rate ${o.hit_rate === null ? '-' : `${(o.hit_rate * 100).toFixed(1)}%`}, ${o.entries} entr${o.entries === 1 ? 'y' : 'ies'} (${o.bytes} bytes), ` +
-            `${o.time_saved.toFixed(3)}s saved${o.avg_check_ms === null ? '' : `, mean check ${o.avg_check_ms.toFixed(3)} ms`}\n`,
+            `${o.time_saved.toFixed(3)}s saved${o.avg_check_ms === null ? '' : `, mean check ${o.avg_check_ms.toFixed(3)} ms`}` +
+            `${o.evictions ? `, ${o.evictions} evicted (${o.evicted_bytes} bytes)` : ''}\n`,
         );
         if (report.per_dag.length) statsTable(report.per_dag, false);
         if (report.per_task.length) statsTable(report.per_task, true);
@@ -303,6 +300,7 @@ export function registerCache(program: Command): void {
               checkTimeoutMs: core.taskCacheCheckTimeout * 1000,
               // `-o json` is never cut.
               valueChars: opts.full || format === 'json' ? Infinity : undefined,
+              fileMemo: new DbFileHashMemo(rt.db),
             },
             dag,
             task,
@@ -336,4 +334,10 @@ export function registerCache(program: Command): void {
         });
       },
     );
+}
+
+/** Imports of the task's code the source hash could not follow (issue 13.5), from the DAG as loaded now. */
+async function notFollowedImports(rt: Runtime, dagId: string, taskId: string): Promise<string[]> {
+  const dag = (await rt.dags()).dags.get(dagId);
+  return dag?.tasks.get(taskId)?.sourceNotFollowed ?? [];
 }

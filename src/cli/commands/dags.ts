@@ -8,6 +8,8 @@ import { parseDate } from '../parse.js';
 import { createOrReuseRun, createRun, runToCompletion, type RunOpts } from '../run-dag.js';
 import { TASK_TABLE_HEAD, TASK_TABLE_OPTIONS, taskTableRow } from '../task-view.js';
 import { withRuntime } from '../with-runtime.js';
+import type { CachePlan } from '../../cache/plan.js';
+import { planFor, printPlanTable } from '../dry-run.js';
 import { registerBackfill } from './backfill.js';
 import { registerDagsInspect } from './dags-inspect.js';
 import { registerDagSchedule, scheduleViews } from './dag-schedule.js';
@@ -146,9 +148,13 @@ export function registerDags(program: Command): void {
     .option('--run-id <id>', 'run id (default: manual__<logical date>)')
     .option('--logical-date <date>', 'logical date (default: now)')
     .option('--refresh-cache', 'read no cache entries for this run and overwrite them after success')
-    .action(async (dagId: string, opts: RunOpts & { logicalDate?: string }) => {
+    .option('--dry-run', 'print what the cache would serve, per task; queue nothing')
+    .option('-o, --output <format>', 'table or json (with --dry-run)', 'table')
+    .action(async (dagId: string, opts: RunOpts & { logicalDate?: string; dryRun?: boolean; output: string }) => {
+      const format = parseFormat(opts.output);
       await withRuntime(async (rt) => {
         const when = opts.logicalDate ? parseDate(opts.logicalDate, '--logical-date') : rt.clock.now();
+        if (opts.dryRun) return printPlan(await planFor(rt, dagId, when, opts), format);
         const run = await createRun(rt, dagId, when, opts);
         process.stdout.write(`Queued run ${run.run_id} of DAG '${dagId}'\n`);
       });
@@ -162,35 +168,44 @@ export function registerDags(program: Command): void {
     .option('--conf <json>', 'dag_run.conf as a JSON object')
     .option('--run-id <id>', 'run id (default: manual__<logical date>); an existing finished run is cleared and re-run')
     .option('--refresh-cache', 'read no cache entries for this run and overwrite them after success')
+    .option('--dry-run', 'print what the cache would serve, per task; run and write nothing')
     .option('-o, --output <format>', 'table or json', 'table')
-    .action(async (dagId: string, logicalDate: string | undefined, opts: RunOpts & { output: string }) => {
-      const format = parseFormat(opts.output);
-      await withRuntime(async (rt) => {
-        const when = logicalDate ? parseDate(logicalDate, 'logical_date') : rt.clock.now();
-        const created = await createOrReuseRun(rt, dagId, when, opts);
-        // Progress and warnings go to stderr in both formats: stdout stays the table or the JSON.
-        const log = (line: string) => void process.stderr.write(line + '\n');
-        const { run, tasks, executorSubmitted } = await runToCompletion(rt, dagId, created.run_id, log);
-        if (format === 'json') {
-          printJson({
-            dag_id: dagId,
-            run_id: run.run_id,
-            state: run.state,
-            caching_enabled: rt.settings.core.taskCachingEnabled,
-            executor_submitted: executorSubmitted,
-            tasks,
-          });
-        } else {
-          printTable(TASK_TABLE_HEAD, tasks.map(taskTableRow), TASK_TABLE_OPTIONS);
-          const hits = tasks.filter((t) => t.cache.decision === 'hit');
-          const saved = hits.reduce((s, t) => s + (t.cache.time_saved ?? 0), 0);
-          process.stdout.write(
-            `DAG run ${run.run_id}: ${colourState(run.state)}; ${hits.length} of ${tasks.length} task(s) served from the cache, ${saved.toFixed(3)}s saved\n`,
-          );
-          if (!rt.settings.core.taskCachingEnabled)
-            process.stdout.write('Task caching is disabled ([core] task_caching_enabled = False).\n');
-        }
-        if (run.state !== 'success') process.exitCode = 1;
-      });
-    });
+    .action(
+      async (dagId: string, logicalDate: string | undefined, opts: RunOpts & { output: string; dryRun?: boolean }) => {
+        const format = parseFormat(opts.output);
+        await withRuntime(async (rt) => {
+          const when = logicalDate ? parseDate(logicalDate, 'logical_date') : rt.clock.now();
+          if (opts.dryRun) return printPlan(await planFor(rt, dagId, when, opts), format);
+          const created = await createOrReuseRun(rt, dagId, when, opts);
+          // Progress and warnings go to stderr in both formats: stdout stays the table or the JSON.
+          const log = (line: string) => void process.stderr.write(line + '\n');
+          const { run, tasks, executorSubmitted } = await runToCompletion(rt, dagId, created.run_id, log);
+          if (format === 'json') {
+            printJson({
+              dag_id: dagId,
+              run_id: run.run_id,
+              state: run.state,
+              caching_enabled: rt.settings.core.taskCachingEnabled,
+              executor_submitted: executorSubmitted,
+              tasks,
+            });
+          } else {
+            printTable(TASK_TABLE_HEAD, tasks.map(taskTableRow), TASK_TABLE_OPTIONS);
+            const hits = tasks.filter((t) => t.cache.decision === 'hit');
+            const saved = hits.reduce((s, t) => s + (t.cache.time_saved ?? 0), 0);
+            process.stdout.write(
+              `DAG run ${run.run_id}: ${colourState(run.state)}; ${hits.length} of ${tasks.length} task(s) served from the cache, ${saved.toFixed(3)}s saved\n`,
+            );
+            if (!rt.settings.core.taskCachingEnabled)
+              process.stdout.write('Task caching is disabled ([core] task_caching_enabled = False).\n');
+          }
+          if (run.state !== 'success') process.exitCode = 1;
+        });
+      },
+    );
+}
+
+function printPlan(plan: CachePlan, format: 'table' | 'json'): void {
+  if (format === 'json') printJson(plan);
+  else printPlanTable(plan);
 }
