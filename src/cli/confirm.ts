@@ -21,3 +21,8 @@ export async function confirmOnTerminal(command: string, action: string): Promis
 export function requireYes(yes: boolean | undefined, command: string, what: string): void {
   if (!yes) throw new UsageError(`${command} ${what}; this cannot be undone: pass --yes to do it`);
 }
+
+/** `confirmOnTerminal`, and a clear refusal when the answer is no. */
+export async function confirmOrRefuse(command: string, action: string): Promise<void> {
+  if (!(await confirmOnTerminal(command, action))) throw new UsageError(`${command}: not confirmed, nothing changed`);
+}

@@ -8,7 +8,7 @@ import { DagRunStore } from '../../models/dag-run.js';
 import { DbFileHashMemo } from '../../models/file-hash-memo.js';
 import { printJson, parseFormat } from '../output.js';
 import { withRuntime } from '../with-runtime.js';
-import { confirmOrRefuse } from './cache-confirm.js';
+import { confirmOrRefuse } from '../confirm.js';
 
 function whoAmI(): string {
   try {

@@ -21,7 +21,7 @@ import { parseConf, parseDate, parseMapIndex } from '../parse.js';
 import { tiLabel } from '../../util/keys.js';
 import { withRuntime } from '../with-runtime.js';
 import { registerCacheAccept } from './cache-accept.js';
-import { confirm } from './cache-confirm.js';
+import { confirmOnTerminal } from '../confirm.js';
 import { DbFileHashMemo } from '../../models/file-hash-memo.js';
 import { closestMatch } from '../../util/closest.js';
 
@@ -191,7 +191,12 @@ export function registerCache(program: Command): void {
         const what = describeFilter(filter);
         if (!opts.yes) {
           const { entries } = await backend.stats(filter);
-          if (!(await confirm(`remove ${entries} cache entr${entries === 1 ? 'y' : 'ies'} (${what})`))) {
+          if (
+            !(await confirmOnTerminal(
+              'cache clear',
+              `remove ${entries} cache entr${entries === 1 ? 'y' : 'ies'} (${what})`,
+            ))
+          ) {
             process.stdout.write('Nothing removed.\n');
             return;
           }
