@@ -1,4 +1,5 @@
 import type { Json } from '../dag/model.js';
+import type { EvictionRow } from '../models/cache-eviction.js';
 
 /** One named part of a cache key: hashed on its own so a miss can be explained part by part. */
 export interface KeyComponent {
@@ -105,18 +106,11 @@ export interface CacheQuota {
   maxTaskEntries: number;
 }
 
-/** An entry a store evicted to keep the quota, and which limit made it go. */
-export interface EvictedEntry {
-  key: string;
-  teamName: string | null;
-  dagId: string;
-  taskId: string;
-  sizeBytes: number;
-  sourceRunId: string;
-  sourceTryNumber: number;
-  /** The limit, in words: `[core] max_cache_total_bytes = N`, ... */
-  cause: string;
-}
+/**
+ * An entry a store evicted to keep the quota; `cause` names the limit in words (`[core]
+ * max_cache_total_bytes = N`, ...). The row the eviction log keeps, so the two cannot drift.
+ */
+export type EvictedEntry = EvictionRow;
 
 /** Options a backend (built-in or `module.js:ExportName`) is constructed with. */
 export interface CacheBackendOptions {

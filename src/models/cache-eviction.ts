@@ -1,6 +1,6 @@
 import type { MetadataDb } from '../db/data-source.js';
 
-/** One evicted entry as the log keeps it (the cache's EvictedEntry, restated: models sit below the cache). */
+/** One evicted entry as the log keeps it; the cache's EvictedEntry is this type (models sit below the cache). */
 export interface EvictionRow {
   key: string;
   teamName: string | null;
@@ -9,6 +9,7 @@ export interface EvictionRow {
   sizeBytes: number;
   sourceRunId: string;
   sourceTryNumber: number;
+  /** The limit, in words: `[core] max_cache_total_bytes = N`, ... */
   cause: string;
 }
 
