@@ -19,7 +19,7 @@ export interface LocalExecutorOptions {
 
 /** How a held slot's try is run: resolves with its result, never rejects. */
 /** Which try of which task instance, and the queue it went to: enough to find it again. */
-export type TryRef = Pick<TaskTrySpec, 'dagId' | 'runId' | 'taskId' | 'tryNumber' | 'queue'>;
+export type TryRef = Pick<TaskTrySpec, 'dagId' | 'runId' | 'taskId' | 'tryNumber' | 'mapIndex' | 'queue'>;
 
 export type TryRunner = (spec: TaskTrySpec, hooks: TaskTryHooks, limits: OutputLimits) => Promise<TaskTryResult>;
 

@@ -29,9 +29,10 @@ export class Adoption {
     if (!tracker || !ti || !task || this.d.stopping()) return false;
     if (tracker.inFlight.has(key)) return null;
     const ref = { dagId: row.dag_id, runId: row.run_id, taskId: row.task_id, tryNumber: row.try_number };
+    const mapped = row.map_index >= 0 ? { mapIndex: row.map_index } : {};
     let inFlight: boolean;
     try {
-      inFlight = await this.d.executor.tryInFlight({ ...ref, queue: task.queue });
+      inFlight = await this.d.executor.tryInFlight({ ...ref, ...mapped, queue: task.queue });
     } catch (err) {
       this.d.log(
         `WARNING cannot tell whether try ${row.try_number} of task ${row.task_id} (run ${row.run_id}) is still with the executor: ${errorMessage(err)}; looking again at the next sweep`,

@@ -30,7 +30,7 @@ export async function executeTry(d: AttemptDeps, c: CheckedAttempt, slot: SlotHo
     ti.map_index,
   );
   const spec = buildTaskTrySpec(
-    { dagId: dag.dagId, runId: run.run_id, tryNumber: ti.try_number },
+    { dagId: dag.dagId, runId: run.run_id, tryNumber: ti.try_number, mapIndex: ti.map_index },
     task,
     c.inputs,
     logFile,

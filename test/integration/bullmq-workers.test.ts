@@ -268,6 +268,30 @@ describeWith('MINIFLOW_TEST_REDIS_URL', REDIS_URL, 'BullMQExecutor with miniflow
     w.proc.kill('SIGTERM');
   }, 120_000);
 
+  test('the instances of a mapped task are jobs of their own: each runs once, with its own input', async () => {
+    const prefix = uniqueName('mfq');
+    const sched = schedulerHome(prefix);
+    const side = join(sched.home, 'mapped.txt');
+    writeFileSync(side, '');
+    sched.writeDag({
+      dag_id: 'mapped',
+      tasks: [
+        {
+          task_id: 'each',
+          task_type: 'BashOperator',
+          expand: { bash_command: ['a', 'b', 'c'].map((x) => `echo ${x} >> ${side}; echo ${x}`) },
+          downstream_task_ids: [],
+        },
+      ],
+    });
+    const w = await startWorker(sched, prefix, 'w-map', 'default');
+    const r = await dagsTest(sched, 'mapped', 'm1');
+    expect(r.data.state).toBe('success');
+    expect(r.data.executor_submitted).toBe(3);
+    expect(readFileSync(side, 'utf8').split('\n').filter(Boolean).sort()).toEqual(['a', 'b', 'c']);
+    w.proc.kill('SIGTERM');
+  }, 120_000);
+
   test('a worker with a different version of the callable refuses the try', async () => {
     const prefix = uniqueName('mfq');
     const sched = schedulerHome(prefix);
