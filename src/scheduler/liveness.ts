@@ -73,7 +73,8 @@ export class Liveness {
     const dead = [...new Set(zombies.map((z) => z.ti.scheduler_id!))];
     for (const id of dead) await this.leases.releaseAllOf(id);
     for (const { ti, why } of zombies) {
-      if (ti.state === TI.QUEUED || ti.state === TI.RUNNING) {
+      // A try that never started is given back below with its try number, so its job is re-attached anyway.
+      if (ti.state === TI.RUNNING || (ti.state === TI.QUEUED && ti.pid !== null)) {
         const adopted = (await this.d.adopt?.(ti, why)) ?? false;
         if (adopted) n++;
         if (adopted !== false) continue;
