@@ -18,6 +18,9 @@ export interface LocalExecutorOptions {
 }
 
 /** How a held slot's try is run: resolves with its result, never rejects. */
+/** Which try of which task instance, and the queue it went to: enough to find it again. */
+export type TryRef = Pick<TaskTrySpec, 'dagId' | 'runId' | 'taskId' | 'tryNumber' | 'mapIndex' | 'queue'>;
+
 export type TryRunner = (spec: TaskTrySpec, hooks: TaskTryHooks, limits: OutputLimits) => Promise<TaskTryResult>;
 
 /**
@@ -139,6 +142,15 @@ export class LocalExecutor {
   /** Resolves when nothing is queued or running. */
   onIdle(): Promise<void> {
     return this.#queue.onIdle();
+  }
+
+  /**
+   * Whether a try a dead scheduler handed to this executor is still on its way (queued, running, or
+   * finished with an outcome nobody has read): a new scheduler may then adopt it. Never, here: a
+   * local child dies with its scheduler (its go pipe closes), so its try is lost.
+   */
+  tryInFlight(_ref: TryRef): Promise<boolean> {
+    return Promise.resolve(false);
   }
 
   /** Releases what the executor holds beyond its children (nothing, for this one). */

@@ -6,6 +6,8 @@ export interface TaskTrySpec {
   runId: string;
   taskId: string;
   tryNumber: number;
+  /** The mapped task instance's index (unset for an unmapped task): part of the BullMQ job id. */
+  mapIndex?: number;
   /** Operator class name; the operator registry (src/operators/) says how to start its child. */
   taskType: string;
   /** Set when the DAG loaded but this task cannot run as exported (no callable, ...): the try fails with it. */

@@ -34,6 +34,20 @@ export class AttemptPipeline {
     await this.claimAndRun(checked);
   }
 
+  /** A try adopted from a dead scheduler (adoption.ts): its job runs on; wait for its outcome and settle it. */
+  async adopt(tracker: RunTracker, ti: TiRef): Promise<void> {
+    const task = tracker.dag.tasks.get(ti.task_id)!;
+    const checked = await this.check({ tracker, ti, task, start: this.d.clock.now(), before: ti.state });
+    if (!checked) return;
+    const slot = await this.d.executor.holdSlot();
+    if (!slot) return; // stopping: the try stays with the executor for the next scheduler to adopt
+    try {
+      await executeTry(this.d, checked, slot, true);
+    } finally {
+      slot.release();
+    }
+  }
+
   /** As in Airflow, a task that needs no process (EmptyOperator) is marked success by the scheduler. */
   private async succeedWithoutProcess(a: Attempt): Promise<void> {
     if ((await this.claim(a)) && (await this.d.tis.succeed(a.ti, { start: a.start, end: a.start }, undefined, null)))

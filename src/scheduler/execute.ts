@@ -11,12 +11,13 @@ import { buildTaskTrySpec } from './task-spec.js';
 
 /**
  * A claimed miss (or off, or bypass): one try in a child process in the held executor slot, then
- * the result stored in the cache and the task instance settled with its XCom.
+ * the result stored in the cache and the task instance settled with its XCom. `adopted`: the try is
+ * already queued or running on the executor (adoption.ts); submitting it again attaches to it.
  */
-export async function executeTry(d: AttemptDeps, c: CheckedAttempt, slot: SlotHold): Promise<void> {
+export async function executeTry(d: AttemptDeps, c: CheckedAttempt, slot: SlotHold, adopted = false): Promise<void> {
   const { tracker, ti, task, check } = c;
   const { dag, run } = tracker;
-  if (!(await d.tis.markQueued(ti, cacheRecord(check, dag.teamName)))) {
+  if (!adopted && !(await d.tis.markQueued(ti, cacheRecord(check, dag.teamName)))) {
     tracker.invalidate(); // no longer ours: someone else runs it
     return;
   }
@@ -29,7 +30,7 @@ export async function executeTry(d: AttemptDeps, c: CheckedAttempt, slot: SlotHo
     ti.map_index,
   );
   const spec = buildTaskTrySpec(
-    { dagId: dag.dagId, runId: run.run_id, tryNumber: ti.try_number },
+    { dagId: dag.dagId, runId: run.run_id, tryNumber: ti.try_number, mapIndex: ti.map_index },
     task,
     c.inputs,
     logFile,

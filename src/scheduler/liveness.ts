@@ -1,4 +1,5 @@
 import type { Settings } from '../config/settings.js';
+import type { TaskInstanceRow } from '../db/rows.js';
 import type { MetadataDb } from '../db/data-source.js';
 import { writeTryLog } from '../executor/try-log.js';
 import { CacheLeases } from '../models/cache-lease.js';
@@ -21,6 +22,8 @@ export interface LivenessDeps {
   tis: TaskInstanceStore;
   log: (line: string) => void;
   track: (p: Promise<unknown>) => void;
+  /** Takes over a zombie try its executor still has (adoption.ts): true adopted, false lost, null undecided. */
+  adopt?: (ti: TaskInstanceRow, why: string) => Promise<boolean | null>;
 }
 
 /**
@@ -55,8 +58,8 @@ export class Liveness {
   }
 
   /**
-   * Task instances a dead scheduler left scheduled, queued or running: kill what they left running
-   * here, then retry or fail them per their retries. Finished task instances are never touched.
+   * Task instances a dead scheduler left scheduled, queued or running: adopt those its executor
+   * still has, kill what they left running here, then retry or fail the rest per their retries. Finished task instances are never touched.
    */
   async recoverZombies(trackers: ReadonlyMap<string, RunTracker>): Promise<number> {
     const { settings, clock, tis, log } = this.d;
@@ -70,6 +73,12 @@ export class Liveness {
     const dead = [...new Set(zombies.map((z) => z.ti.scheduler_id!))];
     for (const id of dead) await this.leases.releaseAllOf(id);
     for (const { ti, why } of zombies) {
+      // A try that never started is given back below with its try number, so its job is re-attached anyway.
+      if (ti.state === TI.RUNNING || (ti.state === TI.QUEUED && ti.pid !== null)) {
+        const adopted = (await this.d.adopt?.(ti, why)) ?? false;
+        if (adopted) n++;
+        if (adopted !== false) continue;
+      }
       // What a dead scheduler's try left running on this host must not run beside its retry. A try
       // with no pid never got its go signal: its child exits by itself when the dead scheduler's pipe closes.
       if (ti.pid && ti.hostname === this.jobs.host) killGroup(ti.pid);

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { notRunRecordReason } from '../cache/record.js';
 import { SingleFlight } from '../cache/single-flight.js';
-import type { DagRunRow } from '../db/rows.js';
+import type { DagRunRow, TaskInstanceRow } from '../db/rows.js';
 import { DbUnavailableError, errorMessage } from '../errors.js';
 import { CacheHitWriter } from '../models/cache-hit-write.js';
 import { CacheLeases } from '../models/cache-lease.js';
@@ -14,6 +14,7 @@ import { WakeableSleep } from '../util/wakeable-sleep.js';
 import { SideWrites } from './side-writes.js';
 import type { AttemptDeps } from './attempt.js';
 import { AttemptPipeline } from './attempt-pipeline.js';
+import { Adoption } from './adoption.js';
 import { DagRunCreator } from './dag-run-creator.js';
 import { SchedulerEvents } from './events.js';
 import { Containment } from './containment.js';
@@ -37,6 +38,7 @@ export class Scheduler {
   private readonly tis: TaskInstanceStore;
   private readonly liveness: Liveness;
   private readonly attempts: AttemptPipeline;
+  private readonly adoption: Adoption;
   /** Creates due scheduled runs; none when working on one run only (`dags test`, backfill). */
   private readonly creator: DagRunCreator | null;
   private readonly deps: AttemptDeps;
@@ -63,7 +65,8 @@ export class Scheduler {
     this.tis = new TaskInstanceStore(o.db);
     const log = (line: string) => this.log(line);
     const track = (p: Promise<unknown>) => this.sideWrites.track(p);
-    this.liveness = new Liveness({ ...o, tis: this.tis, log, track });
+    const adopt = (ti: TaskInstanceRow, why: string) => this.adoption.adopt(ti, why);
+    this.liveness = new Liveness({ ...o, tis: this.tis, log, track, adopt });
     this.deps = {
       ...o,
       host: hostname(),
@@ -79,6 +82,9 @@ export class Scheduler {
       retryLater: (tracker, key) => this.retrying.set(subKey(tracker.key, key), { tracker, key }),
     };
     this.attempts = new AttemptPipeline(this.deps);
+    this.adoption = new Adoption(this.deps, this.trackers, (tracker, ti) =>
+      this.start(tracker, ti, () => this.attempts.adopt(tracker, ti)),
+    );
     this.containment = new Containment(this.deps, (tracker, taskId) => {
       this.evaluate(tracker, taskId);
       this.idle.wakeUp();

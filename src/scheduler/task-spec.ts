@@ -4,7 +4,7 @@ import type { ResolvedInputs } from '../templating/index.js';
 
 /** The concrete description of one try that the executor turns into a child process. */
 export function buildTaskTrySpec(
-  ids: { dagId: string; runId: string; tryNumber: number },
+  ids: { dagId: string; runId: string; tryNumber: number; mapIndex?: number },
   task: Task,
   inputs: ResolvedInputs,
   logFile: string,
@@ -14,6 +14,7 @@ export function buildTaskTrySpec(
     runId: ids.runId,
     taskId: task.taskId,
     tryNumber: ids.tryNumber,
+    ...(ids.mapIndex !== undefined && ids.mapIndex >= 0 ? { mapIndex: ids.mapIndex } : {}),
     taskType: task.runsAs,
     ...(task.runnable ? {} : { notRunnableReason: task.notRunnableReason }),
     bashCommand: inputs.bash_command,

@@ -216,6 +216,82 @@ describeWith('MINIFLOW_TEST_REDIS_URL', REDIS_URL, 'BullMQExecutor with miniflow
     }
   }, 120_000);
 
+  test('a scheduler killed while a try runs on a worker: its successor adopts the try, which runs once as try 1', async () => {
+    const prefix = uniqueName('mfq');
+    const sched = schedulerHome(prefix);
+    const side = join(sched.home, 'runs.txt');
+    writeFileSync(side, '');
+    sched.writeDag({
+      dag_id: 'adopt',
+      schedule: null,
+      tasks: [
+        {
+          task_id: 'slow',
+          task_type: 'BashOperator',
+          retries: 2,
+          retry_delay: 0,
+          bash_command: `echo "$AIRFLOW_CTX_TRY_NUMBER" >> ${side}; sleep 3; echo done`,
+          downstream_task_ids: [],
+        },
+      ],
+    });
+    expect(sched.run(['dags', 'trigger', 'adopt', '--run-id', 'r1']).code).toBe(0);
+    const w = await startWorker(sched, prefix, 'w-run', 'default');
+    const first = sched.start(['scheduler']);
+    started.push(first);
+    await waitFor(() => readFileSync(side, 'utf8').includes('1'), 'the try to start on the worker');
+    await waitFor(
+      () => running,
+      'the task instance to be running',
+      undefined,
+      async () => {
+        const rows = sched.json<TaskRow[]>(['tasks', 'states-for-dag-run', 'adopt', 'r1']).data;
+        running = rows[0]?.state === 'running';
+        await Promise.resolve();
+      },
+    );
+    first.kill('SIGKILL');
+    await new Promise((r) => first.on('close', r));
+    const second = sched.start(['scheduler', '--exit-when-idle']);
+    started.push(second);
+    let out = '';
+    second.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+    second.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+    await new Promise((r) => second.on('close', r));
+    const states = sched.json<TaskRow[]>(['tasks', 'states-for-dag-run', 'adopt', 'r1']).data;
+    expect(states.map((t) => [t.task_id, t.state, t.try_number, t.hostname])).toEqual([
+      ['slow', 'success', 1, 'w-run'],
+    ]);
+    expect(readFileSync(side, 'utf8').split('\n').filter(Boolean)).toEqual(['1']);
+    expect(out).toContain('adopting it');
+    expect(sched.run(['tasks', 'logs', 'adopt', 'r1', 'slow']).stdout).toContain('done');
+    w.proc.kill('SIGTERM');
+  }, 120_000);
+
+  test('the instances of a mapped task are jobs of their own: each runs once, with its own input', async () => {
+    const prefix = uniqueName('mfq');
+    const sched = schedulerHome(prefix);
+    const side = join(sched.home, 'mapped.txt');
+    writeFileSync(side, '');
+    sched.writeDag({
+      dag_id: 'mapped',
+      tasks: [
+        {
+          task_id: 'each',
+          task_type: 'BashOperator',
+          expand: { bash_command: ['a', 'b', 'c'].map((x) => `echo ${x} >> ${side}; echo ${x}`) },
+          downstream_task_ids: [],
+        },
+      ],
+    });
+    const w = await startWorker(sched, prefix, 'w-map', 'default');
+    const r = await dagsTest(sched, 'mapped', 'm1');
+    expect(r.data.state).toBe('success');
+    expect(r.data.executor_submitted).toBe(3);
+    expect(readFileSync(side, 'utf8').split('\n').filter(Boolean).sort()).toEqual(['a', 'b', 'c']);
+    w.proc.kill('SIGTERM');
+  }, 120_000);
+
   test('a worker with a different version of the callable refuses the try', async () => {
     const prefix = uniqueName('mfq');
     const sched = schedulerHome(prefix);
@@ -244,6 +320,7 @@ describeWith('MINIFLOW_TEST_REDIS_URL', REDIS_URL, 'BullMQExecutor with miniflow
 });
 
 let jobCount = 0;
+let running = false;
 
 async function waitFor(
   ok: () => boolean,

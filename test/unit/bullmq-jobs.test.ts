@@ -24,6 +24,10 @@ describe('BullMQ task-try jobs', () => {
     expect(id).not.toBe(tryJobId({ ...spec, tryNumber: 3 }));
     expect(id).not.toBe(tryJobId({ ...spec, runId: 'other' }));
     expect(id).not.toBe(tryJobId({ ...spec, taskId: 'u' }));
+    // Each instance of a mapped task is a task instance of its own; unmapped ids are unchanged.
+    expect(tryJobId({ ...spec, mapIndex: 0 })).not.toBe(tryJobId({ ...spec, mapIndex: 1 }));
+    expect(tryJobId({ ...spec, mapIndex: 0 })).not.toBe(id);
+    expect(tryJobId({ ...spec, mapIndex: -1 })).toBe(id);
     // BullMQ refuses ':' and integer ids; run ids hold ':'.
     expect(id).not.toContain(':');
     expect(Number.isInteger(Number(id))).toBe(false);

@@ -10,6 +10,7 @@ import { Job, Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { errorMessage } from '../../errors.js';
 import type { TaskTryHooks } from '../child-process.js';
+import type { TryRef } from '../local-executor.js';
 import { writeTryLog } from '../try-log.js';
 import type { TaskTryResult, TaskTrySpec } from '../types.js';
 import { jobData, lostResult, progressOf, resultOf, tryJobId, TRY_JOB_NAME } from './jobs.js';
@@ -28,6 +29,9 @@ interface Waiter {
 
 /** Finished jobs are kept this long, so a scheduler restarted after a try ended still finds its outcome. */
 const KEEP_FINISHED_SECONDS = 3600;
+
+/** How long a look at a dead scheduler's job may take before the zombie sweep moves on. */
+const LOOKUP_TIMEOUT_MS = 5000;
 
 export class BullMQDispatch {
   readonly #queues = new Map<string, { queue: Queue; events: QueueEvents; ready: Promise<unknown> }>();
@@ -56,6 +60,29 @@ export class BullMQDispatch {
     await this.#writeLog(spec.logFile, reported);
     return reported.result;
   };
+
+  /**
+   * Whether the try's job (same deterministic id) still exists and has not failed: waiting, active,
+   * or completed with an outcome the dead scheduler never wrote. Rejects when Redis does not answer
+   * in time: the caller then decides nothing this round.
+   */
+  async jobInFlight(ref: TryRef): Promise<boolean> {
+    const { queue } = this.#queue(ref.queue ?? 'default');
+    const look = (async () => {
+      const job = await Job.fromId(queue, tryJobId(ref));
+      const state = job ? await job.getState() : 'unknown';
+      return state !== 'failed' && state !== 'unknown';
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('Redis did not answer')), LOOKUP_TIMEOUT_MS);
+    });
+    try {
+      return await Promise.race([look, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 
   async #dispatch(spec: TaskTrySpec, jobId: string, hooks: TaskTryHooks, queuedAt: Date) {
     const { queue, ready } = this.#queue(spec.queue ?? 'default');

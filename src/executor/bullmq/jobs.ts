@@ -41,9 +41,11 @@ export interface TryJobProgress {
  * restarted scheduler) attaches to the existing job instead of adding a second. BullMQ refuses ':'
  * in custom ids and run ids hold it, so the ids are hashed.
  */
-export function tryJobId(spec: Pick<TaskTrySpec, 'dagId' | 'runId' | 'taskId' | 'tryNumber'>): string {
+export function tryJobId(spec: Pick<TaskTrySpec, 'dagId' | 'runId' | 'taskId' | 'tryNumber' | 'mapIndex'>): string {
+  // A mapped instance's index is part of the task instance; an unmapped task's id leaves it out.
+  const mapped = spec.mapIndex !== undefined && spec.mapIndex >= 0 ? [spec.mapIndex] : [];
   const ti = createHash('sha256')
-    .update(JSON.stringify([spec.dagId, spec.runId, spec.taskId]))
+    .update(JSON.stringify([spec.dagId, spec.runId, spec.taskId, ...mapped]))
     .digest('hex');
   return `ti-${ti.slice(0, 40)}-try-${spec.tryNumber}`;
 }
