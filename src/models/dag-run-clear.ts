@@ -2,6 +2,7 @@ import type { MetadataDb } from '../db/data-source.js';
 import type { DagRunRow } from '../db/rows.js';
 import type { DagShape } from './dag-run.js';
 import { RUN } from './states.js';
+import { collapseClearedExpansion } from './task-instance-mapping.js';
 
 /** What a cleared run is run with next (the new invocation's `--conf` and `--refresh-cache`). */
 export interface ClearRunSpec {
@@ -13,7 +14,8 @@ export interface ClearRunSpec {
  * Puts a finished run back to queued with every task instance back to state none, as Airflow's
  * clear does: the try number is kept (the next try is try_number + 1) and max_tries grows by the
  * task's retries, so the cleared task gets its retries again. Its XComs go (a new try pushes its
- * own); cache entries stay, so a cleared cached task hits again. One transaction.
+ * own); cache entries stay, so a cleared cached task hits again. A mapped task is expanded afresh
+ * on the next run (its list may have changed). One transaction.
  */
 export async function clearDagRun(
   db: MetadataDb,
@@ -48,5 +50,7 @@ export async function clearDagRun(
       }
     }
     await t.exec('DELETE FROM xcom WHERE dag_id = ? AND run_id = ?', [run.dag_id, run.run_id]);
+    for (const id of dag.topoOrder)
+      if (dag.tasks.get(id)!.mapping) await collapseClearedExpansion(t, run.dag_id, run.run_id, id);
   });
 }

@@ -6,7 +6,8 @@ import { RUN, type DagRunState } from './states.js';
 /** What creating a run needs of its DAG: its tasks, in the order their rows are made. */
 export interface DagShape {
   topoOrder: readonly string[];
-  tasks: ReadonlyMap<string, { taskType: string; retries: number }>;
+  /** `mapping` is set for a mapped task (its rows are expanded at run time). */
+  tasks: ReadonlyMap<string, { taskType: string; retries: number; mapping?: unknown }>;
 }
 
 export interface NewDagRun {

@@ -1,5 +1,7 @@
 import type { MetadataDb } from '../db/data-source.js';
 import { RUN, TI } from './states.js';
+import { collapseClearedExpansion } from './task-instance-mapping.js';
+import { subKey } from '../util/keys.js';
 
 /** Which task instances `tasks clear` takes: one DAG, some tasks, optionally one run or a date range. */
 export interface ClearFilter {
@@ -89,6 +91,12 @@ export class TaskInstanceClearStore {
           c.map_index,
         ]);
         cleared.push(c);
+      }
+      // A mapped task whose every instance was cleared is expanded afresh on the next run.
+      const mapped = new Set(cleared.filter((c) => c.map_index >= 0).map((c) => subKey(c.run_id, c.task_id)));
+      for (const k of mapped) {
+        const [runId, taskId] = k.split('\u0000');
+        await collapseClearedExpansion(t, candidates[0].dag_id, runId, taskId);
       }
       for (const runId of new Set(cleared.map((c) => c.run_id))) {
         await t.exec(

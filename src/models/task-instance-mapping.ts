@@ -1,5 +1,6 @@
 /** The rows of mapped task instances: expansion (Airflow's), and what cannot be expanded. */
 import type { MetadataDb } from '../db/data-source.js';
+import type { SqlRunner } from '../db/sql-runner.js';
 import { TI } from './states.js';
 import type { TaskInstanceRow } from '../db/rows.js';
 
@@ -41,4 +42,33 @@ export async function failWithoutRunning(db: MetadataDb, ti: TiRef, error: strin
   );
   if (r.affected === 1) ti.state = TI.FAILED;
   return r.affected === 1;
+}
+
+/**
+ * Undoes the expansion of a cleared mapped task, as Airflow re-expands a cleared task: when every
+ * instance of the task in the run is back to none, instances 1..n-1 go and 0 becomes the -1
+ * placeholder again, so the next run expands the list as it is then (a grown list gets its new
+ * instances; cached elements still hit). An unmapped task has only its -1 row: nothing changes.
+ * Call inside the clearing transaction.
+ */
+export async function collapseClearedExpansion(
+  t: SqlRunner,
+  dagId: string,
+  runId: string,
+  taskId: string,
+): Promise<void> {
+  const pending = await t.query<{ n: number | string }[]>(
+    'SELECT COUNT(*) AS n FROM task_instance WHERE dag_id = ? AND run_id = ? AND task_id = ? AND state IS NOT NULL',
+    [dagId, runId, taskId],
+  );
+  if (Number(pending[0]?.n ?? 0) > 0) return;
+  await t.exec('DELETE FROM task_instance WHERE dag_id = ? AND run_id = ? AND task_id = ? AND map_index > 0', [
+    dagId,
+    runId,
+    taskId,
+  ]);
+  await t.exec(
+    'UPDATE task_instance SET map_index = -1 WHERE dag_id = ? AND run_id = ? AND task_id = ? AND map_index = 0',
+    [dagId, runId, taskId],
+  );
 }

@@ -217,6 +217,29 @@ describe('a mapped task over an upstream XCom list, cached per element', () => {
   });
 });
 
+describe('a cleared mapped task is expanded afresh on its next run', () => {
+  const h = home();
+  dynamicDag(h);
+
+  test('dags test of the same run with a grown list: the new element gets an instance; cached ones hit', () => {
+    expect(dagsTest(h, 'dyn', 'same', { files: ['a', 'b'] }).state).toBe('success');
+    const again = dagsTest(h, 'dyn', 'same', { files: ['a', 'b', 'c'] });
+    expect(again.state).toBe('success');
+    expect(instancesOf(again, 'each').map((t) => [t.map_index, t.cache.decision])).toEqual([
+      [0, 'hit'],
+      [1, 'hit'],
+      [2, 'miss'],
+    ]);
+    expect(ran(h).sort()).toEqual(['a', 'b', 'c']);
+  });
+
+  test('tasks clear of every instance puts the unexpanded placeholder back', () => {
+    expect(h.run(['tasks', 'clear', 'dyn', '--run-id', 'same', '-t', '^each$', '--yes']).code).toBe(0);
+    const rows = h.json(['tasks', 'states-for-dag-run', 'dyn', 'same']).data as InstanceView[];
+    expect(rows.filter((t) => t.task_id === 'each').map((t) => [t.map_index, t.state])).toEqual([[-1, null]]);
+  });
+});
+
 describe('[core] max_map_length', () => {
   const h = home({ AIRFLOW__CORE__MAX_MAP_LENGTH: '2' });
   dynamicDag(h);
