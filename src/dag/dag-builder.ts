@@ -3,7 +3,7 @@ import type { Dag, DagBundle, Task } from './model.js';
 import { describeValue, invalid, type Where } from './field-reader.js';
 import { parseJsonText } from './json-text.js';
 import { ID_PATTERN, readSerializedDag } from './serialized.js';
-import { ancestors, deriveUpstream, topologicalOrder, type Edges } from './graph.js';
+import { deriveUpstream, isUpstream, topologicalOrder, type Edges } from './graph.js';
 import { buildTask, AIRFLOW_TASK_DEFAULTS, type TaskDefaults } from './task-builder.js';
 import { ModuleHasher, sha256Hex } from './source-hash.js';
 import { idTooLongForLogPath } from '../util/log-path.js';
@@ -79,26 +79,26 @@ export function buildDag(file: string, bytes: Buffer, bundle: DagBundle, options
   // Pass 2: each task's fields, then the XCom references it reads against its ancestors.
   const modules = options.modules ?? new ModuleHasher();
   const tasks = new Map<string, Task>();
+  const ctx = {
+    file: fileloc,
+    dagId,
+    bundlePath,
+    params: serialized.params,
+    defaultArgs: serialized.defaultArgs,
+    defaults: options.defaults ?? AIRFLOW_TASK_DEFAULTS,
+    modules,
+    callableMap: options.callableMap,
+    mappedTasksRun: options.mappedTasksRun,
+  };
   serialized.tasks.forEach((raw) => {
     const taskId = raw.task_id as string;
-    const task = buildTask(raw, taskId, types.get(taskId)!, downstream.get(taskId)!, {
-      file: fileloc,
-      dagId,
-      bundlePath,
-      params: serialized.params,
-      defaultArgs: serialized.defaultArgs,
-      defaults: options.defaults ?? AIRFLOW_TASK_DEFAULTS,
-      modules,
-      callableMap: options.callableMap,
-      mappedTasksRun: options.mappedTasksRun,
-    });
+    const task = buildTask(raw, taskId, types.get(taskId)!, downstream.get(taskId)!, ctx);
     task.upstreamTaskIds = upstream.get(taskId)!;
-    const before = ancestors(upstream, taskId);
     for (const source of task.xcomDependencies) {
       if (!downstream.has(source)) {
         throw invalid({ ...dagWhere, taskId }, `xcomref reads XCom of unknown task '${source}'`);
       }
-      if (!before.has(source)) {
+      if (!isUpstream(upstream, source, taskId)) {
         throw invalid(
           { ...dagWhere, taskId },
           `xcomref reads XCom of task '${source}', which is not upstream of '${taskId}'; add '${taskId}' to the downstream_task_ids of '${source}' (directly or through other tasks)`,

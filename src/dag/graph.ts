@@ -13,28 +13,69 @@ export function deriveUpstream(downstream: Edges): Edges {
 
 /**
  * Kahn's algorithm, ties broken by task order so the result is stable across loads. Returns the
- * order, or one cycle (first task repeated at the end) when the graph is not a DAG.
+ * order, or one cycle (first task repeated at the end) when the graph is not a DAG. The ready set is
+ * a min-heap of task positions: re-sorting it on every pop made a wide DAG quadratic.
  */
 export function topologicalOrder(downstream: Edges): { order: string[] } | { cycle: string[] } {
-  const indegree = new Map<string, number>([...downstream.keys()].map((id) => [id, 0]));
-  for (const children of downstream.values()) for (const c of children) indegree.set(c, (indegree.get(c) ?? 0) + 1);
-  const position = new Map([...downstream.keys()].map((id, i) => [id, i]));
-  const ready = [...downstream.keys()].filter((id) => indegree.get(id) === 0);
+  const ids = [...downstream.keys()];
+  const position = new Map(ids.map((id, i) => [id, i]));
+  const indegree = new Int32Array(ids.length);
+  for (const children of downstream.values()) for (const c of children) indegree[position.get(c)!]++;
+  const ready = new MinHeap();
+  indegree.forEach((d, i) => d === 0 && ready.push(i));
   const order: string[] = [];
-  while (ready.length > 0) {
-    ready.sort((a, b) => position.get(a)! - position.get(b)!);
-    const id = ready.shift()!;
+  while (ready.size > 0) {
+    const id = ids[ready.pop()];
     order.push(id);
     for (const c of downstream.get(id) ?? []) {
-      const d = indegree.get(c)! - 1;
-      indegree.set(c, d);
-      if (d === 0) ready.push(c);
+      const p = position.get(c)!;
+      if (--indegree[p] === 0) ready.push(p);
     }
   }
   if (order.length === downstream.size) return { order };
   const done = new Set(order);
-  const left = new Set([...downstream.keys()].filter((id) => !done.has(id)));
+  const left = new Set(ids.filter((id) => !done.has(id)));
   return { cycle: findCycle(downstream, left) };
+}
+
+/** A binary min-heap of non-negative integers. */
+class MinHeap {
+  private readonly items: number[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  push(v: number): void {
+    const a = this.items;
+    let i = a.push(v) - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (a[parent] <= v) break;
+      a[i] = a[parent];
+      i = parent;
+    }
+    a[i] = v;
+  }
+
+  pop(): number {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop()!;
+    if (a.length > 0) {
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= a.length) break;
+        const c = l + 1 < a.length && a[l + 1] < a[l] ? l + 1 : l;
+        if (a[c] >= last) break;
+        a[i] = a[c];
+        i = c;
+      }
+      a[i] = last;
+    }
+    return top;
+  }
 }
 
 /** Every node left after Kahn's algorithm has an edge to another left node; walk until one repeats. */
@@ -50,22 +91,40 @@ function findCycle(downstream: Edges, left: Set<string>): string[] {
   return [...path.slice(seenAt.get(id)), id];
 }
 
-/** All tasks upstream of `id`, transitively. */
-export function ancestors(upstream: Edges, id: string): Set<string> {
+/** All tasks upstream of any of `ids`, transitively (one walk for all of them, so selections stay linear). */
+export function ancestors(upstream: Edges, ids: string | Iterable<string>): Set<string> {
   const seen = new Set<string>();
-  const stack = [...(upstream.get(id) ?? [])];
+  const stack: string[] = [];
+  for (const id of typeof ids === 'string' ? [ids] : ids) stack.push(...(upstream.get(id) ?? []));
   while (stack.length > 0) {
     const u = stack.pop()!;
     if (seen.has(u)) continue;
     seen.add(u);
-    stack.push(...(upstream.get(u) ?? []));
+    for (const p of upstream.get(u) ?? []) if (!seen.has(p)) stack.push(p);
   }
   return seen;
 }
 
-/** All tasks downstream of `id`, transitively. */
-export function descendants(downstream: Edges, id: string): Set<string> {
-  return ancestors(downstream, id);
+/** All tasks downstream of any of `ids`, transitively. */
+export function descendants(downstream: Edges, ids: string | Iterable<string>): Set<string> {
+  return ancestors(downstream, ids);
+}
+
+/**
+ * Whether `target` is upstream of `id`. Stops at the first path found: an XCom reference usually
+ * names a direct upstream, so this is cheap where computing every task's ancestors was quadratic.
+ */
+export function isUpstream(upstream: Edges, target: string, id: string): boolean {
+  const seen = new Set<string>();
+  const stack = [...(upstream.get(id) ?? [])];
+  while (stack.length > 0) {
+    const u = stack.pop()!;
+    if (u === target) return true;
+    if (seen.has(u)) continue;
+    seen.add(u);
+    for (const p of upstream.get(u) ?? []) if (!seen.has(p)) stack.push(p);
+  }
+  return false;
 }
 
 /**
@@ -76,7 +135,8 @@ export function layersOf(order: readonly string[], upstream: Edges): string[][] 
   const layer = new Map<string, number>();
   const layers: string[][] = [];
   for (const id of order) {
-    const n = Math.max(-1, ...(upstream.get(id) ?? []).map((u) => layer.get(u) ?? 0)) + 1;
+    let n = 0; // a loop, not Math.max(...spread): a fan-in of 100,000 upstreams would overflow the stack
+    for (const u of upstream.get(id) ?? []) n = Math.max(n, (layer.get(u) ?? 0) + 1);
     layer.set(id, n);
     (layers[n] ??= []).push(id);
   }

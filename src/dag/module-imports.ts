@@ -12,6 +12,8 @@ export interface ModuleImports {
   files: string[];
   /** Imports that were seen but not followed, each with why. */
   notFollowed: string[];
+  /** Every path looked up (found or not): a file created there later can change the result. */
+  probed: string[];
 }
 
 const JS_EXTENSIONS = ['', '.js', '.mjs', '.cjs', '.ts', '.mts', '.cts', '/index.js', '/index.mjs', '/index.ts'];
@@ -19,15 +21,31 @@ const JS_STATIC = /(?:^|[\s;}])(?:import|export)\s+(?:[\w*${},\s]+?\s+from\s+)?(
 const JS_REQUIRE = /\brequire\s*\(\s*(['"])([^'"\n]+)\1\s*\)/g;
 const JS_DYNAMIC = /\b(import|require)\s*\(\s*([^)'"\s][^)]*)\)/g;
 
-const isFile = (p: string): boolean => existsSync(p) && statSync(p).isFile();
+const statIsFile = (p: string): boolean => existsSync(p) && statSync(p).isFile();
 const inside = (bundle: string, p: string): boolean => p === bundle || p.startsWith(bundle + sep);
 
-export function moduleImports(file: string, text: string, bundle: string): ModuleImports {
-  return ['.py', '.pyw'].includes(extname(file)) ? pythonImports(file, text, bundle) : jsImports(file, text, bundle);
+/** `isFile` answers the file-system lookups (a load's memoizing probe); every path asked is listed in `probed`. */
+export function moduleImports(
+  file: string,
+  text: string,
+  bundle: string,
+  isFile: (path: string) => boolean = statIsFile,
+): ModuleImports {
+  const probed: string[] = [];
+  const probe = (p: string): boolean => {
+    probed.push(p);
+    return isFile(p);
+  };
+  const found = ['.py', '.pyw'].includes(extname(file))
+    ? pythonImports(file, text, bundle, probe)
+    : jsImports(file, text, bundle, probe);
+  return { ...found, probed };
 }
 
-function jsImports(file: string, text: string, bundle: string): ModuleImports {
-  const out: ModuleImports = { files: [], notFollowed: [] };
+type Found = Omit<ModuleImports, 'probed'>;
+
+function jsImports(file: string, text: string, bundle: string, isFile: (p: string) => boolean): Found {
+  const out: Found = { files: [], notFollowed: [] };
   const specs = [...text.matchAll(JS_STATIC), ...text.matchAll(JS_REQUIRE)].map((m) => m[2]);
   for (const spec of new Set(specs)) {
     if (!spec.startsWith('./') && !spec.startsWith('../')) continue; // a package or node: builtin
@@ -49,17 +67,17 @@ const PY_FROM = /^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(?:\(([^)]*)\)|
 const PY_DYNAMIC = /\b(importlib\.import_module|__import__)\s*\(/g;
 
 /** A dotted module under `root`: `a/b.py` or the package `a/b/__init__.py`. */
-function pyModule(root: string, dotted: string): string | undefined {
+function pyModule(root: string, dotted: string, isFile: (p: string) => boolean): string | undefined {
   const base = join(root, ...dotted.split('.').filter(Boolean));
   return [`${base}.py`, join(base, '__init__.py')].find(isFile);
 }
 
-function pythonImports(file: string, text: string, bundle: string): ModuleImports {
-  const out: ModuleImports = { files: [], notFollowed: [] };
+function pythonImports(file: string, text: string, bundle: string, isFile: (p: string) => boolean): Found {
+  const out: Found = { files: [], notFollowed: [] };
   const add = (p: string | undefined) => p !== undefined && inside(bundle, p) && out.files.push(p);
   // Airflow puts the DAGs folder on sys.path, and a script's own folder is on it too.
   const roots = [...new Set([dirname(file), bundle])];
-  const absolute = (dotted: string) => roots.map((r) => pyModule(r, dotted)).find((p) => p !== undefined);
+  const absolute = (dotted: string) => roots.map((r) => pyModule(r, dotted, isFile)).find((p) => p !== undefined);
   for (const m of text.matchAll(PY_IMPORT)) {
     for (const part of m[1].split(',')) {
       const name = part.trim().split(/\s+/)[0];
@@ -81,9 +99,9 @@ function pythonImports(file: string, text: string, bundle: string): ModuleImport
       out.notFollowed.push(`from ${dots}${mod} import ... (outside the bundle)`);
       continue;
     }
-    const found = mod ? pyModule(base, mod) : undefined;
+    const found = mod ? pyModule(base, mod, isFile) : undefined;
     add(found);
-    const subs = members.map((n) => pyModule(base, mod ? `${mod}.${n}` : n)).filter((p) => p !== undefined);
+    const subs = members.map((n) => pyModule(base, mod ? `${mod}.${n}` : n, isFile)).filter((p) => p !== undefined);
     subs.forEach(add);
     if (!found && subs.length === 0 && mod) out.notFollowed.push(`from ${dots}${mod} import ... (no such file)`);
   }

@@ -191,6 +191,20 @@ export function unwrapAirflowJson(value: unknown, where: Where, depth = 0): unkn
         return inner;
     }
   }
-  // fromEntries defines own properties, so a "__proto__" key stays data and cannot touch prototypes.
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapAirflowJson(v, where, depth + 1)]));
+  return plainCopy(value, (v) => unwrapAirflowJson(v, where, depth + 1));
+}
+
+/**
+ * `{k: f(v)}` for every own key. A "__proto__" key is defined as data so it cannot touch the
+ * prototype; other keys are assigned, which keeps V8's fast objects (Object.fromEntries made slow
+ * dictionaries that every later spread of a task paid for).
+ */
+export function plainCopy(value: Record<string, unknown>, f: (v: unknown) => unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(value)) {
+    if (k === '__proto__')
+      Object.defineProperty(out, k, { value: f(value[k]), enumerable: true, writable: true, configurable: true });
+    else out[k] = f(value[k]);
+  }
+  return out;
 }

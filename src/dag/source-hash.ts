@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import canonicalize from 'canonicalize';
+import { FsProbe, type FileDeps } from './fs-probe.js';
 import { bundleRelative, moduleImports, type ModuleImports } from './module-imports.js';
 
 /**
@@ -37,15 +37,21 @@ export interface SourceClosure {
 /**
  * sha256 of module files, read once per file per DagBag load: many tasks share one module, and a
  * fresh hasher per load picks up edits. A serialized task alone cannot see a function body edit.
+ * Its FsProbe records which files each DAG read, so a registry can tell when to load it again.
  */
 export class ModuleHasher {
   private readonly memo = new Map<string, { digest: string; text: string }>();
   private readonly imports = new Map<string, ModuleImports>();
+  /** See computeSourceHash. */
+  readonly sourceHashes = new Map<string, string>();
+  private readonly closures = new Map<string, { closure: SourceClosure; deps: FileDeps }>();
+
+  constructor(readonly fs = new FsProbe()) {}
 
   private read(absolutePath: string): { digest: string; text: string } {
+    const bytes = this.fs.read(absolutePath);
     let got = this.memo.get(absolutePath);
     if (got === undefined) {
-      const bytes = readFileSync(absolutePath);
       got = { digest: sha256Hex(bytes), text: bytes.toString('utf8') };
       this.memo.set(absolutePath, got);
     }
@@ -56,9 +62,25 @@ export class ModuleHasher {
     return this.read(absolutePath).digest;
   }
 
-  /** The module and every local module it imports, each read once; cycles end where a file is seen again. */
+  /**
+   * The module and every local module it imports, each read once; cycles end where a file is seen
+   * again. Memoized per load (10,000 tasks often share one module); a memoized answer still records
+   * its files as the current DAG's dependencies.
+   */
   closure(absolutePath: string, bundlePath: string): SourceClosure {
-    const bundle = resolve(bundlePath);
+    const key = `${bundlePath}\0${absolutePath}`;
+    const memo = this.closures.get(key);
+    if (memo) {
+      this.fs.note(memo.deps);
+      return memo.closure;
+    }
+    const walked = this.fs.track(() => this.walk(absolutePath, resolve(bundlePath)));
+    if ('error' in walked) throw walked.error;
+    this.closures.set(key, { closure: walked.value, deps: walked.deps });
+    return walked.value;
+  }
+
+  private walk(absolutePath: string, bundle: string): SourceClosure {
     const out: SourceClosure = { files: {}, notFollowed: [] };
     const seen = new Set<string>();
     const todo = [absolutePath];
@@ -68,7 +90,8 @@ export class ModuleHasher {
       const { digest, text } = this.read(file);
       out.files[bundleRelative(bundle, file)] = digest;
       let found = this.imports.get(file);
-      if (!found) this.imports.set(file, (found = moduleImports(file, text, bundle)));
+      if (!found) this.imports.set(file, (found = moduleImports(file, text, bundle, (p) => this.fs.isFile(p))));
+      else for (const p of found.probed) this.fs.stat(p); // recorded for this walk's deps
       todo.push(...found.files);
       for (const n of found.notFollowed) out.notFollowed.push(`${bundleRelative(bundle, file)}: ${n}`);
     }
@@ -78,6 +101,19 @@ export class ModuleHasher {
 
 /** The source hash; `closure` adds the modules the callable's module imports (when it imports any). */
 export function computeSourceHash(source: TaskSource, modules: ModuleHasher, closure?: SourceClosure): string {
+  // Within one load the same fields and module give the same hash: 10,000 tasks calling one function hash once.
+  const memoKey = [source.taskType, source.bashCommand, source.pythonCallable, source.callable, source.callableFile]
+    .map((v) => (v === undefined ? '\u0001' : v))
+    .concat(closure ? 'c' : '')
+    .join('\0');
+  const known = modules.sourceHashes.get(memoKey);
+  if (known !== undefined) return known;
+  const hash = sourceHashOf(source, modules, closure);
+  modules.sourceHashes.set(memoKey, hash);
+  return hash;
+}
+
+function sourceHashOf(source: TaskSource, modules: ModuleHasher, closure?: SourceClosure): string {
   const imported = closure && Object.keys(closure.files).length > 1 ? sortedObject(closure.files) : undefined;
   const canonical = canonicalize({
     schema: SOURCE_HASH_SCHEMA,

@@ -55,9 +55,8 @@ export function buildTask(
   const runsAs = Object.hasOwn(RUNS_AS, taskType) ? RUNS_AS[taskType] : taskType;
   const operator = operatorOf(runsAs);
   const own = withPartialKwargs(rawTask);
-  const inherited = Object.entries(ctx.defaultArgs).filter(([k]) => !IDENTITY_FIELDS.has(k));
   // A task's own value wins, even null (which then means "not set").
-  const merged: Record<string, unknown> = { ...Object.fromEntries(inherited), ...own };
+  const merged: Record<string, unknown> = { ...inheritedArgs(ctx.defaultArgs), ...own };
   const notRunnable: string[] = [];
   if (runsAs === 'PythonOperator') readTaskFlowArgs(merged, taskType, notRunnable);
   const f = new FieldReader(where, merged);
@@ -106,7 +105,9 @@ export function buildTask(
   const callableRef = operator.callableField === 'callable' ? callable : (pythonCallable ?? callable);
   if (callableRef !== undefined && callableRef === callable) callableField = 'callable';
   const resolved =
-    callableRef !== undefined ? resolveCallableRef(callableRef, callableField, ctx.bundlePath, where) : undefined;
+    callableRef !== undefined
+      ? resolveCallableRef(callableRef, callableField, ctx.bundlePath, where, ctx.modules.fs)
+      : undefined;
 
   let sourceHash: string;
   let closure: SourceClosure | undefined;
@@ -165,6 +166,18 @@ export function buildTask(
     ...(closure?.notFollowed.length ? { sourceNotFollowed: closure.notFollowed } : {}),
     xcomDependencies,
   };
+}
+
+/** default_args without the identity fields, once per DAG (a DAG's tasks share one default_args object). */
+const inheritedMemo = new WeakMap<Record<string, unknown>, Record<string, unknown>>();
+function inheritedArgs(defaultArgs: Record<string, unknown>): Record<string, unknown> {
+  let got = inheritedMemo.get(defaultArgs);
+  if (!got) {
+    const kept = Object.keys(defaultArgs).filter((k) => !IDENTITY_FIELDS.has(k));
+    got = Object.fromEntries(kept.map((k) => [k, defaultArgs[k]]));
+    inheritedMemo.set(defaultArgs, got);
+  }
+  return got;
 }
 
 function missingCallable(taskType: string, taskId: string, key: string, file: string): string {

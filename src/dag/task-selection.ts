@@ -34,9 +34,7 @@ export function selectTasks(dag: Pick<Dag, 'dagId' | 'topoOrder' | 'tasks'>, sel
   const taken = new Set(matched);
   const downstream: Edges = new Map([...dag.tasks.values()].map((t) => [t.taskId, t.downstreamTaskIds]));
   const upstream: Edges = new Map([...dag.tasks.values()].map((t) => [t.taskId, t.upstreamTaskIds]));
-  for (const id of matched) {
-    if (sel.upstream) for (const u of ancestors(upstream, id)) taken.add(u);
-    if (sel.downstream) for (const d of descendants(downstream, id)) taken.add(d);
-  }
+  if (sel.upstream) for (const u of ancestors(upstream, matched)) taken.add(u);
+  if (sel.downstream) for (const d of descendants(downstream, matched)) taken.add(d);
   return dag.topoOrder.filter((id) => taken.has(id));
 }
