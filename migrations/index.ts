@@ -8,6 +8,7 @@ import { DagIsPaused1700000000008 } from './1700000000008-dag-is-paused.js';
 import { MapIndex1700000000009 } from './1700000000009-map-index.js';
 import { DagRunSchedule1700000000010 } from './1700000000010-dag-run-schedule.js';
 import { CacheOutputsAndFileMemo1700000000011 } from './1700000000011-cache-outputs-and-file-memo.js';
+import { DagFile1700000000012 } from './1700000000012-dag-file.js';
 
 /** Every migration in order; the data source runs these and never synchronizes. */
 export const migrations = [
@@ -21,4 +22,5 @@ export const migrations = [
   MapIndex1700000000009,
   DagRunSchedule1700000000010,
   CacheOutputsAndFileMemo1700000000011,
+  DagFile1700000000012,
 ];

@@ -9,6 +9,7 @@ import { CacheEvictionLog } from './models/cache-eviction.js';
 import type { CacheBackend } from './cache/types.js';
 import { loadSettings } from './config/index.js';
 import type { Settings } from './config/settings.js';
+import type { Dag } from './dag/model.js';
 import { openMetadataDb, type MetadataDb } from './db/data-source.js';
 import { BullMQExecutor } from './executor/bullmq/executor.js';
 import { LocalExecutor } from './executor/local-executor.js';
@@ -41,12 +42,27 @@ export class Runtime {
     return new Runtime(settings, db, clock);
   }
 
-  /** Parses the DAG bundles (once per command) and records DAGs and import errors. */
+  /** Every DAG, built (once per command): changed files are parsed and recorded, unchanged ones too but not rewritten. */
   async dags(): Promise<DagRegistry> {
     if (!this.registryLoaded) {
       await this.registry.refresh(this.clock.now());
       this.registryLoaded = true;
     }
+    return this.registry;
+  }
+
+  /**
+   * One DAG for a command about it: only its file is parsed (and files that changed since the last
+   * parse recorded in the DB); unknown ids get the registry's "not found; did you mean" error.
+   */
+  async dag(dagId: string): Promise<Dag> {
+    if (this.registryLoaded) return this.registry.get(dagId);
+    return this.registry.dags.get(dagId) ?? this.registry.load(dagId, this.clock.now());
+  }
+
+  /** The registry synced without building unchanged DAGs: for listings (`listed()`, `importErrors`, `knows`). */
+  async dagListing(): Promise<DagRegistry> {
+    if (!this.registryLoaded) await this.registry.scan(this.clock.now());
     return this.registry;
   }
 
@@ -89,15 +105,19 @@ export class Runtime {
   async scheduler(opts: Partial<SchedulerOptions> = {}): Promise<{ scheduler: Scheduler; executor: LocalExecutor }> {
     const executor = this.newExecutor();
     this.executors.push(executor);
+    const { only } = opts;
     const scheduler = new Scheduler({
       db: this.db,
       settings: this.settings,
       clock: this.clock,
-      registry: await this.dags(),
+      registry: only ? (await this.dag(only.dagId), this.registry) : await this.dags(),
       executor,
       decider: await this.decider(),
       schedulerId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
-      refreshDags: async () => void (await this.registry.refresh(this.clock.now())),
+      // A scheduler for one run (`dags test`) keeps only that DAG current.
+      refreshDags: only
+        ? async () => void (await this.registry.load(only.dagId, this.clock.now()))
+        : async () => void (await this.registry.refresh(this.clock.now())),
       cacheGc: this.settings.core.taskCachingEnabled
         ? async (now) => gcExpired(await this.cacheBackend(), now)
         : undefined,

@@ -48,7 +48,7 @@ export async function runPhase(
   phase: PhaseName | 'loop',
   opts: PhaseOptions = {},
 ): Promise<PhaseResult> {
-  const dag = (await rt.dags()).get(dagId);
+  const dag = await rt.dag(dagId);
   const runId = `bench_${phase}__${Date.now()}_${runSeq++}`;
   await new DagRunStore(rt.db).create(
     dag,

@@ -22,7 +22,7 @@ export async function planFor(
   opts: DryRunOpts,
   plannedStores?: Map<string, string>,
 ): Promise<CachePlan> {
-  const dag = (await rt.dags()).get(dagId);
+  const dag = await rt.dag(dagId);
   return planRun(await rt.decider(), {
     dag,
     runId: parseRunId(opts.runId) ?? defaultRunId(opts.runType ?? 'manual', logicalDate),

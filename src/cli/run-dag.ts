@@ -26,7 +26,7 @@ export function manualDataInterval(dag: Dag, logicalDate: Date): { start: Date; 
 
 /** Creates a queued manual run (and its task instances) for a DAG; a paused DAG's too, as Airflow. */
 export async function createRun(rt: Runtime, dagId: string, logicalDate: Date, opts: RunOpts) {
-  const dag = (await rt.dags()).get(dagId);
+  const dag = await rt.dag(dagId);
   return new DagRunStore(rt.db).create(
     dag,
     {
@@ -47,7 +47,7 @@ export async function createRun(rt: Runtime, dagId: string, logicalDate: Date, o
  * again when it exists, as `airflow dags test` reuses the run of its date; otherwise one is created.
  */
 export async function createOrReuseRun(rt: Runtime, dagId: string, logicalDate: Date, opts: RunOpts) {
-  const dag = (await rt.dags()).get(dagId);
+  const dag = await rt.dag(dagId);
   const store = new DagRunStore(rt.db);
   const runId = parseRunId(opts.runId) ?? defaultRunId('manual', logicalDate);
   const existing = await store.get(dagId, runId).catch(() => null);

@@ -3,7 +3,8 @@ import { join, resolve } from 'node:path';
 import { DagValidationError, MiniflowError, errorMessage } from '../errors.js';
 import type { Dag, DagBagResult, DagBundle, ImportErrorRecord } from './model.js';
 import { buildDag, type DagLoadOptions } from './dag-builder.js';
-import { ModuleHasher } from './source-hash.js';
+import { ModuleHasher, sha256Hex } from './source-hash.js';
+import { fingerprint, type FileDeps, type Fingerprint } from './fs-probe.js';
 import type { TaskDefaults } from './task-builder.js';
 import type { ScheduleDefaults } from './schedule.js';
 import { readCallableMap, type CallableMap } from './callable-map.js';
@@ -21,6 +22,65 @@ export function loadDagFile(file: string, bundle: DagBundle, options: DagLoadOpt
     throw new DagValidationError(fileloc, `cannot read the DAG file: ${errorMessage(e)}`);
   }
   return buildDag(fileloc, bytes, bundle, options);
+}
+
+/** One DAG file loaded for a registry: what it was, what it built (or why not), what else it read. */
+export interface TrackedDagFile {
+  fileloc: string;
+  /** Taken before the read, so an edit racing the read shows up as a change later. */
+  stamp: Fingerprint;
+  /** Wall-clock ms of the read (see the registry's racy-mtime check). */
+  readAtMs: number;
+  contentHash: string;
+  deps: FileDeps;
+  dag: Dag | null;
+  error: ImportErrorRecord | null;
+}
+
+/** The file's stamp, bytes and read time, or why it cannot be read. */
+export function readDagFile(
+  fileloc: string,
+): { stamp: Fingerprint; bytes: Buffer; readAtMs: number } | { error: string } {
+  const readAtMs = Date.now();
+  const stamp = fingerprint(fileloc);
+  try {
+    if (!stamp) throw new Error('not a regular file');
+    return { stamp, bytes: readFileSync(fileloc), readAtMs };
+  } catch (e) {
+    return { error: `cannot read the DAG file: ${errorMessage(e)}` };
+  }
+}
+
+/** Loads one DAG file recording every other file the load looks at (`options.modules` is the load's hasher). */
+export function loadTrackedDagFile(
+  file: string,
+  bundle: DagBundle,
+  options: DagLoadOptions & { modules: ModuleHasher },
+  read = readDagFile(resolve(file)),
+): TrackedDagFile {
+  const fileloc = resolve(file);
+  if ('error' in read) {
+    const error = importError(file, bundle, new DagValidationError(fileloc, read.error));
+    return {
+      fileloc,
+      stamp: { size: -1, mtimeMs: -1 },
+      readAtMs: Date.now(),
+      contentHash: '',
+      deps: {},
+      dag: null,
+      error,
+    };
+  }
+  const built = options.modules.fs.track(() => buildDag(fileloc, read.bytes, bundle, options));
+  return {
+    fileloc,
+    stamp: read.stamp,
+    readAtMs: read.readAtMs,
+    contentHash: 'value' in built ? built.value.fileHash : sha256Hex(read.bytes),
+    deps: built.deps,
+    dag: 'value' in built ? built.value : null,
+    error: 'error' in built ? importError(file, bundle, built.error) : null,
+  };
 }
 
 /**
@@ -85,7 +145,8 @@ export function loadDagBag(bundles: DagBundle[], options: DagBagOptions = {}): D
   return { dags, importErrors };
 }
 
-function importError(file: string, bundle: DagBundle, e: unknown): ImportErrorRecord {
+/** An error of one DAG file as the import_error row lists it. */
+export function importError(file: string, bundle: DagBundle, e: unknown): ImportErrorRecord {
   if (e instanceof DagValidationError) {
     return {
       filename: file,

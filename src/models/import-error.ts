@@ -29,3 +29,24 @@ export async function replaceImportErrors(
 export function listImportErrors(db: MetadataDb): Promise<ImportErrorRow[]> {
   return db.query<ImportErrorRow[]>('SELECT * FROM import_error ORDER BY id');
 }
+
+/**
+ * Replaces the recorded import errors when they differ from `errors` (file, DAG, task, message);
+ * an unchanged set keeps its rows and timestamps, so a refresh that found nothing new writes nothing.
+ */
+export async function syncImportErrors(t: SqlRunner, errors: readonly ImportErrorRecord[], now: Date): Promise<void> {
+  const rows = await t.query<ImportErrorRow[]>('SELECT * FROM import_error ORDER BY id');
+  const same =
+    rows.length === errors.length &&
+    rows.every((r, i) => {
+      const e = errors[i];
+      return (
+        r.filename === e.filename &&
+        r.bundle_name === e.bundleName &&
+        (r.dag_id ?? undefined) === e.dagId &&
+        (r.task_id ?? undefined) === e.taskId &&
+        r.stacktrace === e.message
+      );
+    });
+  if (!same) await replaceImportErrors(t, errors, now);
+}

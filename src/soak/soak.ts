@@ -78,7 +78,7 @@ async function main(): Promise<number> {
   let triggered = 0;
   const schedulers = Array.from({ length: o.db === 'postgres' ? 3 : 2 }, startScheduler);
   try {
-    const soakDag = (await rt.dags()).get(SOAK_DAG_ID);
+    const soakDag = await rt.dag(SOAK_DAG_ID);
     const runs = new DagRunStore(rt.db);
     const endAt = t0 + o.minutes * 60_000;
     let nextKill = Date.now() + o.killEvery * 1000 * (0.5 + Math.random());

@@ -23,6 +23,7 @@ test('migrations create every table on a fresh SQLite file and are idempotent', 
       'task_cache_entry',
       'cache_event',
       'file_hash_memo',
+      'dag_file',
     ]),
   );
   // Migration 11 (issue 13): recorded outputs and the accept record on entries, evicted bytes on events.
@@ -52,7 +53,7 @@ test('migrations create every table on a fresh SQLite file and are idempotent', 
   const again = await openMetadataDb(`sqlite:///${home}/airflow.db`, home);
   const ran = await again.query<unknown[]>('SELECT * FROM migrations');
   expect(ran).toHaveLength(migrations.length);
-  expect(migrations.length).toBe(10);
+  expect(migrations.length).toBe(11);
   await again.close();
 });
 

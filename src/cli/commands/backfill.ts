@@ -129,7 +129,7 @@ export function registerBackfill(dags: Command): void {
             const range = { dag_id: dagId, start_date: dates[0].toISOString(), end_date: dates.at(-1)!.toISOString() };
             return printPlans(plans, format === 'json', range);
           }
-          const dag = (await rt.dags()).get(dagId);
+          const dag = await rt.dag(dagId);
           const store = new DagRunStore(rt.db);
           // Progress and warnings go to stderr in both formats: stdout stays the table or the JSON.
           const log = (line: string) => void process.stderr.write(line + '\n');

@@ -32,7 +32,7 @@ export function registerCacheAccept(cache: Command): void {
     .action(async (dagId: string, taskId: string, opts: { yes?: boolean; output: string }) => {
       const format = parseFormat(opts.output);
       await withRuntime(async (rt) => {
-        const dag = (await rt.dags()).get(dagId);
+        const dag = await rt.dag(dagId);
         const task = dag.tasks.get(taskId);
         if (!task)
           throw new NotFoundError(`DAG '${dagId}' has no task '${taskId}' (its tasks: ${dag.topoOrder.join(', ')})`);

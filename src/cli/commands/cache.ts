@@ -47,7 +47,7 @@ async function checkDagFilter(rt: Runtime, backend: CacheBackend, dagId: string 
   if (dagId === undefined) return;
   let loaded: string[] = [];
   try {
-    loaded = [...(await rt.dags()).dags.keys()];
+    loaded = (await rt.dagListing()).listed().map((d) => d.dagId);
   } catch {
     // A DAG folder that cannot be read does not stop cache administration: the entries decide.
   }
@@ -278,7 +278,7 @@ export function registerCache(program: Command): void {
           );
         }
         await withRuntime(async (rt) => {
-          const dag = (await rt.dags()).get(dagId);
+          const dag = await rt.dag(dagId);
           const task = dag.tasks.get(taskId);
           if (!task) {
             const near = closestMatch(taskId, dag.topoOrder);
@@ -343,6 +343,6 @@ export function registerCache(program: Command): void {
 
 /** Imports of the task's code the source hash could not follow (issue 13.5), from the DAG as loaded now. */
 async function notFollowedImports(rt: Runtime, dagId: string, taskId: string): Promise<string[]> {
-  const dag = (await rt.dags()).dags.get(dagId);
+  const dag = await rt.dag(dagId).catch(() => undefined);
   return dag?.tasks.get(taskId)?.sourceNotFollowed ?? [];
 }

@@ -19,7 +19,10 @@ export interface ScheduleView {
 }
 
 /** The schedule views of the loaded DAGs, by dag_id. */
-export async function scheduleViews(rt: Runtime, dags: Iterable<Dag>): Promise<Map<string, ScheduleView>> {
+export async function scheduleViews(
+  rt: Runtime,
+  dags: Iterable<Pick<Dag, 'dagId' | 'schedule'>>,
+): Promise<Map<string, ScheduleView>> {
   const paused = await pausedDags(rt.db);
   const now = utc(rt.clock.now());
   const views = new Map<string, ScheduleView>();
@@ -53,7 +56,7 @@ export function registerDagSchedule(dags: Command): void {
       .argument('<dag_id>')
       .action(async (dagId: string) => {
         await withRuntime(async (rt) => {
-          (await rt.dags()).get(dagId); // a mistyped id names the closest DAG
+          await rt.dag(dagId); // a mistyped id names the closest DAG
           if (!(await setDagPaused(rt.db, dagId, paused))) throw new NotFoundError(`DAG '${dagId}' is not recorded`);
           process.stdout.write(`Dag: ${dagId}, paused: ${paused ? 'True' : 'False'}\n`);
         });
@@ -68,7 +71,7 @@ export function registerDagSchedule(dags: Command): void {
     .action(async (dagId: string, opts: { numExecutions: string }) => {
       const count = parsePositiveInt(opts.numExecutions, '--num-executions');
       await withRuntime(async (rt) => {
-        const dag = (await rt.dags()).get(dagId);
+        const dag = await rt.dag(dagId);
         if ((await pausedDags(rt.db)).get(dagId))
           process.stderr.write('[INFO] Please be reminded this DAG is PAUSED now.\n');
         const now = utc(rt.clock.now());

@@ -10,8 +10,8 @@ import { withRuntime } from '../with-runtime.js';
 
 /** A DAG id that is loaded or still has rows (its file was removed); otherwise the registry's "not found". */
 async function knownDagId(rt: Runtime, dagId: string): Promise<void> {
-  const reg = await rt.dags();
-  if (reg.dags.has(dagId) || (await hasDagRows(rt.db, dagId))) return;
+  const reg = await rt.dagListing();
+  if (reg.knows(dagId) || (await hasDagRows(rt.db, dagId))) return;
   reg.get(dagId); // throws the "not found; did you mean" error
 }
 
@@ -26,7 +26,7 @@ export function registerDagsInspect(dags: Command): void {
     .action(async (dagId: string, opts: { dot?: boolean; output: string }) => {
       const format = parseFormat(opts.output);
       await withRuntime(async (rt) => {
-        const dag = (await rt.dags()).get(dagId);
+        const dag = await rt.dag(dagId);
         if (opts.dot) return void process.stdout.write(dotGraph(dag));
         if (format === 'table') return void process.stdout.write(layeredGraph(dag));
         printJson({

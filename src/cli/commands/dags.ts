@@ -46,14 +46,15 @@ export function registerDags(program: Command): void {
     .action(async (opts: { output: string }) => {
       const format = parseFormat(opts.output);
       await withRuntime(async (rt) => {
-        const reg = await rt.dags();
-        const schedules = await scheduleViews(rt, reg.dags.values());
-        const rows = [...reg.dags.values()].map((d) => ({
+        const reg = await rt.dagListing();
+        const listed = reg.listed();
+        const schedules = await scheduleViews(rt, listed);
+        const rows = listed.map((d) => ({
           dag_id: d.dagId,
           fileloc: d.fileloc,
           bundle_name: d.bundleName,
           team_name: d.teamName,
-          tasks: d.tasks.size,
+          tasks: d.tasks,
           ...schedules.get(d.dagId)!,
         }));
         if (format === 'json') printJson(rows);
@@ -87,7 +88,7 @@ export function registerDags(program: Command): void {
     .action(async (opts: { output: string }) => {
       const format = parseFormat(opts.output);
       await withRuntime(async (rt) => {
-        const errors = (await rt.dags()).importErrors.map((e) => ({
+        const errors = (await rt.dagListing()).importErrors.map((e) => ({
           filename: e.filename,
           bundle_name: e.bundleName,
           dag_id: e.dagId ?? null,
@@ -118,7 +119,7 @@ export function registerDags(program: Command): void {
       await withRuntime(async (rt) => {
         const found = await new DagRunStore(rt.db).listNewestFirst(dagId, filter);
         // No runs may mean a mistyped id: say so (as Airflow does) instead of printing an empty list.
-        if (found.length === 0 && !(await hasDagRows(rt.db, dagId))) (await rt.dags()).get(dagId);
+        if (found.length === 0 && !(await hasDagRows(rt.db, dagId))) await rt.dag(dagId);
         const runs = found.map((r) => ({
           dag_id: r.dag_id,
           run_id: r.run_id,

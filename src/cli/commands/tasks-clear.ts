@@ -54,7 +54,7 @@ export function registerTasksClear(tasks: Command): void {
       const startDate = opts.startDate ? parseDate(opts.startDate, '--start-date') : undefined;
       const endDate = opts.endDate ? parseDate(opts.endDate, '--end-date') : undefined;
       await withRuntime(async (rt) => {
-        const dag = (await rt.dags()).get(dagId);
+        const dag = await rt.dag(dagId);
         if (opts.runId !== undefined) await knownRun(new DagRunStore(rt.db), dagId, opts.runId);
         const taskIds = selectTasks(dag, {
           regex: opts.taskRegex,

@@ -14,7 +14,7 @@ export function registerTasksList(tasks: Command): void {
     .action(async (dagId: string, opts: { tree?: boolean; output: string }) => {
       const format = parseFormat(opts.output);
       await withRuntime(async (rt) => {
-        const dag = (await rt.dags()).get(dagId);
+        const dag = await rt.dag(dagId);
         if (format === 'json') {
           if (opts.tree) return printJson(treeNodes(dag));
           return printJson(

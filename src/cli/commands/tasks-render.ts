@@ -35,7 +35,7 @@ export function registerTasksRender(tasks: Command): void {
       ) => {
         const format = parseFormat(opts.output);
         await withRuntime(async (rt) => {
-          const dag = (await rt.dags()).get(dagId);
+          const dag = await rt.dag(dagId);
           const task = dag.tasks.get(taskId);
           if (!task) throw new NotFoundError(`DAG '${dagId}' has no task '${taskId}'`);
           const when = logicalDate ? parseDate(logicalDate, 'logical_date') : rt.clock.now();

@@ -30,7 +30,7 @@ export function registerTasksTest(tasks: Command): void {
       ) => {
         const format = parseFormat(opts.output);
         await withRuntime(async (rt) => {
-          const dag = (await rt.dags()).get(dagId);
+          const dag = await rt.dag(dagId);
           const task = knownTask(dag, taskId);
           const when = logicalDate ? parseDate(logicalDate, 'logical_date') : rt.clock.now();
           const runs = new DagRunStore(rt.db);
