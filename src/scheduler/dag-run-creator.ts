@@ -4,7 +4,13 @@ import type { DagRunRow } from '../db/rows.js';
 import { errorMessage } from '../errors.js';
 import { pausedDags } from '../models/dag-pause.js';
 import { DagRunStore, defaultRunId } from '../models/dag-run.js';
+import { nextDataInterval } from '../dag/schedule-intervals.js';
 import { dueScheduledRuns, isSchedulable, utc } from './due-runs.js';
+
+/** Real-time ms a "not due before" answer is trusted: runs deleted or cleared by hand are seen this late at most. */
+const RECHECK_MS = 30_000;
+/** Real-time ms a paused flag is trusted: `dags unpause` reaches a running scheduler this late at most. */
+const PAUSED_RECHECK_MS = 1_000;
 
 export interface DagRunCreatorOptions {
   db: MetadataDb;
@@ -23,6 +29,12 @@ export interface DagRunCreatorOptions {
 export class DagRunCreator {
   private readonly runs: DagRunStore;
   private lastPass = -Infinity;
+  /**
+   * Per DAG (while its Dag object is the same): when its next run can become due, in clock ms, and
+   * until when (real time) that answer is trusted. The loop passes 20 times a second; without this,
+   * every pass read two rows and walked the cron schedule of every scheduled DAG.
+   */
+  private readonly notBefore = new Map<string, { dag: Dag; at: number; until: number; lastEnd?: number | null }>();
 
   constructor(private readonly o: DagRunCreatorOptions) {
     this.runs = new DagRunStore(o.db);
@@ -32,7 +44,11 @@ export class DagRunCreator {
   async createDue(now: Date): Promise<DagRunRow[]> {
     if (performance.now() - this.lastPass < this.o.minIntervalMs) return [];
     this.lastPass = performance.now();
-    const dags = [...this.o.dags().values()].filter((d) => isSchedulable(d.schedule));
+    const dags = [...this.o.dags().values()].filter((d) => {
+      const wait = this.notBefore.get(d.dagId);
+      const waiting = wait?.dag === d && now.getTime() < wait.at && this.lastPass < wait.until;
+      return !waiting && isSchedulable(d.schedule);
+    });
     if (dags.length === 0) return [];
     let paused: Map<string, boolean>;
     try {
@@ -44,7 +60,11 @@ export class DagRunCreator {
     const created: DagRunRow[] = [];
     for (const dag of dags) {
       // A DAG not recorded yet counts as paused: its row (and flag) comes with the next parse.
-      if (paused.get(dag.dagId) ?? true) continue;
+      if (paused.get(dag.dagId) ?? true) {
+        // Paused flags are re-read at most every PAUSED_RECHECK_MS while only paused DAGs are waiting.
+        this.notBefore.set(dag.dagId, { dag, at: Infinity, until: this.lastPass + PAUSED_RECHECK_MS });
+        continue;
+      }
       try {
         created.push(...(await this.createFor(dag, now)));
       } catch (err) {
@@ -56,13 +76,27 @@ export class DagRunCreator {
 
   private async createFor(dag: Dag, now: Date): Promise<DagRunRow[]> {
     const last = await this.runs.latestScheduled(dag.dagId);
+    const lastEnd = last ? Number(last.data_interval_end ?? last.logical_date) : null;
+    // A recheck that finds the same latest run keeps the answer: walking a cron schedule is the costly part.
+    const known = this.notBefore.get(dag.dagId);
+    if (known?.dag === dag && known.lastEnd === lastEnd && now.getTime() < known.at) {
+      known.until = this.lastPass + RECHECK_MS;
+      return [];
+    }
+    const lastIntervalEnd = lastEnd !== null ? utc(lastEnd) : null;
     const due = dueScheduledRuns({
       schedule: dag.schedule,
       isPaused: false,
-      lastIntervalEnd: last ? utc(Number(last.data_interval_end ?? last.logical_date)) : null,
+      lastIntervalEnd,
       activeRuns: await this.runs.countActive(dag.dagId),
       now: utc(now),
     });
+    if (due.length === 0) {
+      // Nothing due: nothing can be before the next interval ends (a run deleted meanwhile is seen within RECHECK_MS).
+      const next = nextDataInterval(dag.schedule, lastIntervalEnd, utc(now));
+      const at = next ? next.end.toMillis() : Infinity;
+      if (at > now.getTime()) this.notBefore.set(dag.dagId, { dag, at, until: this.lastPass + RECHECK_MS, lastEnd });
+    }
     const created: DagRunRow[] = [];
     for (const interval of due) {
       const logicalDate = interval.start.toJSDate();
