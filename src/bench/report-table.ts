@@ -2,6 +2,7 @@
 import chalk from 'chalk';
 import Table from 'cli-table3';
 import type { BenchReport, Distribution, OperatorResult } from './bench.js';
+import { renderWholeProcess } from './process-report.js';
 
 type Row = [string, (r: OperatorResult) => string];
 
@@ -97,7 +98,8 @@ export function renderBenchReport(report: BenchReport): string {
   const r = report.render;
   const us = (p: { p50: number | null; p99: number | null } | null) =>
     p ? `p50 ${f(p.p50)}  p99 ${f(p.p99)} µs` : 'n/a';
-  out.push(
+  if (r)
+    out.push(
     `Template rendering, µs per rendered field (${r.samples_per_template} samples each; ${r.engine} vs ${r.old_engine ?? 'old engine not installed: npm i --no-save nunjucks'}):`,
     `  all fields  new ${us(r.us_per_field.new)}   old ${us(r.us_per_field.old)}`,
     ...r.templates.map(
@@ -106,5 +108,6 @@ export function renderBenchReport(report: BenchReport): string {
     `  renders sent off the event loop during the bench: ${r.off_loop_renders}`,
   );
   out.push(`Peak memory (max RSS of this process): ${report.peak_rss_mb} MB`);
+  if (report.whole_process) out.push(renderWholeProcess(report.whole_process).trimEnd());
   return out.join('\n') + '\n';
 }
