@@ -66,7 +66,13 @@ export interface WholeProcessReport {
     floor_ms: number | null;
     x_floor: number | null;
   } | null;
-  warm_vs_off: { tasks: number; warm_ms: number | null; off_ms: number | null; ratio: number | null; target: number } | null;
+  warm_vs_off: {
+    tasks: number;
+    warm_ms: number | null;
+    off_ms: number | null;
+    ratio: number | null;
+    target: number;
+  } | null;
   cold_overhead: {
     tasks: number;
     on_ms: number | null;
@@ -85,7 +91,10 @@ export interface WholeProcessHooks {
 const ratio = (a: number | null | undefined, b: number | null | undefined): number | null =>
   a == null || b == null || b <= 0 ? null : round(a / b, 2);
 
-export async function runWholeProcess(o: WholeProcessOptions, hooks: WholeProcessHooks = {}): Promise<WholeProcessReport> {
+export async function runWholeProcess(
+  o: WholeProcessOptions,
+  hooks: WholeProcessHooks = {},
+): Promise<WholeProcessReport> {
   const base = mkdtempSync(join(tmpdir(), 'miniflow-bench-wp-'));
   const runner = new ProcessRunner();
   const stage = (s: string) => hooks.onStage?.(s);
@@ -120,35 +129,59 @@ export async function runWholeProcess(o: WholeProcessOptions, hooks: WholeProces
     for (const n of o.sizes) {
       stage(`dags test wide ${n}`);
       rows.push(
-        ...measureDag(runner, base, o.parallelism, { shape: 'wide', kind: 'node', tasks: n }, {
-          cold: o.slowRepeat,
-          warm: o.repeat,
-          off: n <= o.offMax ? o.slowRepeat : 0,
-        }),
+        ...measureDag(
+          runner,
+          base,
+          o.parallelism,
+          { shape: 'wide', kind: 'node', tasks: n },
+          {
+            cold: o.slowRepeat,
+            warm: o.repeat,
+            off: n <= o.offMax ? o.slowRepeat : 0,
+          },
+        ),
       );
       if (n >= o.diamondFrom && n > 1) {
         stage(`dags test diamond ${n}`);
         rows.push(
-          ...measureDag(runner, base, o.parallelism, { shape: 'diamond', kind: 'node', tasks: n }, {
-            cold: 1,
-            warm: o.repeat,
-            off: 0,
-          }),
+          ...measureDag(
+            runner,
+            base,
+            o.parallelism,
+            { shape: 'diamond', kind: 'node', tasks: n },
+            {
+              cold: 1,
+              warm: o.repeat,
+              off: 0,
+            },
+          ),
         );
       }
     }
     let warmVsOff: WholeProcessReport['warm_vs_off'] = null;
     if (o.ratioTasks > 0) {
       stage(`warm vs off ${o.ratioTasks}`);
-      const r = measureDag(runner, base, o.parallelism, { shape: 'wide', kind: 'node', tasks: o.ratioTasks }, {
-        cold: 1,
-        warm: o.repeat,
-        off: o.slowRepeat,
-      });
+      const r = measureDag(
+        runner,
+        base,
+        o.parallelism,
+        { shape: 'wide', kind: 'node', tasks: o.ratioTasks },
+        {
+          cold: 1,
+          warm: o.repeat,
+          off: o.slowRepeat,
+        },
+      );
       rows.push(...r);
       const warm = r.find((x) => x.mode === 'warm')?.sample.wall_ms;
       const off = r.find((x) => x.mode === 'off')?.sample.wall_ms;
-      warmVsOff = { tasks: o.ratioTasks, warm_ms: warm ?? null, off_ms: off ?? null, ratio: ratio(off, warm), target: 30 };
+      warmVsOff = {
+        tasks: o.ratioTasks,
+        warm_ms: warm ?? null,
+        off_ms: off ?? null,
+        ratio: ratio(off, warm),
+        target: 30,
+      };
     }
     const coldOverhead = o.overheadTasks > 0 ? measureColdOverhead(runner, base, o, stage) : null;
 

@@ -27,9 +27,17 @@ function row([what, s, floorMs, floor, x, check]: Cells): string[] {
 export function renderWholeProcess(wp: WholeProcessReport): string {
   const o = wp.options;
   const table = new Table({
-    head: ['whole process', 'wall ms (median, range)', 'CPU ms', 'peak RSS MB', 'runs', 'floor ms', 'floor', '× floor', ''].map(
-      (h) => chalk.bold(h),
-    ),
+    head: [
+      'whole process',
+      'wall ms (median, range)',
+      'CPU ms',
+      'peak RSS MB',
+      'runs',
+      'floor ms',
+      'floor',
+      '× floor',
+      '',
+    ].map((h) => chalk.bold(h)),
     style: { head: [], border: [], compact: true },
   });
   const fl = wp.floors;
@@ -37,16 +45,14 @@ export function renderWholeProcess(wp: WholeProcessReport): string {
     ['node -e 0', fl.node, '', 'floor', '', ''],
     ['python3 -c pass', fl.python3, '', 'floor', '', ''],
     ['bash -c true', fl.bash, '', 'floor', '', ''],
-    ...fl.sqlite_hits.map(
-      (h): Cells => [
-        `raw sqlite: ${h.hits} hits' rows, one transaction`,
-        { runs: o.repeat, wall_ms: h.ms, wall_ms_range: null, cpu_ms: null, peak_rss_mb: null },
-        '',
-        `floor (${f(h.per_hit_ms)} ms/hit)`,
-        '',
-        '',
-      ],
-    ),
+    ...fl.sqlite_hits.map((h): Cells => [
+      `raw sqlite: ${h.hits} hits' rows, one transaction`,
+      { runs: o.repeat, wall_ms: h.ms, wall_ms_range: null, cpu_ms: null, peak_rss_mb: null },
+      '',
+      `floor (${f(h.per_hit_ms)} ms/hit)`,
+      '',
+      '',
+    ]),
     ...wp.startup.map((s): Cells => [s.command, s.sample, f(s.floor_ms), s.floor, f(s.x_floor, 'x'), '']),
   ];
   if ('skipped' in wp.launcher) cells.push(['./miniflow --help', null, '', wp.launcher.skipped, '', '']);
@@ -61,7 +67,9 @@ export function renderWholeProcess(wp: WholeProcessReport): string {
     ]);
   for (const r of wp.dags_test) {
     const what = `dags test ${r.operator} ${r.shape} ${r.tasks} ${r.mode}`;
-    const check = r.ok ? chalk.green(r.mode === 'warm' ? `${r.hits} hits` : r.mode === 'cold' ? `${r.stored} stored` : 'ok') : chalk.red('NOT AS EXPECTED');
+    const check = r.ok
+      ? chalk.green(r.mode === 'warm' ? `${r.hits} hits` : r.mode === 'cold' ? `${r.stored} stored` : 'ok')
+      : chalk.red('NOT AS EXPECTED');
     cells.push([what, r.sample, f(r.floor_ms), r.floor, f(r.x_floor, 'x'), check]);
   }
   const out = [

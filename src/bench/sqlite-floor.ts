@@ -113,19 +113,22 @@ async function writeHits(
   const now = Date.now();
   const key = 'a'.repeat(64);
   await run(db, 'BEGIN');
-  let failed: Error | null = null;
+  const failed: Error[] = [];
   const onErr = (err: Error | null) => {
-    if (err) failed ??= err;
+    if (err) failed.push(err);
   };
   for (let i = 0; i < hits; i++) {
     const taskId = `t${i}`;
     // hitSet's fields in its order, then the guard's (id, try_number, now).
-    st.update.run(['floor-scheduler', now, now, now, 0, null, 'hit', key, 'floor', 'r0', 0.05, firstId + i, 0, now], onErr);
+    st.update.run(
+      ['floor-scheduler', now, now, now, 0, null, 'hit', key, 'floor', 'r0', 0.05, firstId + i, 0, now],
+      onErr,
+    );
     st.xcom.run(['floor', runId, taskId, String(i), now], onErr);
     st.event.run(['floor', runId, taskId, 1, key, 'floor', 0.1, 0.05, now], onErr);
   }
   await run(db, 'COMMIT');
-  if (failed) throw failed;
+  if (failed.length > 0) throw failed[0];
 }
 
 /** Every guarded UPDATE must have matched: a floor that wrote nothing would be no floor. */

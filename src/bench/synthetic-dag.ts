@@ -81,7 +81,11 @@ export function writeSyntheticDag(
   }
   const tasks = ids
     .flat()
-    .map((id, i) => ({ task_id: id, ...operatorFields(kind, i, opts.bashCommand), downstream_task_ids: downstream.get(id) ?? [] }));
+    .map((id, i) => ({
+      task_id: id,
+      ...operatorFields(kind, i, opts.bashCommand),
+      downstream_task_ids: downstream.get(id) ?? [],
+    }));
   const doc = {
     __version: 1,
     dag: {
