@@ -79,13 +79,11 @@ export function writeSyntheticDag(
       for (const parent of parents) downstream.set(parent, [...(downstream.get(parent) ?? []), id]);
     });
   }
-  const tasks = ids
-    .flat()
-    .map((id, i) => ({
-      task_id: id,
-      ...operatorFields(kind, i, opts.bashCommand),
-      downstream_task_ids: downstream.get(id) ?? [],
-    }));
+  const tasks = ids.flat().map((id, i) => ({
+    task_id: id,
+    ...operatorFields(kind, i, opts.bashCommand),
+    downstream_task_ids: downstream.get(id) ?? [],
+  }));
   const doc = {
     __version: 1,
     dag: {
