@@ -19,6 +19,7 @@ import {
   type SyntheticDag,
 } from './synthetic-dag.js';
 import { redact } from '../util/redact.js';
+import type { WholeProcessReport } from './process-bench.js';
 
 export interface BenchOptions {
   tasks: number;
@@ -122,9 +123,11 @@ export interface BenchReport {
   results: OperatorResult[];
   serial_hit_cost_ms: SerialHitCost | null;
   loop_scaling: LoopScalingRow[];
-  /** Template rendering per field, this engine against the old one (see render-bench.ts). */
-  render: RenderBenchResult;
+  /** Template rendering per field, this engine against the old one (see render-bench.ts); null with --no-in-process. */
+  render: RenderBenchResult | null;
   peak_rss_mb: number;
+  /** `dags test` and start-up as whole processes beside their floors (process-bench.ts); null when skipped. */
+  whole_process: WholeProcessReport | null;
 }
 
 const PHASES: PhaseName[] = ['disabled', 'cold', 'warm'];
@@ -212,6 +215,19 @@ export async function runBench(o: BenchOptions, hooks: BenchHooks = {}): Promise
     await rt.close();
     if (!o.keepHome) rmSync(home, { recursive: true, force: true });
   }
+  return {
+    ...emptyReport(o, dbConn),
+    airflow_home: o.keepHome ? home : null,
+    results,
+    serial_hit_cost_ms: serial,
+    loop_scaling: loopScaling,
+    render: render ?? null,
+    peak_rss_mb: peakRssMb(),
+  };
+}
+
+/** The report with no in-process measure in it (`--no-in-process`), and the frame of a full one. */
+export function emptyReport(o: BenchOptions, dbConn?: string): BenchReport {
   const { keepHome: _k, dbConn: _c, ...shown } = o;
   return {
     machine: {
@@ -220,13 +236,14 @@ export async function runBench(o: BenchOptions, hooks: BenchHooks = {}): Promise
       node: process.version,
       platform: `${process.platform}-${process.arch}`,
     },
-    options: { ...shown, db_conn: o.db === 'postgres' ? redact(dbConn) : 'sqlite (temporary file)' },
-    airflow_home: o.keepHome ? home : null,
-    results,
-    serial_hit_cost_ms: serial,
-    loop_scaling: loopScaling,
-    render: render,
+    options: { ...shown, db_conn: o.db === 'postgres' ? redact(dbConn ?? '') : 'sqlite (temporary file)' },
+    airflow_home: null,
+    results: [],
+    serial_hit_cost_ms: null,
+    loop_scaling: [],
+    render: null,
     peak_rss_mb: peakRssMb(),
+    whole_process: null,
   };
 }
 

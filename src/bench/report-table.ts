@@ -2,6 +2,7 @@
 import chalk from 'chalk';
 import Table from 'cli-table3';
 import type { BenchReport, Distribution, OperatorResult } from './bench.js';
+import { renderWholeProcess } from './process-report.js';
 
 type Row = [string, (r: OperatorResult) => string];
 
@@ -97,14 +98,16 @@ export function renderBenchReport(report: BenchReport): string {
   const r = report.render;
   const us = (p: { p50: number | null; p99: number | null } | null) =>
     p ? `p50 ${f(p.p50)}  p99 ${f(p.p99)} µs` : 'n/a';
-  out.push(
-    `Template rendering, µs per rendered field (${r.samples_per_template} samples each; ${r.engine} vs ${r.old_engine ?? 'old engine not installed: npm i --no-save nunjucks'}):`,
-    `  all fields  new ${us(r.us_per_field.new)}   old ${us(r.us_per_field.old)}`,
-    ...r.templates.map(
-      (t) => `  ${t.source.padEnd(38)} new ${us(t.new)}   old ${t.old ? us(t.old) : (t.old_error ?? 'n/a')}`,
-    ),
-    `  renders sent off the event loop during the bench: ${r.off_loop_renders}`,
-  );
+  if (r)
+    out.push(
+      `Template rendering, µs per rendered field (${r.samples_per_template} samples each; ${r.engine} vs ${r.old_engine ?? 'old engine not installed: npm i --no-save nunjucks'}):`,
+      `  all fields  new ${us(r.us_per_field.new)}   old ${us(r.us_per_field.old)}`,
+      ...r.templates.map(
+        (t) => `  ${t.source.padEnd(38)} new ${us(t.new)}   old ${t.old ? us(t.old) : (t.old_error ?? 'n/a')}`,
+      ),
+      `  renders sent off the event loop during the bench: ${r.off_loop_renders}`,
+    );
   out.push(`Peak memory (max RSS of this process): ${report.peak_rss_mb} MB`);
+  if (report.whole_process) out.push(renderWholeProcess(report.whole_process).trimEnd());
   return out.join('\n') + '\n';
 }

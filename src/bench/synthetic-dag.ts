@@ -29,10 +29,10 @@ export function writeBenchCallables(dagsFolder: string): void {
   writeFileSync(join(dir, 'noop.py'), 'def noop(i):\n    return i\n');
 }
 
-function operatorFields(kind: OperatorKind, i: number): Record<string, unknown> {
+function operatorFields(kind: OperatorKind, i: number, bashCommand?: string): Record<string, unknown> {
   switch (kind) {
     case 'bash':
-      return { task_type: 'BashOperator', bash_command: `echo ${i}` };
+      return { task_type: 'BashOperator', bash_command: bashCommand ?? `echo ${i}` };
     case 'node':
       return { task_type: 'NodeOperator', callable: `${CALLABLES_DIR}/noop.mjs:noop`, op_kwargs: { i } };
     case 'python':
@@ -58,6 +58,8 @@ export function writeSyntheticDag(
   shape: Shape,
   kind: OperatorKind,
   n: number,
+  /** For bash tasks: one command for every task instead of `echo <i>`. */
+  opts: { bashCommand?: string } = {},
 ): SyntheticDag {
   const sizes = layers(shape, n);
   const ids: string[][] = [];
@@ -77,9 +79,11 @@ export function writeSyntheticDag(
       for (const parent of parents) downstream.set(parent, [...(downstream.get(parent) ?? []), id]);
     });
   }
-  const tasks = ids
-    .flat()
-    .map((id, i) => ({ task_id: id, ...operatorFields(kind, i), downstream_task_ids: downstream.get(id) ?? [] }));
+  const tasks = ids.flat().map((id, i) => ({
+    task_id: id,
+    ...operatorFields(kind, i, opts.bashCommand),
+    downstream_task_ids: downstream.get(id) ?? [],
+  }));
   const doc = {
     __version: 1,
     dag: {

@@ -21,6 +21,7 @@ describe('miniflow bench -o json', () => {
       '10,30',
       '--hit-probe',
       '15',
+      '--no-whole-process',
     ]);
     expect(r.code).toBe(0);
     const report = r.data;
@@ -133,8 +134,19 @@ describe('miniflow bench -o json', () => {
   });
 
   test('--hit-probe 0 skips the serial probe', () => {
-    const r = h.json(['bench', '--tasks', '3', '--operator', 'empty', '--no-loop-scaling', '--hit-probe', '0']);
+    const r = h.json([
+      'bench',
+      '--tasks',
+      '3',
+      '--operator',
+      'empty',
+      '--no-loop-scaling',
+      '--hit-probe',
+      '0',
+      '--no-whole-process',
+    ]);
     expect(r.code).toBe(0);
     expect(r.data.serial_hit_cost_ms).toBeNull();
+    expect(r.data.whole_process).toBeNull();
   });
 });

@@ -1,6 +1,7 @@
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { runBench, type BenchHooks, type BenchOptions } from '../../bench/bench.js';
+import { emptyReport, runBench, type BenchHooks, type BenchOptions } from '../../bench/bench.js';
+import { runWholeProcess, type WholeProcessOptions } from '../../bench/process-bench.js';
 import { renderExecutorBench, runExecutorBench } from '../../bench/executor-bench.js';
 import { renderBenchReport } from '../../bench/report-table.js';
 import { fileHashProbe, renderFileHashProbe } from '../../bench/file-hash-probe.js';
@@ -9,11 +10,11 @@ import { UsageError } from '../../errors.js';
 import { parseFormat, printJson } from '../output.js';
 import { parsePositiveInt } from '../parse.js';
 
-function parseNonNegativeInt(value: string, flag: string): number {
+function parseNonNegativeInt(value: string, flag: string, max = MAX_TASKS): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isInteger(n) || n < 0)
     throw new UsageError(`${flag} must be a whole number >= 0, got '${value}'`);
-  if (n > MAX_TASKS) throw new UsageError(`${flag} is at most ${MAX_TASKS}, got ${n}`);
+  if (n > max) throw new UsageError(`${flag} is at most ${max}, got ${n}`);
   return n;
 }
 
@@ -37,6 +38,39 @@ interface BenchCliOpts {
   output: string;
   executor: string;
   workers: string;
+  inProcess: boolean;
+  wholeProcess: boolean;
+  processSizes: string;
+  repeat: string;
+  slowRepeat: string;
+  offMax: string;
+  diamondFrom: string;
+  ratioTasks: string;
+  overheadTasks: string;
+}
+
+/** Whole-process runs go past the in-process bound: a warm 100,000-task `dags test` is a target. */
+const MAX_PROCESS_TASKS = 100_000;
+
+function parseWholeProcess(o: BenchCliOpts, parallelism: number, keepHome: boolean): WholeProcessOptions | null {
+  if (!o.wholeProcess) return null;
+  const bounded = (v: string, flag: string, zeroOk: boolean) => {
+    const n = zeroOk ? parseNonNegativeInt(v, flag, MAX_PROCESS_TASKS) : parsePositiveInt(v, flag);
+    if (n > MAX_PROCESS_TASKS) throw new UsageError(`${flag} is at most ${MAX_PROCESS_TASKS}, got ${n}`);
+    return n;
+  };
+  const sizes = [...new Set(o.processSizes.split(',').map((s) => bounded(s.trim(), '--process-sizes', false)))];
+  return {
+    sizes: sizes.sort((a, b) => a - b),
+    repeat: parsePositiveInt(o.repeat, '--repeat'),
+    slowRepeat: parsePositiveInt(o.slowRepeat, '--slow-repeat'),
+    offMax: bounded(o.offMax, '--off-max', true),
+    diamondFrom: bounded(o.diamondFrom, '--diamond-from', false),
+    ratioTasks: bounded(o.ratioTasks, '--ratio-tasks', true),
+    overheadTasks: bounded(o.overheadTasks, '--overhead-tasks', true),
+    parallelism,
+    keepHome,
+  };
 }
 
 /** `--operator bash --operator node` and `--operator bash,node` both work. */
@@ -148,6 +182,23 @@ export function registerBench(program: Command): void {
     .option('-o, --output <format>', 'table or json', 'table')
     .option('--executor <name>', 'local (the cache bench), or bullmq: BullMQ workers vs the LocalExecutor', 'local')
     .option('--workers <list>', 'for --executor bullmq: worker counts to measure misses with', '1,2,4')
+    .option('--no-in-process', 'skip the in-process phases (operator kinds, hit probe, loop scaling, rendering)')
+    .option('--no-whole-process', 'skip the whole-process section (`dags test` and start-up as child processes)')
+    .option(
+      '--process-sizes <list>',
+      'whole process: task counts of the wide Node DAGs run cold then warm (full set: 1,1000,10000)',
+      '1,1000',
+    )
+    .option('--repeat <n>', 'whole process: runs per warm run, start-up and floor (median reported)', '3')
+    .option('--slow-repeat <n>', 'whole process: runs per cold and caching-off measure', '1')
+    .option('--off-max <n>', 'whole process: caching-off runs only up to this many tasks', '1000')
+    .option('--diamond-from <n>', 'whole process: sizes from this up also run as a layered diamond', '10000')
+    .option('--ratio-tasks <n>', 'whole process: warm vs caching-off ratio on this many Node tasks; 0 skips', '250')
+    .option(
+      '--overhead-tasks <n>',
+      "whole process: cold-run overhead, caching on vs off, on this many bash 'true' tasks; 0 skips",
+      '1000',
+    )
     .action(async (raw: BenchCliOpts) => {
       const format = parseFormat(raw.output);
       if (raw.executor !== 'local' && raw.executor !== 'bullmq')
@@ -174,16 +225,22 @@ export function registerBench(program: Command): void {
         return;
       }
       const options = parseOptions(raw);
+      const whole = parseWholeProcess(raw, options.parallelism, options.keepHome);
       const { hooks, stop } = progressHooks();
       let report;
       try {
-        report = await runBench(options, hooks);
+        report = raw.inProcess ? await runBench(options, hooks) : emptyReport(options);
+        if (whole) report.whole_process = await runWholeProcess(whole, { onStage: (s) => hooks.onStage?.(s, 0) });
       } finally {
         stop();
       }
       if (format === 'json') printJson(report);
       else process.stdout.write(renderBenchReport(report));
-      if (report.results.some((r) => !r.ok) || report.serial_hit_cost_ms?.ok === false) {
+      if (
+        report.results.some((r) => !r.ok) ||
+        report.serial_hit_cost_ms?.ok === false ||
+        report.whole_process?.ok === false
+      ) {
         process.stderr.write(
           'warning: some benchmark runs did not end as expected (see "runs ok"); their numbers are suspect\n',
         );
