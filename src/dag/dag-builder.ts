@@ -93,7 +93,8 @@ export function buildDag(file: string, bytes: Buffer, bundle: DagBundle, options
       mappedTasksRun: options.mappedTasksRun,
     });
     task.upstreamTaskIds = upstream.get(taskId)!;
-    const before = ancestors(upstream, taskId);
+    // Only a task that reads XComs needs its ancestors (a walk per task is quadratic on deep DAGs).
+    const before = task.xcomDependencies.length > 0 ? ancestors(upstream, taskId) : new Set<string>();
     for (const source of task.xcomDependencies) {
       if (!downstream.has(source)) {
         throw invalid({ ...dagWhere, taskId }, `xcomref reads XCom of unknown task '${source}'`);

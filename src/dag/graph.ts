@@ -16,24 +16,47 @@ export function deriveUpstream(downstream: Edges): Edges {
  * order, or one cycle (first task repeated at the end) when the graph is not a DAG.
  */
 export function topologicalOrder(downstream: Edges): { order: string[] } | { cycle: string[] } {
-  const indegree = new Map<string, number>([...downstream.keys()].map((id) => [id, 0]));
-  for (const children of downstream.values()) for (const c of children) indegree.set(c, (indegree.get(c) ?? 0) + 1);
-  const position = new Map([...downstream.keys()].map((id, i) => [id, i]));
-  const ready = [...downstream.keys()].filter((id) => indegree.get(id) === 0);
-  const order: string[] = [];
-  while (ready.length > 0) {
-    ready.sort((a, b) => position.get(a)! - position.get(b)!);
-    const id = ready.shift()!;
-    order.push(id);
-    for (const c of downstream.get(id) ?? []) {
-      const d = indegree.get(c)! - 1;
-      indegree.set(c, d);
-      if (d === 0) ready.push(c);
+  const ids = [...downstream.keys()];
+  const position = new Map(ids.map((id, i) => [id, i]));
+  const indegree = new Array<number>(ids.length).fill(0);
+  for (const children of downstream.values()) for (const c of children) indegree[position.get(c)!]++;
+  // A min-heap of positions: the earliest ready task in file order comes next (linear-logarithmic).
+  const heap: number[] = [];
+  const push = (v: number) => {
+    let i = heap.push(v) - 1;
+    while (i > 0 && heap[(i - 1) >> 1] > heap[i]) {
+      [heap[i], heap[(i - 1) >> 1]] = [heap[(i - 1) >> 1], heap[i]];
+      i = (i - 1) >> 1;
     }
+  };
+  const pop = (): number => {
+    const top = heap[0];
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < heap.length && heap[l] < heap[m]) m = l;
+        if (r < heap.length && heap[r] < heap[m]) m = r;
+        if (m === i) break;
+        [heap[i], heap[m]] = [heap[m], heap[i]];
+        i = m;
+      }
+    }
+    return top;
+  };
+  ids.forEach((_, i) => indegree[i] === 0 && push(i));
+  const order: string[] = [];
+  while (heap.length > 0) {
+    const id = ids[pop()];
+    order.push(id);
+    for (const c of downstream.get(id) ?? []) if (--indegree[position.get(c)!] === 0) push(position.get(c)!);
   }
   if (order.length === downstream.size) return { order };
   const done = new Set(order);
-  const left = new Set([...downstream.keys()].filter((id) => !done.has(id)));
+  const left = new Set(ids.filter((id) => !done.has(id)));
   return { cycle: findCycle(downstream, left) };
 }
 
