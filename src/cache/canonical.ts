@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 
 /**
@@ -11,8 +11,9 @@ export function canonicalJson(value: unknown): string {
   return text;
 }
 
+/** One-shot crypto.hash (Node 20.12+): no Hash object per call, on the scheduler's hot path. */
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return hash('sha256', text, 'hex');
 }
 
 /** sha256 hex of the canonical JSON of `value`. */

@@ -4,11 +4,11 @@ import type { Clock } from '../util/clock.js';
 import { canonicalJson } from './canonical.js';
 import { buildCacheEntry } from './entry.js';
 import { NO_ENTRY, type FailOpenCache } from './fail-open.js';
-import { computeCacheKey } from './key.js';
+import { computeCacheKey, identityComponents } from './key.js';
 import type { FileHashMemo } from './files/file-hash.js';
 import { renderPatterns } from './files/file-sets.js';
 import { checkOutputs, inputFileComponents, recordOutputs } from './files/outputs.js';
-import type { CacheDecisionKind, CacheEntry, CacheKey, EvictedEntry } from './types.js';
+import type { CacheDecisionKind, CacheEntry, CacheKey, EvictedEntry, KeyComponent } from './types.js';
 import { whyMissed } from './why-missed.js';
 
 export interface CachePolicy {
@@ -93,6 +93,8 @@ const SENSOR_OFF = 'sensors are not cached unless the sensor sets cache';
  * between "ready" and "hand to the executor", and calls `store` after a successful miss.
  */
 export class CacheDecider {
+  private readonly identities = new WeakMap<Task, KeyComponent[]>();
+
   constructor(
     private readonly cache: FailOpenCache | null,
     private readonly policy: CachePolicy,
@@ -205,7 +207,7 @@ export class CacheDecider {
     const cfg = task.cache!;
     const included: Record<string, Json | undefined> = {};
     for (const name of cfg.include_inputs) included[name] = contextField(ctx, name);
-    return computeCacheKey({
+    const parts = {
       teamName: dag.teamName,
       dagId: dag.dagId,
       taskId: task.taskId,
@@ -218,7 +220,11 @@ export class CacheDecider {
       variables: inputs[VARIABLES_READ],
       ...(files ? { files } : {}),
       outputs: cfg.outputs,
-    });
+    };
+    // A Task object belongs to one load of one DAG: its identity components never change.
+    let identity = this.identities.get(task);
+    if (!identity) this.identities.set(task, (identity = identityComponents(parts)));
+    return computeCacheKey(parts, identity);
   }
 
   /** Stores a successful try's value; never throws (a failed store never fails the task). */

@@ -30,6 +30,9 @@ export interface FailOpenOptions {
 
 type Guarded<T> = { ok: true; value: T } | { ok: false; reason: string };
 
+/** Keys per `getMany` call (a SQLite statement takes up to 500 parameters per chunk). */
+const LOOKUP_BATCH = 250;
+
 /**
  * The only way the scheduler talks to a cache backend. Every call races a deadline and every
  * failure becomes a value, never a rejection: a slow, hanging or broken backend makes the task run
@@ -98,25 +101,38 @@ export class FailOpenCache {
     return { outcome: 'hit', entry: { ...entry, expiresAt }, latencyMs };
   }
 
-  private pending: { keys: string[]; done: Promise<Guarded<Map<string, CacheEntry>>> } | null = null;
+  /** Keys waiting for the next `getMany`, each with the lookup waiting on it. */
+  private readonly waiting: { key: string; settle: (r: Guarded<CacheEntry | null>) => void }[] = [];
+  private batchesInFlight = 0;
 
   /**
-   * Lookups made in the same turn of the event loop share one `getMany` call, under one deadline:
-   * when a layer of tasks becomes ready at once, that is one round trip instead of one per task.
+   * Lookups made in the same turn of the event loop share `getMany` calls: when a layer of tasks
+   * becomes ready at once, that is one round trip per LOOKUP_BATCH keys instead of one per task.
+   * Batches go out one after another, each under its own deadline, started when it is sent: a
+   * 10,000-task layer is 40 quick calls, not one call that no deadline fits (which made every
+   * task of a warm run bypass the cache and run).
    */
-  private async batchedGet(key: string): Promise<Guarded<CacheEntry | null>> {
-    if (!this.pending) {
-      const keys: string[] = [];
-      const done = new Promise<void>((r) => setImmediate(r)).then(() => {
-        this.pending = null;
-        return this.guard(() => this.backend.getMany!(keys));
-      });
-      this.pending = { keys, done };
+  private batchedGet(key: string): Promise<Guarded<CacheEntry | null>> {
+    return new Promise((settle) => {
+      this.waiting.push({ key, settle });
+      if (this.waiting.length === 1 && this.batchesInFlight === 0) setImmediate(() => void this.sendBatches());
+    });
+  }
+
+  private async sendBatches(): Promise<void> {
+    if (this.batchesInFlight > 0) return;
+    this.batchesInFlight++;
+    try {
+      while (this.waiting.length > 0) {
+        const batch = this.waiting.splice(0, LOOKUP_BATCH);
+        const result = await this.guard(() => this.backend.getMany!(batch.map((w) => w.key)));
+        for (const w of batch) w.settle(result.ok ? { ok: true, value: result.value.get(w.key) ?? null } : result);
+        // Lookups made while this batch was out join the next one.
+        if (this.waiting.length > 0) await new Promise((r) => setImmediate(r));
+      }
+    } finally {
+      this.batchesInFlight--;
     }
-    this.pending.keys.push(key);
-    const result = await this.pending.done;
-    if (!result.ok) return result;
-    return { ok: true, value: result.value.get(key) ?? null };
   }
 
   /** The newest entry of a team, DAG and task, or null; undefined when the backend failed (fail-open). */

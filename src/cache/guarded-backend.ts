@@ -216,15 +216,26 @@ export class GuardedBackend implements CacheBackend {
       return Promise.reject(fail(`failed: ${describeThrown(err)}`));
     }
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const reason = fail(`did not answer within ${timeoutMs} ms`);
-        late?.markTimedOut(timeoutMs);
-        controller.abort(reason);
-        reject(reason);
-      }, timeoutMs);
+      let answered = false;
+      const timer = setTimeout(
+        // The deadline is the backend's, not this process's: when the event loop itself was busy
+        // past it (a 10,000-task layer keyed in one go), answers that arrived meanwhile are taken
+        // in first (I/O is polled before setImmediate runs), so only a backend that really has not
+        // answered is bypassed.
+        () =>
+          setImmediate(() => {
+            if (answered) return;
+            const reason = fail(`did not answer within ${timeoutMs} ms`);
+            late?.markTimedOut(timeoutMs);
+            controller.abort(reason);
+            reject(reason);
+          }),
+        timeoutMs,
+      );
       // Both handlers stay attached after the deadline, so a late settlement is never unhandled.
       answer.then(
         (value) => {
+          answered = true;
           clearTimeout(timer);
           try {
             const checked = check(value);
@@ -237,6 +248,7 @@ export class GuardedBackend implements CacheBackend {
           }
         },
         (err: unknown) => {
+          answered = true;
           clearTimeout(timer);
           const reason = fail(`failed: ${describeThrown(err)}`);
           late?.settle({ ok: false, reason: reason.message });

@@ -41,6 +41,11 @@ function component(name: string, value: Json): KeyComponent {
   }
 }
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+function hasLoneSurrogate(s: string): boolean {
+  return LONE_SURROGATE.test(s);
+}
+
 function isObject(value: Json | undefined): value is { [k: string]: Json } {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -81,20 +86,9 @@ function inputComponents(inputs: CacheKeyParts['inputs'], exclude: Set<string>):
  * context field, then one hash over the sorted (name, hash) pairs. Pure and allocation-light: it runs
  * on the scheduler's hot path for every cache-enabled task instance.
  */
-export function computeCacheKey(p: CacheKeyParts): CacheKey {
+export function computeCacheKey(p: CacheKeyParts, identity: KeyComponent[] = identityComponents(p)): CacheKey {
   const exclude = new Set(p.exclude);
-  const components: KeyComponent[] = [
-    component('team_name', p.teamName),
-    component('dag_id', p.dagId),
-    component('task_id', p.taskId),
-    component('source', p.sourceHash),
-    component('version', p.version),
-    // One per file, so a miss names the edited file; `source` already covers them.
-    ...Object.keys(p.sourceFiles ?? {})
-      .sort()
-      .map((f) => component(`source_file.${f}`, p.sourceFiles![f])),
-    ...inputComponents(p.inputs, exclude),
-  ];
+  const components: KeyComponent[] = [...identity, ...inputComponents(p.inputs, exclude)];
   for (const name of Object.keys(p.included).sort()) {
     // An absent context field is a value of its own: adding the field later must miss.
     components.push(component(`include.${name}`, p.included[name] ?? null));
@@ -107,10 +101,31 @@ export function computeCacheKey(p: CacheKeyParts): CacheKey {
   return { key: keyOf(components), components };
 }
 
+/**
+ * The components that name the task and its code, the same for every instance of a task in a DAG
+ * load: the decider computes them once per task (CacheDecider.keyFor) instead of once per instance.
+ */
+export function identityComponents(
+  p: Pick<CacheKeyParts, 'teamName' | 'dagId' | 'taskId' | 'sourceHash' | 'sourceFiles' | 'version'>,
+): KeyComponent[] {
+  return [
+    component('team_name', p.teamName),
+    component('dag_id', p.dagId),
+    component('task_id', p.taskId),
+    component('source', p.sourceHash),
+    component('version', p.version),
+    // One per file, so a miss names the edited file; `source` already covers them.
+    ...Object.keys(p.sourceFiles ?? {})
+      .sort()
+      .map((f) => component(`source_file.${f}`, p.sourceFiles![f])),
+  ];
+}
+
 /** The combined hash over components; independent of their order. */
 export function keyOf(components: KeyComponent[]): string {
   const pairs = components.map((c) => [c.name, c.hash]).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  return sha256Hex(canonicalJson(pairs));
+  // Names and hashes are well-formed strings: their canonical JSON (RFC 8785) is JSON.stringify's.
+  return sha256Hex(pairs.every(([n]) => !hasLoneSurrogate(n)) ? JSON.stringify(pairs) : canonicalJson(pairs));
 }
 
 export interface ComponentDiff {

@@ -1,7 +1,7 @@
 import chalk from 'chalk';
 import { UsageError } from '../errors.js';
-import Table from 'cli-table3';
 import { fitCells, terminalWidth, truncateText, type FitOptions } from './table-fit.js';
+import { renderTable } from './table-render.js';
 
 export type OutputFormat = 'table' | 'json';
 
@@ -51,14 +51,8 @@ export function printTable(
   const fitted = opts.full
     ? { head, rows: text, widths: null }
     : fitCells(head, text, opts.width ?? terminalWidth(), opts);
-  const table = new Table({
-    head: fitted.head.map((h) => chalk.bold(h)),
-    style: { head: [], border: [], compact: true },
-    // Content plus one space each side; cli-table3 then never cuts or pads beyond what was fitted.
-    ...(fitted.widths ? { colWidths: fitted.widths.map((w) => w + 2) } : {}),
-  });
-  for (const r of fitted.rows) table.push(r);
-  process.stdout.write(table.toString() + '\n');
+  const bold = fitted.head.map((h) => chalk.bold(h));
+  process.stdout.write(renderTable(bold, fitted.rows, fitted.widths) + '\n');
 }
 
 /** One line of free text (`cache show`'s value) cut to the terminal width, unless `full`. */

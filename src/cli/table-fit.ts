@@ -106,8 +106,13 @@ export function fitCells(
   total: number,
   opts: FitOptions = {},
 ): { head: string[]; rows: string[][]; widths: number[] } {
-  const natural = (rs: string[][]) =>
-    head.map((h, i) => Math.max(displayWidth(h), ...rs.map((r) => maxLineWidth(r[i] ?? ''))));
+  // A loop, not Math.max(...cells): a 100,000-row table would overflow the argument list.
+  const natural = (rs: string[][]) => {
+    const widths = head.map(displayWidth);
+    for (const r of rs)
+      for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i], maxLineWidth(r[i] ?? ''));
+    return widths;
+  };
   const fits = (ws: number[]) => ws.reduce((s, w) => s + w, 0) + tableChrome(ws.length) <= total;
   let cells = rows;
   if (!fits(natural(cells))) cells = rows.map((r) => r.map(shortTimestamps));
@@ -133,5 +138,6 @@ export function fitCells(
 }
 
 function maxLineWidth(text: string): number {
+  if (!text.includes('\n')) return displayWidth(text);
   return Math.max(0, ...text.split('\n').map(displayWidth));
 }

@@ -28,6 +28,54 @@ interface PendingHit extends CacheHit {
 /** Rows per multi-row INSERT of a batch's XComs and events. */
 const CHUNK = 80;
 
+/** Hits per SQLite statement: one JSON parameter, so no limit on bound variables applies. */
+const ROWS_PER_STATEMENT = 500;
+
+/** The columns of the cache_hit_write view, in the order hitRow() lists them. */
+const HIT_COLUMNS = [
+  'ti_id',
+  'try_number',
+  'now_ms',
+  'scheduler_id',
+  'start_ms',
+  'end_ms',
+  'hostname',
+  'decision',
+  'cache_key',
+  'reason',
+  'source_run_id',
+  'time_saved',
+  'team_name',
+  'latency_ms',
+  'value',
+] as const;
+
+const HIT_ROWS_SQL = `INSERT INTO cache_hit_write (${HIT_COLUMNS.join(', ')})
+  SELECT ${HIT_COLUMNS.map((_, i) => `j.value ->> ${i}`).join(', ')} FROM json_each(?) AS j`;
+
+/** One hit as a JSON array in HIT_COLUMNS order. */
+function hitRow(hit: CacheHit): unknown[] {
+  const { ti, outcome, cache, value } = hit;
+  const end = outcome.end.getTime();
+  return [
+    ti.id,
+    ti.try_number,
+    end,
+    hit.schedulerId,
+    outcome.start.getTime(),
+    end,
+    outcome.hostname ?? null,
+    cache.decision,
+    cache.key,
+    cache.reason,
+    cache.sourceRunId ?? null,
+    cache.timeSaved ?? null,
+    cache.teamName,
+    cache.latencyMs ?? null,
+    value === undefined ? null : xcomText(value),
+  ];
+}
+
 /**
  * A cache hit's whole write, for both engines: success (taking the try unless it was claimed), the
  * return_value XCom and the cache event, atomically, so a reader never sees one without the
@@ -42,48 +90,59 @@ const CHUNK = 80;
  */
 export class CacheHitWriter {
   private readonly pending: PendingHit[] = [];
+  /** SQLite hits that take their try: written as rows of one statement per turn. */
+  private readonly pendingRows: PendingHit[] = [];
 
   constructor(private readonly db: MetadataDb) {}
 
   /** True when the hit won (the task instance is now success); false when another scheduler took it. */
   write(hit: CacheHit): Promise<boolean> {
-    if (this.db.kind === 'sqlite' && !hit.claimed) return this.writeOneStatement(hit);
+    const sqliteRows = this.db.kind === 'sqlite' && !hit.claimed;
+    const queue = sqliteRows ? this.pendingRows : this.pending;
     return new Promise<boolean>((resolve, reject) => {
-      this.pending.push({ ...hit, resolve, reject });
-      if (this.pending.length === 1) setImmediate(() => void this.flush());
+      queue.push({ ...hit, resolve, reject });
+      if (queue.length === 1) setImmediate(() => void (sqliteRows ? this.flushRows() : this.flush()));
     });
   }
 
-  private async writeOneStatement(hit: CacheHit): Promise<boolean> {
-    const { ti, outcome, cache, value } = hit;
-    try {
-      await this.db.exec(
-        `INSERT INTO cache_hit_write (ti_id, try_number, now_ms, scheduler_id, start_ms, end_ms, hostname,
-           decision, cache_key, reason, source_run_id, time_saved, team_name, latency_ms, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [
-          ti.id,
-          ti.try_number,
-          outcome.end.getTime(),
-          hit.schedulerId,
-          outcome.start.getTime(),
-          outcome.end.getTime(),
-          outcome.hostname ?? null,
-          cache.decision,
-          cache.key,
-          cache.reason,
-          cache.sourceRunId ?? null,
-          cache.timeSaved ?? null,
-          cache.teamName,
-          cache.latencyMs ?? null,
-          value === undefined ? null : xcomText(value),
-        ],
-      );
-    } catch (err) {
-      if (errorMessage(err)?.includes(HIT_LOST_CLAIM)) return false;
-      throw err;
+  /**
+   * SQLite: the hits of one turn as rows of ONE `INSERT INTO cache_hit_write SELECT ... FROM
+   * json_each(?)` per chunk; the trigger does each row's guarded write. When one row's guard fails
+   * (another scheduler took that try), RAISE(ABORT) undoes the whole statement: the chunk is then
+   * written row by row, so every other hit still lands and the lost one reads false.
+   */
+  private async flushRows(): Promise<void> {
+    const batch = this.pendingRows.splice(0);
+    for (let i = 0; i < batch.length; i += ROWS_PER_STATEMENT) {
+      const chunk = batch.slice(i, i + ROWS_PER_STATEMENT);
+      try {
+        await this.db.exec(HIT_ROWS_SQL, [JSON.stringify(chunk.map(hitRow))]);
+        for (const h of chunk) {
+          wonHit(h);
+          h.resolve(true);
+        }
+      } catch (err) {
+        if (chunk.length > 1 && errorMessage(err)?.includes(HIT_LOST_CLAIM)) {
+          for (const h of chunk) await this.writeOneRow(h);
+        } else if (errorMessage(err)?.includes(HIT_LOST_CLAIM)) {
+          chunk[0].resolve(false);
+        } else {
+          for (const h of chunk) h.reject(err);
+        }
+      }
     }
-    wonHit(hit);
-    return true;
+  }
+
+  private async writeOneRow(h: PendingHit): Promise<void> {
+    try {
+      await this.db.exec(HIT_ROWS_SQL, [JSON.stringify([hitRow(h)])]);
+    } catch (err) {
+      if (errorMessage(err)?.includes(HIT_LOST_CLAIM)) h.resolve(false);
+      else h.reject(err);
+      return;
+    }
+    wonHit(h);
+    h.resolve(true);
   }
 
   private async flush(): Promise<void> {

@@ -1,9 +1,10 @@
-import type { Dag, Json } from '../dag/model.js';
+import type { Dag, Json, Task } from '../dag/model.js';
 import type { DagRunRow } from '../db/rows.js';
 import type { TemplateContext } from '../templating/index.js';
 import { FINISHED_STATES, RUN, TI, type DagRunState } from '../models/states.js';
 import type { TiRef } from '../models/task-instance.js';
 import { runKey, subKey, tiKey } from '../util/keys.js';
+import { addToCounts, countUpstream, type UpstreamCounts } from './trigger-rules.js';
 
 /**
  * A scheduler's in-memory view of one active DAG run: task instance states, what it has in flight,
@@ -27,6 +28,15 @@ export class RunTracker {
   readonly xcomsLoaded = new Set<string>();
   /** The run's template context, built on first use (its XCom reader reads this tracker live). */
   context?: TemplateContext;
+  /**
+   * Per task: the states of its upstream task instances, counted once and then kept current by
+   * recount(), so a fan-in task's trigger rule costs O(1) per upstream completion, not O(upstream).
+   */
+  private readonly upCounts = new Map<string, UpstreamCounts>();
+  /** The state each task instance (by tiKey) is counted in, in every entry of upCounts. */
+  private readonly counted = new Map<string, string | null>();
+  /** How long the last load took (real ms): a large run's view is re-read less often. */
+  loadCostMs = 0;
 
   constructor(
     public run: DagRunRow,
@@ -44,7 +54,8 @@ export class RunTracker {
 
   /** Whether the view is due a re-read from the DB. */
   refreshDue(now: number, everyMs: number): boolean {
-    return now - this.lastRefresh >= everyMs;
+    // A re-read costs O(task instances): at most ~5% of the time goes into re-reading the view.
+    return now - this.lastRefresh >= Math.max(everyMs, 20 * this.loadCostMs);
   }
 
   /**
@@ -72,6 +83,45 @@ export class RunTracker {
     for (const ti of this.tis.values()) if (!FINISHED_STATES.has(ti.state ?? '')) this.unfinished++;
     this.lastRefresh = now;
     this.loaded = true;
+    this.forgetCounts();
+  }
+
+  /** The upstream counts of a task (the states they were last counted in; see recount). */
+  upstreamCounts(task: Task): UpstreamCounts {
+    let counts = this.upCounts.get(task.taskId);
+    if (!counts) {
+      const states: (string | null)[] = [];
+      for (const u of task.upstreamTaskIds)
+        for (const ti of this.instances(u)) {
+          const key = tiKey(ti.task_id, ti.map_index);
+          if (!this.counted.has(key)) this.counted.set(key, ti.state);
+          states.push(this.counted.get(key)!);
+        }
+      counts = countUpstream(states);
+      this.upCounts.set(task.taskId, counts);
+    }
+    return counts;
+  }
+
+  /** A task instance changed state: move it between buckets of its downstream tasks' counts. */
+  recount(ti: TiRef): void {
+    const key = tiKey(ti.task_id, ti.map_index);
+    if (!this.counted.has(key)) return; // never counted: the next count reads its state
+    const before = this.counted.get(key)!;
+    if (before === ti.state) return;
+    for (const d of this.dag.tasks.get(ti.task_id)?.downstreamTaskIds ?? []) {
+      const counts = this.upCounts.get(d);
+      if (!counts) continue;
+      addToCounts(counts, before, -1);
+      addToCounts(counts, ti.state, 1);
+    }
+    this.counted.set(key, ti.state);
+  }
+
+  /** Counts are rebuilt from the states on next use (after a re-read, or when one was found stale). */
+  forgetCounts(): void {
+    this.upCounts.clear();
+    this.counted.clear();
   }
 
   /** The task's instances in map_index order (one for an unmapped task). */

@@ -241,7 +241,9 @@ export class Scheduler {
   /** Re-reads a run's task instances (adding rows for tasks the DAG gained) and evaluates each. */
   private async refresh(tracker: RunTracker, now: Date): Promise<void> {
     const { run } = tracker;
+    const started = performance.now();
     tracker.load(await this.tis.forRun(run.dag_id, run.run_id), now.getTime());
+    tracker.loadCostMs = performance.now() - started;
     const missing = tracker.missingTaskIds();
     if (missing.length > 0) {
       await this.runs.addTaskInstances(run, tracker.dag, missing);
@@ -268,9 +270,11 @@ export class Scheduler {
     if (ti.state !== null) return;
     const task = tracker.dag.tasks.get(ti.task_id)!;
     // Every instance of a mapped upstream counts (a downstream all_success waits for all of them).
+    // The kept counts answer "wait" in O(1); any other answer is checked against the states first.
+    if (evaluateTriggerRule(task.triggerRule, tracker.upstreamCounts(task)) === 'wait') return;
     const upstream = task.upstreamTaskIds.flatMap((u) => tracker.instances(u).map((i) => i.state));
     const readiness = evaluateTriggerRule(task.triggerRule, countUpstream(upstream));
-    if (readiness === 'wait') return;
+    if (readiness === 'wait') return tracker.forgetCounts(); // stale counts: rebuilt on next use
     if (readiness === 'run' && task.mapping && ti.map_index < 0)
       return this.start(tracker, ti, async () => {
         await expandMappedTask(this.deps, tracker, ti, task);
@@ -306,6 +310,7 @@ export class Scheduler {
       })
       .finally(() => {
         tracker.inFlight.delete(key);
+        tracker.recount(ti);
         this.work.delete(p);
         if (ti.state === TI.UP_FOR_RETRY) this.evaluateInstance(tracker, ti);
         for (const d of task.downstreamTaskIds) this.evaluate(tracker, d);

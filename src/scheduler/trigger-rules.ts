@@ -17,12 +17,17 @@ export function countUpstream(states: Iterable<string | null | undefined>): Upst
   const c: UpstreamCounts = { total: 0, success: 0, skipped: 0, failed: 0, upstreamFailed: 0 };
   for (const s of states) {
     c.total++;
-    if (s === TI.SUCCESS) c.success++;
-    else if (s === TI.SKIPPED) c.skipped++;
-    else if (s === TI.FAILED) c.failed++;
-    else if (s === TI.UPSTREAM_FAILED) c.upstreamFailed++;
+    addToCounts(c, s, 1);
   }
   return c;
+}
+
+/** Adds (delta 1) or removes (delta -1) one finished state; unfinished states are only in `total`. */
+export function addToCounts(c: UpstreamCounts, state: string | null | undefined, delta: 1 | -1): void {
+  if (state === TI.SUCCESS) c.success += delta;
+  else if (state === TI.SKIPPED) c.skipped += delta;
+  else if (state === TI.FAILED) c.failed += delta;
+  else if (state === TI.UPSTREAM_FAILED) c.upstreamFailed += delta;
 }
 
 const done = (c: UpstreamCounts) => c.success + c.skipped + c.failed + c.upstreamFailed === c.total;

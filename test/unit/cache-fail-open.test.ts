@@ -143,3 +143,33 @@ test('the timeout must be positive', async () => {
   expect(() => new FailOpenCache(backend, { timeoutMs: 0 })).toThrow(ConfigError);
   expect(() => new FailOpenCache(backend, { timeoutMs: Number.NaN })).toThrow(/task_cache_check_timeout/);
 });
+
+test('a layer of 10,000 lookups in one turn is served in bounded batches, each under its own deadline: none bypasses', async () => {
+  const e = entry(0);
+  const sizes: number[] = [];
+  // Every call takes a while: one call for all keys, or all calls under one deadline, would time out.
+  const slow: CacheBackend = {
+    get: () => Promise.resolve(null),
+    getMany: async (keys: string[]) => {
+      sizes.push(keys.length);
+      await new Promise((r) => setTimeout(r, 20));
+      return new Map(keys.filter((k) => k === e.key).map((k) => [k, e]));
+    },
+    set: () => Promise.resolve(),
+    recordHit: () => Promise.resolve(),
+    delete: () => Promise.resolve(),
+    clear: () => Promise.resolve(0),
+    list: () => Promise.resolve([]),
+    latestFor: () => Promise.resolve(null),
+    stats: () => Promise.resolve({ entries: 0, totalBytes: 0 }),
+    close: () => Promise.resolve(),
+  } as unknown as CacheBackend;
+  const cache = new FailOpenCache(slow, { timeoutMs: 300, clock: fixedClock(T0) });
+  const keys = Array.from({ length: 10_000 }, (_, i) => (i === 7 ? e.key : `k${i}`));
+  const results = await Promise.all(keys.map((k) => cache.lookup(k)));
+  expect(results.filter((r) => r.outcome === 'bypass')).toHaveLength(0);
+  expect(results[7].outcome).toBe('hit');
+  expect(results.filter((r) => r.outcome === 'miss')).toHaveLength(9_999);
+  expect(Math.max(...sizes)).toBeLessThanOrEqual(250);
+  expect(sizes.reduce((a, b) => a + b, 0)).toBe(10_000);
+});

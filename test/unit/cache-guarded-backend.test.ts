@@ -185,3 +185,17 @@ test('a custom backend without setEvicting still keeps the quota: store, then li
   expect(evicted.map((e) => e.key)).toEqual(['old']);
   expect((await wrapped.list({})).map((e) => e.key).sort()).toEqual(['hit', 'new']);
 });
+
+test('an answer that arrived while this process was busy past the deadline is taken, not bypassed', async () => {
+  const { stat } = await import('node:fs');
+  // The backend answers through real I/O (the thread pool), long before the deadline.
+  const raw = {
+    get: (key: string) => new Promise((resolve) => stat(home, () => resolve(entry({ key, value: 1, sizeBytes: 1 })))),
+  };
+  const backend = GuardedBackend.wrap(raw, 'raw', guard);
+  const answer = backend.get('k');
+  // Then the event loop is busy for four deadlines (a huge layer of tasks keyed in one go).
+  const until = Date.now() + 4 * guard.timeoutMs;
+  while (Date.now() < until);
+  await expect(answer).resolves.toMatchObject({ key: 'k', value: 1 });
+});

@@ -64,6 +64,27 @@ function hitWriteSuite(open: () => Promise<{ db: MetadataDb; done: () => Promise
       ti.run_id,
     ]);
 
+  test('hits of one turn land together; one whose try another scheduler took reads false, the others win', async () => {
+    const tis = await Promise.all([1, 2, 3, 4, 5].map(() => newTi()));
+    // Another scheduler claims the third one after this scheduler saw it.
+    await db.exec("UPDATE task_instance SET state = 'scheduled', try_number = 1, scheduler_id = 'other' WHERE id = ?", [
+      tis[2].id,
+    ]);
+    const won = await Promise.all(tis.map((ti, i) => hit(ti, 'sched_a', at(1000 + i), i, RECORD)));
+    expect(won).toEqual([true, true, false, true, true]);
+    for (const [i, ti] of tis.entries()) {
+      if (i === 2) {
+        expect(await row(ti)).toMatchObject({ state: 'scheduled', scheduler_id: 'other' });
+        expect(await xcoms(ti)).toEqual([]);
+        expect(await events(ti)).toEqual([]);
+      } else {
+        expect(await row(ti)).toMatchObject({ state: 'success', try_number: 1, cache_decision: 'hit' });
+        expect(await xcoms(ti)).toEqual([{ key: 'return_value', value: String(i) }]);
+        expect(await events(ti)).toHaveLength(1);
+      }
+    }
+  });
+
   test('a hit on a fresh task instance writes success, the XCom and the event together', async () => {
     const ti = await newTi();
     expect(await hit(ti, 'sched_a', at(1000), { rows: [1, 'two'] }, RECORD)).toBe(true);
@@ -178,11 +199,55 @@ function hitWriteSuite(open: () => Promise<{ db: MetadataDb; done: () => Promise
   });
 }
 
+/** The statements SQLite ran during `body`, each by its first three words (sqlite3_trace). */
+async function traced(db: MetadataDb, body: () => Promise<void>): Promise<string[]> {
+  const conn = (db.dataSource.driver as unknown as { databaseConnection: sqlite3.Database }).databaseConnection;
+  const seen: string[] = [];
+  const trace = (sql: string) => seen.push(sql);
+  conn.on('trace', trace);
+  await body();
+  // Trace events reach JavaScript asynchronously, in order: once a marker statement's has come,
+  // every earlier one has too.
+  await db.query("SELECT 'end of trace'");
+  for (let i = 0; i < 500 && !seen.some((sql) => sql.includes('end of trace')); i++)
+    await new Promise((r) => setTimeout(r, 2));
+  conn.removeListener('trace', trace);
+  // sqlite3_trace reports a trigger's body as comment lines, not as statements of their own.
+  return seen
+    .filter((sql) => !sql.startsWith('--') && !sql.includes('end of trace'))
+    .map((sql) => sql.trim().split(/\s+/).slice(0, 3).join(' '));
+}
+
 describe('cache hit write on SQLite', () => {
   hitWriteSuite(async () => {
     const home = mkdtempSync(join(tmpdir(), 'mf-hitwrite-'));
     const db = await openMetadataDb(`sqlite:///${home}/airflow.db`, home);
     return { db, done: () => db.close() };
+  });
+
+  test('the hits of one turn are one statement on SQLite, however many', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'mf-hitwrite-'));
+    const db = await openMetadataDb(`sqlite:///${home}/airflow.db`, home);
+    const store = new TaskInstanceStore(db);
+    const writer = new CacheHitWriter(db);
+    for (let i = 0; i < 300; i++)
+      await db.exec('INSERT INTO task_instance (dag_id, run_id, task_id, operator) VALUES (?, ?, ?, ?)', [
+        'd',
+        'r',
+        `t${i}`,
+        'BashOperator',
+      ]);
+    const tis = await store.forRun('d', 'r');
+    const seen = await traced(db, async () => {
+      const won = await Promise.all(
+        tis.map((ti, i) => writer.write({ ti, schedulerId: 's', outcome: at(1000), value: i, cache: RECORD })),
+      );
+      expect(won.every(Boolean)).toBe(true);
+    });
+    expect(seen).toEqual(['INSERT INTO cache_hit_write']);
+    expect(await db.query('SELECT count(*) AS n FROM xcom')).toEqual([{ n: 300 }]);
+    expect(await db.query("SELECT count(*) AS n FROM task_instance WHERE state = 'success'")).toEqual([{ n: 300 }]);
+    await db.close();
   });
 
   test('a lone hit is one statement on SQLite (the trigger does the rest)', async () => {
@@ -194,22 +259,10 @@ describe('cache hit write on SQLite', () => {
       "INSERT INTO task_instance (dag_id, run_id, task_id, operator) VALUES ('d', 'r', 't', 'BashOperator')",
     );
     const [ti] = await store.forRun('d', 'r');
-    const conn = (db.dataSource.driver as unknown as { databaseConnection: sqlite3.Database }).databaseConnection;
-    const seen: string[] = [];
-    const trace = (sql: string) => seen.push(sql);
-    conn.on('trace', trace);
-    expect(await hit({ ti, schedulerId: 'sched_a', outcome: at(1000), value: 7, cache: RECORD })).toBe(true);
-    // Trace events reach JavaScript asynchronously, in order: once a marker statement's has come,
-    // every earlier one has too.
-    await db.query("SELECT 'end of trace'");
-    for (let i = 0; i < 500 && !seen.some((sql) => sql.includes('end of trace')); i++)
-      await new Promise((r) => setTimeout(r, 2));
-    conn.removeListener('trace', trace);
-    const statements = seen.filter((sql) => !sql.startsWith('--') && !sql.includes('end of trace'));
-    // sqlite3_trace reports the trigger's body as a comment line, not as statements of their own.
-    expect(statements.map((sql) => sql.trim().split(/\s+/).slice(0, 3).join(' '))).toEqual([
-      'INSERT INTO cache_hit_write',
-    ]);
+    const seen = await traced(db, async () => {
+      expect(await hit({ ti, schedulerId: 'sched_a', outcome: at(1000), value: 7, cache: RECORD })).toBe(true);
+    });
+    expect(seen).toEqual(['INSERT INTO cache_hit_write']);
     await db.close();
   });
 });

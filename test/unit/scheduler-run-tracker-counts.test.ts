@@ -1,0 +1,68 @@
+/**
+ * The run view's upstream counts (run-tracker.ts): counted once per task, then moved between
+ * buckets as upstream task instances finish, so a fan-in task is O(1) per upstream completion.
+ * After every recount they equal a count of the states themselves.
+ */
+import fc from 'fast-check';
+import { buildDag } from '../../src/dag/dag-builder.js';
+import type { TiRef } from '../../src/models/task-instance.js';
+import { RunTracker } from '../../src/scheduler/run-tracker.js';
+import { countUpstream } from '../../src/scheduler/trigger-rules.js';
+
+const STATES = [null, 'scheduled', 'running', 'success', 'failed', 'skipped', 'upstream_failed', 'up_for_retry'];
+
+function fanIn(n: number) {
+  const tasks = [
+    ...Array.from({ length: n }, (_, i) => ({
+      task_id: `u${i}`,
+      task_type: 'EmptyOperator',
+      downstream_task_ids: ['sink'],
+    })),
+    { task_id: 'sink', task_type: 'EmptyOperator', downstream_task_ids: [] },
+  ];
+  const bytes = Buffer.from(JSON.stringify({ __version: 1, dag: { dag_id: 'fan_in', tasks } }));
+  return buildDag('/tmp/fan_in.json', bytes, { name: 'dags-folder', path: '/tmp', teamName: null });
+}
+
+function tracker(n: number): { t: RunTracker; tis: TiRef[] } {
+  const dag = fanIn(n);
+  const t = new RunTracker({ dag_id: 'fan_in', run_id: 'r' } as never, dag);
+  const tis = [...dag.tasks.keys()].map(
+    (task_id, id) =>
+      ({ id, dag_id: 'fan_in', run_id: 'r', task_id, map_index: -1, state: null, try_number: 0 }) as unknown as TiRef,
+  );
+  t.load(tis, 0);
+  return { t, tis };
+}
+
+test('kept counts equal a fresh count after any sequence of transitions', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.nat(19), fc.constantFrom(...STATES)), { maxLength: 80 }),
+      fc.array(fc.nat(79), { maxLength: 5 }),
+      (moves, forgetAt) => {
+        const { t, tis } = tracker(20);
+        const sink = t.dag.tasks.get('sink')!;
+        t.upstreamCounts(sink);
+        moves.forEach(([i, state], step) => {
+          tis[i].state = state;
+          t.recount(tis[i]);
+          if (forgetAt.includes(step)) t.forgetCounts();
+          expect(t.upstreamCounts(sink)).toEqual(countUpstream(tis.slice(0, 20).map((ti) => ti.state)));
+        });
+      },
+    ),
+    { numRuns: 200 },
+  );
+});
+
+test('a 20,000-way fan-in is counted once, then each completion is one bucket move', () => {
+  const { t, tis } = tracker(20_000);
+  const sink = t.dag.tasks.get('sink')!;
+  expect(t.upstreamCounts(sink)).toMatchObject({ total: 20_000, success: 0 });
+  for (const ti of tis.slice(0, 20_000)) {
+    ti.state = 'success';
+    t.recount(ti);
+  }
+  expect(t.upstreamCounts(sink)).toMatchObject({ total: 20_000, success: 20_000 });
+});
