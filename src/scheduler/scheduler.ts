@@ -26,6 +26,9 @@ import type { LoopOptions, SchedulerOptions, StopReason } from './options.js';
 
 export type { LoopOptions, SchedulerOptions, StopReason } from './options.js';
 
+/** The longest idle sleep: Airflow's default scheduler_idle_sleep_time, so a new run is seen within a second. */
+const IDLE_NAP_MAX_MS = 1000;
+
 /**
  * The scheduling loop: picks up queued DAG runs, decides which task instances are ready (trigger
  * rules) and starts an attempt for each (attempt-pipeline.ts: cache check, hit write or claim and
@@ -59,6 +62,8 @@ export class Scheduler {
   private lastRunPoll = -Infinity;
   /** Whether the last tick polled: "nothing left to do" is only true of a view just read. */
   private lastTickPolled = false;
+  /** The current idle sleep (see napMs). */
+  private nap = 0;
 
   constructor(private readonly o: SchedulerOptions) {
     this.runs = new DagRunStore(o.db);
@@ -169,7 +174,7 @@ export class Scheduler {
         if (this.lastTickPolled) return 'idle';
         continue;
       }
-      await this.idle.sleep(scheduler.idleSleepTime * 1000, opts.signal);
+      await this.idle.sleep(this.napMs(scheduler.idleSleepTime * 1000), opts.signal);
     }
   }
 
@@ -241,8 +246,11 @@ export class Scheduler {
   /** Re-reads a run's task instances (adding rows for tasks the DAG gained) and evaluates each. */
   private async refresh(tracker: RunTracker, now: Date): Promise<void> {
     const { run } = tracker;
+    const rows = await this.tis.forRun(run.dag_id, run.run_id);
+    // Only this process's own work counts: waiting for another scheduler's write lock says nothing
+    // about the size of the view, and that scheduler's progress is what the re-read is for.
     const started = performance.now();
-    tracker.load(await this.tis.forRun(run.dag_id, run.run_id), now.getTime());
+    tracker.load(rows, now.getTime());
     tracker.loadCostMs = performance.now() - started;
     const missing = tracker.missingTaskIds();
     if (missing.length > 0) {
@@ -317,6 +325,17 @@ export class Scheduler {
         this.idle.wakeUp();
       });
     this.work.add(p);
+  }
+
+  /**
+   * How long to sleep: `[scheduler] scheduler_idle_sleep_time` while there is work, doubling up to
+   * IDLE_NAP_MAX_MS while there is none (an idle scheduler polls the DB about once a second, not
+   * twenty times). Anything this process does (a finished try, a wake-up) resets it.
+   */
+  private napMs(baseMs: number): number {
+    const idle = this.trackers.size === 0 && this.work.size === 0 && this.lastTickPolled;
+    this.nap = idle ? Math.min(IDLE_NAP_MAX_MS, Math.max(baseMs, this.nap * 2)) : baseMs;
+    return this.nap;
   }
 
   /** Tries of schedulers that are gone: reset, retried or failed (see Liveness). */
