@@ -6,7 +6,6 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import sqlite3 from 'sqlite3';
 import { openMetadataDb, type MetadataDb } from '../../src/db/data-source.js';
 import { TI } from '../../src/models/states.js';
 import { CacheHitWriter } from '../../src/models/cache-hit-write.js';
@@ -194,7 +193,7 @@ describe('cache hit write on SQLite', () => {
       "INSERT INTO task_instance (dag_id, run_id, task_id, operator) VALUES ('d', 'r', 't', 'BashOperator')",
     );
     const [ti] = await store.forRun('d', 'r');
-    const conn = (db.dataSource.driver as unknown as { databaseConnection: sqlite3.Database }).databaseConnection;
+    const conn = db.sqliteConnection!;
     const seen: string[] = [];
     const trace = (sql: string) => seen.push(sql);
     conn.on('trace', trace);

@@ -1,9 +1,5 @@
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import { runBench, type BenchHooks, type BenchOptions } from '../../bench/bench.js';
-import { renderExecutorBench, runExecutorBench } from '../../bench/executor-bench.js';
-import { renderBenchReport } from '../../bench/report-table.js';
-import { fileHashProbe, renderFileHashProbe } from '../../bench/file-hash-probe.js';
+import type { BenchHooks, BenchOptions } from '../../bench/bench.js';
 import { OPERATOR_KINDS, SHAPES, type OperatorKind, type Shape } from '../../bench/synthetic-dag.js';
 import { UsageError } from '../../errors.js';
 import { parseFormat, printJson } from '../output.js';
@@ -87,8 +83,9 @@ function parseOptions(o: BenchCliOpts): BenchOptions {
 }
 
 /** A progress bar on stderr, only for a terminal (never in pipes, CI logs or -o json captures). */
-function progressHooks(): { hooks: BenchHooks; stop: () => void } {
+async function progressHooks(): Promise<{ hooks: BenchHooks; stop: () => void }> {
   if (!process.stderr.isTTY) return { hooks: {}, stop: () => undefined };
+  const { default: cliProgress } = await import('cli-progress');
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,
@@ -157,6 +154,7 @@ export function registerBench(program: Command): void {
         if (tasks > MAX_TASKS) throw new UsageError(`--tasks is at most ${MAX_TASKS}, got ${tasks}`);
         const workerCounts = raw.workers.split(',').map((w) => parsePositiveInt(w.trim(), '--workers'));
         const parallelism = parsePositiveInt(raw.parallelism, '--parallelism');
+        const { renderExecutorBench, runExecutorBench } = await import('../../bench/executor-bench.js');
         const report = await runExecutorBench({ tasks, parallelism, workerCounts });
         if (format === 'json') printJson(report);
         else process.stdout.write(renderExecutorBench(report));
@@ -164,6 +162,7 @@ export function registerBench(program: Command): void {
         return;
       }
       if (raw.fileHashProbe) {
+        const { fileHashProbe, renderFileHashProbe } = await import('../../bench/file-hash-probe.js');
         const probe = await fileHashProbe({
           files: parsePositiveInt(raw.probeFiles, '--probe-files'),
           fileMb: parsePositiveInt(raw.probeFileMb, '--probe-file-mb'),
@@ -174,7 +173,12 @@ export function registerBench(program: Command): void {
         return;
       }
       const options = parseOptions(raw);
-      const { hooks, stop } = progressHooks();
+      // The bench (and through it the scheduler) loads only for this command.
+      const [{ runBench }, { renderBenchReport }] = await Promise.all([
+        import('../../bench/bench.js'),
+        import('../../bench/report-table.js'),
+      ]);
+      const { hooks, stop } = await progressHooks();
       let report;
       try {
         report = await runBench(options, hooks);

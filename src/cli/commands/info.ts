@@ -4,8 +4,9 @@ import { packageVersion } from '../../util/paths.js';
 import { redact } from '../../util/redact.js';
 import { parseFormat, printJson, printTable } from '../output.js';
 
-/** `config list`, `version`, `info`: what is installed and configured; none of them opens the metadata DB. */
-export function registerInfo(program: Command, config: Command): void {
+/* `config list`, `version`, `info`: what is installed and configured; none of them opens the metadata DB. */
+
+export function registerConfigList(config: Command): void {
   config
     .command('list')
     .description('every option with its effective value and where it came from (default, airflow.cfg, env)')
@@ -20,12 +21,16 @@ export function registerInfo(program: Command, config: Command): void {
         rows.map((r) => [r.section, r.key, r.value, r.source === 'default' ? 'default' : `${r.source} (${r.origin})`]),
       );
     });
+}
 
+export function registerVersion(program: Command): void {
   program
     .command('version')
     .description("print miniflow's version")
     .action(() => void process.stdout.write(`${packageVersion()}\n`));
+}
 
+export function registerInfoCommand(program: Command): void {
   program
     .command('info')
     .description('versions, platform, AIRFLOW_HOME, DAGs folder, metadata DB (redacted), executor, cache backend')
