@@ -20,8 +20,6 @@ export async function buildProgram(args?: readonly string[]): Promise<Command> {
   const named = COMMANDS.find((c) => commandName(c) === name);
   if (!args || named) {
     for (const c of named ? [named] : COMMANDS) (await c.load())(program);
-    const { configureColour } = await import('./output.js');
-    configureColour();
     return program;
   }
   // Placeholders are never run: no command was named. Help lists each with its usage.

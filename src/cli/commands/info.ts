@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { configFilePath, listConfigValues, loadSettings } from '../../config/index.js';
 import { packageVersion } from '../../util/paths.js';
 import { redact } from '../../util/redact.js';
-import { parseFormat, printJson, printTable } from '../output.js';
 
 /* `config list`, `version`, `info`: what is installed and configured; none of them opens the metadata DB. */
 
@@ -11,7 +10,8 @@ export function registerConfigList(config: Command): void {
     .command('list')
     .description('every option with its effective value and where it came from (default, airflow.cfg, env)')
     .option('-o, --output <format>', 'table or json', 'table')
-    .action((opts: { output: string }) => {
+    .action(async (opts: { output: string }) => {
+      const { parseFormat, printJson, printTable } = await import('../output.js'); // not for get-value
       const format = parseFormat(opts.output);
       // Connection URLs carry passwords: redacted wherever they appear.
       const rows = listConfigValues().map((r) => ({ ...r, value: redact(r.value) }));
@@ -35,7 +35,8 @@ export function registerInfoCommand(program: Command): void {
     .command('info')
     .description('versions, platform, AIRFLOW_HOME, DAGs folder, metadata DB (redacted), executor, cache backend')
     .option('-o, --output <format>', 'table or json', 'table')
-    .action((opts: { output: string }) => {
+    .action(async (opts: { output: string }) => {
+      const { parseFormat, printJson, printTable } = await import('../output.js');
       const format = parseFormat(opts.output);
       const s = loadSettings();
       const info = {
