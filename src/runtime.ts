@@ -1,25 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { createCacheBackend } from './cache/backend-registry.js';
-import { gcExpired } from './cache/admin.js';
-import { CacheDecider } from './cache/decision.js';
-import { FailOpenCache } from './cache/fail-open.js';
-import { DbFileHashMemo } from './models/file-hash-memo.js';
-import { CacheEvictionLog } from './models/cache-eviction.js';
+import type { CacheDecider } from './cache/decision.js';
 import type { CacheBackend } from './cache/types.js';
 import { loadSettings } from './config/index.js';
 import type { Settings } from './config/settings.js';
 import type { Dag } from './dag/model.js';
 import { openMetadataDb, type MetadataDb } from './db/data-source.js';
-import { BullMQExecutor } from './executor/bullmq/executor.js';
-import { LocalExecutor } from './executor/local-executor.js';
+import type { LocalExecutor } from './executor/local-executor.js';
 import { DagRegistry } from './scheduler/dag-registry.js';
-import { Scheduler, type SchedulerOptions } from './scheduler/scheduler.js';
+import type { Scheduler, SchedulerOptions } from './scheduler/scheduler.js';
 import { clockFromEnv, type Clock } from './util/clock.js';
 
 /**
  * Everything a command needs, wired once: settled config, metadata DB, DAGs, the cache behind its
- * fail-open guard. Commands open what they use; the pieces are created lazily.
+ * fail-open guard. Commands open what they use; the pieces are created lazily, and their modules
+ * (the scheduler, executors, BullMQ, cache backends) are imported on first use, so a listing loads
+ * none of them.
  */
 export class Runtime {
   private backend: CacheBackend | null = null;
@@ -70,6 +66,7 @@ export class Runtime {
   async cacheBackend(): Promise<CacheBackend> {
     if (!this.backend) {
       const { core } = this.settings;
+      const { createCacheBackend } = await import('./cache/backend-registry.js');
       this.backend = await createCacheBackend(
         core.taskCacheBackend,
         { dataSource: this.db, redisUrl: this.settings.redis.url, airflowHome: this.settings.airflowHome },
@@ -81,6 +78,12 @@ export class Runtime {
 
   async decider(): Promise<CacheDecider> {
     const { core } = this.settings;
+    const [{ CacheDecider }, { FailOpenCache }, { DbFileHashMemo }, { CacheEvictionLog }] = await Promise.all([
+      import('./cache/decision.js'),
+      import('./cache/fail-open.js'),
+      import('./models/file-hash-memo.js'),
+      import('./models/cache-eviction.js'),
+    ]);
     const policy = {
       enabled: core.taskCachingEnabled,
       defaultTtl: core.taskCacheDefaultTtl,
@@ -103,9 +106,13 @@ export class Runtime {
   }
 
   async scheduler(opts: Partial<SchedulerOptions> = {}): Promise<{ scheduler: Scheduler; executor: LocalExecutor }> {
-    const executor = this.newExecutor();
+    const executor = await this.newExecutor();
     this.executors.push(executor);
     const { only } = opts;
+    const [{ Scheduler }, { gcExpired }] = await Promise.all([
+      import('./scheduler/scheduler.js'),
+      import('./cache/admin.js'),
+    ]);
     const scheduler = new Scheduler({
       db: this.db,
       settings: this.settings,
@@ -127,13 +134,17 @@ export class Runtime {
   }
 
   /** `[core] executor`: tries as children of this process, or as BullMQ jobs for `miniflow worker`s. */
-  private newExecutor(): LocalExecutor {
+  private async newExecutor(): Promise<LocalExecutor> {
     const { core, logging, bullmq, redis } = this.settings;
     const options = {
       parallelism: core.parallelism,
       limits: { maxLogBytes: logging.maxLogBytesPerTry, maxXcomBytes: core.maxXcomBytes },
     };
-    if (core.executor === 'LocalExecutor') return new LocalExecutor(options);
+    if (core.executor === 'LocalExecutor') {
+      const { LocalExecutor } = await import('./executor/local-executor.js');
+      return new LocalExecutor(options);
+    }
+    const { BullMQExecutor } = await import('./executor/bullmq/executor.js');
     return new BullMQExecutor({ ...options, redisUrl: bullmq.redisUrl || redis.url, prefix: bullmq.queuePrefix });
   }
 

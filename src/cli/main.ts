@@ -1,19 +1,14 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help } from 'commander';
 import { MiniflowError } from '../errors.js';
-import { registerConfig, registerDb } from './commands/admin.js';
-import { registerApiServer } from './commands/api-server.js';
-import { registerBench } from './commands/bench.js';
-import { registerCache } from './commands/cache.js';
-import { registerDags } from './commands/dags.js';
-import { registerScheduler } from './commands/scheduler.js';
-import { registerTasks } from './commands/tasks.js';
-import { registerXCom } from './commands/xcom.js';
-import { registerVariables } from './commands/variables.js';
 import { packageVersion } from '../util/paths.js';
-import { registerWorker } from './commands/worker.js';
-import { configureColour } from './output.js';
+import { COMMANDS, commandName, namedCommand } from './command-table.js';
 
-export function buildProgram(): Command {
+/**
+ * The program with the commands `args` needs: the named one registered for real, or (for
+ * `--help`, a bare `miniflow`, an unknown command) a placeholder per command that only lists it.
+ * Without `args`, every command is registered for real.
+ */
+export async function buildProgram(args?: readonly string[]): Promise<Command> {
   const program = new Command('miniflow')
     .description(
       'A mini Airflow scheduler with task result caching. AIRFLOW_HOME selects the home folder (default ~/airflow).',
@@ -21,25 +16,25 @@ export function buildProgram(): Command {
     .version(packageVersion())
     .exitOverride()
     .showHelpAfterError(false);
-  registerDb(program);
-  registerDags(program);
-  registerTasks(program);
-  registerXCom(program);
-  registerConfig(program);
-  registerScheduler(program);
-  registerBench(program);
-  registerCache(program);
-  registerVariables(program);
-  registerApiServer(program);
-  registerWorker(program);
+  const name = args && namedCommand(args);
+  const named = COMMANDS.find((c) => commandName(c) === name);
+  if (!args || named) {
+    for (const c of named ? [named] : COMMANDS) (await c.load())(program);
+    return program;
+  }
+  // Placeholders are never run: no command was named. Help lists each with its usage.
+  for (const c of COMMANDS) program.command(commandName(c)).description(c.description);
+  const help = new Help();
+  program.configureHelp({
+    subcommandTerm: (cmd) => COMMANDS.find((c) => commandName(c) === cmd.name())?.term ?? help.subcommandTerm(cmd),
+  });
   return program;
 }
 
 /** User mistakes become one line on stderr and exit 1; only bugs keep their stack trace. */
 export async function main(argv: string[]): Promise<void> {
-  configureColour();
   try {
-    await buildProgram().parseAsync(argv);
+    await (await buildProgram(argv.slice(2))).parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
       process.exitCode = err.exitCode;

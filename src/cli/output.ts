@@ -9,6 +9,9 @@ export type OutputFormat = 'table' | 'json';
 export function configureColour(stream: NodeJS.WriteStream = process.stdout): void {
   if (process.env.NO_COLOR !== undefined || !stream.isTTY) chalk.level = 0;
 }
+// Decided when this module loads: every coloured line goes through it, and a command that prints
+// nothing coloured (`config get-value`) never loads chalk at all.
+configureColour();
 
 export function parseFormat(value: string): OutputFormat {
   if (value !== 'table' && value !== 'json') throw new UsageError(`--output must be 'table' or 'json', got '${value}'`);

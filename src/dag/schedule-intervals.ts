@@ -1,5 +1,5 @@
-import { CronExpressionParser } from 'cron-parser';
 import { DateTime, Duration } from 'luxon';
+import { cronParser } from './cron.js';
 import type { DagSchedule, Timetable } from './model.js';
 import { CRON_PRESETS } from './schedule.js';
 
@@ -179,7 +179,7 @@ interface Cron {
 function cronOf(expression: string, zone: string): Cron {
   const source = CRON_PRESETS[expression] ?? expression;
   const at = (t: DateTime, dir: 'next' | 'prev') => {
-    const it = CronExpressionParser.parse(source, { currentDate: t.toJSDate(), tz: zone });
+    const it = cronParser().parse(source, { currentDate: t.toJSDate(), tz: zone });
     const d = dir === 'next' ? it.next() : it.prev();
     return DateTime.fromJSDate(d.toDate(), { zone: 'UTC' });
   };

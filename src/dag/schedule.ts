@@ -1,5 +1,5 @@
-import { CronExpressionParser } from 'cron-parser';
 import { DateTime, FixedOffsetZone, IANAZone } from 'luxon';
+import { cronParser } from './cron.js';
 import type { DagSchedule, Timetable } from './model.js';
 import { describeValue, invalid, isPlainObject, type Where } from './field-reader.js';
 
@@ -112,7 +112,7 @@ function checkCron(value: unknown, field: string, zone: string, where: Where): s
   }
   const expression = value.trim();
   try {
-    CronExpressionParser.parse(CRON_PRESETS[expression] ?? expression, { tz: zone, strict: false });
+    cronParser().parse(CRON_PRESETS[expression] ?? expression, { tz: zone, strict: false });
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
     throw invalid(where, `${field} "${value}" is not a valid cron expression or preset (${why})`);

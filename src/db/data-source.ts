@@ -1,13 +1,12 @@
-import 'reflect-metadata';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import sqlite3 from 'sqlite3';
-import { DataSource, type QueryRunner } from 'typeorm';
+import type { DataSource, QueryRunner } from 'typeorm';
 import { migrations } from '../../migrations/index.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import { parseConn, type DbKind } from './connection-url.js';
 import { DbOutage, type OutagePolicy } from './outage.js';
-import { BUSY_RETRY_MS, PreparedStatements } from './prepared-statements.js';
+import { PreparedStatements } from './prepared-statements.js';
 import type { ExecResult, SqlRunner } from './sql-runner.js';
 import { SqliteWriteQueue } from './write-queue.js';
 
@@ -16,6 +15,11 @@ export type { ExecResult, SqlRunner } from './sql-runner.js';
 
 /** SQLite's busy_timeout (ms): a writer waits this long for another connection's write lock. */
 const BUSY_TIMEOUT_MS = 10_000;
+
+/** The names TypeORM records in the `migrations` table, oldest first: read from migrations/ itself. */
+export function knownMigrationNames(): string[] {
+  return migrations.map((M) => new M().name ?? M.name);
+}
 
 async function runExec(qr: QueryRunner, sql: string, params: unknown[], release: boolean): Promise<ExecResult> {
   try {
@@ -26,29 +30,42 @@ async function runExec(qr: QueryRunner, sql: string, params: unknown[], release:
   }
 }
 
+/** How a MetadataDb reaches its engine. */
+type Engine =
+  | { kind: 'sqlite'; conn: sqlite3.Database; file: string; busyTimeoutMs: number }
+  | { kind: 'postgres'; dataSource: DataSource };
+
 /**
  * The metadata DB: plain SQL with `?` placeholders on both engines. On SQLite every statement is a
- * kept prepared statement on the driver's one connection, run in order through the write queue;
- * on PostgreSQL statements go through TypeORM's pool.
+ * kept prepared statement on the driver's one connection (opened here, without TypeORM), run in
+ * order through the write queue; on PostgreSQL statements go through TypeORM's pool.
  */
 export class MetadataDb {
+  readonly kind: DbKind;
   /** SQLite only: kept statements and the queue that orders them. */
   private readonly sqlite: { statements: PreparedStatements; queue: SqliteWriteQueue } | null;
   /** Set while a scheduler runs: operations wait out an unwritable or unreachable DB (outage.ts). */
   private outage: DbOutage | null = null;
 
-  constructor(
-    readonly dataSource: DataSource,
-    readonly kind: DbKind,
-  ) {
-    if (kind !== 'sqlite') {
+  constructor(private readonly engine: Engine) {
+    this.kind = engine.kind;
+    if (engine.kind !== 'sqlite') {
       this.sqlite = null;
       return;
     }
-    const conn = (dataSource.driver as unknown as { databaseConnection?: sqlite3.Database }).databaseConnection;
-    if (!conn) throw new Error('the SQLite data source must be initialized before MetadataDb wraps it');
-    const statements = new PreparedStatements(conn);
+    const statements = new PreparedStatements(engine.conn);
     this.sqlite = { statements, queue: new SqliteWriteQueue(statements) };
+  }
+
+  /** PostgreSQL's TypeORM data source (SQLite has none: its connection is the driver's own). */
+  get dataSource(): DataSource {
+    if (this.engine.kind !== 'postgres') throw new Error('a SQLite MetadataDb has no TypeORM data source');
+    return this.engine.dataSource;
+  }
+
+  /** SQLite's one connection (tests trace it); null on PostgreSQL. */
+  get sqliteConnection(): sqlite3.Database | null {
+    return this.engine.kind === 'sqlite' ? this.engine.conn : null;
   }
 
   /** From now on (null: no more) operations retry through an outage instead of failing at once. */
@@ -109,6 +126,23 @@ export class MetadataDb {
     return this.query<{ name: string }[]>('SELECT name FROM migrations ORDER BY id').then((r) => r.map((m) => m.name));
   }
 
+  /**
+   * The known migrations this DB has not applied, by one query on the `migrations` table; all of
+   * them when it cannot be read (a fresh DB), and TypeORM's migration run then says what is wrong.
+   */
+  async pendingMigrations(): Promise<string[]> {
+    const applied = new Set(await this.appliedMigrations().catch(() => [] as string[]));
+    return knownMigrationNames().filter((name) => !applied.has(name));
+  }
+
+  /** Applies pending migrations through TypeORM, loaded only now. */
+  async migrate(): Promise<void> {
+    const typeorm = await import('./typeorm-source.js');
+    const e = this.engine;
+    if (e.kind === 'sqlite') await typeorm.migrateSqliteFile(e.file, e.busyTimeoutMs);
+    else await typeorm.runMigrations(e.dataSource);
+  }
+
   /** `?` placeholders in, the engine's placeholders out ($1, $2, ... on PostgreSQL). */
   sql(text: string): string {
     if (this.kind === 'sqlite' || !text.includes('?')) return text;
@@ -119,53 +153,61 @@ export class MetadataDb {
   async close(): Promise<void> {
     await this.sqlite?.queue.drained();
     await this.sqlite?.statements.finalizeAll();
-    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+    const e = this.engine;
+    if (e.kind === 'sqlite')
+      await new Promise<void>((resolve, reject) => e.conn.close((err) => (err ? reject(err) : resolve())));
+    else if (e.dataSource.isInitialized) await e.dataSource.destroy();
   }
 }
 
 /**
- * TypeORM calls `sqlite3.verbose()`, which wraps every database call to capture a stack trace:
- * that alone was the largest cost of a cache hit. This driver's verbose() returns it unchanged.
+ * Opens SQLite with the settings TypeORM gave it: WAL lets readers (CLI listings, a second
+ * scheduler) work while a scheduler writes; busy_timeout makes concurrent writers wait instead of
+ * failing; foreign keys on; synchronous NORMAL (safe with WAL, one fsync per checkpoint).
  */
-const quietSqlite3 = Object.assign(Object.create(sqlite3) as typeof sqlite3, { verbose: () => sqlite3 });
+async function openSqlite(file: string, busyTimeoutMs: number): Promise<sqlite3.Database> {
+  mkdirSync(dirname(file), { recursive: true });
+  const conn = await new Promise<sqlite3.Database>((resolve, reject) => {
+    const db = new sqlite3.Database(file, (err) => (err ? reject(err) : resolve(db)));
+  });
+  conn.configure('busyTimeout', busyTimeoutMs);
+  const pragmas = 'PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;';
+  try {
+    await new Promise<void>((resolve, reject) => conn.exec(pragmas, (err) => (err ? reject(err) : resolve())));
+  } catch (err) {
+    conn.close();
+    throw err;
+  }
+  return conn;
+}
 
-/** Opens the metadata DB and applies pending migrations (first use creates the schema). */
+/**
+ * Opens the metadata DB and applies pending migrations (first use creates the schema). Only a DB
+ * whose `migrations` table lacks a known migration loads TypeORM to migrate it.
+ */
 export async function openMetadataDb(
   conn: string,
   airflowHome: string,
   opts: { migrate?: boolean; /** SQLite busy_timeout, ms (tests shorten it) */ busyTimeoutMs?: number } = {},
 ): Promise<MetadataDb> {
   const { kind, target } = parseConn(conn, airflowHome);
-  // No entities: the tables are described by migrations/ alone, and every query is SQL in src/models/.
-  const common = { entities: [] as [], migrations, synchronize: false, migrationsRun: false, logging: false } as const;
-  let dataSource: DataSource;
-  if (kind === 'sqlite') {
-    mkdirSync(dirname(target), { recursive: true });
-    // WAL lets readers (CLI listings, a second scheduler) work while a scheduler writes;
-    // busy_timeout makes concurrent writers wait instead of failing.
-    dataSource = new DataSource({
-      type: 'sqlite',
-      database: target,
-      driver: quietSqlite3,
-      enableWAL: true,
-      busyTimeout: opts.busyTimeoutMs ?? BUSY_TIMEOUT_MS,
-      busyErrorRetry: BUSY_RETRY_MS,
-      ...common,
-    });
-  } else {
-    dataSource = new DataSource({ type: 'postgres', url: target, ...common, extra: { max: 10 } });
-  }
+  let db: MetadataDb | null = null;
   try {
-    await dataSource.initialize();
-    if (kind === 'sqlite') await dataSource.query('PRAGMA synchronous = NORMAL');
-    if (opts.migrate !== false) await dataSource.runMigrations({ transaction: 'each' });
+    if (kind === 'sqlite') {
+      const busyTimeoutMs = opts.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
+      db = new MetadataDb({ kind, conn: await openSqlite(target, busyTimeoutMs), file: target, busyTimeoutMs });
+    } else {
+      const { openPostgresSource } = await import('./typeorm-source.js');
+      db = new MetadataDb({ kind, dataSource: await openPostgresSource(target) });
+    }
+    if (opts.migrate !== false && (await db.pendingMigrations()).length > 0) await db.migrate();
   } catch (err) {
-    if (dataSource.isInitialized) await dataSource.destroy();
+    await db?.close().catch(() => undefined);
     throw new ConfigError(
       'database',
       'sql_alchemy_conn',
       `cannot open ${kind} database ${kind === 'sqlite' ? target : conn}: ${errorMessage(err)}`,
     );
   }
-  return new MetadataDb(dataSource, kind);
+  return db;
 }

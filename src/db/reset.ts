@@ -6,25 +6,24 @@ import type { MetadataDb } from './data-source.js';
  * the connection's current schema is touched. Nothing else may be using the DB meanwhile.
  */
 export async function resetMetadataDb(db: MetadataDb): Promise<string[]> {
-  const ds = db.dataSource;
   const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
   if (db.kind === 'sqlite') {
     // Views first (one reads task_instance), then tables; triggers and indexes go with their tables.
-    const objects = await ds.query<{ type: string; name: string }[]>(
+    const objects = await db.query<{ type: string; name: string }[]>(
       "SELECT type, name FROM sqlite_master WHERE type IN ('view', 'table') AND name NOT LIKE 'sqlite_%' ORDER BY type = 'table'",
     );
     for (const { type, name } of objects)
-      await ds.query(`DROP ${type === 'view' ? 'VIEW' : 'TABLE'} IF EXISTS ${quote(name)}`);
+      await db.exec(`DROP ${type === 'view' ? 'VIEW' : 'TABLE'} IF EXISTS ${quote(name)}`);
   } else {
-    const views = await ds.query<{ viewname: string }[]>(
+    const views = await db.query<{ viewname: string }[]>(
       'SELECT viewname FROM pg_views WHERE schemaname = current_schema()',
     );
-    for (const { viewname } of views) await ds.query(`DROP VIEW IF EXISTS ${quote(viewname)} CASCADE`);
-    const tables = await ds.query<{ tablename: string }[]>(
+    for (const { viewname } of views) await db.exec(`DROP VIEW IF EXISTS ${quote(viewname)} CASCADE`);
+    const tables = await db.query<{ tablename: string }[]>(
       'SELECT tablename FROM pg_tables WHERE schemaname = current_schema()',
     );
-    for (const { tablename } of tables) await ds.query(`DROP TABLE IF EXISTS ${quote(tablename)} CASCADE`);
+    for (const { tablename } of tables) await db.exec(`DROP TABLE IF EXISTS ${quote(tablename)} CASCADE`);
   }
-  await ds.runMigrations({ transaction: 'each' });
+  await db.migrate();
   return db.appliedMigrations();
 }

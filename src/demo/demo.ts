@@ -191,7 +191,7 @@ async function main(): Promise<void> {
       ),
     );
   out('');
-  out(chalk.dim(`Explore: AIRFLOW_HOME=${home} node bin/miniflow.js cache list --dag-id ${DAG_ID}`));
+  out(chalk.dim(`Explore: AIRFLOW_HOME=${home} ./miniflow cache list --dag-id ${DAG_ID}`));
   if (failed) process.exitCode = 1;
   if (web) {
     out(chalk.bold(`The web UI stays up at ${web.url} — press Ctrl-C to stop it.`));

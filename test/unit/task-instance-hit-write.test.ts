@@ -6,7 +6,6 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import sqlite3 from 'sqlite3';
 import { openMetadataDb, type MetadataDb } from '../../src/db/data-source.js';
 import { TI } from '../../src/models/states.js';
 import { CacheHitWriter } from '../../src/models/cache-hit-write.js';
@@ -201,7 +200,7 @@ function hitWriteSuite(open: () => Promise<{ db: MetadataDb; done: () => Promise
 
 /** The statements SQLite ran during `body`, each by its first three words (sqlite3_trace). */
 async function traced(db: MetadataDb, body: () => Promise<void>): Promise<string[]> {
-  const conn = (db.dataSource.driver as unknown as { databaseConnection: sqlite3.Database }).databaseConnection;
+  const conn = db.sqliteConnection!;
   const seen: string[] = [];
   const trace = (sql: string) => seen.push(sql);
   conn.on('trace', trace);

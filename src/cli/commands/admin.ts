@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { getConfigValue } from '../../config/index.js';
 import { resetMetadataDb } from '../../db/reset.js';
 import { requireYes } from '../confirm.js';
-import { registerInfo } from './info.js';
+import { registerConfigList } from './info.js';
 import { withRuntime } from '../with-runtime.js';
 
 export function registerDb(program: Command): void {
@@ -43,5 +43,5 @@ export function registerConfig(program: Command): void {
     .action((section: string, key: string) => {
       process.stdout.write(getConfigValue(section, key) + '\n');
     });
-  registerInfo(program, config);
+  registerConfigList(config);
 }

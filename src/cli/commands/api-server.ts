@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-import { buildApiServer } from '../../api/server.js';
 import { UsageError } from '../../errors.js';
-import { Runtime } from '../../runtime.js';
 
 function portArg(text: string): number {
   const n = Number(text);
@@ -18,6 +16,11 @@ export function registerApiServer(program: Command): void {
     .option('-H, --host <host>', 'address to bind (default: [api] host, 127.0.0.1)')
     .action(async (opts: { port?: string; host?: string }) => {
       const port = opts.port === undefined ? undefined : portArg(opts.port);
+      // Fastify and the runtime load only for this command.
+      const [{ Runtime }, { buildApiServer }] = await Promise.all([
+        import('../../runtime.js'),
+        import('../../api/server.js'),
+      ]);
       const rt = await Runtime.open();
       const app = await buildApiServer(rt);
       const host = opts.host ?? rt.settings.api.host;

@@ -8,7 +8,6 @@ import { colourDecision, colourState, parseFormat, printJson, printTable } from 
 import { parseConf, parseDate } from '../parse.js';
 import { reuseRun, runToCompletion } from '../run-dag.js';
 import { withRuntime } from '../with-runtime.js';
-import { planFor, printPlans } from '../dry-run.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -125,6 +124,7 @@ export function registerBackfill(dags: Command): void {
             // Runs go oldest first, so a key an earlier day would store is a hit for a later day.
             const stores = new Map<string, string>();
             const plans = [];
+            const { planFor, printPlans } = await import('../dry-run.js'); // only for --dry-run
             for (const d of dates) plans.push(await planFor(rt, dagId, d, { ...opts, runType: 'backfill' }, stores));
             const range = { dag_id: dagId, start_date: dates[0].toISOString(), end_date: dates.at(-1)!.toISOString() };
             return printPlans(plans, format === 'json', range);

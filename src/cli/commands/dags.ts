@@ -8,8 +8,7 @@ import { parseDate } from '../parse.js';
 import { createOrReuseRun, createRun, runToCompletion, type RunOpts } from '../run-dag.js';
 import { TASK_TABLE_HEAD, TASK_TABLE_OPTIONS, taskTableRow } from '../task-view.js';
 import { withRuntime } from '../with-runtime.js';
-import type { CachePlan } from '../../cache/plan.js';
-import { planFor, printPlanTable } from '../dry-run.js';
+import type { Runtime } from '../../runtime.js';
 import { registerBackfill } from './backfill.js';
 import { registerDagsInspect } from './dags-inspect.js';
 import { registerDagSchedule, scheduleViews } from './dag-schedule.js';
@@ -155,7 +154,7 @@ export function registerDags(program: Command): void {
       const format = parseFormat(opts.output);
       await withRuntime(async (rt) => {
         const when = opts.logicalDate ? parseDate(opts.logicalDate, '--logical-date') : rt.clock.now();
-        if (opts.dryRun) return printPlan(await planFor(rt, dagId, when, opts), format);
+        if (opts.dryRun) return printPlan(rt, dagId, when, opts, format);
         const run = await createRun(rt, dagId, when, opts);
         process.stdout.write(`Queued run ${run.run_id} of DAG '${dagId}'\n`);
       });
@@ -176,7 +175,7 @@ export function registerDags(program: Command): void {
         const format = parseFormat(opts.output);
         await withRuntime(async (rt) => {
           const when = logicalDate ? parseDate(logicalDate, 'logical_date') : rt.clock.now();
-          if (opts.dryRun) return printPlan(await planFor(rt, dagId, when, opts), format);
+          if (opts.dryRun) return printPlan(rt, dagId, when, opts, format);
           const created = await createOrReuseRun(rt, dagId, when, opts);
           // Progress and warnings go to stderr in both formats: stdout stays the table or the JSON.
           const log = (line: string) => void process.stderr.write(line + '\n');
@@ -206,7 +205,10 @@ export function registerDags(program: Command): void {
     );
 }
 
-function printPlan(plan: CachePlan, format: 'table' | 'json'): void {
+/** `--dry-run`: the planner (templating, input file hashing) is imported only for it. */
+async function printPlan(rt: Runtime, dagId: string, when: Date, opts: RunOpts, format: 'table' | 'json') {
+  const { planFor, printPlanTable } = await import('../dry-run.js');
+  const plan = await planFor(rt, dagId, when, opts);
   if (format === 'json') printJson(plan);
   else printPlanTable(plan);
 }

@@ -2,7 +2,6 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { loadSettings } from '../../config/index.js';
 import { UsageError } from '../../errors.js';
-import { startWorker } from '../../executor/bullmq/worker.js';
 import { parsePositiveInt } from '../parse.js';
 
 interface WorkerCliOpts {
@@ -30,6 +29,7 @@ export function registerWorker(program: Command): void {
       const concurrency = parsePositiveInt(opts.concurrency, '--concurrency');
       const name = opts.hostname ?? (process.env.MINIFLOW_WORKER_NAME || hostname());
       const say = (line: string) => void process.stdout.write(line + '\n');
+      const { startWorker } = await import('../../executor/bullmq/worker.js'); // BullMQ loads only here
       const worker = await startWorker({ settings: loadSettings(), queues, concurrency, name, log: say });
       // Ends on SIGINT/SIGTERM once the running tries have finished (their outcomes are reported).
       const signal = await new Promise<NodeJS.Signals>((resolve) => {
