@@ -94,6 +94,16 @@ test('recordHit counts hits and stamps the last one', async () => {
   await expect(backend.recordHit('missing', T0)).resolves.toBeUndefined();
 });
 
+test('hits of many entries in one window are all counted (several chunks, twice for some)', async () => {
+  const entries = Array.from({ length: 1_200 }, (_, i) => entry({ arg: 1_000 + i }));
+  for (const e of entries) await backend.set(e);
+  const at = new Date(T0.getTime() + 3000);
+  await Promise.all([...entries, ...entries.slice(0, 10)].map((e) => backend.recordHit(e.key, at)));
+  const got = await Promise.all([entries[0], entries[600], entries[1_199]].map((e) => backend.get(e.key)));
+  expect(got.map((g) => g?.hits)).toEqual([2, 1, 1]);
+  expect(got[2]?.lastHitAt).toEqual(at);
+});
+
 test('delete says whether the entry existed', async () => {
   const e = entry();
   await backend.set(e);
