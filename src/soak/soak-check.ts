@@ -16,7 +16,18 @@ export interface SoakVerdict {
   violations: string[];
 }
 
-export async function checkSoak(rt: Runtime, dag: SoakDag, effectsFile: string, kills: number): Promise<SoakVerdict> {
+/**
+ * `parallelism`: the most tries a scheduler runs at once. A SIGKILLed scheduler's children live on and
+ * finish; the next scheduler counts those tries lost and runs them again, so each kill may add up to
+ * that many executions (never more: a try that had not started never starts, see the go signal).
+ */
+export async function checkSoak(
+  rt: Runtime,
+  dag: SoakDag,
+  effectsFile: string,
+  kills: number,
+  parallelism: number,
+): Promise<SoakVerdict> {
   const violations: string[] = [];
   const runs = await new DagRunStore(rt.db).list(SOAK_DAG_ID);
   for (const r of runs) if (r.state !== 'success') violations.push(`run ${r.run_id} ended ${r.state}`);
@@ -44,7 +55,10 @@ export async function checkSoak(rt: Runtime, dag: SoakDag, effectsFile: string, 
       extra += Math.max(0, ran - expected);
     }
   }
-  if (extra > kills) violations.push(`${extra} extra executions for ${kills} kills: more than one per kill`);
+  if (extra > kills * parallelism)
+    violations.push(
+      `${extra} extra executions for ${kills} kills: more than the ${parallelism} tries a scheduler runs at once, per kill`,
+    );
 
   // Every entry whole: readable, with the value its task returns and its key components.
   const backend = await rt.cacheBackend();

@@ -2,7 +2,8 @@
  * `npm run soak -- --minutes N [--db postgres]`: the crash soak. Triggers runs of a generated DAG
  * (soak-dag.ts) while 2 schedulers (3 on PostgreSQL) work on them, SIGKILLs one scheduler process
  * (not its children) every few seconds and starts a new one, then drains and checks (soak-check.ts):
- * every run succeeded, every task ran once (plus at most one extra execution per kill), nothing is
+ * every run succeeded, every task ran once (plus, per kill, at most the PARALLELISM tries the killed
+ * scheduler had running, which its successor runs again), nothing is
  * left queued or running, every cache entry is whole. Prints a summary; exits 1 on a violation.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -18,6 +19,8 @@ import { checkSoak } from './soak-check.js';
 import { SOAK_DAG_ID, writeSoakDag } from './soak-dag.js';
 
 const DEFAULT_PG = 'postgresql://postgres@127.0.0.1:5432/test';
+/** `[core] parallelism` of every soak scheduler: bounds the tries a kill can leave to run again. */
+const PARALLELISM = 4;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function options() {
@@ -53,7 +56,7 @@ async function main(): Promise<number> {
   const env: NodeJS.ProcessEnv = {
     ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AIRFLOW'))),
     AIRFLOW_HOME: home,
-    AIRFLOW__CORE__PARALLELISM: '4',
+    AIRFLOW__CORE__PARALLELISM: String(PARALLELISM),
     // Recovery at every heartbeat: a killed scheduler's tries are taken back within a second.
     AIRFLOW__SCHEDULER__HEARTBEAT_INTERVAL: '1',
     ...(schema ? { AIRFLOW__DATABASE__SQL_ALCHEMY_CONN: schema.url } : {}),
@@ -108,7 +111,7 @@ async function main(): Promise<number> {
     for (const s of schedulers) s.kill('SIGTERM');
     await Promise.all(schedulers.map((s) => new Promise((r) => (s.exitCode !== null ? r(0) : s.once('close', r)))));
   }
-  const verdict = await checkSoak(rt, dag, effects, kills);
+  const verdict = await checkSoak(rt, dag, effects, kills, PARALLELISM);
   await rt.close();
   log.end();
   const seconds = ((Date.now() - t0) / 1000).toFixed(0);

@@ -1,6 +1,6 @@
 // Issue 14 point 7, the CI-sized crash soak: runs of a generated DAG while two schedulers on SQLite
 // are SIGKILLed one at a time every few seconds and replaced; then drained and checked (every run
-// succeeded, every task ran once plus at most one extra execution per kill, nothing left queued or
+// succeeded, every task ran once plus at most the tries a killed scheduler had running, nothing left queued or
 // running, every cache entry whole). `npm run soak -- --minutes 10` is the long run.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
