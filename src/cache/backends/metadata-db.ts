@@ -36,7 +36,7 @@ const COLUMNS = [
 ] as const;
 
 /** How long hit counts gather before one UPDATE writes them all. */
-const HIT_FLUSH_WINDOW_MS = 50;
+const HIT_FLUSH_WINDOW_MS = 10;
 /** Entries per hit-count UPDATE. */
 const HIT_FLUSH_CHUNK_SQLITE = 500;
 const HIT_FLUSH_CHUNK_POSTGRES = 200;
