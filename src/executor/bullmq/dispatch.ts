@@ -126,9 +126,12 @@ export class BullMQDispatch {
     const waiter = this.#waiters.get(jobId);
     if (!waiter) return;
     try {
+      // State first, then the job's data: read the other way round, a job that completed in between
+      // reads as completed with the return value it had while active (none: "malformed outcome").
+      const state = await queue.getJobState(jobId);
       const job = await Job.fromId(queue, jobId);
-      if (!job) return waiter.finish(null, 'the job for this try disappeared from Redis (was Redis flushed?)');
-      const state = await job.getState();
+      if (!job || state === 'unknown')
+        return waiter.finish(null, 'the job for this try disappeared from Redis (was Redis flushed?)');
       if (state === 'completed') waiter.finish(job.returnvalue);
       else if (state === 'failed') waiter.finish(null, lostReason(job.failedReason));
       else if (state === 'active') waiter.onProgress(job.progress);
