@@ -1,4 +1,4 @@
-import { DateTime } from 'luxon';
+import { DateTime } from '../util/luxon.js';
 import type { Dag, DagSchedule, Timetable } from './model.js';
 
 /** What `dags list` shows of a DAG, kept in `dag_file.summary` so an unchanged file is listed without a parse. */

@@ -1,4 +1,4 @@
-import { DateTime, Duration } from 'luxon';
+import { DateTime, Duration } from '../util/luxon.js';
 import { cronParser } from './cron.js';
 import type { DagSchedule, Timetable } from './model.js';
 import { CRON_PRESETS } from './schedule.js';

@@ -1,4 +1,4 @@
-import { DateTime, FixedOffsetZone, IANAZone } from 'luxon';
+import { DateTime, FixedOffsetZone, IANAZone } from '../util/luxon.js';
 import { cronParser } from './cron.js';
 import type { DagSchedule, Timetable } from './model.js';
 import { describeValue, invalid, isPlainObject, type Where } from './field-reader.js';

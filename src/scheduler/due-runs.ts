@@ -1,4 +1,4 @@
-import { DateTime } from 'luxon';
+import { DateTime } from '../util/luxon.js';
 import type { DagSchedule } from '../dag/model.js';
 import {
   dataIntervalForManual,

@@ -1,4 +1,4 @@
-import { DateTime } from 'luxon';
+import { DateTime } from './luxon.js';
 
 /** The forms a date may be given in, for error messages. */
 export const ACCEPTED_DATE_FORMS =
