@@ -1,4 +1,4 @@
-import { DateTime, Duration } from '../util/luxon.js';
+import { DateTime, Duration } from 'luxon';
 import { IntegerValue, StringValue, type AnyRuntimeValue, type ObjectValue as ObjectValueT } from './jinja-runtime.js';
 import { MembersValue, fn, numberArg, stringArg, type CallArgs } from './values.js';
 
