@@ -81,10 +81,10 @@ function hitRow(hit: CacheHit): unknown[] {
  * return_value XCom and the cache event, atomically, so a reader never sees one without the
  * others. The guard and the SET list are sql/try-guard.ts's, the same for every form:
  *
- * - SQLite, a hit taking its try (the hot path): ONE statement, `INSERT INTO cache_hit_write`, whose
- *   trigger does the rest. node-sqlite3 pays a thread-pool round trip per statement, so one
- *   statement instead of BEGIN, UPDATE, INSERT, INSERT, COMMIT halves a lone hit's cost; the DB's
- *   write queue commits hits that arrive together in one transaction.
+ * - SQLite, a hit taking its try (the hot path): the hits of one turn are ONE statement per 500,
+ *   `INSERT INTO cache_hit_write SELECT ... FROM json_each(?)`, whose trigger does each row's write.
+ *   node-sqlite3 pays a thread-pool round trip per statement, so a lone hit is one statement instead
+ *   of BEGIN, UPDATE, INSERT, INSERT, COMMIT, and a layer of hits is a few.
  * - Otherwise (PostgreSQL, or a claimed try): hits that arrive together are written in one
  *   transaction, their XComs and cache events as multi-row INSERTs.
  */
@@ -122,13 +122,9 @@ export class CacheHitWriter {
           h.resolve(true);
         }
       } catch (err) {
-        if (chunk.length > 1 && errorMessage(err)?.includes(HIT_LOST_CLAIM)) {
-          for (const h of chunk) await this.writeOneRow(h);
-        } else if (errorMessage(err)?.includes(HIT_LOST_CLAIM)) {
-          chunk[0].resolve(false);
-        } else {
-          for (const h of chunk) h.reject(err);
-        }
+        if (!errorMessage(err)?.includes(HIT_LOST_CLAIM)) for (const h of chunk) h.reject(err);
+        else if (chunk.length === 1) chunk[0].resolve(false);
+        else for (const h of chunk) await this.writeOneRow(h);
       }
     }
   }
