@@ -103,36 +103,46 @@ export class FailOpenCache {
 
   /** Keys waiting for the next `getMany`, each with the lookup waiting on it. */
   private readonly waiting: { key: string; settle: (r: Guarded<CacheEntry | null>) => void }[] = [];
-  private batchesInFlight = 0;
+  private batchInFlight = false;
+  private pumpScheduled = false;
 
   /**
    * Lookups made in the same turn of the event loop share `getMany` calls: when a layer of tasks
    * becomes ready at once, that is one round trip per LOOKUP_BATCH keys instead of one per task.
-   * Batches go out one after another, each under its own deadline, started when it is sent: a
-   * 10,000-task layer is 40 quick calls, not one call that no deadline fits (which made every
-   * task of a warm run bypass the cache and run).
+   * One batch is out at a time, under its own deadline started when it is sent: a 10,000-task
+   * layer is 40 quick calls, not one call that no deadline fits (which made every task of a warm
+   * run bypass the cache and run). The next batch is sent as soon as an answer arrives, before that
+   * answer is handed out, so the backend works on it while the scheduler handles the hits; it never
+   * waits behind another lookup, which would eat into its deadline.
    */
   private batchedGet(key: string): Promise<Guarded<CacheEntry | null>> {
     return new Promise((settle) => {
       this.waiting.push({ key, settle });
-      if (this.waiting.length === 1 && this.batchesInFlight === 0) setImmediate(() => void this.sendBatches());
+      this.schedulePump();
     });
   }
 
-  private async sendBatches(): Promise<void> {
-    if (this.batchesInFlight > 0) return;
-    this.batchesInFlight++;
-    try {
-      while (this.waiting.length > 0) {
-        const batch = this.waiting.splice(0, LOOKUP_BATCH);
-        const result = await this.guard(() => this.backend.getMany!(batch.map((w) => w.key)));
-        for (const w of batch) w.settle(result.ok ? { ok: true, value: result.value.get(w.key) ?? null } : result);
-        // Lookups made while this batch was out join the next one.
-        if (this.waiting.length > 0) await new Promise((r) => setImmediate(r));
-      }
-    } finally {
-      this.batchesInFlight--;
-    }
+  /** Sends on the next turn, so the lookups of this turn join one batch. */
+  private schedulePump(): void {
+    if (this.pumpScheduled || this.batchInFlight) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    if (this.batchInFlight || this.waiting.length === 0) return;
+    const batch = this.waiting.splice(0, LOOKUP_BATCH);
+    this.batchInFlight = true;
+    void this.guard(() => this.backend.getMany!(batch.map((w) => w.key))).then((result) => {
+      this.batchInFlight = false;
+      this.pump();
+      for (const w of batch) w.settle(result.ok ? { ok: true, value: result.value.get(w.key) ?? null } : result);
+      // Lookups these answers lead to wait for the batch out now, or go out on the next turn.
+      this.schedulePump();
+    });
   }
 
   /** The newest entry of a team, DAG and task, or null; undefined when the backend failed (fail-open). */

@@ -173,3 +173,34 @@ test('a layer of 10,000 lookups in one turn is served in bounded batches, each u
   expect(Math.max(...sizes)).toBeLessThanOrEqual(250);
   expect(sizes.reduce((a, b) => a + b, 0)).toBe(10_000);
 });
+
+test('the next lookup batch goes out when an answer arrives, before that answer is handed out, and never two at once', async () => {
+  const events: string[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const backend: CacheBackend = {
+    get: () => Promise.resolve(null),
+    getMany: async (keys: string[]) => {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      events.push(`call ${keys.length}`);
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight--;
+      return new Map();
+    },
+    set: () => Promise.resolve(),
+    recordHit: () => Promise.resolve(),
+    delete: () => Promise.resolve(),
+    clear: () => Promise.resolve(0),
+    list: () => Promise.resolve([]),
+    latestFor: () => Promise.resolve(null),
+    stats: () => Promise.resolve({ entries: 0, totalBytes: 0 }),
+    close: () => Promise.resolve(),
+  } as unknown as CacheBackend;
+  const cache = new FailOpenCache(backend, { timeoutMs: 5000, clock: fixedClock(T0) });
+  const keys = Array.from({ length: 600 }, (_, i) => `k${i}`);
+  await Promise.all(keys.map((k, i) => cache.lookup(k).then(() => i % 250 === 0 && events.push(`answer ${i}`))));
+  // Batch 2 is already out when batch 1's lookups get their answers: the backend works while they are handled.
+  expect(events).toEqual(['call 250', 'call 250', 'answer 0', 'call 100', 'answer 250', 'answer 500']);
+  expect(maxInFlight).toBe(1);
+});
