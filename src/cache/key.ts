@@ -109,16 +109,30 @@ export function identityComponents(
   p: Pick<CacheKeyParts, 'teamName' | 'dagId' | 'taskId' | 'sourceHash' | 'sourceFiles' | 'version'>,
 ): KeyComponent[] {
   return [
-    component('team_name', p.teamName),
-    component('dag_id', p.dagId),
+    sharedComponent('team_name', p.teamName),
+    sharedComponent('dag_id', p.dagId),
     component('task_id', p.taskId),
-    component('source', p.sourceHash),
-    component('version', p.version),
+    sharedComponent('source', p.sourceHash),
+    sharedComponent('version', p.version),
     // One per file, so a miss names the edited file; `source` already covers them.
     ...Object.keys(p.sourceFiles ?? {})
       .sort()
-      .map((f) => component(`source_file.${f}`, p.sourceFiles![f])),
+      .map((f) => sharedComponent(`source_file.${f}`, p.sourceFiles![f])),
   ];
+}
+
+/** Components most tasks of a DAG share (its id, team, source, version): hashed once per value. */
+const shared = new Map<string, KeyComponent>();
+const SHARED_MAX = 10_000;
+function sharedComponent(name: string, value: string | null): KeyComponent {
+  const id = `${name}\0${value}`;
+  let c = shared.get(id);
+  if (!c) {
+    if (shared.size >= SHARED_MAX) shared.clear();
+    c = component(name, value);
+    shared.set(id, c);
+  }
+  return c;
 }
 
 /** The combined hash over components; independent of their order. */

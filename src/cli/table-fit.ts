@@ -25,7 +25,11 @@ export function terminalWidth(
   return DEFAULT_WIDTH;
 }
 
-export const displayWidth = (s: string): number => stripVTControlCharacters(s).length;
+/** Text with colour codes removed; most cells have none, and a 10,000-row table checks each one. */
+const ESCAPE = /[\u001b\u009b]/;
+const plain = (s: string): string => (ESCAPE.test(s) ? stripVTControlCharacters(s) : s);
+
+export const displayWidth = (s: string): number => plain(s).length;
 
 /** The characters a bordered table adds around `columns` cells of content: a border and a space each side. */
 export const tableChrome = (columns: number): number => columns * 3 + 1;
@@ -61,17 +65,17 @@ function shrink(widths: number[], excess: number, may: (i: number) => boolean, m
 
 /** One line cut to `width` display columns, ending in an ellipsis when cut (colour codes dropped then). */
 export function truncateText(text: string, width: number): string {
-  if (displayWidth(text) <= width) return text;
-  const plain = stripVTControlCharacters(text);
-  return width <= 1 ? ELLIPSIS.slice(0, width) : plain.slice(0, width - 1) + ELLIPSIS;
+  const bare = plain(text);
+  if (bare.length <= width) return text;
+  return width <= 1 ? ELLIPSIS.slice(0, width) : bare.slice(0, width - 1) + ELLIPSIS;
 }
 
 /** A cell's text wrapped into lines of at most `width`, breaking at spaces where it can. */
 export function wrapText(text: string, width: number): string {
-  const plain = stripVTControlCharacters(text);
-  if (plain.length <= width) return text;
+  const bare = plain(text);
+  if (bare.length <= width) return text;
   const lines: string[] = [];
-  let rest = plain;
+  let rest = bare;
   while (rest.length > width) {
     const space = rest.lastIndexOf(' ', width);
     const at = space > width / 3 ? space : width;
@@ -86,7 +90,7 @@ const ISO_TIMESTAMP = /(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})\.\d{3}Z/g;
 
 /** `2026-01-01T10:00:00.000Z` -> `2026-01-01 10:00:00` (tables say their timestamps are UTC). */
 export function shortTimestamps(text: string): string {
-  return text.replace(ISO_TIMESTAMP, '$1 $2');
+  return text.includes('Z') ? text.replace(ISO_TIMESTAMP, '$1 $2') : text;
 }
 
 export interface FitOptions {

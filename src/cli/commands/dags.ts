@@ -7,6 +7,7 @@ import { colourState, isoOrEmpty, parseFormat, printJson, printTable } from '../
 import { parseDate } from '../parse.js';
 import { createOrReuseRun, createRun, runToCompletion, type RunOpts } from '../run-dag.js';
 import { TASK_TABLE_HEAD, TASK_TABLE_OPTIONS, taskTableRow } from '../task-view.js';
+import { lineBuffer } from '../line-buffer.js';
 import { withRuntime } from '../with-runtime.js';
 import type { Runtime } from '../../runtime.js';
 import { registerBackfill } from './backfill.js';
@@ -178,8 +179,9 @@ export function registerDags(program: Command): void {
           if (opts.dryRun) return printPlan(rt, dagId, when, opts, format);
           const created = await createOrReuseRun(rt, dagId, when, opts);
           // Progress and warnings go to stderr in both formats: stdout stays the table or the JSON.
-          const log = (line: string) => void process.stderr.write(line + '\n');
-          const { run, tasks, executorSubmitted } = await runToCompletion(rt, dagId, created.run_id, log);
+          const progress = lineBuffer();
+          const { run, tasks, executorSubmitted } = await runToCompletion(rt, dagId, created.run_id, progress.log);
+          progress.flush();
           if (format === 'json') {
             printJson({
               dag_id: dagId,
