@@ -137,9 +137,30 @@ function sharedComponent(name: string, value: string | null): KeyComponent {
 
 /** The combined hash over components; independent of their order. */
 export function keyOf(components: KeyComponent[]): string {
-  const pairs = components.map((c) => [c.name, c.hash]).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  // Names and hashes are well-formed strings: their canonical JSON (RFC 8785) is JSON.stringify's.
-  return sha256Hex(pairs.every(([n]) => !hasLoneSurrogate(n)) ? JSON.stringify(pairs) : canonicalJson(pairs));
+  const sorted = components.slice().sort(byName);
+  // Names and hashes are well-formed strings: their canonical JSON (RFC 8785) is JSON.stringify's,
+  // written here pair by pair (the same text as JSON.stringify of the [name, hash] pairs).
+  let text = '[';
+  let wellFormed = true;
+  for (let i = 0; i < sorted.length; i++) {
+    const { name, hash } = sorted[i];
+    if (!wellFormedName(name)) wellFormed = false;
+    text += `${i > 0 ? ',' : ''}[${JSON.stringify(name)},${JSON.stringify(hash)}]`;
+  }
+  text += ']';
+  return sha256Hex(wellFormed ? text : canonicalJson(sorted.map((c) => [c.name, c.hash])));
+}
+
+const byName = (a: KeyComponent, b: KeyComponent): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** Component names repeat across every instance of a task: each is checked for lone surrogates once. */
+const wellFormedNames = new Set<string>();
+function wellFormedName(name: string): boolean {
+  if (wellFormedNames.has(name)) return true;
+  if (hasLoneSurrogate(name)) return false;
+  if (wellFormedNames.size >= SHARED_MAX) wellFormedNames.clear();
+  wellFormedNames.add(name);
+  return true;
 }
 
 export interface ComponentDiff {

@@ -26,8 +26,7 @@ export function terminalWidth(
 }
 
 /** Text with colour codes removed; most cells have none, and a 10,000-row table checks each one. */
-const ESCAPE = /[\u001b\u009b]/;
-const plain = (s: string): string => (ESCAPE.test(s) ? stripVTControlCharacters(s) : s);
+const plain = (s: string): string => (s.includes('\u001b') || s.includes('\u009b') ? stripVTControlCharacters(s) : s);
 
 export const displayWidth = (s: string): number => plain(s).length;
 

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import sqlite3 from 'sqlite3';
 import type { DataSource, QueryRunner } from 'typeorm';
-import { migrations } from '../../migrations/index.js';
+import { MIGRATION_NAMES } from '../../migrations/names.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import { parseConn, type DbKind } from './connection-url.js';
 import { DbOutage, type OutagePolicy } from './outage.js';
@@ -16,9 +16,9 @@ export type { ExecResult, SqlRunner } from './sql-runner.js';
 /** SQLite's busy_timeout (ms): a writer waits this long for another connection's write lock. */
 const BUSY_TIMEOUT_MS = 10_000;
 
-/** The names TypeORM records in the `migrations` table, oldest first: read from migrations/ itself. */
+/** The names TypeORM records in the `migrations` table, oldest first (migrations/names.ts). */
 export function knownMigrationNames(): string[] {
-  return migrations.map((M) => new M().name ?? M.name);
+  return [...MIGRATION_NAMES];
 }
 
 async function runExec(qr: QueryRunner, sql: string, params: unknown[], release: boolean): Promise<ExecResult> {

@@ -1,4 +1,3 @@
-import PQueue from 'p-queue';
 import { cachedReturnValue } from '../cache/decision.js';
 import { cacheRecord, unresolvedInputsRecord, waitedHit } from '../cache/record.js';
 import { MiniflowError, errorMessage } from '../errors.js';
@@ -14,15 +13,6 @@ import { executeTry, failTry } from './execute.js';
 import { taskInputs } from './inputs.js';
 import type { RunTracker } from './run-tracker.js';
 
-/**
- * Attempts between "ready" and "checked" at once. A layer of 10,000 ready tasks is then checked a
- * few lookup batches at a time: the first hits land while later keys are still being computed (the
- * backend and the scheduler work side by side), and each attempt's inputs and key die young
- * instead of all 10,000 living until the last lookup (most of a large warm run's heap and GC).
- * Nothing inside a check waits on another attempt (lookups have deadlines), so this cannot deadlock.
- */
-const CHECKS_IN_FLIGHT = 500;
-
 /** How long a single-flight waiter waits, and a lease lives, for a task with no execution_timeout. */
 const DEFAULT_SINGLE_FLIGHT_SECONDS = 3600;
 
@@ -31,8 +21,6 @@ const DEFAULT_SINGLE_FLIGHT_SECONDS = 3600;
  * ready -> inputs -> cache check -> hit write, or claim (once a slot is free) -> execute -> settle.
  */
 export class AttemptPipeline {
-  private readonly checks = new PQueue({ concurrency: CHECKS_IN_FLIGHT });
-
   constructor(private readonly d: AttemptDeps) {}
 
   async run(tracker: RunTracker, ti: TiRef): Promise<void> {
@@ -71,11 +59,7 @@ export class AttemptPipeline {
    * write (claim and success at once), and a lookup is read-only, so two schedulers checking the same
    * task is harmless. Null when the inputs did not resolve (the try has failed).
    */
-  private check(a: Attempt): Promise<CheckedAttempt | null> {
-    return this.checks.add(() => this.checkNow(a));
-  }
-
-  private async checkNow(a: Attempt): Promise<CheckedAttempt | null> {
+  private async check(a: Attempt): Promise<CheckedAttempt | null> {
     const { tracker, ti, task } = a;
     const { dag, run } = tracker;
     let resolved;
