@@ -1,5 +1,4 @@
 import { isAbsolute, relative, resolve } from 'node:path';
-import { glob, isDynamicPattern } from 'tinyglobby';
 import type { Task } from '../../dag/model.js';
 import { renderTemplate, type TemplateContext } from '../../templating/index.js';
 
@@ -33,6 +32,9 @@ const WALK_TIMEOUT_MS = 10_000;
 
 /** The files each absolute pattern matches (a plain path matches itself when it exists as a file). */
 export async function matchPatterns(patterns: string[]): Promise<MatchedPattern[]> {
+  if (patterns.length === 0) return [];
+  // Loaded only for tasks that declare file patterns: every scheduler command imports this module.
+  const { glob, isDynamicPattern } = await import('tinyglobby');
   const out: MatchedPattern[] = [];
   let total = 0;
   for (const pattern of patterns) {
