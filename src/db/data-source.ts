@@ -13,6 +13,9 @@ import { SqliteWriteQueue } from './write-queue.js';
 export type { DbKind } from './connection-url.js';
 export type { ExecResult, SqlRunner } from './sql-runner.js';
 
+/** A plain SELECT (no CTE, which may hide a write): answered before its batch commits (write-queue.ts). */
+const READ_ONLY = /^\s*SELECT\b/i;
+
 /** SQLite's busy_timeout (ms): a writer waits this long for another connection's write lock. */
 const BUSY_TIMEOUT_MS = 10_000;
 
@@ -90,7 +93,7 @@ export class MetadataDb {
 
   private rawQuery<T>(sql: string, params: unknown[]): Promise<T> {
     const s = this.sqlite;
-    if (s) return s.queue.run(() => s.statements.all<T>(sql, params));
+    if (s) return s.queue.run(() => s.statements.all<T>(sql, params), { read: READ_ONLY.test(sql) });
     return this.dataSource.query<T>(this.sql(sql), params);
   }
 
@@ -109,7 +112,7 @@ export class MetadataDb {
             query: <R>(sql: string, params: unknown[] = []) => s.statements.all<R>(sql, params),
             exec: (sql, params = []) => s.statements.run(sql, params),
           }),
-        true,
+        { group: true },
       );
     }
     return this.dataSource.transaction((em) => {

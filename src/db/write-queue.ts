@@ -4,6 +4,8 @@ interface QueuedOp {
   /** The statement(s); a group (a transaction body) must be all-or-nothing. */
   run: () => Promise<unknown>;
   group: boolean;
+  /** A read (SELECT): answered as soon as it has run, not when its batch commits. */
+  read: boolean;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
@@ -30,10 +32,17 @@ export class SqliteWriteQueue {
 
   constructor(private readonly statements: PreparedStatements) {}
 
-  /** Queues one operation; `group` runs it in a transaction of its own (or of its batch). */
-  run<T>(run: () => Promise<T>, group = false): Promise<T> {
+  /**
+   * Queues one operation; `group` runs it in a transaction of its own (or of its batch). A `read`
+   * is answered as soon as it has run: a cache lookup's answer then reaches the scheduler while the
+   * rest of its batch (the previous hits' writes, the commit) is still running on SQLite's thread,
+   * so the two work side by side instead of in turn.
+   */
+  run<T>(run: () => Promise<T>, opts: { group?: boolean; read?: boolean } = {}): Promise<T> {
+    const group = opts.group ?? false;
+    const read = !group && (opts.read ?? false);
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run, group, resolve: (v) => resolve(v as T), reject });
+      this.queue.push({ run, group, read, resolve: (v) => resolve(v as T), reject });
       if (!this.draining) {
         this.draining = true;
         this.drainedP = this.drain();
@@ -71,12 +80,19 @@ export class SqliteWriteQueue {
 
   private async runBatch(batch: QueuedOp[]): Promise<void> {
     const outcomes: { ok: boolean; value: unknown }[] = [];
+    /** Reads answered before the commit (see run): not run again if the batch is replayed. */
+    const answered = new Set<QueuedOp>();
     let groupFailed = false;
     try {
       await this.inTransaction(async () => {
         for (const op of batch) {
           try {
-            outcomes.push({ ok: true, value: await op.run() });
+            const value = await op.run();
+            outcomes.push({ ok: true, value });
+            if (op.read && !groupFailed) {
+              answered.add(op);
+              op.resolve(value);
+            }
           } catch (err) {
             outcomes.push({ ok: false, value: err });
             if (op.group) groupFailed = true;
@@ -85,7 +101,7 @@ export class SqliteWriteQueue {
         if (groupFailed) throw new Error('a transaction in the batch failed');
       });
     } catch {
-      for (const op of batch) await this.runAlone(op);
+      for (const op of batch) if (!answered.has(op)) await this.runAlone(op);
       return;
     }
     batch.forEach((op, i) => (outcomes[i].ok ? op.resolve(outcomes[i].value) : op.reject(outcomes[i].value)));
