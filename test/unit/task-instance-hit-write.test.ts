@@ -278,4 +278,51 @@ describeWith('MINIFLOW_TEST_POSTGRES_URL', POSTGRES_URL, 'cache hit write on Pos
       },
     };
   });
+
+  test('a hit on a row another scheduler holds locked (mid-claim) loses at once; the others of its turn win', async () => {
+    const schema: PgSchema = await createPgSchema(POSTGRES_URL!, 'mf_hitlock');
+    const db = await openMetadataDb(schema.url, '/unused');
+    const other = await openMetadataDb(schema.url, '/unused');
+    try {
+      const store = new TaskInstanceStore(db);
+      for (const t of ['a', 'b', 'c'])
+        await db.exec('INSERT INTO task_instance (dag_id, run_id, task_id, operator) VALUES (?, ?, ?, ?)', [
+          'd',
+          'r',
+          t,
+          'BashOperator',
+        ]);
+      const tis = await store.forRun('d', 'r');
+      const locked = tis.find((t) => t.task_id === 'b')!;
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let lockTaken!: () => void;
+      const taken = new Promise<void>((r) => (lockTaken = r));
+      const holder = other.transaction(async (t) => {
+        await t.query('SELECT id FROM task_instance WHERE id = ? FOR UPDATE', [locked.id]);
+        lockTaken();
+        await held;
+      });
+      await taken;
+      const writer = new CacheHitWriter(db);
+      const won = await Promise.all(
+        tis.map((ti) => writer.write({ ti, schedulerId: 's', outcome: at(1000), value: 1, cache: RECORD })),
+      );
+      release();
+      await holder;
+      expect(Object.fromEntries(tis.map((ti, i) => [ti.task_id, won[i]]))).toEqual({ a: true, b: false, c: true });
+      const states = await db.query<{ task_id: string; state: string | null }[]>(
+        'SELECT task_id, state FROM task_instance ORDER BY task_id',
+      );
+      expect(states.map((r) => r.state)).toEqual(['success', null, 'success']);
+      expect(await db.query('SELECT task_id FROM cache_event ORDER BY task_id')).toEqual([
+        { task_id: 'a' },
+        { task_id: 'c' },
+      ]);
+    } finally {
+      await other.close();
+      await db.close();
+      await schema.drop();
+    }
+  });
 });
