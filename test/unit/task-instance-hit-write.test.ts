@@ -279,6 +279,46 @@ describeWith('MINIFLOW_TEST_POSTGRES_URL', POSTGRES_URL, 'cache hit write on Pos
     };
   });
 
+  test('two schedulers writing hits for the same 300 task instances at once: exactly one wins each', async () => {
+    const schema: PgSchema = await createPgSchema(POSTGRES_URL!, 'mf_hitrace');
+    const a = await openMetadataDb(schema.url, '/unused');
+    const b = await openMetadataDb(schema.url, '/unused');
+    try {
+      await a.exec(
+        "INSERT INTO task_instance (dag_id, run_id, task_id, operator) SELECT 'd', 'r', 't' || g, 'BashOperator' FROM generate_series(1, 300) AS g",
+      );
+      const tis = await new TaskInstanceStore(a).forRun('d', 'r');
+      const [wa, wb] = [new CacheHitWriter(a), new CacheHitWriter(b)];
+      // Each scheduler's hits arrive in a few turns, in opposite orders, so their statements overlap.
+      const race = async (w: CacheHitWriter, id: string, order: TiRef[]) => {
+        const won: Promise<boolean>[] = [];
+        for (let i = 0; i < order.length; i += 50) {
+          for (const ti of order.slice(i, i + 50))
+            won.push(w.write({ ti: { ...ti }, schedulerId: id, outcome: at(1000), value: id, cache: RECORD }));
+          await new Promise((r) => setImmediate(r));
+        }
+        return Promise.all(won);
+      };
+      const [byA, byB] = await Promise.all([race(wa, 'sched_a', tis), race(wb, 'sched_b', [...tis].reverse())]);
+      byB.reverse();
+      for (let i = 0; i < tis.length; i++) expect(byA[i] !== byB[i]).toBe(true);
+      const rows = await a.query<{ task_id: string; scheduler_id: string; try_number: number }[]>(
+        'SELECT task_id, scheduler_id, try_number FROM task_instance',
+      );
+      const winner = new Map(tis.map((ti, i) => [ti.task_id, byA[i] ? 'sched_a' : 'sched_b']));
+      for (const r of rows)
+        expect(r).toEqual({ task_id: r.task_id, scheduler_id: winner.get(r.task_id), try_number: 1 });
+      const xcoms = await a.query<{ task_id: string; value: string }[]>('SELECT task_id, value FROM xcom');
+      expect(xcoms).toHaveLength(300);
+      for (const x of xcoms) expect(JSON.parse(x.value)).toBe(winner.get(x.task_id));
+      expect(await a.query('SELECT count(*)::int AS n FROM cache_event')).toEqual([{ n: 300 }]);
+    } finally {
+      await b.close();
+      await a.close();
+      await schema.drop();
+    }
+  });
+
   test('a hit on a row another scheduler holds locked (mid-claim) loses at once; the others of its turn win', async () => {
     const schema: PgSchema = await createPgSchema(POSTGRES_URL!, 'mf_hitlock');
     const db = await openMetadataDb(schema.url, '/unused');
