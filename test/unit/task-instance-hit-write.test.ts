@@ -279,6 +279,42 @@ describeWith('MINIFLOW_TEST_POSTGRES_URL', POSTGRES_URL, 'cache hit write on Pos
     };
   });
 
+  test('the hits of one turn are one statement on PostgreSQL, however many', async () => {
+    const schema: PgSchema = await createPgSchema(POSTGRES_URL!, 'mf_hitone');
+    const db = await openMetadataDb(schema.url, '/unused');
+    try {
+      await db.exec(
+        "INSERT INTO task_instance (dag_id, run_id, task_id, operator) SELECT 'd', 'r', 't' || g, 'BashOperator' FROM generate_series(1, 300) AS g",
+      );
+      const tis = await new TaskInstanceStore(db).forRun('d', 'r');
+      const writer = new CacheHitWriter(db);
+      // Every statement the writer sends, through whichever of the DB's three entry points.
+      const calls: string[] = [];
+      const words = (sql: string) => sql.trim().split(/\s+/).slice(0, 3).join(' ');
+      const query = db.query.bind(db);
+      const exec = db.exec.bind(db);
+      const transaction = db.transaction.bind(db);
+      Object.assign(db, {
+        query: (sql: string, params?: unknown[]) => (calls.push(`query ${words(sql)}`), query(sql, params)),
+        exec: (sql: string, params?: unknown[]) => (calls.push(`exec ${words(sql)}`), exec(sql, params)),
+        transaction: (fn: Parameters<MetadataDb['transaction']>[0]) => (calls.push('transaction'), transaction(fn)),
+      });
+      const won = await Promise.all(
+        tis.map((ti, i) => writer.write({ ti, schedulerId: 's', outcome: at(1000), value: i, cache: RECORD })),
+      );
+      expect(won.every(Boolean)).toBe(true);
+      expect(calls).toEqual(['query WITH h AS']);
+      Object.assign(db, { query, exec, transaction });
+      expect(await db.query("SELECT count(*)::int AS n FROM task_instance WHERE state = 'success'")).toEqual([
+        { n: 300 },
+      ]);
+      expect(await db.query('SELECT count(*)::int AS n FROM xcom')).toEqual([{ n: 300 }]);
+    } finally {
+      await db.close();
+      await schema.drop();
+    }
+  });
+
   test('two schedulers writing hits for the same 300 task instances at once: exactly one wins each', async () => {
     const schema: PgSchema = await createPgSchema(POSTGRES_URL!, 'mf_hitrace');
     const a = await openMetadataDb(schema.url, '/unused');
