@@ -1,11 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import sqlite3 from 'sqlite3';
-import type { DataSource, QueryRunner } from 'typeorm';
 import { MIGRATION_NAMES } from '../../migrations/names.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import { parseConn, type DbKind } from './connection-url.js';
 import { DbOutage, type OutagePolicy } from './outage.js';
+import type { PgEngine } from './pg-engine.js';
 import { PreparedStatements } from './prepared-statements.js';
 import type { ExecResult, SqlRunner } from './sql-runner.js';
 import { SqliteWriteQueue } from './write-queue.js';
@@ -24,24 +24,14 @@ export function knownMigrationNames(): string[] {
   return [...MIGRATION_NAMES];
 }
 
-async function runExec(qr: QueryRunner, sql: string, params: unknown[], release: boolean): Promise<ExecResult> {
-  try {
-    const r = await qr.query(sql, params, true);
-    return { affected: r.affected ?? 0, rows: Array.isArray(r.records) ? r.records : [] };
-  } finally {
-    if (release) await qr.release();
-  }
-}
-
 /** How a MetadataDb reaches its engine. */
 type Engine =
-  | { kind: 'sqlite'; conn: sqlite3.Database; file: string; busyTimeoutMs: number }
-  | { kind: 'postgres'; dataSource: DataSource };
+  { kind: 'sqlite'; conn: sqlite3.Database; file: string; busyTimeoutMs: number } | { kind: 'postgres'; pg: PgEngine };
 
 /**
  * The metadata DB: plain SQL with `?` placeholders on both engines. On SQLite every statement is a
  * kept prepared statement on the driver's one connection (opened here, without TypeORM), run in
- * order through the write queue; on PostgreSQL statements go through TypeORM's pool.
+ * order through the write queue; on PostgreSQL statements go through pg's pool (pg-engine.ts).
  */
 export class MetadataDb {
   readonly kind: DbKind;
@@ -60,10 +50,9 @@ export class MetadataDb {
     this.sqlite = { statements, queue: new SqliteWriteQueue(statements) };
   }
 
-  /** PostgreSQL's TypeORM data source (SQLite has none: its connection is the driver's own). */
-  get dataSource(): DataSource {
-    if (this.engine.kind !== 'postgres') throw new Error('a SQLite MetadataDb has no TypeORM data source');
-    return this.engine.dataSource;
+  private get pg(): PgEngine {
+    if (this.engine.kind !== 'postgres') throw new Error('a SQLite MetadataDb has no PostgreSQL pool');
+    return this.engine.pg;
   }
 
   /** SQLite's one connection (tests trace it); null on PostgreSQL. */
@@ -94,13 +83,13 @@ export class MetadataDb {
   private rawQuery<T>(sql: string, params: unknown[]): Promise<T> {
     const s = this.sqlite;
     if (s) return s.queue.run(() => s.statements.all<T>(sql, params), { read: READ_ONLY.test(sql) });
-    return this.dataSource.query<T>(this.sql(sql), params);
+    return this.pg.query<T>(this.sql(sql), params);
   }
 
   private rawExec(sql: string, params: unknown[]): Promise<ExecResult> {
     const s = this.sqlite;
     if (s) return s.queue.run(() => s.statements.run(sql, params));
-    return runExec(this.dataSource.createQueryRunner(), this.sql(sql), params, true);
+    return this.pg.exec(this.sql(sql), params);
   }
 
   private rawTransaction<T>(fn: (r: SqlRunner) => Promise<T>): Promise<T> {
@@ -115,13 +104,12 @@ export class MetadataDb {
         { group: true },
       );
     }
-    return this.dataSource.transaction((em) => {
-      const qr = em.queryRunner!;
-      return fn({
-        query: (sql, params = []) => qr.query(this.sql(sql), params),
-        exec: (sql, params = []) => runExec(qr, this.sql(sql), params, false),
-      });
-    });
+    return this.pg.transaction((r) =>
+      fn({
+        query: (sql, params = []) => r.query(this.sql(sql), params),
+        exec: (sql, params = []) => r.exec(this.sql(sql), params),
+      }),
+    );
   }
 
   /** Names of the migrations applied, oldest first (`db migrate`). */
@@ -143,7 +131,7 @@ export class MetadataDb {
     const typeorm = await import('./typeorm-source.js');
     const e = this.engine;
     if (e.kind === 'sqlite') await typeorm.migrateSqliteFile(e.file, e.busyTimeoutMs);
-    else await typeorm.runMigrations(e.dataSource);
+    else await typeorm.migratePostgres(e.pg.url);
   }
 
   /** `?` placeholders in, the engine's placeholders out ($1, $2, ... on PostgreSQL). */
@@ -159,7 +147,7 @@ export class MetadataDb {
     const e = this.engine;
     if (e.kind === 'sqlite')
       await new Promise<void>((resolve, reject) => e.conn.close((err) => (err ? reject(err) : resolve())));
-    else if (e.dataSource.isInitialized) await e.dataSource.destroy();
+    else await e.pg.close();
   }
 }
 
@@ -200,8 +188,8 @@ export async function openMetadataDb(
       const busyTimeoutMs = opts.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
       db = new MetadataDb({ kind, conn: await openSqlite(target, busyTimeoutMs), file: target, busyTimeoutMs });
     } else {
-      const { openPostgresSource } = await import('./typeorm-source.js');
-      db = new MetadataDb({ kind, dataSource: await openPostgresSource(target) });
+      const { PgEngine } = await import('./pg-engine.js');
+      db = new MetadataDb({ kind, pg: await PgEngine.open(target) });
     }
     if (opts.migrate !== false && (await db.pendingMigrations()).length > 0) await db.migrate();
   } catch (err) {

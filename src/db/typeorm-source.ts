@@ -6,8 +6,8 @@ import { BUSY_RETRY_MS } from './prepared-statements.js';
 
 /*
  * Everything that loads TypeORM (a quarter of a second of start-up): imported dynamically, only to
- * run migrations (a fresh or older DB, `db reset`) or to open PostgreSQL through TypeORM's pool.
- * A command on an up-to-date SQLite DB never loads this module.
+ * run migrations (a fresh or older DB, `db reset`). A command on an up-to-date DB, SQLite or
+ * PostgreSQL, never loads this module.
  */
 
 /** No entities: the tables are described by migrations/ alone, and every query is SQL in src/models/. */
@@ -19,11 +19,24 @@ const common = { entities: [] as [], migrations, synchronize: false, migrationsR
  */
 const quietSqlite3 = Object.assign(Object.create(sqlite3) as typeof sqlite3, { verbose: () => sqlite3 });
 
-/** PostgreSQL through TypeORM's pool (not migrated yet). */
+/** A TypeORM data source on PostgreSQL (to migrate; tests undo migrations through it). */
 export async function openPostgresSource(url: string): Promise<DataSource> {
   const dataSource = new DataSource({ type: 'postgres', url, ...common, extra: { max: 10 } });
   await dataSource.initialize();
   return dataSource;
+}
+
+/**
+ * Applies pending migrations to PostgreSQL on a short-lived TypeORM connection of its own; the
+ * MetadataDb's pool (pg-engine.ts) stays open and sees the tables once this returns.
+ */
+export async function migratePostgres(url: string): Promise<void> {
+  const dataSource = await openPostgresSource(url);
+  try {
+    await runMigrations(dataSource);
+  } finally {
+    await dataSource.destroy();
+  }
 }
 
 /** Applies pending migrations, each in its own transaction. */

@@ -5,6 +5,7 @@ import { TI } from './states.js';
 import { HIT_LOST_CLAIM, hitSet, takeTryGuard, type HitField } from '../../migrations/sql/try-guard.js';
 import { OWNED, owned, type TiRef, type TryOutcome } from './task-instance.js';
 import { writeXComs, xcomText } from './xcom.js';
+import { flushPgHits } from './cache-hit-write-pg.js';
 
 export interface CacheHit {
   ti: TiRef;
@@ -85,18 +86,23 @@ function hitRow(hit: CacheHit): unknown[] {
  *   `INSERT INTO cache_hit_write SELECT ... FROM json_each(?)`, whose trigger does each row's write.
  *   node-sqlite3 pays a thread-pool round trip per statement, so a lone hit is one statement instead
  *   of BEGIN, UPDATE, INSERT, INSERT, COMMIT, and a layer of hits is a few.
- * - Otherwise (PostgreSQL, or a claimed try): hits that arrive together are written in one
- *   transaction, their XComs and cache events as multi-row INSERTs.
+ * - PostgreSQL, a hit taking its try: the hits of one turn are ONE statement per 1,000, the UPDATE
+ *   and the INSERTs as data-modifying CTEs (cache-hit-write-pg.ts).
+ * - Otherwise (a claimed try): hits that arrive together are written in one transaction, their
+ *   XComs and cache events as multi-row INSERTs.
  */
 export class CacheHitWriter {
   private readonly pending: PendingHit[] = [];
   /** SQLite hits that take their try: written as rows of one statement per turn. */
   private readonly pendingRows: PendingHit[] = [];
+  /** PostgreSQL hits that take their try: one statement per turn (cache-hit-write-pg.ts). */
+  private readonly pendingPg: PendingHit[] = [];
 
   constructor(private readonly db: MetadataDb) {}
 
   /** True when the hit won (the task instance is now success); false when another scheduler took it. */
   write(hit: CacheHit): Promise<boolean> {
+    if (this.db.kind === 'postgres' && !hit.claimed) return this.writePg(hit);
     const sqliteRows = this.db.kind === 'sqlite' && !hit.claimed;
     const queue = sqliteRows ? this.pendingRows : this.pending;
     return new Promise<boolean>((resolve, reject) => {
@@ -139,6 +145,18 @@ export class CacheHitWriter {
     }
     wonHit(h);
     h.resolve(true);
+  }
+
+  private writePg(hit: CacheHit): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      this.pendingPg.push({ ...hit, resolve, reject });
+      if (this.pendingPg.length === 1) setImmediate(() => void this.flushPg());
+    });
+  }
+
+  /** PostgreSQL: the hits of one turn that take their try, as one guarded statement (per 1,000). */
+  private async flushPg(): Promise<void> {
+    await flushPgHits(this.db, this.pendingPg.splice(0), wonHit);
   }
 
   private async flush(): Promise<void> {

@@ -1,4 +1,6 @@
-import { TempHome } from '../helpers/cli.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO, TempHome } from '../helpers/cli.js';
 import { createPgSchema, describeWith, POSTGRES_URL, type PgSchema, withClient } from '../contract/servers.js';
 import { decisions, writeSmallDag, type DagTestResult } from './support.js';
 
@@ -53,5 +55,17 @@ describeWith('MINIFLOW_TEST_POSTGRES_URL', POSTGRES_URL, 'the CLI with PostgreSQ
       { task_id: 'a', hits: 1 },
       { task_id: 'b', hits: 1 },
     ]);
+  });
+
+  test('on an up-to-date DB a command talks to PostgreSQL through pg alone: TypeORM loads only to migrate', () => {
+    const log = join(home.home, 'imports.log');
+    const r = home.run(['dags', 'test', 'pg_small', '2026-01-02'], {
+      NODE_OPTIONS: `--import=${join(REPO, 'test', 'helpers', 'import-log.mjs')}`,
+      MINIFLOW_IMPORT_LOG: log,
+    });
+    expect(r.code).toBe(0);
+    const urls = existsSync(log) ? readFileSync(log, 'utf8') : '';
+    expect(urls).toContain('/node_modules/pg/');
+    expect(urls).not.toContain('/node_modules/typeorm/');
   });
 });

@@ -1,5 +1,6 @@
 import { migrations } from '../../migrations/index.js';
 import { openMetadataDb } from '../../src/db/data-source.js';
+import { openPostgresSource } from '../../src/db/typeorm-source.js';
 import { createPgSchema, describeWith, POSTGRES_URL, type PgSchema } from '../contract/servers.js';
 
 const TABLES = [
@@ -52,10 +53,12 @@ describeWith('MINIFLOW_TEST_POSTGRES_URL', POSTGRES_URL, 'migrations on PostgreS
 
   test('every migration reverts on PostgreSQL and re-applies', async () => {
     const db = await openMetadataDb(schema.url, '/unused');
-    for (let i = 0; i < migrations.length; i++) await db.dataSource.undoLastMigration({ transaction: 'each' });
+    const typeorm = await openPostgresSource(schema.url);
+    for (let i = 0; i < migrations.length; i++) await typeorm.undoLastMigration({ transaction: 'each' });
     expect(await tablesIn(db)).toEqual(['migrations']);
-    await db.dataSource.runMigrations({ transaction: 'each' });
+    await typeorm.runMigrations({ transaction: 'each' });
     expect(await tablesIn(db)).toEqual(expect.arrayContaining(TABLES));
+    await typeorm.destroy();
     await db.close();
   });
 

@@ -278,4 +278,127 @@ describeWith('MINIFLOW_TEST_POSTGRES_URL', POSTGRES_URL, 'cache hit write on Pos
       },
     };
   });
+
+  test('the hits of one turn are one statement on PostgreSQL, however many', async () => {
+    const schema: PgSchema = await createPgSchema(POSTGRES_URL!, 'mf_hitone');
+    const db = await openMetadataDb(schema.url, '/unused');
+    try {
+      await db.exec(
+        "INSERT INTO task_instance (dag_id, run_id, task_id, operator) SELECT 'd', 'r', 't' || g, 'BashOperator' FROM generate_series(1, 300) AS g",
+      );
+      const tis = await new TaskInstanceStore(db).forRun('d', 'r');
+      const writer = new CacheHitWriter(db);
+      // Every statement the writer sends, through whichever of the DB's three entry points.
+      const calls: string[] = [];
+      const words = (sql: string) => sql.trim().split(/\s+/).slice(0, 3).join(' ');
+      const query = db.query.bind(db);
+      const exec = db.exec.bind(db);
+      const transaction = db.transaction.bind(db);
+      Object.assign(db, {
+        query: (sql: string, params?: unknown[]) => (calls.push(`query ${words(sql)}`), query(sql, params)),
+        exec: (sql: string, params?: unknown[]) => (calls.push(`exec ${words(sql)}`), exec(sql, params)),
+        transaction: (fn: Parameters<MetadataDb['transaction']>[0]) => (calls.push('transaction'), transaction(fn)),
+      });
+      const won = await Promise.all(
+        tis.map((ti, i) => writer.write({ ti, schedulerId: 's', outcome: at(1000), value: i, cache: RECORD })),
+      );
+      expect(won.every(Boolean)).toBe(true);
+      expect(calls).toEqual(['query WITH h AS']);
+      Object.assign(db, { query, exec, transaction });
+      expect(await db.query("SELECT count(*)::int AS n FROM task_instance WHERE state = 'success'")).toEqual([
+        { n: 300 },
+      ]);
+      expect(await db.query('SELECT count(*)::int AS n FROM xcom')).toEqual([{ n: 300 }]);
+    } finally {
+      await db.close();
+      await schema.drop();
+    }
+  });
+
+  test('two schedulers writing hits for the same 300 task instances at once: exactly one wins each', async () => {
+    const schema: PgSchema = await createPgSchema(POSTGRES_URL!, 'mf_hitrace');
+    const a = await openMetadataDb(schema.url, '/unused');
+    const b = await openMetadataDb(schema.url, '/unused');
+    try {
+      await a.exec(
+        "INSERT INTO task_instance (dag_id, run_id, task_id, operator) SELECT 'd', 'r', 't' || g, 'BashOperator' FROM generate_series(1, 300) AS g",
+      );
+      const tis = await new TaskInstanceStore(a).forRun('d', 'r');
+      const [wa, wb] = [new CacheHitWriter(a), new CacheHitWriter(b)];
+      // Each scheduler's hits arrive in a few turns, in opposite orders, so their statements overlap.
+      const race = async (w: CacheHitWriter, id: string, order: TiRef[]) => {
+        const won: Promise<boolean>[] = [];
+        for (let i = 0; i < order.length; i += 50) {
+          for (const ti of order.slice(i, i + 50))
+            won.push(w.write({ ti: { ...ti }, schedulerId: id, outcome: at(1000), value: id, cache: RECORD }));
+          await new Promise((r) => setImmediate(r));
+        }
+        return Promise.all(won);
+      };
+      const [byA, byB] = await Promise.all([race(wa, 'sched_a', tis), race(wb, 'sched_b', [...tis].reverse())]);
+      byB.reverse();
+      for (let i = 0; i < tis.length; i++) expect(byA[i] !== byB[i]).toBe(true);
+      const rows = await a.query<{ task_id: string; scheduler_id: string; try_number: number }[]>(
+        'SELECT task_id, scheduler_id, try_number FROM task_instance',
+      );
+      const winner = new Map(tis.map((ti, i) => [ti.task_id, byA[i] ? 'sched_a' : 'sched_b']));
+      for (const r of rows)
+        expect(r).toEqual({ task_id: r.task_id, scheduler_id: winner.get(r.task_id), try_number: 1 });
+      const xcoms = await a.query<{ task_id: string; value: string }[]>('SELECT task_id, value FROM xcom');
+      expect(xcoms).toHaveLength(300);
+      for (const x of xcoms) expect(JSON.parse(x.value)).toBe(winner.get(x.task_id));
+      expect(await a.query('SELECT count(*)::int AS n FROM cache_event')).toEqual([{ n: 300 }]);
+    } finally {
+      await b.close();
+      await a.close();
+      await schema.drop();
+    }
+  });
+
+  test('a hit on a row another scheduler holds locked (mid-claim) loses at once; the others of its turn win', async () => {
+    const schema: PgSchema = await createPgSchema(POSTGRES_URL!, 'mf_hitlock');
+    const db = await openMetadataDb(schema.url, '/unused');
+    const other = await openMetadataDb(schema.url, '/unused');
+    try {
+      const store = new TaskInstanceStore(db);
+      for (const t of ['a', 'b', 'c'])
+        await db.exec('INSERT INTO task_instance (dag_id, run_id, task_id, operator) VALUES (?, ?, ?, ?)', [
+          'd',
+          'r',
+          t,
+          'BashOperator',
+        ]);
+      const tis = await store.forRun('d', 'r');
+      const locked = tis.find((t) => t.task_id === 'b')!;
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let lockTaken!: () => void;
+      const taken = new Promise<void>((r) => (lockTaken = r));
+      const holder = other.transaction(async (t) => {
+        await t.query('SELECT id FROM task_instance WHERE id = ? FOR UPDATE', [locked.id]);
+        lockTaken();
+        await held;
+      });
+      await taken;
+      const writer = new CacheHitWriter(db);
+      const won = await Promise.all(
+        tis.map((ti) => writer.write({ ti, schedulerId: 's', outcome: at(1000), value: 1, cache: RECORD })),
+      );
+      release();
+      await holder;
+      expect(Object.fromEntries(tis.map((ti, i) => [ti.task_id, won[i]]))).toEqual({ a: true, b: false, c: true });
+      const states = await db.query<{ task_id: string; state: string | null }[]>(
+        'SELECT task_id, state FROM task_instance ORDER BY task_id',
+      );
+      expect(states.map((r) => r.state)).toEqual(['success', null, 'success']);
+      expect(await db.query('SELECT task_id FROM cache_event ORDER BY task_id')).toEqual([
+        { task_id: 'a' },
+        { task_id: 'c' },
+      ]);
+    } finally {
+      await other.close();
+      await db.close();
+      await schema.drop();
+    }
+  });
 });

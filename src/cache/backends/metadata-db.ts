@@ -39,7 +39,7 @@ const COLUMNS = [
 const HIT_FLUSH_WINDOW_MS = 10;
 /** Entries per hit-count UPDATE. */
 const HIT_FLUSH_CHUNK_SQLITE = 500;
-const HIT_FLUSH_CHUNK_POSTGRES = 200;
+const HIT_FLUSH_CHUNK_POSTGRES = 2000;
 
 /** Every column but the key is replaced: a re-stored key is a new entry (e.g. after its TTL expired). */
 const UPSERT = `INSERT INTO task_cache_entry (${COLUMNS.join(', ')})
@@ -278,15 +278,17 @@ export class MetadataDbCacheBackend implements CacheBackend {
       }
       return;
     }
-    // PostgreSQL: connections are pooled and nothing queues behind a chunk, so fewer round trips win.
+    // PostgreSQL: one statement per HIT_FLUSH_CHUNK_POSTGRES entries, its rows one JSON parameter,
+    // in key order so two schedulers counting the same entries lock them in the same order.
+    batch.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     for (let i = 0; i < batch.length; i += HIT_FLUSH_CHUNK_POSTGRES) {
-      const chunk = batch.slice(i, i + HIT_FLUSH_CHUNK_POSTGRES);
-      const cases = chunk.map(() => 'WHEN ? THEN ?').join(' ');
+      const rows = batch.slice(i, i + HIT_FLUSH_CHUNK_POSTGRES).map(([k, v]) => ({ k, n: v.count, at: v.at }));
       await this.db.query(
         this.db.sql(
-          `UPDATE task_cache_entry SET hits = hits + (CASE cache_key ${cases} ELSE 0 END), last_hit_at = (CASE cache_key ${cases} ELSE last_hit_at END) WHERE cache_key IN (${chunk.map(() => '?').join(',')})`,
+          `UPDATE task_cache_entry SET hits = hits + j.n, last_hit_at = j.at
+             FROM json_to_recordset(?::json) AS j(k text, n int, at double precision) WHERE task_cache_entry.cache_key = j.k`,
         ),
-        [...chunk.flatMap(([k, v]) => [k, v.count]), ...chunk.flatMap(([k, v]) => [k, v.at]), ...chunk.map(([k]) => k)],
+        [JSON.stringify(rows)],
       );
     }
   }
