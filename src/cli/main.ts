@@ -19,7 +19,7 @@ export async function buildProgram(args?: readonly string[]): Promise<Command> {
   const name = args && namedCommand(args);
   const named = COMMANDS.find((c) => commandName(c) === name);
   if (!args || named) {
-    for (const c of named ? [named] : COMMANDS) (await c.load())(program);
+    for (const c of named ? [named] : COMMANDS) (await c.load(args))(program);
     return program;
   }
   // Placeholders are never run: no command was named. Help lists each with its usage.
