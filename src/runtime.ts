@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { CacheDecider } from './cache/decision.js';
 import type { CacheBackend } from './cache/types.js';
 import { loadSettings } from './config/index.js';
@@ -113,6 +111,7 @@ export class Runtime {
       import('./scheduler/scheduler.js'),
       import('./cache/admin.js'),
     ]);
+    const [{ randomUUID }, { hostname }] = [await import('node:crypto'), await import('node:os')];
     const scheduler = new Scheduler({
       db: this.db,
       settings: this.settings,

@@ -4,8 +4,12 @@
  * continue the previous value. Anything else is an error naming the file and line, rather than a
  * line silently ignored (a `[core` header used to drop every key under it).
  */
-import ini from 'ini';
+import { createRequire } from 'node:module';
+import type * as Ini from 'ini';
 import { ConfigFileError } from '../errors.js';
+
+// ini is CommonJS: required rather than imported (no scan of its source for export names at start-up).
+const ini = createRequire(import.meta.url)('ini') as typeof Ini;
 
 export interface CfgEntry {
   section: string;

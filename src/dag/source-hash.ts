@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import canonicalize from 'canonicalize';
 import { FsProbe, type FileDeps } from './fs-probe.js';
@@ -22,8 +22,15 @@ export interface TaskSource {
 /** Bumped when the hashed fields change, so old entries stop matching instead of colliding. */
 const SOURCE_HASH_SCHEMA = 1;
 
+/**
+ * node:crypto, required on the first hash: an ES import of it builds its whole namespace at start-up
+ * (Web Crypto, X.509, key generation, ...), where a hash needs only createHash.
+ */
+let crypto: typeof import('node:crypto') | undefined;
+
 export function sha256Hex(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
+  crypto ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+  return crypto.createHash('sha256').update(data).digest('hex');
 }
 
 /** The files a callable's code is made of: its module and the local modules it imports, recursively. */

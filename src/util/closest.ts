@@ -1,4 +1,8 @@
-import { distance } from 'fastest-levenshtein';
+import { createRequire } from 'node:module';
+import type * as Levenshtein from 'fastest-levenshtein';
+
+// CommonJS: required rather than imported (no scan of its source for export names at start-up).
+const { distance } = createRequire(import.meta.url)('fastest-levenshtein') as typeof Levenshtein;
 
 /**
  * The candidate nearest to `name` by edit distance, when it is near enough to be a typo: at most
