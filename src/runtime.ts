@@ -1,6 +1,6 @@
 import type { CacheDecider } from './cache/decision.js';
 import type { CacheBackend } from './cache/types.js';
-import { loadSettings } from './config/index.js';
+import { loadSettings } from './config/load.js';
 import type { Settings } from './config/settings.js';
 import type { Dag } from './dag/model.js';
 import { openMetadataDb, type MetadataDb } from './db/data-source.js';

@@ -3,7 +3,6 @@ import type { SummarySchedule } from '../dag/dag-summary.js';
 import type { DagSchedule } from '../dag/model.js';
 import { scheduleSummary } from '../dag/schedule-summary.js';
 import { pausedDags } from '../models/dag-pause.js';
-import { DagRunStore } from '../models/dag-run.js';
 import type { Runtime } from '../runtime.js';
 
 /** What `dags list` shows of a DAG's schedule (JSON fields `schedule`, `is_paused`, `next_dagrun`). */
@@ -53,6 +52,7 @@ function scheduleFromSummary(s: SummarySchedule, dateTime: typeof DateTime): Dag
 
 /** data_interval_end of the DAG's latest scheduled run: where the schedule continues. */
 export async function lastIntervalEnd(rt: Runtime, dagId: string): Promise<DateTime | null> {
+  const { DagRunStore } = await import('../models/dag-run.js');
   const last = await new DagRunStore(rt.db).latestScheduled(dagId);
   if (!last) return null;
   const { utc } = await import('../scheduler/due-runs.js');
