@@ -1,8 +1,6 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { CacheDecider } from './cache/decision.js';
 import type { CacheBackend } from './cache/types.js';
-import { loadSettings } from './config/index.js';
+import { loadSettings } from './config/load.js';
 import type { Settings } from './config/settings.js';
 import type { Dag } from './dag/model.js';
 import { openMetadataDb, type MetadataDb } from './db/data-source.js';
@@ -113,6 +111,7 @@ export class Runtime {
       import('./scheduler/scheduler.js'),
       import('./cache/admin.js'),
     ]);
+    const [{ randomUUID }, { hostname }] = [await import('node:crypto'), await import('node:os')];
     const scheduler = new Scheduler({
       db: this.db,
       settings: this.settings,

@@ -6,9 +6,16 @@ type Register = (program: Command) => void;
  * Every top-level command, in help order: how its help line reads, and the module that registers
  * it. Only the module of the command a command line names is imported (a `dags list` never loads
  * the API server, BullMQ or the bench); `miniflow --help` imports none and lists these lines.
+ * `load` gets the command line (without node and script) when there is one, so a module may
+ * import only what that line needs (`dags list` loads none of the other `dags` subcommands);
+ * without it, the command is registered whole.
  * test/unit/cli-command-table.test.ts checks each line against what its module registers.
  */
-export const COMMANDS: readonly { term: string; description: string; load: () => Promise<Register> }[] = [
+export const COMMANDS: readonly {
+  term: string;
+  description: string;
+  load: (args?: readonly string[]) => Promise<Register>;
+}[] = [
   {
     term: 'db',
     description: 'the metadata database',
@@ -17,7 +24,7 @@ export const COMMANDS: readonly { term: string; description: string; load: () =>
   {
     term: 'dags',
     description: 'DAG files, runs and tests',
-    load: async () => (await import('./commands/dags.js')).registerDags,
+    load: async (args) => (await import('./commands/dags.js')).dagsRegistrar(args),
   },
   {
     term: 'tasks',

@@ -1,14 +1,19 @@
-import { Command, CommanderError, Help } from 'commander';
+import { createRequire } from 'node:module';
+import type * as commander from 'commander';
 import { MiniflowError } from '../errors.js';
 import { packageVersion } from '../util/paths.js';
 import { COMMANDS, commandName, namedCommand } from './command-table.js';
+
+// commander is CommonJS: required rather than imported, so no start-up scans its source for the
+// names of its exports (what an ES import of a CommonJS package costs, on every command).
+const { Command, CommanderError, Help } = createRequire(import.meta.url)('commander') as typeof commander;
 
 /**
  * The program with the commands `args` needs: the named one registered for real, or (for
  * `--help`, a bare `miniflow`, an unknown command) a placeholder per command that only lists it.
  * Without `args`, every command is registered for real.
  */
-export async function buildProgram(args?: readonly string[]): Promise<Command> {
+export async function buildProgram(args?: readonly string[]): Promise<commander.Command> {
   const program = new Command('miniflow')
     .description(
       'A mini Airflow scheduler with task result caching. AIRFLOW_HOME selects the home folder (default ~/airflow).',
@@ -19,7 +24,7 @@ export async function buildProgram(args?: readonly string[]): Promise<Command> {
   const name = args && namedCommand(args);
   const named = COMMANDS.find((c) => commandName(c) === name);
   if (!args || named) {
-    for (const c of named ? [named] : COMMANDS) (await c.load())(program);
+    for (const c of named ? [named] : COMMANDS) (await c.load(args))(program);
     return program;
   }
   // Placeholders are never run: no command was named. Help lists each with its usage.

@@ -1,17 +1,20 @@
-import chalk from 'chalk';
+import type { ChalkInstance } from 'chalk';
 import { UsageError } from '../errors.js';
 import { fitCells, terminalWidth, truncateText, type FitOptions } from './table-fit.js';
 import { renderTable } from './table-render.js';
 
 export type OutputFormat = 'table' | 'json';
 
-/** Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org). */
-export function configureColour(stream: NodeJS.WriteStream = process.stdout): void {
-  if (process.env.NO_COLOR !== undefined || !stream.isTTY) chalk.level = 0;
-}
-// Decided when this module loads: every coloured line goes through it, and a command that prints
-// nothing coloured (`config get-value`) never loads chalk at all.
-configureColour();
+/**
+ * Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org). Decided when
+ * this module loads: every coloured line goes through it. chalk is imported only when colour may be
+ * on, so piped output (scripts, `-o json`, the bench) and commands that print nothing coloured
+ * (`config get-value`) never load it; on a terminal chalk's own detection decides the level.
+ */
+const chalk: ChalkInstance | null =
+  process.env.NO_COLOR === undefined && process.stdout.isTTY ? (await import('chalk')).default : null;
+
+const plain = (s: string) => s;
 
 export function parseFormat(value: string): OutputFormat {
   if (value !== 'table' && value !== 'json') throw new UsageError(`--output must be 'table' or 'json', got '${value}'`);
@@ -54,7 +57,7 @@ export function printTable(
   const fitted = opts.full
     ? { head, rows: text, widths: null }
     : fitCells(head, text, opts.width ?? terminalWidth(), opts);
-  const bold = fitted.head.map((h) => chalk.bold(h));
+  const bold = fitted.head.map(chalk ? (h) => chalk.bold(h) : plain);
   process.stdout.write(renderTable(bold, fitted.rows, fitted.widths) + '\n');
 }
 
@@ -63,32 +66,36 @@ export function fitLine(line: string, full = false, width = terminalWidth()): st
   return full ? line : truncateText(line, width);
 }
 
-const STATE_COLOURS: Record<string, (s: string) => string> = {
-  success: chalk.green,
-  failed: chalk.red,
-  upstream_failed: chalk.yellow,
-  up_for_retry: chalk.yellow,
-  skipped: chalk.magenta,
-  running: chalk.cyan,
-  queued: chalk.gray,
-  scheduled: chalk.gray,
-};
+const STATE_COLOURS: Record<string, (s: string) => string> = chalk
+  ? {
+      success: chalk.green,
+      failed: chalk.red,
+      upstream_failed: chalk.yellow,
+      up_for_retry: chalk.yellow,
+      skipped: chalk.magenta,
+      running: chalk.cyan,
+      queued: chalk.gray,
+      scheduled: chalk.gray,
+    }
+  : {};
 
 export function colourState(state: string | null): string {
   if (!state) return '';
-  return (STATE_COLOURS[state] ?? ((s: string) => s))(state);
+  return (STATE_COLOURS[state] ?? plain)(state);
 }
 
-const DECISION_COLOURS: Record<string, (s: string) => string> = {
-  hit: chalk.green.bold,
-  miss: chalk.yellow,
-  off: chalk.gray,
-  bypass: chalk.red,
-};
+const DECISION_COLOURS: Record<string, (s: string) => string> = chalk
+  ? {
+      hit: chalk.green.bold,
+      miss: chalk.yellow,
+      off: chalk.gray,
+      bypass: chalk.red,
+    }
+  : {};
 
 export function colourDecision(decision: string | null): string {
   if (!decision) return '';
-  return (DECISION_COLOURS[decision] ?? ((s: string) => s))(decision);
+  return (DECISION_COLOURS[decision] ?? plain)(decision);
 }
 
 export function isoOrEmpty(ms: number | null | undefined): string {

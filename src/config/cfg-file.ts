@@ -4,8 +4,13 @@
  * continue the previous value. Anything else is an error naming the file and line, rather than a
  * line silently ignored (a `[core` header used to drop every key under it).
  */
-import ini from 'ini';
+import { createRequire } from 'node:module';
+import type * as Ini from 'ini';
 import { ConfigFileError } from '../errors.js';
+
+let ini: typeof Ini | undefined;
+/** ini, required (CommonJS: no scan of its source at start-up) on the first file read: most homes have no airflow.cfg. */
+const unquote = (text: string): string => (ini ??= createRequire(import.meta.url)('ini') as typeof Ini).unsafe(text);
 
 export interface CfgEntry {
   section: string;
@@ -32,7 +37,7 @@ export function parseCfgText(content: string, file: string): CfgEntry[] {
     if (trimmed === '' || trimmed.startsWith('#') || trimmed.startsWith(';')) return;
     if (/^\s/.test(raw) && last) {
       // configparser's continuation line: part of the previous value.
-      last.value = `${last.value}\n${ini.unsafe(trimmed)}`;
+      last.value = `${last.value}\n${unquote(trimmed)}`;
       return;
     }
     if (trimmed.startsWith('[')) {
@@ -58,7 +63,7 @@ export function parseCfgText(content: string, file: string): CfgEntry[] {
         `${quote(trimmed)} is outside any section: put it under a [section] header`,
       );
     }
-    last = { section, key: kv[1].trim().toLowerCase(), value: ini.unsafe(kv[2]), line: lineNo };
+    last = { section, key: kv[1].trim().toLowerCase(), value: unquote(kv[2]), line: lineNo };
     entries.push(last);
   });
   return entries;

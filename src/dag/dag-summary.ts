@@ -1,11 +1,20 @@
-import { DateTime } from '../util/luxon.js';
 import type { Dag, DagSchedule, Timetable } from './model.js';
+
+/**
+ * A DAG's schedule as its summary keeps it: the dates as epoch ms (UTC), so listing DAGs needs no
+ * date library; `scheduleFromSummary` (src/cli/schedule-view.ts) makes the DagSchedule when a DAG
+ * has a timetable.
+ */
+export type SummarySchedule = Omit<DagSchedule, 'startDate' | 'endDate'> & {
+  startDate: number | null;
+  endDate: number | null;
+};
 
 /** What `dags list` shows of a DAG, kept in `dag_file.summary` so an unchanged file is listed without a parse. */
 export interface DagSummary {
   dagId: string;
   tasks: number;
-  schedule: DagSchedule;
+  schedule: SummarySchedule;
 }
 
 interface SummaryJson {
@@ -40,16 +49,15 @@ export function summaryJson(dag: Dag): SummaryJson {
 export function readSummary(json: unknown): DagSummary | null {
   const j = json as Partial<SummaryJson> | null;
   if (!j || j.v !== 1 || typeof j.dagId !== 'string' || typeof j.tasks !== 'number' || !j.timetable) return null;
-  const date = (ms: number | null | undefined) =>
-    typeof ms === 'number' ? DateTime.fromMillis(ms, { zone: 'UTC' }) : null;
+  const ms = (v: number | null | undefined) => (typeof v === 'number' ? v : null);
   return {
     dagId: j.dagId,
     tasks: j.tasks,
     schedule: {
       timetable: j.timetable,
       timezone: j.timezone ?? 'UTC',
-      startDate: date(j.startDate),
-      endDate: date(j.endDate),
+      startDate: ms(j.startDate),
+      endDate: ms(j.endDate),
       catchup: !!j.catchup,
       maxActiveRuns: j.maxActiveRuns ?? 16,
     },

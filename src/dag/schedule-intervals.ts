@@ -3,6 +3,8 @@ import { cronParser } from './cron.js';
 import type { DagSchedule, Timetable } from './model.js';
 import { CRON_PRESETS } from './schedule.js';
 
+export { scheduleSummary } from './schedule-summary.js';
+
 /**
  * Airflow's data-interval semantics as pure functions of a DagSchedule and the time. A scheduled
  * run covers [start, end) and becomes due when `end` <= now; its logical date is `start`. The first
@@ -82,48 +84,10 @@ export function dataIntervalForManual(schedule: DagSchedule, logicalDate: DateTi
   return { start: logicalDate, end: logicalDate };
 }
 
-/** The schedule as `dags list` shows it, in Airflow's words: `@daily`, `0 0 * * 0`, `1 day, 0:00:00`, `None`. */
-export function scheduleSummary(schedule: DagSchedule): string {
-  const t = schedule.timetable;
-  switch (t.type) {
-    case 'none':
-      return 'None';
-    case 'once':
-      return '@once';
-    case 'cron':
-    case 'cron-trigger':
-      return t.expression;
-    case 'unsupported':
-      return t.name;
-    case 'delta':
-      return deltaSummary(t.delta);
-  }
-}
-
-/** Python's str(timedelta) for seconds-only deltas, relativedelta's repr otherwise. */
-function deltaSummary(delta: { [unit: string]: number }): string {
-  const units = Object.keys(delta);
-  if (units.length !== 1 || units[0] !== 'seconds') {
-    return `relativedelta(${units.map((u) => `${u}=+${delta[u]}`).join(', ')})`;
-  }
-  const total = delta.seconds;
-  const days = Math.floor(total / 86400);
-  const rest = total - days * 86400;
-  const h = Math.floor(rest / 3600);
-  const m = Math.floor((rest % 3600) / 60);
-  const s = rest % 60;
-  const whole = Math.floor(s);
-  const micros = Math.round((s - whole) * 1e6);
-  const clock = `${h}:${pad(m)}:${pad(whole)}${micros > 0 ? '.' + String(micros).padStart(6, '0') : ''}`;
-  return days > 0 ? `${days} day${days === 1 ? '' : 's'}, ${clock}` : clock;
-}
-
 /** The latest of some times (luxon's DateTime.max may return undefined). */
 function latest(first: DateTime, ...rest: DateTime[]): DateTime {
   return rest.reduce((a, b) => (b > a ? b : a), first);
 }
-
-const pad = (n: number) => String(n).padStart(2, '0');
 
 interface Steps {
   next(t: DateTime): DateTime;

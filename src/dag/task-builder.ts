@@ -2,7 +2,8 @@ import { TRIGGER_RULES, type Json, type Task, type TaskInputs, type TriggerRule 
 import { FieldReader, invalid, type Where } from './field-reader.js';
 import { buildCacheConfig, pickCacheSetting } from './cache-config.js';
 import { resolveCallableRef } from './callable-ref.js';
-import { computeSourceHash, type ModuleHasher, type SourceClosure } from './source-hash.js';
+import type { ModuleHasher, SourceClosure } from './source-hash.js';
+import { computeSourceHash } from './task-source-hash.js';
 import { findXComRefWrappers, readXComRef } from './xcom-refs.js';
 import { errorMessage } from '../errors.js';
 import { DEFAULT_POKE_INTERVAL, DEFAULT_SENSOR_TIMEOUT } from '../operators/file-sensor.js';

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import sqlite3 from 'sqlite3';
+import type * as Sqlite3 from 'sqlite3';
 import { MIGRATION_NAMES } from '../../migrations/names.js';
 import { ConfigError, errorMessage } from '../errors.js';
 import { parseConn, type DbKind } from './connection-url.js';
@@ -12,6 +13,9 @@ import { SqliteWriteQueue } from './write-queue.js';
 
 export type { DbKind } from './connection-url.js';
 export type { ExecResult, SqlRunner } from './sql-runner.js';
+
+// sqlite3 is CommonJS: required rather than imported (no scan of its source for export names at start-up).
+const sqlite3 = createRequire(import.meta.url)('sqlite3') as typeof Sqlite3;
 
 /** A plain SELECT (no CTE, which may hide a write): answered before its batch commits (write-queue.ts). */
 const READ_ONLY = /^\s*SELECT\b/i;
@@ -26,7 +30,7 @@ export function knownMigrationNames(): string[] {
 
 /** How a MetadataDb reaches its engine. */
 type Engine =
-  { kind: 'sqlite'; conn: sqlite3.Database; file: string; busyTimeoutMs: number } | { kind: 'postgres'; pg: PgEngine };
+  { kind: 'sqlite'; conn: Sqlite3.Database; file: string; busyTimeoutMs: number } | { kind: 'postgres'; pg: PgEngine };
 
 /**
  * The metadata DB: plain SQL with `?` placeholders on both engines. On SQLite every statement is a
@@ -56,7 +60,7 @@ export class MetadataDb {
   }
 
   /** SQLite's one connection (tests trace it); null on PostgreSQL. */
-  get sqliteConnection(): sqlite3.Database | null {
+  get sqliteConnection(): Sqlite3.Database | null {
     return this.engine.kind === 'sqlite' ? this.engine.conn : null;
   }
 
@@ -156,9 +160,9 @@ export class MetadataDb {
  * scheduler) work while a scheduler writes; busy_timeout makes concurrent writers wait instead of
  * failing; foreign keys on; synchronous NORMAL (safe with WAL, one fsync per checkpoint).
  */
-async function openSqlite(file: string, busyTimeoutMs: number): Promise<sqlite3.Database> {
+async function openSqlite(file: string, busyTimeoutMs: number): Promise<Sqlite3.Database> {
   mkdirSync(dirname(file), { recursive: true });
-  const conn = await new Promise<sqlite3.Database>((resolve, reject) => {
+  const conn = await new Promise<Sqlite3.Database>((resolve, reject) => {
     const db = new sqlite3.Database(file, (err) => (err ? reject(err) : resolve(db)));
   });
   conn.configure('busyTimeout', busyTimeoutMs);

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Settings } from '../config/settings.js';
 import { resolveBundles } from '../dag/bundles.js';
-import { findDagFiles, importError, loadTrackedDagFile, readDagFile } from '../dag/dagbag.js';
+import { findDagFiles, importError, readDagFile } from '../dag/dag-files.js';
 import { readSummary, type DagSummary } from '../dag/dag-summary.js';
 import { FsProbe, sameFingerprint, type FileDeps } from '../dag/fs-probe.js';
 import type { Dag, DagBagResult, DagBundle, ImportErrorRecord } from '../dag/model.js';
@@ -13,6 +13,9 @@ import { dagHeads, upsertDags } from '../models/dag.js';
 import { syncImportErrors } from '../models/import-error.js';
 import { closestMatch } from '../util/closest.js';
 import { fileKey, loadOptions, staleness, stateOf, type DagFileState } from './dag-file-state.js';
+
+/** The DAG loader (task builder, operators), imported on the first parse: listing unchanged files never loads it. */
+let loader: typeof import('../dag/dagbag.js') | undefined;
 
 /** Which DAGs a sync must have built in memory: all, none (listing), or one. */
 type Want = 'all' | 'none' | { dagId: string };
@@ -111,8 +114,9 @@ export class DagRegistry {
     }
     // One hasher per sync: each callable module is read once, and the next sync sees edits.
     const modules = new ModuleHasher(new FsProbe());
-    const parse = (file: string, bundle: DagBundle, read = readDagFile(file)): DagFileState => {
+    const parse = async (file: string, bundle: DagBundle, read = readDagFile(file)): Promise<DagFileState> => {
       this.parsedFiles.push(file);
+      const { loadTrackedDagFile } = (loader ??= await import('../dag/dagbag.js'));
       const state = stateOf(loadTrackedDagFile(file, bundle, { ...options, modules }, read), bundle, optionsHash, now);
       this.files.set(fileKey(state), state);
       changed.add(state);
@@ -130,18 +134,26 @@ export class DagRegistry {
         listed.push({ bundle, files: { error: { filename: path, bundleName: bundle.name, message } } });
         continue;
       }
-      const states = found.map((file) => {
+      const states: DagFileState[] = [];
+      for (const file of found) {
         const known = this.files.get(fileKey({ bundleName: bundle.name, fileloc: file }));
         const why = known ? staleness(known, modules.fs.stat(file), optionsHash, (p) => modules.fs.stat(p)) : 'deps';
-        if (!known || why === 'deps') return parse(file, bundle);
-        if (why === null) return known;
-        // Size or mtime changed: the bytes decide whether it is a new version.
-        const read = readDagFile(file);
-        if ('error' in read || sha256Hex(read.bytes) !== known.contentHash) return parse(file, bundle, read);
-        Object.assign(known, { size: read.stamp.size, mtimeMs: read.stamp.mtimeMs, readAtMs: read.readAtMs });
-        changed.add(known);
-        return known;
-      });
+        if (!known || why === 'deps') {
+          states.push(await parse(file, bundle));
+          continue;
+        }
+        if (why !== null) {
+          // Size or mtime changed: the bytes decide whether it is a new version.
+          const read = readDagFile(file);
+          if ('error' in read || sha256Hex(read.bytes) !== known.contentHash) {
+            states.push(await parse(file, bundle, read));
+            continue;
+          }
+          Object.assign(known, { size: read.stamp.size, mtimeMs: read.stamp.mtimeMs, readAtMs: read.readAtMs });
+          changed.add(known);
+        }
+        states.push(known);
+      }
       listed.push({ bundle, files: states });
     }
     const present = new Set(listed.flatMap((l) => (Array.isArray(l.files) ? l.files.map(fileKey) : [])));
@@ -185,7 +197,7 @@ export class DagRegistry {
       });
       if (needed.length === 0 || pass >= 2) break;
       for (const f of needed) {
-        const fresh = parse(f.fileloc, bundleOf.get(f.bundleName)!);
+        const fresh = await parse(f.fileloc, bundleOf.get(f.bundleName)!);
         // Built only to be in memory: the same record as the DB's needs no write.
         const same = fresh.contentHash === f.contentHash && fresh.dagId === f.dagId && sameDeps(fresh.deps, f.deps);
         if (same && !changed.has(f)) changed.delete(fresh);

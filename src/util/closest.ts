@@ -1,4 +1,8 @@
-import { distance } from 'fastest-levenshtein';
+import { createRequire } from 'node:module';
+import type * as Levenshtein from 'fastest-levenshtein';
+
+/** fastest-levenshtein, required (CommonJS: no scan of its source at start-up) on the first hint. */
+let levenshtein: typeof Levenshtein | undefined;
 
 /**
  * The candidate nearest to `name` by edit distance, when it is near enough to be a typo: at most
@@ -10,6 +14,7 @@ export function closestMatch(name: string, candidates: Iterable<string>): string
   let best: string | undefined;
   let bestDistance = Infinity;
   const lower = name.toLowerCase();
+  const { distance } = (levenshtein ??= createRequire(import.meta.url)('fastest-levenshtein') as typeof Levenshtein);
   for (const c of candidates) {
     const d = distance(lower, c.toLowerCase());
     if (d < bestDistance) [best, bestDistance] = [c, d];

@@ -1,9 +1,13 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { REPO, TempHome } from '../helpers/cli.js';
 
-/** What a command imports (through the import-log hook): package names, and whether it ran. */
-function loaded(h: TempHome, args: string[]): { code: number; stdout: string; packages: Set<string> } {
+/** What a command loads (through the import-log hook): package names, repository files, and whether it ran. */
+function loaded(
+  h: TempHome,
+  args: string[],
+): { code: number; stdout: string; packages: Set<string>; files: Set<string> } {
   const log = join(h.home, `imports-${Math.random().toString(36).slice(2)}.log`);
   const r = h.run(args, {
     NODE_OPTIONS: `--import=${join(REPO, 'test', 'helpers', 'import-log.mjs')}`,
@@ -13,7 +17,11 @@ function loaded(h: TempHome, args: string[]): { code: number; stdout: string; pa
   const packages = new Set(
     urls.map((u) => /node_modules\/((@[^/]+\/)?[^/]+)\//.exec(u)?.[1]).filter((p) => p !== undefined),
   );
-  return { code: r.code, stdout: r.stdout, packages };
+  const prefix = pathToFileURL(REPO).href + '/';
+  const files = new Set(
+    urls.filter((u) => u.startsWith(prefix) && !u.includes('/node_modules/')).map((u) => u.slice(prefix.length)),
+  );
+  return { code: r.code, stdout: r.stdout, packages, files };
 }
 
 const HEAVY = ['typeorm', 'sqlite3', 'fastify', 'bullmq', 'ioredis', 'pg', 'cron-parser', 'cli-progress'];
@@ -52,4 +60,63 @@ test('TypeORM loads only to migrate: a fresh DB is migrated once, later commands
   expect(reset.stdout.replace('Database reset (sqlite): every table dropped and created again', '')).toBe(
     migrate.stdout.replace('Database migrated (sqlite)', ''),
   );
+});
+
+test('dags list of unchanged DAG files loads no DAG parser, no other dags subcommand, no date, colour or migration code', () => {
+  const h = new TempHome();
+  const file = h.writeDag({
+    dag_id: 'plain',
+    tasks: [{ task_id: 't', task_type: 'BashOperator', bash_command: 'true', downstream_task_ids: [] }],
+  });
+  // The first listing migrates the DB and parses the new file: the loader is imported on that parse.
+  const first = loaded(h, ['dags', 'list']);
+  expect(first.code).toBe(0);
+  expect(first.files.has('dist/src/dag/dagbag.js')).toBe(true);
+  // Unchanged files: the registry's records answer. Output piped, so no colour (chalk) either.
+  const lazy = [
+    'dist/src/dag/dagbag.js',
+    'dist/src/dag/dag-builder.js',
+    'dist/src/dag/task-builder.js',
+    'dist/src/operators/index.js',
+    'dist/src/cli/run-dag.js',
+    'dist/src/cli/commands/backfill.js',
+    'dist/src/cli/commands/dags-inspect.js',
+    'dist/src/cli/commands/dag-schedule.js',
+    'dist/src/cli/commands/dags-runs.js',
+    'dist/src/scheduler/due-runs.js',
+    'dist/src/util/luxon.js',
+    'dist/migrations/index.js',
+  ];
+  for (const args of [
+    ['dags', 'list'],
+    ['dags', 'list', '-o', 'json'],
+  ]) {
+    const r = loaded(h, args);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('plain');
+    expect(lazy.filter((f) => r.files.has(f))).toEqual([]);
+    expect(['luxon', 'chalk', 'cron-parser', 'typeorm'].filter((p) => r.packages.has(p))).toEqual([]);
+  }
+  // A changed file is parsed again (the loader loads on demand); a schedule brings the timetable code.
+  writeFileSync(
+    file,
+    JSON.stringify({
+      __version: 1,
+      dag: {
+        dag_id: 'plain',
+        schedule_interval: '@daily',
+        start_date: '2026-01-01T00:00:00Z',
+        tasks: [{ task_id: 't', task_type: 'BashOperator', bash_command: 'true', downstream_task_ids: [] }],
+      },
+    }),
+  );
+  const changed = loaded(h, ['dags', 'list', '-o', 'json']);
+  expect(changed.code).toBe(0);
+  expect(JSON.parse(changed.stdout)).toEqual([expect.objectContaining({ dag_id: 'plain', schedule: '@daily' })]);
+  expect(changed.files.has('dist/src/dag/dagbag.js')).toBe(true);
+  expect(changed.files.has('dist/src/scheduler/due-runs.js')).toBe(true);
+  // Any other dags subcommand registers them all (its help lists every one).
+  const help = loaded(h, ['dags', '--help']);
+  expect(help.stdout).toMatch(/backfill[\s\S]*list-import-errors[\s\S]*test/);
+  expect(help.files.has('dist/src/cli/commands/dags-runs.js')).toBe(true);
 });

@@ -2,7 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadDagBag, loadDagFile } from '../../src/dag/dagbag.js';
 import type { DagBundle } from '../../src/dag/model.js';
-import { computeSourceHash, ModuleHasher } from '../../src/dag/source-hash.js';
+import { ModuleHasher } from '../../src/dag/source-hash.js';
+import { computeSourceHash } from '../../src/dag/task-source-hash.js';
 import { envelope, tempBundle, writeIn } from '../fixtures/dags-support/dag-files.js';
 
 const BODY_V1 = 'def load(day):\n    return day\n';
