@@ -35,8 +35,13 @@ export function listImportErrors(db: MetadataDb): Promise<ImportErrorRow[]> {
  * an unchanged set keeps its rows and timestamps, so a refresh that found nothing new writes nothing.
  */
 export async function syncImportErrors(t: SqlRunner, errors: readonly ImportErrorRecord[], now: Date): Promise<void> {
-  const rows = await t.query<ImportErrorRow[]>('SELECT * FROM import_error ORDER BY id');
-  const same =
+  if (!(await importErrorsMatch(t, errors))) await replaceImportErrors(t, errors, now);
+}
+
+/** Whether the recorded import errors are exactly these (a plain read: no write lock taken). */
+export async function importErrorsMatch(db: Pick<SqlRunner, 'query'>, errors: readonly ImportErrorRecord[]) {
+  const rows = await db.query<ImportErrorRow[]>('SELECT * FROM import_error ORDER BY id');
+  return (
     rows.length === errors.length &&
     rows.every((r, i) => {
       const e = errors[i];
@@ -47,6 +52,6 @@ export async function syncImportErrors(t: SqlRunner, errors: readonly ImportErro
         (r.task_id ?? undefined) === e.taskId &&
         r.stacktrace === e.message
       );
-    });
-  if (!same) await replaceImportErrors(t, errors, now);
+    })
+  );
 }

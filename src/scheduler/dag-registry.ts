@@ -10,7 +10,7 @@ import type { MetadataDb } from '../db/data-source.js';
 import { DagValidationError, NotFoundError, errorMessage } from '../errors.js';
 import { deleteDagFiles, loadDagFiles, saveDagFiles } from '../models/dag-file.js';
 import { dagHeads, upsertDags } from '../models/dag.js';
-import { syncImportErrors } from '../models/import-error.js';
+import { importErrorsMatch, syncImportErrors } from '../models/import-error.js';
 import { closestMatch } from '../util/closest.js';
 import { fileKey, loadOptions, staleness, stateOf, type DagFileState } from './dag-file-state.js';
 
@@ -206,17 +206,21 @@ export class DagRegistry {
 
     const rows = [...this.winners.values()].filter((f) => f.dag && changedRow(heads.get(f.dagId!), f.dag));
     const { dagsArePausedAtCreation } = this.settings.core;
-    await this.db.transaction(async (t) => {
-      await saveDagFiles(t, changed);
-      await deleteDagFiles(t, gone);
-      await upsertDags(
-        t,
-        rows.map((f) => f.dag!),
-        now,
-        dagsArePausedAtCreation,
-      );
-      await syncImportErrors(t, errors, now);
-    });
+    // Nothing to record (the usual listing): no write lock, so a listing never waits for a running scheduler.
+    const unchanged =
+      changed.size === 0 && gone.length === 0 && rows.length === 0 && (await importErrorsMatch(this.db, errors));
+    if (!unchanged)
+      await this.db.transaction(async (t) => {
+        await saveDagFiles(t, changed);
+        await deleteDagFiles(t, gone);
+        await upsertDags(
+          t,
+          rows.map((f) => f.dag!),
+          now,
+          dagsArePausedAtCreation,
+        );
+        await syncImportErrors(t, errors, now);
+      });
     for (const f of gone) this.files.delete(fileKey(f));
     const dags = new Map<string, Dag>();
     for (const [dagId, f] of this.winners) if (f.dag) dags.set(dagId, f.dag);

@@ -135,3 +135,18 @@ test("a deleted file's DAG leaves the registry and its dag row stays; a deleted 
     files: ['a.json', 'broken.json'],
   });
 });
+
+test('a listing of an unchanged folder writes nothing (no write lock to wait for behind a running scheduler)', async () => {
+  await withRt((rt) => rt.dags()); // first sight: files, DAG rows and the import error recorded
+  const statements: string[] = [];
+  await withRt(async (rt) => {
+    rt.db.sqliteConnection!.on('trace', (sql: string) => statements.push(sql));
+    await rt.dagListing();
+  });
+  expect(statements.filter((s) => /^\s*(BEGIN|INSERT|UPDATE|DELETE)/i.test(s))).toEqual([]);
+  expect(statements.some((s) => s.includes('import_error'))).toBe(true); // the check that nothing changed
+
+  write('a.json', envelope('a', [nodeTask('t'), nodeTask('u')])); // a change is still recorded
+  const after = await withRt(async (rt) => (await rt.dagListing()).listed().find((d) => d.dagId === 'a')?.tasks);
+  expect(after.value).toBe(2);
+});
