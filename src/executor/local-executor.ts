@@ -43,8 +43,14 @@ export class LocalExecutor {
   #shutDown = false;
   /** Slots held for tries not yet submitted. */
   #held = 0;
+  /** Waiters for a slot, first come first served: `#slotWaiters[#firstWaiter]` is next. */
   #slotWaiters: (() => void)[] = [];
+  #firstWaiter = 0;
   #waitsCancelled = false;
+  /** Waiters woken whose turn has not run yet: their slots are promised. */
+  #woken = 0;
+  /** How many slot waiters have been woken (see slotWakeUps). */
+  #wakeUps = 0;
 
   readonly #limits: OutputLimits;
   readonly #runTry: TryRunner;
@@ -62,8 +68,14 @@ export class LocalExecutor {
 
   /** Waits for a free slot and holds it; null once waits are cancelled (the scheduler is stopping). */
   async holdSlot(): Promise<SlotHold | null> {
-    while (!this.#waitsCancelled && this.#queue.pending + this.#queue.size + this.#held >= this.parallelism) {
-      await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
+    // First come, first served: while anyone waits, a newcomer lines up behind them.
+    if (!this.#waitsCancelled && (this.#openSlots() <= 0 || this.#waiting() > 0)) {
+      for (let again = false; ; again = true) {
+        await new Promise<void>((resolve) => this.#lineUp(resolve, again));
+        this.#woken--;
+        // A slot taken meanwhile by a try submitted without a hold: wait again, at the head.
+        if (this.#waitsCancelled || this.#openSlots() > 0) break;
+      }
     }
     if (this.#waitsCancelled) return null;
     this.#held++;
@@ -89,10 +101,47 @@ export class LocalExecutor {
     this.#wakeSlotWaiters();
   }
 
+  /** Slots neither used, held nor promised to a waiter already woken. */
+  #openSlots(): number {
+    return this.parallelism - (this.#queue.pending + this.#queue.size + this.#held) - this.#woken;
+  }
+
+  #waiting(): number {
+    return this.#slotWaiters.length - this.#firstWaiter;
+  }
+
+  #lineUp(wake: () => void, atHead: boolean): void {
+    if (!atHead) this.#slotWaiters.push(wake);
+    else if (this.#firstWaiter > 0) this.#slotWaiters[--this.#firstWaiter] = wake;
+    else this.#slotWaiters.unshift(wake);
+    if (this.#openSlots() > 0) this.#wakeSlotWaiters();
+  }
+
+  /**
+   * Wakes as many waiters as there are free slots (every one once waits are cancelled). Waking them
+   * all on every finished try made a run with many tries waiting quadratic: each of 100,000 waiters
+   * re-checked and re-queued itself after every try.
+   */
   #wakeSlotWaiters(): void {
-    const waiters = this.#slotWaiters;
-    this.#slotWaiters = [];
-    for (const wake of waiters) wake();
+    const waiting = this.#waiting();
+    const n = this.#waitsCancelled ? waiting : Math.min(waiting, Math.max(0, this.#openSlots()));
+    this.#woken += n;
+    for (let i = 0; i < n; i++) {
+      const wake = this.#slotWaiters[this.#firstWaiter];
+      this.#slotWaiters[this.#firstWaiter++] = undefined as never;
+      wake();
+    }
+    this.#wakeUps += n;
+    // Compacted once the woken part is most of the array, so waiting stays O(1) amortised.
+    if (this.#firstWaiter > 1024 && this.#firstWaiter * 2 > this.#slotWaiters.length) {
+      this.#slotWaiters = this.#slotWaiters.slice(this.#firstWaiter);
+      this.#firstWaiter = 0;
+    }
+  }
+
+  /** Slot waiters woken so far: about one per freed slot, not one per waiter per freed slot. */
+  get slotWakeUps(): number {
+    return this.#wakeUps;
   }
 
   /** Queues one try; resolves with its result once it has run. Never rejects. */
