@@ -30,11 +30,14 @@ export async function clearDagRun(
        WHERE id = ?`,
       [RUN.QUEUED, JSON.stringify(spec.conf), spec.refreshCache ? 1 : 0, now.getTime(), run.id],
     );
-    // Tasks grouped by their retries: one UPDATE per group and chunk, not one per task.
+    // Tasks grouped by their retries: one UPDATE per group and chunk, not one per task. Pushed, not
+    // copied: copying the group per task made clearing a 100,000-task run quadratic.
     const byRetries = new Map<number, string[]>();
     for (const id of dag.topoOrder) {
       const retries = dag.tasks.get(id)!.retries;
-      byRetries.set(retries, [...(byRetries.get(retries) ?? []), id]);
+      const group = byRetries.get(retries);
+      if (group) group.push(id);
+      else byRetries.set(retries, [id]);
     }
     for (const [retries, ids] of byRetries) {
       for (let i = 0; i < ids.length; i += 200) {

@@ -2,6 +2,7 @@ import type { MetadataDb } from '../db/data-source.js';
 import { RUN, TI } from './states.js';
 import { collapseClearedExpansion } from './task-instance-mapping.js';
 import { subKey } from '../util/keys.js';
+import { perIdChunk } from './id-chunks.js';
 
 /** Which task instances `tasks clear` takes: one DAG, some tasks, optionally one run or a date range. */
 export interface ClearFilter {
@@ -43,21 +44,28 @@ export class TaskInstanceClearStore {
 
   /** Task instances the filter selects that have a state to clear (none has nothing to reset), oldest run first. */
   async candidates(f: ClearFilter): Promise<ClearCandidate[]> {
-    if (f.taskIds.length === 0) return [];
-    const where = ['ti.dag_id = ?', `ti.task_id IN (${marks(f.taskIds.length)})`, 'ti.state IS NOT NULL'];
-    const params: unknown[] = [f.dagId, ...f.taskIds];
+    const where = ['ti.dag_id = ?', 'ti.state IS NOT NULL'];
+    const params: unknown[] = [f.dagId];
     const add = (sql: string, ...p: unknown[]) => void (where.push(sql), params.push(...p));
     if (f.runId !== undefined) add('ti.run_id = ?', f.runId);
     if (f.startDate) add('r.logical_date >= ?', f.startDate.getTime());
     if (f.endDate) add('r.logical_date <= ?', f.endDate.getTime());
     if (f.onlyFailed) add(`ti.state IN (${marks(FAILED_STATES.length)})`, ...FAILED_STATES);
-    return this.db.query<ClearCandidate[]>(
-      `SELECT ti.id, ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.state, ti.try_number, r.logical_date
-         FROM task_instance ti JOIN dag_run r ON r.dag_id = ti.dag_id AND r.run_id = ti.run_id
-        WHERE ${where.join(' AND ')}
-        ORDER BY r.logical_date, r.id, ti.id`,
-      params,
+    // The task ids a chunk at a time (a whole large DAG's would pass the engine's bound-variable limit),
+    // so the order (oldest run first) is made here.
+    const rows = await perIdChunk(f.taskIds, (chunk) =>
+      this.db.query<(ClearCandidate & { run_row: number })[]>(
+        `SELECT ti.id, ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.state, ti.try_number, r.logical_date, r.id AS run_row
+           FROM task_instance ti JOIN dag_run r ON r.dag_id = ti.dag_id AND r.run_id = ti.run_id
+          WHERE ${where.join(' AND ')} AND ti.task_id IN (${marks(chunk.length)})`,
+        [...params, ...chunk],
+      ),
     );
+    const num = (v: unknown) => Number(v);
+    rows.sort(
+      (a, b) => num(a.logical_date) - num(b.logical_date) || num(a.run_row) - num(b.run_row) || num(a.id) - num(b.id),
+    );
+    return rows.map(({ run_row: _, ...c }) => c);
   }
 
   /**

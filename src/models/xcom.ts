@@ -1,5 +1,6 @@
 import type { MetadataDb, SqlRunner } from '../db/data-source.js';
 import type { XComRow } from '../db/rows.js';
+import { perIdChunk } from './id-chunks.js';
 
 /** Where an XCom belongs: a task instance of a run (the columns its rows are keyed by). */
 export interface XComOwner {
@@ -14,10 +15,11 @@ export const xcomText = (value: unknown): string => JSON.stringify(value);
 
 /** XComs pushed by some tasks of a run. */
 export async function xcomsOf(db: MetadataDb, dagId: string, runId: string, taskIds: string[]): Promise<XComRow[]> {
-  if (taskIds.length === 0) return [];
-  return db.query<XComRow[]>(
-    `SELECT * FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id IN (${taskIds.map(() => '?').join(',')})`,
-    [dagId, runId, ...taskIds],
+  return perIdChunk(taskIds, (chunk) =>
+    db.query<XComRow[]>(
+      `SELECT * FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id IN (${chunk.map(() => '?').join(',')})`,
+      [dagId, runId, ...chunk],
+    ),
   );
 }
 
@@ -43,11 +45,12 @@ export async function boundedXcomsOf(
   taskIds: string[],
   maxChars: number,
 ): Promise<BoundedXCom[]> {
-  if (taskIds.length === 0) return [];
-  const rows = await db.query<BoundedXCom[]>(
-    `SELECT task_id, map_index, key, CASE WHEN length(value) > ? THEN NULL ELSE value END AS value, length(value) AS value_length
-     FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id IN (${taskIds.map(() => '?').join(',')})`,
-    [maxChars, dagId, runId, ...taskIds],
+  const rows = await perIdChunk(taskIds, (chunk) =>
+    db.query<BoundedXCom[]>(
+      `SELECT task_id, map_index, key, CASE WHEN length(value) > ? THEN NULL ELSE value END AS value, length(value) AS value_length
+       FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id IN (${chunk.map(() => '?').join(',')})`,
+      [maxChars, dagId, runId, ...chunk],
+    ),
   );
   return rows.map((r) => ({ ...r, value_length: Number(r.value_length) }));
 }

@@ -12,7 +12,8 @@ import { deleteDagRows } from '../../src/models/dag-delete.js';
 import { DagRunStore, type DagShape } from '../../src/models/dag-run.js';
 import { TaskInstanceClearStore } from '../../src/models/task-instance-clear.js';
 import { TaskInstanceStore } from '../../src/models/task-instance.js';
-import { writeXComs } from '../../src/models/xcom.js';
+import { clearDagRun } from '../../src/models/dag-run-clear.js';
+import { writeXComs, xcomsOf } from '../../src/models/xcom.js';
 import { createPgSchema, describeWith, POSTGRES_URL, type PgSchema } from '../contract/servers.js';
 
 const SHAPE: DagShape = {
@@ -103,6 +104,64 @@ function clearSuite(open: () => Promise<{ db: MetadataDb; done: () => Promise<vo
     const [stale] = await store.candidates({ dagId: 'clr', taskIds: ['c'] });
     await db.exec("UPDATE task_instance SET state = 'scheduled' WHERE id = ?", [stale.id]);
     expect(await store.clear([stale], retries, { refreshCache: false, now: T0 })).toEqual([]);
+  });
+
+  test('40,000 task ids, more than one statement may bind: clear candidates, XComs, a run cleared', async () => {
+    // Past SQLite's 32,766 bound variables; the run's own tasks sit in different chunks of the list.
+    const ids = Array.from({ length: 40_000 }, (_, i) => `t${i}`);
+    const mine = [ids[39_999], ids[0], ids[20_000]];
+    const small: DagShape = { topoOrder: mine, tasks: new Map(mine.map((id) => [id, { taskType: 'E', retries: 1 }])) };
+    const runs = new DagRunStore(db);
+    const day = (d: number) => new Date(Date.UTC(2026, 0, d));
+    const r2 = await runs.create(small, { dagId: 'big', logicalDate: day(2), conf: {}, runType: 'manual' }, T0);
+    const r1 = await runs.create(small, { dagId: 'big', logicalDate: day(1), conf: {}, runType: 'manual' }, T0);
+    await db.exec("UPDATE task_instance SET state = 'success', try_number = 1 WHERE dag_id = 'big'", []);
+    await db.transaction((t) =>
+      writeXComs(
+        t,
+        mine.map((task_id) => ({
+          ti: { dag_id: 'big', run_id: r1.run_id, task_id, map_index: -1 },
+          key: 'return_value',
+          value: task_id,
+          at: T0,
+        })),
+      ),
+    );
+    expect((await xcomsOf(db, 'big', r1.run_id, ids)).map((x) => x.task_id).sort()).toEqual([...mine].sort());
+    const found = await new TaskInstanceClearStore(db).candidates({ dagId: 'big', taskIds: ids });
+    // Oldest run first (r1, created last), each run's task instances in id order, across every chunk.
+    expect(found.map((c) => [c.run_id, c.task_id])).toEqual([
+      ...mine.map((id) => [r1.run_id, id]),
+      ...mine.map((id) => [r2.run_id, id]),
+    ]);
+    expect(Object.keys(found[0]).sort()).toEqual(
+      ['dag_id', 'id', 'logical_date', 'map_index', 'run_id', 'state', 'task_id', 'try_number'].sort(),
+    );
+    // A run of a DAG with all 40,000 tasks cleared (its tasks grouped by retries, 200 per UPDATE).
+    const big: DagShape = { topoOrder: ids, tasks: new Map(ids.map((id) => [id, { taskType: 'E', retries: 1 }])) };
+    await clearDagRun(db, await runs.get('big', r1.run_id), big, { conf: {} }, T0);
+    const rows = await new TaskInstanceStore(db).fullRows('big', r1.run_id);
+    expect(rows.map((r) => [r.task_id, r.state, Number(r.max_tries)])).toEqual(mine.map((id) => [id, null, 2]));
+    expect(await xcomsOf(db, 'big', r1.run_id, ids)).toEqual([]);
+  });
+
+  test('fullRows: tasks in the order of their first row, each mapped task with its instances by map_index', async () => {
+    const shape: DagShape = {
+      topoOrder: ['a', 'm', 'b'],
+      tasks: new Map(['a', 'm', 'b'].map((id) => [id, { taskType: 'E', retries: 0 }])),
+    };
+    const run = await new DagRunStore(db).create(
+      shape,
+      { dagId: 'ord', logicalDate: T0, conf: {}, runType: 'manual' },
+      T0,
+    );
+    for (const mapIndex of [1, 0])
+      await db.exec(
+        "INSERT INTO task_instance (dag_id, run_id, task_id, map_index, operator) VALUES ('ord', ?, 'm', ?, 'E')",
+        [run.run_id, mapIndex],
+      );
+    const rows = await new TaskInstanceStore(db).fullRows('ord', run.run_id);
+    expect(rows.map((r) => `${r.task_id}${Number(r.map_index)}`)).toEqual(['a-1', 'm-1', 'm0', 'm1', 'b-1']);
   });
 
   test('dags delete removes only that DAG; db reset leaves an empty, migrated DB', async () => {
