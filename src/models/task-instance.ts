@@ -53,11 +53,24 @@ export class TaskInstanceStore {
 
   /** Every task instance of a run, in task order; a mapped task's instances together, by map_index. */
   async fullRows(dagId: string, runId: string): Promise<TaskInstanceRow[]> {
-    return this.db.query<TaskInstanceRow[]>(
-      `SELECT * FROM task_instance ti WHERE dag_id = ? AND run_id = ?
-       ORDER BY (SELECT MIN(id) FROM task_instance o WHERE o.dag_id = ti.dag_id AND o.run_id = ti.run_id AND o.task_id = ti.task_id), map_index`,
+    const rows = await this.db.query<TaskInstanceRow[]>(
+      'SELECT * FROM task_instance WHERE dag_id = ? AND run_id = ? ORDER BY id',
       [dagId, runId],
     );
+    // Grouped here, in one pass: ordering by a per-row MIN(id) subquery in SQL cost a lookup and a
+    // sort key per row. A task's first row (lowest id) places it; an expansion's rows come later.
+    const byTask = new Map<string, TaskInstanceRow[]>();
+    for (const row of rows) {
+      const group = byTask.get(row.task_id);
+      if (group) group.push(row);
+      else byTask.set(row.task_id, [row]);
+    }
+    const out: TaskInstanceRow[] = [];
+    for (const group of byTask.values()) {
+      if (group.length > 1) group.sort((a, b) => Number(a.map_index) - Number(b.map_index));
+      for (const row of group) out.push(row);
+    }
+    return out;
   }
 
   async get(dagId: string, runId: string, taskId: string, mapIndex = -1): Promise<TaskInstanceRow> {
