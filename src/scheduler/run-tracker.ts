@@ -7,6 +7,14 @@ import { runKey, subKey, tiKey } from '../util/keys.js';
 import { addToCounts, countUpstream, type UpstreamCounts } from './trigger-rules.js';
 
 /**
+ * The least time between re-reads of a run's view, per task instance in it: 20 x ~5 µs (the whole
+ * re-read of one task instance: its row read and turned into an object, the view rebuilt, its task
+ * evaluated), so a re-read is at most ~5% of a run however large: 1 s at 10,000 task instances, 10 s
+ * at 100,000.
+ */
+export const REREAD_MS_PER_TI = 0.1;
+
+/**
  * A scheduler's in-memory view of one active DAG run: task instance states, what it has in flight,
  * and the XComs it has seen. Refreshed from the DB now and then (other schedulers may share the
  * run); between refreshes it is kept current by this scheduler's own transitions, so reacting to
@@ -55,7 +63,10 @@ export class RunTracker {
   /** Whether the view is due a re-read from the DB. */
   refreshDue(now: number, everyMs: number): boolean {
     // A re-read costs O(task instances): at most ~5% of the time goes into re-reading the view.
-    return now - this.lastRefresh >= Math.max(everyMs, 20 * this.loadCostMs);
+    // loadCostMs times only the in-memory load; the query, its rows and evaluating every task cost
+    // a few times more, so the view's size sets a floor too (else every second at 20,000 tasks).
+    const floor = this.tis.size * REREAD_MS_PER_TI;
+    return now - this.lastRefresh >= Math.max(everyMs, 20 * this.loadCostMs, floor);
   }
 
   /**

@@ -66,3 +66,18 @@ test('a 20,000-way fan-in is counted once, then each completion is one bucket mo
   }
   expect(t.upstreamCounts(sink)).toMatchObject({ total: 20_000, success: 20_000 });
 });
+
+test('the view is re-read at most every 0.1 ms per task instance: a constant number of re-reads per task', () => {
+  // A re-read is O(task instances); at one a second, a run twice as large (and twice as long) paid
+  // four times as much for them. The loaded view sets the interval, whatever the load happened to cost.
+  for (const [n, everyMs] of [
+    [100, 1000],
+    [20_000, 2000],
+    [40_000, 4000],
+  ]) {
+    const { t } = tracker(n - 1); // n - 1 upstream tasks and the sink
+    t.loadCostMs = 0;
+    expect(t.refreshDue(everyMs - 1, 1000)).toBe(false);
+    expect(t.refreshDue(everyMs, 1000)).toBe(true);
+  }
+});
