@@ -11,7 +11,8 @@ export function cacheTimeline(
   maxBuckets = 24,
 ): { bucket_seconds: number; buckets: TimelineBucket[] } {
   if (events.length === 0) return { bucket_seconds: 0, buckets: [] };
-  const first = Math.min(...events.map((e) => Number(e.created_at)));
+  // reduce, not Math.min(...): one argument per event overflows the stack past ~120,000 events.
+  const first = events.reduce((m, e) => Math.min(m, Number(e.created_at)), Infinity);
   const span = Math.max(now.getTime() - first, 1000);
   const size = Math.ceil(span / maxBuckets / 1000) * 1000;
   const n = Math.min(maxBuckets, Math.floor(span / size) + 1);

@@ -329,7 +329,7 @@ function distribution(v: number[]): Distribution {
     p50: round(percentile(v, 50)),
     p90: round(percentile(v, 90)),
     p99: round(percentile(v, 99)),
-    max: v.length > 0 ? round(Math.max(...v)) : null,
+    max: v.length > 0 ? round(v.reduce((a, b) => Math.max(a, b))) : null,
   };
 }
 

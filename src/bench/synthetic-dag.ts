@@ -76,7 +76,11 @@ export function writeSyntheticDag(
           (_, p) => above[(j + p * Math.ceil(above.length / 4)) % above.length],
         ),
       );
-      for (const parent of parents) downstream.set(parent, [...(downstream.get(parent) ?? []), id]);
+      for (const parent of parents) {
+        const children = downstream.get(parent);
+        if (children) children.push(id);
+        else downstream.set(parent, [id]);
+      }
     });
   }
   const tasks = ids.flat().map((id, i) => ({
@@ -95,5 +99,6 @@ export function writeSyntheticDag(
   };
   const file = join(dagsFolder, `${dagId}.json`);
   writeFileSync(file, JSON.stringify(doc));
-  return { dagId, file, tasks: n, maxWidth: Math.max(...sizes) };
+  // reduce, not Math.max(...sizes): a chain has one size per task, too many arguments past ~120,000.
+  return { dagId, file, tasks: n, maxWidth: sizes.reduce((a, b) => Math.max(a, b), 0) };
 }

@@ -50,7 +50,8 @@ export function dagLayers(dag: GraphDag): string[][] {
 /** `dags show`: the layers top to bottom, each task with its type and the tasks it feeds. */
 export function layeredGraph(dag: GraphDag): string {
   const layers = dagLayers(dag);
-  const width = Math.max(...dag.topoOrder.map((id) => id.length + dag.tasks.get(id)!.taskType.length + 3), 8);
+  // reduce, not Math.max(...): one argument per task overflows the stack past ~120,000 tasks.
+  const width = dag.topoOrder.reduce((w, id) => Math.max(w, id.length + dag.tasks.get(id)!.taskType.length + 3), 8);
   const out = [`DAG ${dag.dagId}: ${dag.tasks.size} task(s) in ${layers.length} layer(s)`];
   layers.forEach((ids, n) => {
     out.push(`layer ${n}`);

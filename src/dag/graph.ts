@@ -95,7 +95,8 @@ function findCycle(downstream: Edges, left: Set<string>): string[] {
 export function ancestors(upstream: Edges, ids: string | Iterable<string>): Set<string> {
   const seen = new Set<string>();
   const stack: string[] = [];
-  for (const id of typeof ids === 'string' ? [ids] : ids) stack.push(...(upstream.get(id) ?? []));
+  // A loop, not push(...list): a fan-in of 100,000+ upstreams would overflow the argument list.
+  for (const id of typeof ids === 'string' ? [ids] : ids) for (const u of upstream.get(id) ?? []) stack.push(u);
   while (stack.length > 0) {
     const u = stack.pop()!;
     if (seen.has(u)) continue;

@@ -29,6 +29,16 @@ describe('cacheTimeline', () => {
     expect(buckets.at(-1)!.hits).toBe(1);
     expect(buckets.reduce((n, b) => n + b.hits + b.misses, 0)).toBe(3);
   });
+
+  test('200,000 decisions: no spread of one argument per event, each counted once', () => {
+    const events = Array.from({ length: 200_000 }, (_, i) => ({
+      decision: i % 2 ? 'hit' : 'miss',
+      created_at: t0 + i,
+    }));
+    const { buckets } = cacheTimeline(events, new Date(t0 + 200_000));
+    expect(buckets.reduce((n, b) => n + b.hits, 0)).toBe(100_000);
+    expect(buckets[0].start).toBe('2026-01-01T00:00:00.000Z');
+  });
 });
 
 describe('problem JSON statuses', () => {

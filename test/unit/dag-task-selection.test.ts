@@ -68,3 +68,20 @@ describe('graph views', () => {
     expect(dot).toContain('"say \\"hi\\"" -> "b";');
   });
 });
+
+describe('200,000 tasks: no call spreads one argument per task (the stack holds ~120,000)', () => {
+  const n = 200_000;
+  // u0..u(n-1) all feeding one join task.
+  const ids = Array.from({ length: n }, (_, i) => `u${i}`);
+  const fanIn = dagOf({ ...Object.fromEntries(ids.map((id) => [id, ['join']])), join: [] });
+
+  test('upstream of a 200,000-way join: every upstream task selected', () => {
+    expect(selectTasks(fanIn, { regex: '^join$', upstream: true })).toHaveLength(n + 1);
+  });
+
+  test('dags show of a 200,000-task DAG: two layers, one line per task', () => {
+    const text = layeredGraph(fanIn);
+    expect(text).toMatch(/^DAG d: 200001 task\(s\) in 2 layer\(s\)\n/);
+    expect(text.split('\n').length).toBeGreaterThan(n);
+  });
+});
