@@ -6,6 +6,7 @@ import { FINISHED_STATES, TI } from './states.js';
 import { takeTryGuard } from '../../migrations/sql/try-guard.js';
 import { writeXComs } from './xcom.js';
 import { mapIndexes } from './task-instance-mapping.js';
+import { groupBy } from '../util/group-by.js';
 
 export type { CacheRecord } from './cache-event.js';
 
@@ -32,6 +33,9 @@ export interface TryOutcome {
   error?: string | null;
 }
 
+/** Rows per statement of TaskInstanceStore.forRun. */
+export const FOR_RUN_PAGE = 5000;
+
 /** Only the scheduler that claimed this try may move it on. */
 export const OWNED = 'scheduler_id = ? AND try_number = ?';
 export const owned = (ti: TiRef) => [ti.scheduler_id, ti.try_number];
@@ -44,11 +48,23 @@ export const owned = (ti: TiRef) => [ti.scheduler_id, ti.try_number];
 export class TaskInstanceStore {
   constructor(private readonly db: MetadataDb) {}
 
+  /**
+   * A run's task instances, FOR_RUN_PAGE per statement along the (dag_id, run_id, task_id, map_index)
+   * index: read in one statement, a 100,000-row view held the connection (and the cache lookups
+   * queued behind it, past their deadline) for a second.
+   */
   async forRun(dagId: string, runId: string): Promise<TiRef[]> {
-    return this.db.query<TiRef[]>(
-      'SELECT id, dag_id, run_id, task_id, map_index, state, try_number, max_tries, next_retry_at, scheduler_id FROM task_instance WHERE dag_id = ? AND run_id = ?',
-      [dagId, runId],
-    );
+    const rows: TiRef[] = [];
+    for (let after: unknown[] = ['', -2]; ;) {
+      const page = await this.db.query<TiRef[]>(
+        `SELECT id, dag_id, run_id, task_id, map_index, state, try_number, max_tries, next_retry_at, scheduler_id FROM task_instance
+         WHERE dag_id = ? AND run_id = ? AND (task_id, map_index) > (?, ?) ORDER BY task_id, map_index LIMIT ${FOR_RUN_PAGE}`,
+        [dagId, runId, ...after],
+      );
+      for (const row of page) rows.push(row);
+      if (page.length < FOR_RUN_PAGE) return rows;
+      after = [page[page.length - 1].task_id, page[page.length - 1].map_index];
+    }
   }
 
   /** Every task instance of a run, in task order; a mapped task's instances together, by map_index. */
@@ -57,20 +73,10 @@ export class TaskInstanceStore {
       'SELECT * FROM task_instance WHERE dag_id = ? AND run_id = ? ORDER BY id',
       [dagId, runId],
     );
-    // Grouped here, in one pass: ordering by a per-row MIN(id) subquery in SQL cost a lookup and a
-    // sort key per row. A task's first row (lowest id) places it; an expansion's rows come later.
-    const byTask = new Map<string, TaskInstanceRow[]>();
-    for (const row of rows) {
-      const group = byTask.get(row.task_id);
-      if (group) group.push(row);
-      else byTask.set(row.task_id, [row]);
-    }
-    const out: TaskInstanceRow[] = [];
-    for (const group of byTask.values()) {
-      if (group.length > 1) group.sort((a, b) => Number(a.map_index) - Number(b.map_index));
-      for (const row of group) out.push(row);
-    }
-    return out;
+    // Grouped in one pass, not ordered by a per-row MIN(id) subquery (a lookup and a sort key per
+    // row): a task's first row (lowest id) places it; an expansion's rows come later.
+    const byTask = groupBy(rows, (row) => row.task_id).values();
+    return [...byTask].flatMap((g) => (g.length > 1 ? g.sort((a, b) => Number(a.map_index) - Number(b.map_index)) : g));
   }
 
   async get(dagId: string, runId: string, taskId: string, mapIndex = -1): Promise<TaskInstanceRow> {

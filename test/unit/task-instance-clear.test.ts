@@ -11,7 +11,7 @@ import { resetMetadataDb } from '../../src/db/reset.js';
 import { deleteDagRows } from '../../src/models/dag-delete.js';
 import { DagRunStore, type DagShape } from '../../src/models/dag-run.js';
 import { TaskInstanceClearStore } from '../../src/models/task-instance-clear.js';
-import { TaskInstanceStore } from '../../src/models/task-instance.js';
+import { FOR_RUN_PAGE, TaskInstanceStore } from '../../src/models/task-instance.js';
 import { clearDagRun } from '../../src/models/dag-run-clear.js';
 import { writeXComs, xcomsOf } from '../../src/models/xcom.js';
 import { createPgSchema, describeWith, POSTGRES_URL, type PgSchema } from '../contract/servers.js';
@@ -143,6 +143,29 @@ function clearSuite(open: () => Promise<{ db: MetadataDb; done: () => Promise<vo
     const rows = await new TaskInstanceStore(db).fullRows('big', r1.run_id);
     expect(rows.map((r) => [r.task_id, r.state, Number(r.max_tries)])).toEqual(mine.map((id) => [id, null, 2]));
     expect(await xcomsOf(db, 'big', r1.run_id, ids)).toEqual([]);
+  });
+
+  test('forRun reads a large run in pages: every task instance once, a mapped task split across pages', async () => {
+    const n = 2 * FOR_RUN_PAGE + 100;
+    const ids = Array.from({ length: n }, (_, i) => `t${String(i).padStart(6, '0')}`);
+    const shape: DagShape = { topoOrder: ids, tasks: new Map(ids.map((id) => [id, { taskType: 'E', retries: 0 }])) };
+    const run = await new DagRunStore(db).create(
+      shape,
+      { dagId: 'paged', logicalDate: T0, conf: {}, runType: 'manual' },
+      T0,
+    );
+    // The page ends at this task's placeholder (-1): its instances are on the next page.
+    const split = ids[FOR_RUN_PAGE - 1];
+    for (const mapIndex of [0, 1, 2])
+      await db.exec(
+        "INSERT INTO task_instance (dag_id, run_id, task_id, map_index, operator) VALUES ('paged', ?, ?, ?, 'E')",
+        [run.run_id, split, mapIndex],
+      );
+    const rows = await new TaskInstanceStore(db).forRun('paged', run.run_id);
+    const keys = rows.map((r) => `${r.task_id}:${Number(r.map_index)}`);
+    expect(rows).toHaveLength(n + 3);
+    expect(new Set(keys).size).toBe(n + 3);
+    expect(keys).toEqual(expect.arrayContaining([`${split}:-1`, `${split}:0`, `${split}:2`, `${ids[n - 1]}:-1`]));
   });
 
   test('fullRows: tasks in the order of their first row, each mapped task with its instances by map_index', async () => {
