@@ -45,6 +45,8 @@ export class RunTracker {
   private readonly counted = new Map<string, string | null>();
   /** How long the last load took (real ms): a large run's view is re-read less often. */
   loadCostMs = 0;
+  /** tiKeys whose work finished while a re-read was under way (see reading()). */
+  private finishedDuringRead: Set<string> | null = null;
 
   constructor(
     public run: DagRunRow,
@@ -70,18 +72,32 @@ export class RunTracker {
   }
 
   /**
-   * Replaces the view with DB rows, keeping what this scheduler has in flight. Rows of tasks the
-   * DAG no longer has (the file changed after the run was created) are left out: they can never
-   * run, so they must not keep the run open.
+   * Wraps the read of rows for the next load(): a task instance whose work finishes meanwhile keeps
+   * its in-memory state, as one in flight does, since its row may have been read before that work's
+   * write (a hit written and settled between the read and the load would be tried again, lose its
+   * claim and force re-read after re-read).
+   */
+  reading<T>(read: Promise<T>): Promise<T> {
+    this.finishedDuringRead = new Set();
+    return read;
+  }
+
+  /**
+   * Replaces the view with DB rows, keeping what this scheduler has in flight (or finished during
+   * the read, see reading()). Rows of tasks the DAG no longer has (the file changed after the run
+   * was created) are left out: they can never run, so they must not keep the run open.
    */
   load(rows: TiRef[], now: number): void {
     // Rebuilt from the rows: a mapped task's placeholder row disappears once it is expanded.
     const previous = new Map(this.tis);
+    const keep = this.finishedDuringRead;
+    this.finishedDuringRead = null;
     this.tis.clear();
     for (const row of rows) {
       if (!this.dag.tasks.has(row.task_id)) continue;
       const key = tiKey(row.task_id, row.map_index);
-      this.tis.set(key, (this.inFlight.has(key) ? previous.get(key) : undefined) ?? row);
+      const mine = this.inFlight.has(key) || keep?.has(key) === true;
+      this.tis.set(key, (mine ? previous.get(key) : undefined) ?? row);
     }
     this.byTask.clear();
     for (const ti of this.tis.values()) {
@@ -117,6 +133,7 @@ export class RunTracker {
   /** A task instance changed state: move it between buckets of its downstream tasks' counts. */
   recount(ti: TiRef): void {
     const key = tiKey(ti.task_id, ti.map_index);
+    this.finishedDuringRead?.add(key); // called when each piece of work finishes
     if (!this.counted.has(key)) return; // never counted: the next count reads its state
     const before = this.counted.get(key)!;
     if (before === ti.state) return;

@@ -246,7 +246,7 @@ export class Scheduler {
   /** Re-reads a run's task instances (adding rows for tasks the DAG gained) and evaluates each. */
   private async refresh(tracker: RunTracker, now: Date): Promise<void> {
     const { run } = tracker;
-    const rows = await this.tis.forRun(run.dag_id, run.run_id);
+    const rows = await tracker.reading(this.tis.forRun(run.dag_id, run.run_id));
     // Only this process's own work counts: waiting for another scheduler's write lock says nothing
     // about the size of the view, and that scheduler's progress is what the re-read is for.
     const started = performance.now();

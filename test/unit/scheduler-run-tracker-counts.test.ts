@@ -81,3 +81,21 @@ test('the view is re-read at most every 0.1 ms per task instance: a constant num
     expect(t.refreshDue(everyMs, 1000)).toBe(true);
   }
 });
+
+test('work that finishes while the view is being re-read keeps its state over the rows read before it', async () => {
+  const { t, tis } = tracker(3);
+  const [done, other] = tis;
+  const staleRows = tis.map((ti) => ({ ...ti })); // read while every task instance was still none
+  let answer!: (rows: TiRef[]) => void;
+  const read = t.reading(new Promise<TiRef[]>((r) => (answer = r)));
+  // A hit lands and its work finishes before the read's rows arrive.
+  done.state = 'success';
+  t.recount(done);
+  answer(staleRows);
+  t.load(await read, 1);
+  expect(t.instances('u0')[0].state).toBe('success');
+  expect(t.instances(other.task_id)[0]).toBe(staleRows[1]); // the rest is the DB's
+  // Without a read under way, the rows are the truth (another actor may have cleared it).
+  t.load(staleRows, 2);
+  expect(t.instances('u0')[0].state).toBeNull();
+});
