@@ -1,7 +1,6 @@
 import type { MetadataDb } from '../db/data-source.js';
 import { hitSet, takeTryWhere } from '../../migrations/sql/try-guard.js';
-import type { CacheRecord } from './cache-event.js';
-import { xcomText } from './xcom.js';
+import { HIT_COLUMNS, hitRow, type HitRowSource } from './cache-hit-row.js';
 
 /** Hits per PostgreSQL statement: one JSON parameter, so no limit on bound parameters applies. */
 export const PG_ROWS_PER_STATEMENT = 1000;
@@ -65,35 +64,14 @@ SELECT x_idx FROM won`;
 
 /** One hit as a JSON object of FIELDS (the try it saw, the values its success writes). */
 function pgHitRow(hit: PendingPgHit, idx: number): Record<string, unknown> {
-  const { ti, outcome, cache, value } = hit;
-  const end = outcome.end.getTime();
-  return {
-    x_idx: idx,
-    x_ti_id: ti.id,
-    x_try_number: ti.try_number,
-    x_now_ms: end,
-    x_scheduler_id: hit.schedulerId,
-    x_start_ms: outcome.start.getTime(),
-    x_end_ms: end,
-    x_hostname: outcome.hostname ?? null,
-    x_decision: cache.decision,
-    x_cache_key: cache.key,
-    x_reason: cache.reason,
-    x_source_run_id: cache.sourceRunId ?? null,
-    x_time_saved: cache.timeSaved ?? null,
-    x_team_name: cache.teamName,
-    x_latency_ms: cache.latencyMs ?? null,
-    x_value: value === undefined ? null : xcomText(value),
-  };
+  const row = hitRow(hit);
+  const fields: Record<string, unknown> = { x_idx: idx };
+  HIT_COLUMNS.forEach((c, i) => (fields[`x_${c}`] = row[i]));
+  return fields;
 }
 
 /** A hit waiting for its write: the fields of cache-hit-write.ts's CacheHit it needs, and how to settle it. */
-export interface PendingPgHit {
-  ti: { id: number; try_number: number };
-  schedulerId: string;
-  outcome: { start: Date; end: Date; hostname?: string | null };
-  value: unknown;
-  cache: CacheRecord;
+export interface PendingPgHit extends HitRowSource {
   resolve: (won: boolean) => void;
   reject: (err: unknown) => void;
 }

@@ -4,8 +4,9 @@ import { recordCacheEvents, type CacheRecord } from './cache-event.js';
 import { TI } from './states.js';
 import { HIT_LOST_CLAIM, hitSet, takeTryGuard, type HitField } from '../../migrations/sql/try-guard.js';
 import { OWNED, owned, type TiRef, type TryOutcome } from './task-instance.js';
-import { writeXComs, xcomText } from './xcom.js';
+import { writeXComs } from './xcom.js';
 import { flushPgHits } from './cache-hit-write-pg.js';
+import { HIT_COLUMNS, hitRow } from './cache-hit-row.js';
 
 export interface CacheHit {
   ti: TiRef;
@@ -32,50 +33,8 @@ const CHUNK = 80;
 /** Hits per SQLite statement: one JSON parameter, so no limit on bound variables applies. */
 const ROWS_PER_STATEMENT = 500;
 
-/** The columns of the cache_hit_write view, in the order hitRow() lists them. */
-const HIT_COLUMNS = [
-  'ti_id',
-  'try_number',
-  'now_ms',
-  'scheduler_id',
-  'start_ms',
-  'end_ms',
-  'hostname',
-  'decision',
-  'cache_key',
-  'reason',
-  'source_run_id',
-  'time_saved',
-  'team_name',
-  'latency_ms',
-  'value',
-] as const;
-
 const HIT_ROWS_SQL = `INSERT INTO cache_hit_write (${HIT_COLUMNS.join(', ')})
   SELECT ${HIT_COLUMNS.map((_, i) => `j.value ->> ${i}`).join(', ')} FROM json_each(?) AS j`;
-
-/** One hit as a JSON array in HIT_COLUMNS order. */
-function hitRow(hit: CacheHit): unknown[] {
-  const { ti, outcome, cache, value } = hit;
-  const end = outcome.end.getTime();
-  return [
-    ti.id,
-    ti.try_number,
-    end,
-    hit.schedulerId,
-    outcome.start.getTime(),
-    end,
-    outcome.hostname ?? null,
-    cache.decision,
-    cache.key,
-    cache.reason,
-    cache.sourceRunId ?? null,
-    cache.timeSaved ?? null,
-    cache.teamName,
-    cache.latencyMs ?? null,
-    value === undefined ? null : xcomText(value),
-  ];
-}
 
 /**
  * A cache hit's whole write, for both engines: success (taking the try unless it was claimed), the

@@ -144,17 +144,11 @@ test('the timeout must be positive', async () => {
   expect(() => new FailOpenCache(backend, { timeoutMs: Number.NaN })).toThrow(/task_cache_check_timeout/);
 });
 
-test('a layer of 10,000 lookups in one turn is served in bounded batches, each under its own deadline: none bypasses', async () => {
-  const e = entry(0);
-  const sizes: number[] = [];
-  // Every call takes a while: one call for all keys, or all calls under one deadline, would time out.
-  const slow: CacheBackend = {
+/** A backend that answers lookups only through `getMany` (the batched path), and accepts everything else. */
+function batchingBackend(getMany: (keys: string[]) => Promise<Map<string, CacheEntry>>): CacheBackend {
+  return {
     get: () => Promise.resolve(null),
-    getMany: async (keys: string[]) => {
-      sizes.push(keys.length);
-      await new Promise((r) => setTimeout(r, 20));
-      return new Map(keys.filter((k) => k === e.key).map((k) => [k, e]));
-    },
+    getMany,
     set: () => Promise.resolve(),
     recordHit: () => Promise.resolve(),
     delete: () => Promise.resolve(),
@@ -164,6 +158,17 @@ test('a layer of 10,000 lookups in one turn is served in bounded batches, each u
     stats: () => Promise.resolve({ entries: 0, totalBytes: 0 }),
     close: () => Promise.resolve(),
   } as unknown as CacheBackend;
+}
+
+test('a layer of 10,000 lookups in one turn is served in bounded batches, each under its own deadline: none bypasses', async () => {
+  const e = entry(0);
+  const sizes: number[] = [];
+  // Every call takes a while: one call for all keys, or all calls under one deadline, would time out.
+  const slow = batchingBackend(async (keys) => {
+    sizes.push(keys.length);
+    await new Promise((r) => setTimeout(r, 20));
+    return new Map(keys.filter((k) => k === e.key).map((k) => [k, e]));
+  });
   const cache = new FailOpenCache(slow, { timeoutMs: 300, clock: fixedClock(T0) });
   const keys = Array.from({ length: 10_000 }, (_, i) => (i === 7 ? e.key : `k${i}`));
   const results = await Promise.all(keys.map((k) => cache.lookup(k)));
@@ -178,25 +183,14 @@ test('the next lookup batch goes out when an answer arrives, before that answer 
   const events: string[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
-  const backend: CacheBackend = {
-    get: () => Promise.resolve(null),
-    getMany: async (keys: string[]) => {
-      inFlight++;
-      maxInFlight = Math.max(maxInFlight, inFlight);
-      events.push(`call ${keys.length}`);
-      await new Promise((r) => setTimeout(r, 5));
-      inFlight--;
-      return new Map();
-    },
-    set: () => Promise.resolve(),
-    recordHit: () => Promise.resolve(),
-    delete: () => Promise.resolve(),
-    clear: () => Promise.resolve(0),
-    list: () => Promise.resolve([]),
-    latestFor: () => Promise.resolve(null),
-    stats: () => Promise.resolve({ entries: 0, totalBytes: 0 }),
-    close: () => Promise.resolve(),
-  } as unknown as CacheBackend;
+  const backend = batchingBackend(async (keys) => {
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    events.push(`call ${keys.length}`);
+    await new Promise((r) => setTimeout(r, 5));
+    inFlight--;
+    return new Map();
+  });
   const cache = new FailOpenCache(backend, { timeoutMs: 5000, clock: fixedClock(T0) });
   const keys = Array.from({ length: 600 }, (_, i) => `k${i}`);
   await Promise.all(keys.map((k, i) => cache.lookup(k).then(() => i % 250 === 0 && events.push(`answer ${i}`))));
