@@ -139,9 +139,8 @@ export class FailOpenCache {
     void this.guard(() => this.backend.getMany!(batch.map((w) => w.key))).then((result) => {
       this.batchInFlight = false;
       this.pump();
+      // Lookups these answers lead to go out when the batch out now answers, else next turn (batchedGet).
       for (const w of batch) w.settle(result.ok ? { ok: true, value: result.value.get(w.key) ?? null } : result);
-      // Lookups these answers lead to wait for the batch out now, or go out on the next turn.
-      this.schedulePump();
     });
   }
 

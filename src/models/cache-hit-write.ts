@@ -61,13 +61,19 @@ export class CacheHitWriter {
 
   /** True when the hit won (the task instance is now success); false when another scheduler took it. */
   write(hit: CacheHit): Promise<boolean> {
-    if (this.db.kind === 'postgres' && !hit.claimed) return this.writePg(hit);
-    const sqliteRows = this.db.kind === 'sqlite' && !hit.claimed;
-    const queue = sqliteRows ? this.pendingRows : this.pending;
+    const [queue, flush] = this.batchFor(hit);
     return new Promise<boolean>((resolve, reject) => {
       queue.push({ ...hit, resolve, reject });
-      if (queue.length === 1) setImmediate(() => void (sqliteRows ? this.flushRows() : this.flush()));
+      if (queue.length === 1) setImmediate(() => void flush());
     });
+  }
+
+  /** The batch of this turn a hit joins, and how that batch is written (see the class comment). */
+  private batchFor(hit: CacheHit): [PendingHit[], () => Promise<void>] {
+    if (hit.claimed) return [this.pending, () => this.flush()];
+    return this.db.kind === 'sqlite'
+      ? [this.pendingRows, () => this.flushRows()]
+      : [this.pendingPg, () => this.flushPg()];
   }
 
   /**
@@ -104,13 +110,6 @@ export class CacheHitWriter {
     }
     wonHit(h);
     h.resolve(true);
-  }
-
-  private writePg(hit: CacheHit): Promise<boolean> {
-    return new Promise<boolean>((resolve, reject) => {
-      this.pendingPg.push({ ...hit, resolve, reject });
-      if (this.pendingPg.length === 1) setImmediate(() => void this.flushPg());
-    });
   }
 
   /** PostgreSQL: the hits of one turn that take their try, as one guarded statement (per 1,000). */
