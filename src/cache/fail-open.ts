@@ -167,8 +167,21 @@ export class FailOpenCache {
     };
   }
 
-  async recordHit(key: string, at: Date): Promise<CacheWrite> {
-    return this.write(() => this.backend.recordHit(key, at));
+  /** The hits counted in this turn, written together on the next (one guarded call, not one per hit). */
+  private hitBatch: { hits: { key: string; at: Date }[]; written: Promise<CacheWrite> } | null = null;
+
+  /** Counts a hit; settles with the write of its turn's batch (GuardedBackend.recordHits). */
+  recordHit(key: string, at: Date): Promise<CacheWrite> {
+    if (!this.hitBatch) {
+      const hits: { key: string; at: Date }[] = [];
+      const written = new Promise<void>((r) => setImmediate(r)).then(() => {
+        this.hitBatch = null; // hits counted from now on form the next batch
+        return this.write(() => this.backend.recordHits(hits));
+      });
+      this.hitBatch = { hits, written };
+    }
+    this.hitBatch.hits.push({ key, at });
+    return this.hitBatch.written;
   }
 
   private async write(call: () => Promise<void>): Promise<CacheWrite> {

@@ -163,6 +163,13 @@ export class GuardedBackend implements CacheBackend {
     return this.call('recordHit', [key, at], this.options.timeoutMs, () => undefined);
   }
 
+  /** Several hits in one guarded call: the backend's own `recordHits`, else `recordHit` for each. */
+  async recordHits(hits: { key: string; at: Date }[]): Promise<void> {
+    if (this.raw && hasFunction(this.raw, 'recordHits'))
+      return this.call('recordHits', [hits.map((h) => ({ ...h }))], this.options.timeoutMs, () => undefined);
+    await Promise.all(hits.map((h) => this.recordHit(h.key, h.at)));
+  }
+
   close(): Promise<void> {
     return this.call('close', [], this.options.timeoutMs, () => undefined);
   }

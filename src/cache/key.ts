@@ -137,30 +137,49 @@ function sharedComponent(name: string, value: string | null): KeyComponent {
 
 /** The combined hash over components; independent of their order. */
 export function keyOf(components: KeyComponent[]): string {
-  const sorted = components.slice().sort(byName);
+  const sorted = sortedByName(components);
   // Names and hashes are well-formed strings: their canonical JSON (RFC 8785) is JSON.stringify's,
-  // written here pair by pair (the same text as JSON.stringify of the [name, hash] pairs).
-  let text = '[';
-  let wellFormed = true;
+  // written here pair by pair (the same text as JSON.stringify of the [name, hash] pairs). Joined
+  // from parts rather than appended to: it runs for every task instance, and appending allocates
+  // a string per step.
+  const pairs: string[] = new Array<string>(sorted.length);
   for (let i = 0; i < sorted.length; i++) {
     const { name, hash } = sorted[i];
-    if (!wellFormedName(name)) wellFormed = false;
-    text += `${i > 0 ? ',' : ''}[${JSON.stringify(name)},${JSON.stringify(hash)}]`;
+    const nameText = nameJson(name);
+    if (nameText === null) return sha256Hex(canonicalJson(sorted.map((c) => [c.name, c.hash])));
+    pairs[i] = `[${nameText},${HEX.test(hash) ? `"${hash}"` : JSON.stringify(hash)}]`;
   }
-  text += ']';
-  return sha256Hex(wellFormed ? text : canonicalJson(sorted.map((c) => [c.name, c.hash])));
+  return sha256Hex(`[${pairs.join(',')}]`);
 }
 
-const byName = (a: KeyComponent, b: KeyComponent): number => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+/** A component hash as hashJson writes it: its JSON text is the string in quotes. */
+const HEX = /^[0-9a-f]*$/;
 
-/** Component names repeat across every instance of a task: each is checked for lone surrogates once. */
-const wellFormedNames = new Set<string>();
-function wellFormedName(name: string): boolean {
-  if (wellFormedNames.has(name)) return true;
-  if (hasLoneSurrogate(name)) return false;
-  if (wellFormedNames.size >= SHARED_MAX) wellFormedNames.clear();
-  wellFormedNames.add(name);
-  return true;
+/** A copy sorted by name: an insertion sort, as a key has a handful of components (sort() allocates a buffer). */
+function sortedByName(components: KeyComponent[]): KeyComponent[] {
+  const out = components.slice();
+  for (let i = 1; i < out.length; i++) {
+    const c = out[i];
+    let j = i - 1;
+    for (; j >= 0 && out[j].name > c.name; j--) out[j + 1] = out[j];
+    out[j + 1] = c;
+  }
+  return out;
+}
+
+/**
+ * Component names repeat across every instance of a task: each one's JSON text is written once,
+ * null for a name with a lone surrogate (whose canonical form JSON.stringify does not give).
+ */
+const nameTexts = new Map<string, string | null>();
+function nameJson(name: string): string | null {
+  let text = nameTexts.get(name);
+  if (text === undefined) {
+    text = hasLoneSurrogate(name) ? null : JSON.stringify(name);
+    if (nameTexts.size >= SHARED_MAX) nameTexts.clear();
+    nameTexts.set(name, text);
+  }
+  return text;
 }
 
 export interface ComponentDiff {

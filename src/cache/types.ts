@@ -89,6 +89,11 @@ export interface CacheBackend {
   setEvicting?(entry: CacheEntry, quota: CacheQuota, signal?: AbortSignal): Promise<EvictedEntry[]>;
   /** Count one hit on an entry (for stats and `cache list`). */
   recordHit(key: string, at: Date): Promise<void>;
+  /**
+   * Optional: count the hits of one turn of the scheduler in one call (a warm run serves thousands
+   * at once). Without it, miniflow calls `recordHit` once per hit.
+   */
+  recordHits?(hits: { key: string; at: Date }[]): Promise<void>;
   delete(key: string): Promise<boolean>;
   /** Removes matching entries and returns how many. */
   clear(filter: CacheFilter): Promise<number>;

@@ -43,6 +43,8 @@ export class MetadataDb {
   private readonly sqlite: { statements: PreparedStatements; queue: SqliteWriteQueue } | null;
   /** Set while a scheduler runs: operations wait out an unwritable or unreachable DB (outage.ts). */
   private outage: DbOutage | null = null;
+  /** SQLite only: a second connection for `snapshotQuery`, opened on first use (null: it failed to open). */
+  private reader: Promise<{ conn: Sqlite3.Database; statements: PreparedStatements } | null> | null = null;
 
   constructor(private readonly engine: Engine) {
     this.kind = engine.kind;
@@ -72,6 +74,33 @@ export class MetadataDb {
   /** A plain query; on SQLite it waits behind queued statements so it never lands inside a transaction. */
   query<T = unknown[]>(sql: string, params: unknown[] = []): Promise<T> {
     return this.outage ? this.outage.run(() => this.rawQuery<T>(sql, params)) : this.rawQuery<T>(sql, params);
+  }
+
+  /**
+   * A read that need not see this process's own writes still queued (a cache lookup: a miss for an
+   * entry not yet committed is what another scheduler would see anyway). On SQLite it runs on a
+   * second connection, on its own thread, beside the writer: the lookups of a warm run are then
+   * answered while the previous hits are being written, instead of waiting behind them in the
+   * queue. WAL gives that connection the last committed state. PostgreSQL's pool already does this.
+   */
+  snapshotQuery<T = unknown[]>(sql: string, params: unknown[] = []): Promise<T> {
+    if (this.engine.kind !== 'sqlite') return this.query<T>(sql, params);
+    const read = async () => {
+      const r = await this.openReader();
+      return r ? r.statements.all<T>(sql, params) : this.rawQuery<T>(sql, params);
+    };
+    return this.outage ? this.outage.run(read) : read();
+  }
+
+  private openReader(): Promise<{ conn: Sqlite3.Database; statements: PreparedStatements } | null> {
+    const e = this.engine;
+    if (e.kind !== 'sqlite') return Promise.resolve(null);
+    // A reader that cannot open (a file gone read-only...) leaves reads on the main connection.
+    this.reader ??= openSqlite(e.file, e.busyTimeoutMs, true).then(
+      (conn) => ({ conn, statements: new PreparedStatements(conn) }),
+      () => null,
+    );
+    return this.reader;
   }
 
   /** Like `query`, for INSERT/UPDATE/DELETE: how many rows changed (guarded state transitions read this). */
@@ -148,6 +177,12 @@ export class MetadataDb {
   async close(): Promise<void> {
     await this.sqlite?.queue.drained();
     await this.sqlite?.statements.finalizeAll();
+    const reader = await this.reader;
+    this.reader = null;
+    if (reader) {
+      await reader.statements.finalizeAll();
+      await new Promise<void>((resolve) => reader.conn.close(() => resolve()));
+    }
     const e = this.engine;
     if (e.kind === 'sqlite')
       await new Promise<void>((resolve, reject) => e.conn.close((err) => (err ? reject(err) : resolve())));
@@ -160,13 +195,15 @@ export class MetadataDb {
  * scheduler) work while a scheduler writes; busy_timeout makes concurrent writers wait instead of
  * failing; foreign keys on; synchronous NORMAL (safe with WAL, one fsync per checkpoint).
  */
-async function openSqlite(file: string, busyTimeoutMs: number): Promise<Sqlite3.Database> {
+async function openSqlite(file: string, busyTimeoutMs: number, queryOnly = false): Promise<Sqlite3.Database> {
   mkdirSync(dirname(file), { recursive: true });
   const conn = await new Promise<Sqlite3.Database>((resolve, reject) => {
     const db = new sqlite3.Database(file, (err) => (err ? reject(err) : resolve(db)));
   });
   conn.configure('busyTimeout', busyTimeoutMs);
-  const pragmas = 'PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;';
+  const pragmas = queryOnly
+    ? 'PRAGMA query_only = ON;'
+    : 'PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;';
   try {
     await new Promise<void>((resolve, reject) => conn.exec(pragmas, (err) => (err ? reject(err) : resolve())));
   } catch (err) {

@@ -198,3 +198,30 @@ test('the next lookup batch goes out when an answer arrives, before that answer 
   expect(events).toEqual(['call 250', 'call 250', 'answer 0', 'call 100', 'answer 250', 'answer 500']);
   expect(maxInFlight).toBe(1);
 });
+
+test("a turn's hits are counted in one guarded call when the backend has recordHits, else one recordHit each", async () => {
+  const calls: string[] = [];
+  const base: CacheBackend = {
+    ...batchingBackend(() => Promise.resolve(new Map())),
+    name: 'counting',
+    recordHit: (key: string) => Promise.resolve(void calls.push(`recordHit ${key}`)),
+  };
+  const batched: CacheBackend = {
+    ...base,
+    recordHits: (hits: { key: string; at: Date }[]) =>
+      Promise.resolve(void calls.push(`recordHits ${hits.map((h) => h.key).join(',')}`)),
+  };
+  const cache = new FailOpenCache(batched, { timeoutMs: 5000, clock: fixedClock(T0) });
+  expect(await Promise.all(['a', 'b', 'c'].map((k) => cache.recordHit(k, T0)))).toEqual([
+    { ok: true },
+    { ok: true },
+    { ok: true },
+  ]);
+  // A hit counted after the batch went out starts the next one.
+  expect(await cache.recordHit('d', T0)).toEqual({ ok: true });
+  expect(calls).toEqual(['recordHits a,b,c', 'recordHits d']);
+  calls.length = 0;
+  const plain = new FailOpenCache(base, { timeoutMs: 5000, clock: fixedClock(T0) });
+  await Promise.all(['a', 'b'].map((k) => plain.recordHit(k, T0)));
+  expect(calls).toEqual(['recordHit a', 'recordHit b']);
+});

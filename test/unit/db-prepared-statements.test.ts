@@ -101,3 +101,25 @@ test('a SELECT queued with writes is answered before its batch commits; the writ
   expect(await db.query('SELECT k FROM t ORDER BY k')).toEqual([{ k: 'a' }, { k: 'b' }]);
   await db.close();
 });
+
+test('a snapshot read (a cache lookup) is answered while the write queue is held, from committed data only', async () => {
+  const { db } = await freshDb();
+  await db.exec('INSERT INTO t (k, v) VALUES (?, ?)', ['a', 1]);
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  // A transaction that holds the one write connection (and its queue) until released.
+  const tx = db.transaction(async (r) => {
+    await r.exec('INSERT INTO t (k, v) VALUES (?, ?)', ['b', 2]);
+    await held;
+  });
+  const queued = db.query<{ k: string }[]>('SELECT k FROM t ORDER BY k');
+  // Behind the held queue a plain query cannot answer; the snapshot read does, on its own connection.
+  expect(await db.snapshotQuery('SELECT k FROM t ORDER BY k')).toEqual([{ k: 'a' }]);
+  release();
+  await tx;
+  expect(await queued).toEqual([{ k: 'a' }, { k: 'b' }]);
+  expect(await db.snapshotQuery('SELECT k FROM t ORDER BY k')).toEqual([{ k: 'a' }, { k: 'b' }]);
+  // The second connection only reads.
+  await expect(db.snapshotQuery("INSERT INTO t (k, v) VALUES ('c', 3)")).rejects.toThrow(/readonly/);
+  await db.close();
+});

@@ -186,7 +186,8 @@ export class MetadataDbCacheBackend implements CacheBackend {
     const found = new Map<string, CacheEntry>();
     for (let i = 0; i < keys.length; i += 500) {
       const chunk = keys.slice(i, i + 500);
-      const rows = await this.db.query<TaskCacheEntryRow[]>(
+      // Beside the writer (snapshotQuery): a warm run's lookups need not wait behind its hit writes.
+      const rows = await this.db.snapshotQuery<TaskCacheEntryRow[]>(
         this.db.sql(`SELECT * FROM task_cache_entry WHERE cache_key IN (${chunk.map(() => '?').join(',')})`),
         chunk,
       );
@@ -262,6 +263,13 @@ export class MetadataDbCacheBackend implements CacheBackend {
       void flush.catch(() => undefined).finally(() => this.unwritten.delete(flush));
     }
     return this.hitFlush;
+  }
+
+  /** A turn's hits: they join the current flush window (recordHit) and settle with it. */
+  recordHits(hits: { key: string; at: Date }[]): Promise<void> {
+    let flushed: Promise<void> = Promise.resolve();
+    for (const h of hits) flushed = this.recordHit(h.key, h.at);
+    return flushed;
   }
 
   private async flushHits(batch: [string, { count: number; at: number }][]): Promise<void> {
