@@ -12,15 +12,20 @@ import { settle, type Attempt, type AttemptDeps, type CheckedAttempt } from './a
 import { executeTry, failTry } from './execute.js';
 import { taskInputs } from './inputs.js';
 import type { RunTracker } from './run-tracker.js';
+import { TurnPacer } from './turn-pacer.js';
 
 /** How long a single-flight waiter waits, and a lease lives, for a task with no execution_timeout. */
 const DEFAULT_SINGLE_FLIGHT_SECONDS = 3600;
+/** Task instances keyed per turn of the event loop (one cache lookup batch's worth). */
+const CHECKS_PER_TURN = 250;
 
 /**
  * The path of one task attempt, as one object passed along:
  * ready -> inputs -> cache check -> hit write, or claim (once a slot is free) -> execute -> settle.
  */
 export class AttemptPipeline {
+  private readonly pacer = new TurnPacer(CHECKS_PER_TURN);
+
   constructor(private readonly d: AttemptDeps) {}
 
   async run(tracker: RunTracker, ti: TiRef): Promise<void> {
@@ -28,6 +33,7 @@ export class AttemptPipeline {
     const task = tracker.dag.tasks.get(ti.task_id)!;
     const a: Attempt = { tracker, ti, task, start: this.d.clock.now(), before: ti.state };
     if (!operatorOf(task.runsAs).needsProcess) return this.succeedWithoutProcess(a);
+    await this.pacer.wait();
     const checked = await this.check(a);
     if (!checked) return;
     if (checked.check.decision === 'hit' && checked.check.entry) return this.writeHit(checked, false);
