@@ -127,13 +127,18 @@ export class AttemptPipeline {
    * `claimed`: a single-flight waiter already holds the try; otherwise the write takes it.
    */
   private async writeHit(c: CheckedAttempt, claimed: boolean): Promise<void> {
-    const { tracker, ti, check } = c;
+    // Only what is needed once the write commits is kept across the await: the attempt's inputs,
+    // template context and key components (a few KB a task) are garbage as soon as the row is built,
+    // rather than living on, with thousands of others, until their batch commits.
+    const { tracker, ti, before, check } = c;
     const entry = check.entry!;
+    const value = cachedReturnValue(entry.value);
+    const { key, durationSeconds } = entry;
     const won = await this.d.hits.write({
       ti,
       schedulerId: this.d.schedulerId,
       outcome: { start: c.start, end: this.d.clock.now(), hostname: this.d.host },
-      value: cachedReturnValue(entry.value),
+      value,
       cache: cacheRecord(check, tracker.dag.teamName)!,
       claimed,
     });
@@ -144,11 +149,10 @@ export class AttemptPipeline {
     this.d.events.emit('hitCommitted', { tiId: ti.id });
     // The in-memory view and the hit count (not awaited: off the hot path). No log file is written
     // for a hit: `tasks logs` tells it from the task instance's cache record.
-    settle(c, TI.SUCCESS);
-    const value = cachedReturnValue(entry.value);
+    settle({ tracker, before }, TI.SUCCESS);
     if (value !== undefined) tracker.setXCom(ti, 'return_value', value);
-    this.d.track(this.d.decider.recordHit(entry.key));
-    this.d.runLog(tracker, `task ${tiLabel(ti)}: success (cache hit, saved ${entry.durationSeconds.toFixed(3)}s)`);
+    this.d.track(this.d.decider.recordHit(key));
+    this.d.runLog(tracker, `task ${tiLabel(ti)}: success (cache hit, saved ${durationSeconds.toFixed(3)}s)`);
   }
 
   /**

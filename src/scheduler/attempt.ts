@@ -57,6 +57,6 @@ export interface CheckedAttempt extends Attempt {
 }
 
 /** Records the attempt's transition in its run's view (the run finishes when nothing is left). */
-export function settle(a: Attempt, after: string | null): void {
+export function settle(a: Pick<Attempt, 'tracker' | 'before'>, after: string | null): void {
   a.tracker.noteTransition(a.before, after);
 }

@@ -7,7 +7,9 @@
  */
 export class TurnPacer {
   private usedThisTurn = 0;
-  private readonly waiting: (() => void)[] = [];
+  /** Callers waiting for a later turn; `head` is the next to go (no shift of a 10,000-long array). */
+  private waiting: (() => void)[] = [];
+  private head = 0;
   private turnScheduled = false;
 
   constructor(private readonly perTurn: number) {}
@@ -15,7 +17,7 @@ export class TurnPacer {
   /** Resolves in this turn for the first `perTurn` callers, in later turns for the rest, in order. */
   wait(): Promise<void> {
     this.scheduleTurn();
-    if (this.waiting.length === 0 && this.usedThisTurn < this.perTurn) {
+    if (this.head === this.waiting.length && this.usedThisTurn < this.perTurn) {
       this.usedThisTurn++;
       return Promise.resolve();
     }
@@ -27,10 +29,14 @@ export class TurnPacer {
     this.turnScheduled = true;
     setImmediate(() => {
       this.turnScheduled = false;
-      const released = this.waiting.splice(0, this.perTurn);
-      this.usedThisTurn = released.length;
-      for (const resolve of released) resolve();
-      if (this.waiting.length > 0 || released.length > 0) this.scheduleTurn();
+      const end = Math.min(this.waiting.length, this.head + this.perTurn);
+      this.usedThisTurn = end - this.head;
+      for (; this.head < end; this.head++) this.waiting[this.head]();
+      if (this.head === this.waiting.length) {
+        this.waiting = [];
+        this.head = 0;
+      }
+      if (this.waiting.length > 0 || this.usedThisTurn > 0) this.scheduleTurn();
     });
   }
 }
