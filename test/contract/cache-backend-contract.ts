@@ -169,6 +169,21 @@ export function runCacheBackendContract(name: string, makeBackend: MakeBackend, 
         expect({ ...got, hits: 0, lastHitAt: null }).toEqual(e);
       });
 
+      test('recordHits, when the backend has it, counts a batch like one recordHit each', async () => {
+        if (!backend.recordHits) return;
+        const e = entry();
+        const other = entry({ arg: 2 });
+        await backend.set(e);
+        await backend.set(other);
+        await backend.recordHits([
+          { key: e.key, at: at(1000) },
+          { key: other.key, at: at(500) },
+          { key: e.key, at: at(3000) },
+        ]);
+        expect(await backend.get(e.key)).toMatchObject({ hits: 2, lastHitAt: at(3000) });
+        expect(await backend.get(other.key)).toMatchObject({ hits: 1, lastHitAt: at(500) });
+      });
+
       test('concurrent hits are all counted', async () => {
         const e = entry();
         await backend.set(e);
