@@ -45,6 +45,7 @@ export class MetadataDb {
   private outage: DbOutage | null = null;
   /** SQLite only: a second connection for `snapshotQuery`, opened on first use (null: it failed to open). */
   private reader: Promise<{ conn: Sqlite3.Database; statements: PreparedStatements } | null> | null = null;
+  private closing = false;
 
   constructor(private readonly engine: Engine) {
     this.kind = engine.kind;
@@ -94,7 +95,8 @@ export class MetadataDb {
 
   private openReader(): Promise<{ conn: Sqlite3.Database; statements: PreparedStatements } | null> {
     const e = this.engine;
-    if (e.kind !== 'sqlite') return Promise.resolve(null);
+    // Once closing, a late read goes to the main connection (and fails there) rather than open one that nothing closes.
+    if (e.kind !== 'sqlite' || this.closing) return Promise.resolve(null);
     // A reader that cannot open (a file gone read-only...) leaves reads on the main connection.
     this.reader ??= openSqlite(e.file, e.busyTimeoutMs, true).then(
       (conn) => ({ conn, statements: new PreparedStatements(conn) }),
@@ -175,6 +177,7 @@ export class MetadataDb {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.sqlite?.queue.drained();
     await this.sqlite?.statements.finalizeAll();
     const reader = await this.reader;

@@ -122,4 +122,6 @@ test('a snapshot read (a cache lookup) is answered while the write queue is held
   // The second connection only reads.
   await expect(db.snapshotQuery("INSERT INTO t (k, v) VALUES ('c', 3)")).rejects.toThrow(/readonly/);
   await db.close();
+  // A read after close fails; it does not open a connection that nothing would close.
+  await expect(db.snapshotQuery('SELECT k FROM t')).rejects.toThrow();
 });
