@@ -139,17 +139,19 @@ function sharedComponent(name: string, value: string | null): KeyComponent {
 export function keyOf(components: KeyComponent[]): string {
   const sorted = sortedByName(components);
   // Names and hashes are well-formed strings: their canonical JSON (RFC 8785) is JSON.stringify's,
-  // written here pair by pair (the same text as JSON.stringify of the [name, hash] pairs). Joined
-  // from parts rather than appended to: it runs for every task instance, and appending allocates
-  // a string per step.
-  const pairs: string[] = new Array<string>(sorted.length);
+  // written here pair by pair (the same text as JSON.stringify of the [name, hash] pairs). The
+  // pieces go into one array joined once: it runs for every task instance, and each `+` of the
+  // pieces would allocate a string of its own.
+  const pieces: string[] = ['['];
   for (let i = 0; i < sorted.length; i++) {
     const { name, hash } = sorted[i];
     const nameText = nameJson(name);
     if (nameText === null) return sha256Hex(canonicalJson(sorted.map((c) => [c.name, c.hash])));
-    pairs[i] = `[${nameText},${HEX.test(hash) ? `"${hash}"` : JSON.stringify(hash)}]`;
+    if (HEX.test(hash)) pieces.push(i > 0 ? ',[' : '[', nameText, ',"', hash, '"]');
+    else pieces.push(i > 0 ? ',[' : '[', nameText, ',', JSON.stringify(hash), ']');
   }
-  return sha256Hex(`[${pairs.join(',')}]`);
+  pieces.push(']');
+  return sha256Hex(pieces.join(''));
 }
 
 /** A component hash as hashJson writes it: its JSON text is the string in quotes. */
