@@ -4,10 +4,12 @@ export type Edges = Map<string, string[]>;
 
 /** Upstream lists derived from every task's downstream list, in task order. */
 export function deriveUpstream(downstream: Edges): Edges {
-  const upstream: Edges = new Map([...downstream.keys()].map((id) => [id, []]));
-  for (const [id, children] of downstream) {
-    for (const child of children) upstream.get(child)?.push(id);
-  }
+  const upstream: Edges = new Map();
+  downstream.forEach((_, id) => upstream.set(id, []));
+  // forEach, not for-of: a Map iterator allocates an entry per task.
+  downstream.forEach((children, id) => {
+    for (let i = 0; i < children.length; i++) upstream.get(children[i])?.push(id);
+  });
   return upstream;
 }
 
@@ -18,17 +20,21 @@ export function deriveUpstream(downstream: Edges): Edges {
  */
 export function topologicalOrder(downstream: Edges): { order: string[] } | { cycle: string[] } {
   const ids = [...downstream.keys()];
-  const position = new Map(ids.map((id, i) => [id, i]));
+  const position = new Map<string, number>();
+  for (let i = 0; i < ids.length; i++) position.set(ids[i], i);
   const indegree = new Int32Array(ids.length);
-  for (const children of downstream.values()) for (const c of children) indegree[position.get(c)!]++;
+  downstream.forEach((children) => {
+    for (let i = 0; i < children.length; i++) indegree[position.get(children[i])!]++;
+  });
   const ready = new MinHeap();
-  indegree.forEach((d, i) => d === 0 && ready.push(i));
+  for (let i = 0; i < ids.length; i++) if (indegree[i] === 0) ready.push(i);
   const order: string[] = [];
   while (ready.size > 0) {
     const id = ids[ready.pop()];
     order.push(id);
-    for (const c of downstream.get(id) ?? []) {
-      const p = position.get(c)!;
+    const children = downstream.get(id)!;
+    for (let i = 0; i < children.length; i++) {
+      const p = position.get(children[i])!;
       if (--indegree[p] === 0) ready.push(p);
     }
   }
