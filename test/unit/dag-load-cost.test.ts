@@ -1,6 +1,8 @@
 import { jest } from '@jest/globals';
 import { loadDagFile } from '../../src/dag/dagbag.js';
 import { FieldReader } from '../../src/dag/field-reader.js';
+import { topologicalOrder } from '../../src/dag/graph.js';
+import { idTooLongForLogPath } from '../../src/util/log-path.js';
 import type { DagBundle } from '../../src/dag/model.js';
 import { unwrapAirflowJson } from '../../src/dag/serialized.js';
 import { ModuleHasher } from '../../src/dag/source-hash.js';
@@ -90,5 +92,34 @@ describe('loading a large DAG', () => {
     expect(f.nonNegativeInt('retries', 0)).toBe(2);
     expect(f.raw('pool')).toBe('p');
     expect(f.has('missing')).toBe(false);
+  });
+
+  test('topological order takes the earliest listed ready task, also when tasks are listed before their upstreams', () => {
+    // e and c are listed before the tasks they wait for: they become ready behind the scan.
+    const edges = new Map([
+      ['e', []],
+      ['c', ['e']],
+      ['a', ['c', 'd']],
+      ['b', ['c']],
+      ['d', []],
+    ]);
+    expect(topologicalOrder(edges)).toEqual({ order: ['a', 'b', 'c', 'e', 'd'] });
+    const wide = new Map(Array.from({ length: 1000 }, (_, i) => [`t${i}`, [] as string[]]));
+    expect(topologicalOrder(wide)).toEqual({ order: [...wide.keys()] });
+    expect(
+      topologicalOrder(
+        new Map([
+          ['x', ['y']],
+          ['y', ['x']],
+        ]),
+      ),
+    ).toEqual({ cycle: ['x', 'y', 'x'] });
+  });
+
+  test('the id length check skips counting bytes only where no id can be too long', () => {
+    expect(idTooLongForLogPath('task_id', 'x'.repeat(82))).toBeNull();
+    expect(idTooLongForLogPath('task_id', 'x'.repeat(247))).toBeNull();
+    expect(idTooLongForLogPath('task_id', 'x'.repeat(248))).toMatch(/248 bytes, longer than the 247/);
+    expect(idTooLongForLogPath('task_id', 'é'.repeat(124))).toMatch(/248 bytes/);
   });
 });
