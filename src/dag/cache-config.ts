@@ -37,6 +37,28 @@ export function pickCacheSetting(
   return Object.hasOwn(defaultArgs, 'cache') ? defaultArgs.cache : null;
 }
 
+function defaultCacheConfig(): CacheConfig {
+  return {
+    exclude_inputs: [],
+    include_inputs: [],
+    version: '',
+    serialize: false,
+    outputs: [],
+    input_files: [],
+    file_hash: 'content',
+  };
+}
+
+const frozenDefaults = defaultCacheConfig();
+for (const list of [
+  frozenDefaults.exclude_inputs,
+  frozenDefaults.include_inputs,
+  frozenDefaults.outputs,
+  frozenDefaults.input_files,
+])
+  Object.freeze(list);
+const DEFAULT_CACHE_CONFIG: CacheConfig = Object.freeze(frozenDefaults);
+
 export interface CacheContext {
   where: Where;
   inputs: TaskInputs;
@@ -46,16 +68,9 @@ export interface CacheContext {
 /** `true` -> defaults; `false` / null / absent -> null (off); an object -> checked fields over defaults. */
 export function buildCacheConfig(raw: unknown, ctx: CacheContext): CacheConfig | null {
   if (raw === undefined || raw === null || raw === false) return null;
-  const config: CacheConfig = {
-    exclude_inputs: [],
-    include_inputs: [],
-    version: '',
-    serialize: false,
-    outputs: [],
-    input_files: [],
-    file_hash: 'content',
-  };
-  if (raw === true) return config;
+  // `cache: true` (often every task, through default_args) shares one frozen config.
+  if (raw === true) return DEFAULT_CACHE_CONFIG;
+  const config = defaultCacheConfig();
   if (!isPlainObject(raw)) {
     throw invalid(ctx.where, `field 'cache' must be true, false or an object, found ${describeValue(raw)}`);
   }

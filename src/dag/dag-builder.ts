@@ -38,7 +38,6 @@ export function buildDag(file: string, bytes: Buffer, bundle: DagBundle, options
 
   // Pass 1: identities and edges, so graph errors are reported before any per-task detail.
   const downstream: Edges = new Map();
-  const types = new Map<string, string>();
   serialized.tasks.forEach((raw, index) => {
     const taskId = raw.task_id;
     if (taskId === undefined || taskId === null) throw invalid(dagWhere, `tasks[${index}] has no task_id`);
@@ -50,28 +49,32 @@ export function buildDag(file: string, bytes: Buffer, bundle: DagBundle, options
     }
     const tooLong = idTooLongForLogPath('task_id', taskId);
     if (tooLong) throw invalid(dagWhere, `tasks[${index}]: ${tooLong}; shorten task_id '${taskId.slice(0, 40)}…'`);
-    const where: Where = { ...dagWhere, taskId };
-    if (downstream.has(taskId)) throw invalid(where, `duplicate task_id '${taskId}'; task ids must be unique in a DAG`);
+    // The task's Where is built only for an error: this loop runs for every task.
+    if (downstream.has(taskId))
+      throw invalid({ ...dagWhere, taskId }, `duplicate task_id '${taskId}'; task ids must be unique in a DAG`);
     const taskType = raw.task_type;
     if (typeof taskType !== 'string' || taskType === '') {
       throw invalid(
-        where,
+        { ...dagWhere, taskId },
         `field 'task_type' (or '_task_type') must be a non-empty string, found ${describeValue(taskType)}`,
       );
     }
     const ds = raw.downstream_task_ids ?? [];
-    if (!Array.isArray(ds) || !ds.every((d) => typeof d === 'string')) {
-      throw invalid(where, `field 'downstream_task_ids' must be an array of strings, found ${describeValue(ds)}`);
+    if (!isStringArray(ds)) {
+      throw invalid(
+        { ...dagWhere, taskId },
+        `field 'downstream_task_ids' must be an array of strings, found ${describeValue(ds)}`,
+      );
     }
-    types.set(taskId, taskType);
-    downstream.set(taskId, [...new Set(ds)]);
+    downstream.set(taskId, distinct(ds));
   });
-  for (const [taskId, children] of downstream) {
-    const unknown = children.find((c) => !downstream.has(c));
-    if (unknown !== undefined) {
-      throw invalid({ ...dagWhere, taskId }, `downstream_task_ids names unknown task '${unknown}'`);
+  // forEach, not for-of: a Map iterator allocates an entry per task.
+  downstream.forEach((children, taskId) => {
+    for (let i = 0; i < children.length; i++) {
+      const c = children[i];
+      if (!downstream.has(c)) throw invalid({ ...dagWhere, taskId }, `downstream_task_ids names unknown task '${c}'`);
     }
-  }
+  });
   const sorted = topologicalOrder(downstream);
   if ('cycle' in sorted) throw invalid(dagWhere, `the tasks form a cycle: ${sorted.cycle.join(' -> ')}`);
   const upstream = deriveUpstream(downstream);
@@ -89,12 +92,14 @@ export function buildDag(file: string, bytes: Buffer, bundle: DagBundle, options
     modules,
     callableMap: options.callableMap,
     mappedTasksRun: options.mappedTasksRun,
+    callables: new Map(),
   };
   serialized.tasks.forEach((raw) => {
     const taskId = raw.task_id as string;
-    const task = buildTask(raw, taskId, types.get(taskId)!, downstream.get(taskId)!, ctx);
-    task.upstreamTaskIds = upstream.get(taskId)!;
-    for (const source of task.xcomDependencies) {
+    // task_type was checked to be a string in pass 1.
+    const task = buildTask(raw, taskId, raw.task_type as string, downstream.get(taskId)!, upstream.get(taskId)!, ctx);
+    for (let i = 0; i < task.xcomDependencies.length; i++) {
+      const source = task.xcomDependencies[i];
       if (!downstream.has(source)) {
         throw invalid({ ...dagWhere, taskId }, `xcomref reads XCom of unknown task '${source}'`);
       }
@@ -123,4 +128,17 @@ export function buildDag(file: string, bytes: Buffer, bundle: DagBundle, options
     fileHash: sha256Hex(bytes),
     serialized: text,
   };
+}
+
+function isStringArray(v: unknown): v is string[] {
+  if (!Array.isArray(v)) return false;
+  for (let i = 0; i < v.length; i++) if (typeof v[i] !== 'string') return false;
+  return true;
+}
+
+/** The ids without repeats, in order; the list itself when it has none (the usual case: no copy). */
+function distinct(ids: string[]): string[] {
+  if (ids.length < 2) return ids;
+  const unique = new Set(ids);
+  return unique.size === ids.length ? ids : [...unique];
 }

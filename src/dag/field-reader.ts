@@ -31,17 +31,24 @@ export function describeValue(v: unknown): string {
  * "not set" for optional fields, since Airflow's exports write `"cwd": null` and the like.
  */
 export class FieldReader {
+  /**
+   * `inherited` is read for a field `fields` lacks (a task over its DAG's default_args), as if the two
+   * were merged with `fields` winning, even where its value is null; no merged copy is made per task.
+   */
   constructor(
     private readonly where: Where,
     private readonly fields: Record<string, unknown>,
+    private readonly inherited?: Record<string, unknown>,
   ) {}
 
   has(name: string): boolean {
-    return Object.hasOwn(this.fields, name) && this.fields[name] !== undefined && this.fields[name] !== null;
+    const v = this.raw(name);
+    return v !== undefined && v !== null;
   }
 
   raw(name: string): unknown {
-    return Object.hasOwn(this.fields, name) ? this.fields[name] : undefined;
+    if (Object.hasOwn(this.fields, name)) return this.fields[name];
+    return this.inherited && Object.hasOwn(this.inherited, name) ? this.inherited[name] : undefined;
   }
 
   wrongType(name: string, expected: string): DagValidationError {

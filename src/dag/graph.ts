@@ -4,32 +4,52 @@ export type Edges = Map<string, string[]>;
 
 /** Upstream lists derived from every task's downstream list, in task order. */
 export function deriveUpstream(downstream: Edges): Edges {
-  const upstream: Edges = new Map([...downstream.keys()].map((id) => [id, []]));
-  for (const [id, children] of downstream) {
-    for (const child of children) upstream.get(child)?.push(id);
-  }
+  const upstream: Edges = new Map();
+  downstream.forEach((_, id) => upstream.set(id, []));
+  // forEach, not for-of: a Map iterator allocates an entry per task.
+  downstream.forEach((children, id) => {
+    for (let i = 0; i < children.length; i++) upstream.get(children[i])?.push(id);
+  });
   return upstream;
 }
 
 /**
  * Kahn's algorithm, ties broken by task order so the result is stable across loads. Returns the
- * order, or one cycle (first task repeated at the end) when the graph is not a DAG. The ready set is
- * a min-heap of task positions: re-sorting it on every pop made a wide DAG quadratic.
+ * order, or one cycle (first task repeated at the end) when the graph is not a DAG. The smallest
+ * ready position is found by a cursor that scans positions once; only a task that becomes ready
+ * behind the cursor (listed before a task it depends on) goes to a min-heap. Files mostly list
+ * tasks after their upstreams, so the heap stays small (re-sorting a ready list made a wide DAG
+ * quadratic; a heap of every task cost a log factor per task).
  */
 export function topologicalOrder(downstream: Edges): { order: string[] } | { cycle: string[] } {
   const ids = [...downstream.keys()];
-  const position = new Map(ids.map((id, i) => [id, i]));
+  const lists = [...downstream.values()];
+  const position = new Map<string, number>();
+  for (let i = 0; i < ids.length; i++) position.set(ids[i], i);
   const indegree = new Int32Array(ids.length);
-  for (const children of downstream.values()) for (const c of children) indegree[position.get(c)!]++;
-  const ready = new MinHeap();
-  indegree.forEach((d, i) => d === 0 && ready.push(i));
+  for (let p = 0; p < lists.length; p++) {
+    const children = lists[p];
+    for (let i = 0; i < children.length; i++) indegree[position.get(children[i])!]++;
+  }
+  // Ready at or after the cursor: indegree 0 and not yet in the order (marked -1 once emitted).
+  const behind = new MinHeap();
+  let cursor = 0;
   const order: string[] = [];
-  while (ready.size > 0) {
-    const id = ids[ready.pop()];
-    order.push(id);
-    for (const c of downstream.get(id) ?? []) {
-      const p = position.get(c)!;
-      if (--indegree[p] === 0) ready.push(p);
+  for (;;) {
+    let p: number;
+    if (behind.size > 0)
+      p = behind.pop(); // every heap entry lies before the cursor
+    else {
+      while (cursor < ids.length && indegree[cursor] !== 0) cursor++;
+      if (cursor === ids.length) break;
+      p = cursor++;
+    }
+    indegree[p] = -1;
+    order.push(ids[p]);
+    const children = lists[p];
+    for (let i = 0; i < children.length; i++) {
+      const c = position.get(children[i])!;
+      if (--indegree[c] === 0 && c < cursor) behind.push(c);
     }
   }
   if (order.length === downstream.size) return { order };

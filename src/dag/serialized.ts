@@ -90,21 +90,23 @@ function normaliseTask(wrapped: unknown, index: number, dagWhere: Where): Record
   if (!isPlainObject(shallow))
     throw invalid(dagWhere, `tasks[${index}] must be an object, found ${describeValue(shallow)}`);
   const id = pickAlias(shallow, 'task_id', '_task_id');
-  const raw = unwrapAirflowJson(shallow, typeof id === 'string' ? { ...dagWhere, taskId: id } : dagWhere) as Record<
-    string,
-    unknown
-  >;
-  const task: Record<string, unknown> = { ...raw };
-  for (const [name, alias] of [
-    ['task_type', '_task_type'],
-    ['downstream_task_ids', '_downstream_task_ids'],
-    ['task_id', '_task_id'],
-  ] as const) {
-    const v = pickAlias(raw, name, alias);
-    delete task[alias];
-    if (v !== undefined) task[name] = v;
-  }
+  const raw = unwrapAirflowJson(
+    shallow,
+    typeof id === 'string' ? { file: dagWhere.file, dagId: dagWhere.dagId, taskId: id } : dagWhere,
+  );
+  // The parsed document is dropped after this read, so its task objects are renamed in place, not copied.
+  const task: Record<string, unknown> = isPlainObject(raw) ? raw : { ...(raw as object) };
+  renameAlias(task, 'task_type', '_task_type');
+  renameAlias(task, 'downstream_task_ids', '_downstream_task_ids');
+  renameAlias(task, 'task_id', '_task_id');
   return task;
+}
+
+function renameAlias(task: Record<string, unknown>, name: string, alias: string): void {
+  if (!Object.hasOwn(task, alias)) return;
+  const v = pickAlias(task, name, alias);
+  delete task[alias];
+  if (v !== undefined) task[name] = v;
 }
 
 /** The `__var` of a `{"__type": type, "__var"}` wrapper, else the value itself. */
@@ -160,7 +162,7 @@ function paramDefault(value: unknown): Json {
  */
 export function unwrapAirflowJson(value: unknown, where: Where, depth = 0): unknown {
   if (depth > MAX_DEPTH) throw invalid(where, `JSON nested more than ${MAX_DEPTH} levels deep`);
-  if (Array.isArray(value)) return value.map((v) => unwrapAirflowJson(v, where, depth + 1));
+  if (Array.isArray(value)) return unwrapItems(value, where, depth + 1);
   if (!isPlainObject(value)) return value;
   if (typeof value.__type === 'string' && Object.hasOwn(value, '__var')) {
     const inner = value.__var;
@@ -191,20 +193,61 @@ export function unwrapAirflowJson(value: unknown, where: Where, depth = 0): unkn
         return inner;
     }
   }
-  return plainCopy(value, (v) => unwrapAirflowJson(v, where, depth + 1));
+  return unwrapEntries(value, where, depth + 1);
 }
 
 /**
- * `{k: f(v)}` for every own key. A "__proto__" key is defined as data so it cannot touch the
- * prototype; other keys are assigned, which keeps V8's fast objects (Object.fromEntries made slow
- * dictionaries that every later spread of a task paid for).
+ * The array with every item unwrapped. Copy on write: an array or object none of whose values
+ * change is returned as it is (the parsed document is not used again), so a large DAG's tasks are
+ * not copied value by value.
  */
-export function plainCopy(value: Record<string, unknown>, f: (v: unknown) => unknown): Record<string, unknown> {
+function unwrapItems(value: unknown[], where: Where, depth: number): unknown[] {
+  let out: unknown[] | undefined;
+  for (let i = 0; i < value.length; i++) {
+    const v = value[i];
+    const u = unwrapAirflowJson(v, where, depth);
+    if (out === undefined) {
+      if (u === v) continue;
+      out = value.slice(0, i);
+    }
+    out.push(u);
+  }
+  return out ?? value;
+}
+
+function unwrapEntries(value: Record<string, unknown>, where: Where, depth: number): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined;
+  // for-in with an own-key check, not Object.keys: no key array per object of a large DAG.
+  for (const k in value) {
+    if (!Object.hasOwn(value, k)) continue;
+    const v = value[k];
+    const u = unwrapAirflowJson(v, where, depth);
+    if (out === undefined) {
+      if (u === v) continue;
+      out = copyBefore(value, k);
+    }
+    setData(out, k, u);
+  }
+  return out ?? value;
+}
+
+/** A copy of `value`'s own entries that come before key `stop`. */
+function copyBefore(value: Record<string, unknown>, stop: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(value)) {
-    if (k === '__proto__')
-      Object.defineProperty(out, k, { value: f(value[k]), enumerable: true, writable: true, configurable: true });
-    else out[k] = f(value[k]);
+  for (const k in value) {
+    if (k === stop) break;
+    if (Object.hasOwn(value, k)) setData(out, k, value[k]);
   }
   return out;
+}
+
+/**
+ * Defines `out[k]`. A "__proto__" key is defined as data so it cannot touch the prototype; other
+ * keys are assigned, which keeps V8's fast objects (Object.fromEntries made slow dictionaries that
+ * every later spread of a task paid for).
+ */
+function setData(out: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === '__proto__')
+    Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  else out[k] = v;
 }

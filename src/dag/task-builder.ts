@@ -1,9 +1,9 @@
 import { TRIGGER_RULES, type Json, type Task, type TaskInputs, type TriggerRule } from './model.js';
 import { FieldReader, invalid, type Where } from './field-reader.js';
 import { buildCacheConfig, pickCacheSetting } from './cache-config.js';
-import { resolveCallableRef } from './callable-ref.js';
+import { resolveCallableRef, type ResolvedCallable } from './callable-ref.js';
 import type { ModuleHasher, SourceClosure } from './source-hash.js';
-import { computeSourceHash } from './task-source-hash.js';
+import { computeSourceHash, type TaskSource } from './task-source-hash.js';
 import { findXComRefWrappers, readXComRef } from './xcom-refs.js';
 import { errorMessage } from '../errors.js';
 import { DEFAULT_POKE_INTERVAL, DEFAULT_SENSOR_TIMEOUT } from '../operators/file-sensor.js';
@@ -38,17 +38,76 @@ export interface TaskBuildContext {
   callableMap?: CallableMap;
   /** Tests turn it on to build mapped tasks before run-time expansion exists (see MAPPED_TASKS_RUN). */
   mappedTasksRun?: boolean;
+  /**
+   * Callable refs this DAG's build already resolved, with their source closure: 10,000 tasks naming
+   * one function resolve and walk it once per DAG (the first time recorded the files as dependencies).
+   */
+  callables?: Map<string, CallableSource>;
+  /** The previous task's source and its hash: consecutive tasks of a DAG mostly share them. */
+  lastSource?: { source: TaskSource; closure: SourceClosure | undefined; hash: string };
+}
+
+interface CallableSource {
+  resolved: ResolvedCallable;
+  closure: SourceClosure;
+  /** Per-file hashes only when the module imports others: then a miss can name the file. */
+  sourceFiles?: Record<string, string>;
+}
+
+/** The callable's module and the files its code is made of, once per ref and DAG. */
+function callableSource(ref: string, field: string, where: Where, ctx: TaskBuildContext): CallableSource {
+  const known = ctx.callables?.get(ref);
+  if (known) return known;
+  const resolved = resolveCallableRef(ref, field, ctx.bundlePath, where, ctx.modules.fs);
+  let closure: SourceClosure;
+  try {
+    closure = ctx.modules.closure(resolved.file, ctx.bundlePath);
+  } catch (e) {
+    throw invalid(where, `cannot read callable module ${resolved.file}: ${errorMessage(e)}`);
+  }
+  const got: CallableSource = { resolved, closure };
+  if (Object.keys(closure.files).length > 1) got.sourceFiles = closure.files;
+  ctx.callables?.set(ref, got);
+  return got;
 }
 
 /**
- * One task from its serialized fields. Graph-level facts (upstream ids, XCom upstream checks) are
- * filled in by the DAG builder; this returns them empty.
+ * computeSourceHash, skipping even its memo key when the task's source is the previous task's
+ * (consecutive tasks of a DAG mostly share it). Fields come one by one so a repeat allocates nothing.
  */
+function sourceHashOf(
+  ctx: TaskBuildContext,
+  taskType: string,
+  bashCommand: string | undefined,
+  pythonCallable: string | undefined,
+  callable: string | undefined,
+  callableFile: string | undefined,
+  closure: SourceClosure | undefined,
+): string {
+  const last = ctx.lastSource;
+  if (
+    last &&
+    last.closure === closure &&
+    last.source.taskType === taskType &&
+    last.source.bashCommand === bashCommand &&
+    last.source.pythonCallable === pythonCallable &&
+    last.source.callable === callable &&
+    last.source.callableFile === callableFile
+  )
+    return last.hash;
+  const source: TaskSource = { taskType, bashCommand, pythonCallable, callable, callableFile };
+  const hash = computeSourceHash(source, ctx.modules, closure);
+  ctx.lastSource = { source, closure, hash };
+  return hash;
+}
+
+/** One task from its serialized fields; the DAG builder checks its XCom references against the graph. */
 export function buildTask(
   rawTask: Record<string, unknown>,
   taskId: string,
   taskType: string,
   downstreamTaskIds: string[],
+  upstreamTaskIds: string[],
   ctx: TaskBuildContext,
 ): Task {
   const where: Where = { file: ctx.file, dagId: ctx.dagId, taskId };
@@ -56,11 +115,15 @@ export function buildTask(
   const runsAs = Object.hasOwn(RUNS_AS, taskType) ? RUNS_AS[taskType] : taskType;
   const operator = operatorOf(runsAs);
   const own = withPartialKwargs(rawTask);
-  // A task's own value wins, even null (which then means "not set").
-  const merged: Record<string, unknown> = { ...inheritedArgs(ctx.defaultArgs), ...own };
+  // A task's own value wins, even null (which then means "not set"). Only TaskFlow's arguments are
+  // rewritten, so only a PythonOperator pays for a merged copy.
   const notRunnable: string[] = [];
-  if (runsAs === 'PythonOperator') readTaskFlowArgs(merged, taskType, notRunnable);
-  const f = new FieldReader(where, merged);
+  let f: FieldReader;
+  if (runsAs === 'PythonOperator') {
+    const merged: Record<string, unknown> = { ...inheritedArgs(ctx.defaultArgs), ...own };
+    readTaskFlowArgs(merged, taskType, notRunnable);
+    f = new FieldReader(where, merged);
+  } else f = new FieldReader(where, own, inheritedArgs(ctx.defaultArgs));
   if (Object.hasOwn(own, 'team_name') || Object.hasOwn(ctx.defaultArgs, 'team_name')) {
     throw invalid(where, 'team_name cannot be set in a DAG file; it comes from the DAG bundle configuration');
   }
@@ -91,7 +154,9 @@ export function buildTask(
   let pythonCallable = f.string('python_callable');
   const callable = f.string('callable');
   let callableField: string = operator.callableField ?? (pythonCallable !== undefined ? 'python_callable' : 'callable');
-  for (const required of operator.fields.required) {
+  const requiredFields = operator.fields.required;
+  for (let i = 0; i < requiredFields.length; i++) {
+    const required = requiredFields[i];
     if (required === 'python_callable' && pythonCallable === undefined) {
       // Airflow never exports the callable: take it from [core] callable_map, else the task cannot run.
       const key = callableMapKey(ctx.dagId, taskId);
@@ -105,20 +170,13 @@ export function buildTask(
   // The field the operator runs decides which reference is resolved; a stray one on another operator is checked too.
   const callableRef = operator.callableField === 'callable' ? callable : (pythonCallable ?? callable);
   if (callableRef !== undefined && callableRef === callable) callableField = 'callable';
-  const resolved =
-    callableRef !== undefined
-      ? resolveCallableRef(callableRef, callableField, ctx.bundlePath, where, ctx.modules.fs)
-      : undefined;
+  const code = callableRef !== undefined ? callableSource(callableRef, callableField, where, ctx) : undefined;
+  const resolved = code?.resolved;
+  const closure = code?.closure;
 
   let sourceHash: string;
-  let closure: SourceClosure | undefined;
   try {
-    closure = resolved ? ctx.modules.closure(resolved.file, ctx.bundlePath) : undefined;
-    sourceHash = computeSourceHash(
-      { taskType, bashCommand, pythonCallable, callable, callableFile: resolved?.file },
-      ctx.modules,
-      closure,
-    );
+    sourceHash = sourceHashOf(ctx, taskType, bashCommand, pythonCallable, callable, resolved?.file, closure);
   } catch (e) {
     throw invalid(where, `cannot read callable module ${resolved?.file}: ${errorMessage(e)}`);
   }
@@ -134,16 +192,16 @@ export function buildTask(
     if (!xcomDependencies.includes(ref.task_id)) xcomDependencies.push(ref.task_id);
   }
 
-  return {
+  // One literal with every always-present field, then the optional ones: spreading `{}` / `{x}` per
+  // field cost a temporary object and a slow copy for each of 10,000 tasks.
+  const task: Task = {
     taskId,
     taskType,
     runsAs,
     runnable: notRunnable.length === 0,
-    ...(notRunnable.length > 0 ? { notRunnableReason: notRunnable.join('; ') } : {}),
-    ...(mapping ? { mapping } : {}),
     isSensor: operator.isSensor,
     downstreamTaskIds,
-    upstreamTaskIds: [],
+    upstreamTaskIds,
     triggerRule: f.oneOf<TriggerRule>('trigger_rule', TRIGGER_RULES, 'all_success'),
     // No try of a not-runnable task can succeed: retrying would only delay the run's failure.
     retries: notRunnable.length > 0 ? 0 : f.nonNegativeInt('retries', ctx.defaults.retries),
@@ -151,9 +209,6 @@ export function buildTask(
     queue: readQueue(f.string('queue'), where),
     executionTimeout: f.positiveSecondsOrNull('execution_timeout'),
     inputs,
-    ...(pythonCallable !== undefined ? { pythonCallable } : {}),
-    ...(callable !== undefined ? { callable } : {}),
-    ...(resolved ? { callableFile: resolved.file, callableName: resolved.name } : {}),
     pokeInterval: f.seconds('poke_interval', DEFAULT_POKE_INTERVAL),
     sensorTimeout: f.seconds('timeout', DEFAULT_SENSOR_TIMEOUT),
     cache: buildCacheConfig(pickCacheSetting(own, ctx.defaultArgs, operator.cacheFromDefaultArgs), {
@@ -162,11 +217,19 @@ export function buildTask(
       params: ctx.params,
     }),
     sourceHash,
-    // Per-file hashes only when the module imports others: then a miss can name the file.
-    ...(closure && Object.keys(closure.files).length > 1 ? { sourceFiles: closure.files } : {}),
-    ...(closure?.notFollowed.length ? { sourceNotFollowed: closure.notFollowed } : {}),
     xcomDependencies,
   };
+  if (notRunnable.length > 0) task.notRunnableReason = notRunnable.join('; ');
+  if (mapping) task.mapping = mapping;
+  if (pythonCallable !== undefined) task.pythonCallable = pythonCallable;
+  if (callable !== undefined) task.callable = callable;
+  if (resolved) {
+    task.callableFile = resolved.file;
+    task.callableName = resolved.name;
+  }
+  if (code?.sourceFiles) task.sourceFiles = code.sourceFiles;
+  if (closure?.notFollowed.length) task.sourceNotFollowed = closure.notFollowed;
+  return task;
 }
 
 /** default_args without the identity fields, once per DAG (a DAG's tasks share one default_args object). */

@@ -24,10 +24,9 @@ const SOURCE_HASH_SCHEMA = 1;
 /** The source hash; `closure` adds the modules the callable's module imports (when it imports any). */
 export function computeSourceHash(source: TaskSource, modules: ModuleHasher, closure?: SourceClosure): string {
   // Within one load the same fields and module give the same hash: 10,000 tasks calling one function hash once.
-  const memoKey = [source.taskType, source.bashCommand, source.pythonCallable, source.callable, source.callableFile]
-    .map((v) => (v === undefined ? '\u0001' : v))
-    .concat(closure ? 'c' : '')
-    .join('\0');
+  // One template string, not arrays joined: the key is built for every task.
+  const u = '\u0001';
+  const memoKey = `${source.taskType}\0${source.bashCommand ?? u}\0${source.pythonCallable ?? u}\0${source.callable ?? u}\0${source.callableFile ?? u}\0${closure ? 'c' : ''}`;
   const known = modules.sourceHashes.get(memoKey);
   if (known !== undefined) return known;
   const hash = sourceHashOf(source, modules, closure);

@@ -18,12 +18,17 @@ export function readXComRef(wrapper: { __var: unknown }): XComRef | undefined {
 /** Every xcomref wrapper anywhere inside `value`, in document order. */
 export function findXComRefWrappers(value: unknown): { __type: 'xcomref'; __var: unknown }[] {
   const found: { __type: 'xcomref'; __var: unknown }[] = [];
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (isXComRefWrapper(v)) found.push(v);
-    else if (Array.isArray(v)) stack.push(...(v as unknown[]).toReversed());
-    else if (isPlainObject(v)) stack.push(...Object.values(v).reverse());
-  }
+  collect(value, found);
   return found;
+}
+
+/**
+ * Recursive and without temporary arrays: it runs over every task's inputs on each load. Depth is
+ * bounded by the loader (JSON nested at most MAX_DEPTH levels, see serialized.ts).
+ */
+function collect(v: unknown, found: { __type: 'xcomref'; __var: unknown }[]): void {
+  if (typeof v !== 'object' || v === null) return;
+  if (isXComRefWrapper(v)) found.push(v);
+  else if (Array.isArray(v)) for (let i = 0; i < v.length; i++) collect(v[i], found);
+  else for (const k in v) if (Object.hasOwn(v, k)) collect((v as Record<string, unknown>)[k], found);
 }

@@ -34,8 +34,16 @@ export function maxIdBytes(kind: LogPathId): number {
   return MAX_PATH_COMPONENT_BYTES - Buffer.byteLength(PREFIX[kind], 'utf8');
 }
 
+const MAX_ID_BYTES: Record<LogPathId, number> = {
+  dag_id: maxIdBytes('dag_id'),
+  run_id: maxIdBytes('run_id'),
+  task_id: maxIdBytes('task_id'),
+};
+
 /** Why `id` cannot name a log folder (too long), or null when it fits. */
 export function idTooLongForLogPath(kind: LogPathId, id: string): string | null {
+  // A UTF-16 unit is at most 3 UTF-8 bytes: short ids (every task of a large DAG) skip the count.
+  if (kind !== 'run_id' && id.length * 3 <= MAX_ID_BYTES[kind]) return null;
   const bytes = Buffer.byteLength(kind === 'run_id' ? safe(id) : id, 'utf8');
   const max = maxIdBytes(kind);
   if (bytes <= max) return null;
