@@ -127,10 +127,8 @@ export function inTaskOrder<T extends { id: number; task_id: string; map_index: 
       rows.sort((a, b) => Number(a.id) - Number(b.id));
       break;
     }
-  // The common case (no mapped task): one row per task, already in order.
-  const taskIds = new Set<string>();
-  for (const row of rows) taskIds.add(row.task_id);
-  if (taskIds.size === rows.length) return rows;
+  // The common case (no mapped instance): one row per task (the unique key), already in order.
+  if (rows.every((row) => Number(row.map_index) === -1)) return rows;
   const out: T[] = [];
   for (const g of groupBy(rows, (row) => row.task_id).values()) {
     if (g.length > 1) g.sort((a, b) => Number(a.map_index) - Number(b.map_index));
