@@ -1,7 +1,7 @@
 import type { ChalkInstance } from 'chalk';
 import { UsageError } from '../errors.js';
 import { fitCells, terminalWidth, truncateText, type FitOptions } from './table-fit.js';
-import { renderTable } from './table-render.js';
+import { tableChunks } from './table-render.js';
 
 export type OutputFormat = 'table' | 'json';
 
@@ -58,7 +58,7 @@ export function printTable(
     ? { head, rows: text, widths: null }
     : fitCells(head, text, opts.width ?? terminalWidth(), opts);
   const bold = fitted.head.map(chalk ? (h) => chalk.bold(h) : plain);
-  process.stdout.write(renderTable(bold, fitted.rows, fitted.widths) + '\n');
+  for (const chunk of tableChunks(bold, fitted.rows, fitted.widths)) process.stdout.write(chunk + '\n');
 }
 
 /** A row that is already all text, one cell a column, is printed as it is (no copy of 10,000 rows). */

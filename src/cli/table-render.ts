@@ -45,6 +45,36 @@ function drawRow(out: string[], cells: readonly string[], widths: readonly numbe
   }
 }
 
+/** Lines per piece of tableChunks (~100 KB of text): small strings, out of V8's large-object space. */
+const LINES_PER_CHUNK = 500;
+
+/**
+ * The table as text in pieces, each some whole lines (joined by newlines, none at the end), drawn as
+ * they are asked for: printTable writes each at once, so a 10,000-row table is never one 2 MB string
+ * and its 3 MB of UTF-8, at the peak of a `dags test`'s memory. `widths` as for renderTable.
+ */
+export function* tableChunks(
+  head: readonly string[],
+  rows: readonly string[][],
+  widths: readonly number[] | null,
+  linesPerChunk = LINES_PER_CHUNK,
+): Generator<string> {
+  const w = widths ?? naturalWidths(head, rows);
+  const pad = padder();
+  let out: string[] = [rule(w, '┌', '┬', '┐')];
+  drawRow(out, head, w, pad);
+  out.push(rule(w, '├', '┼', '┤'));
+  for (const row of rows) {
+    drawRow(out, row, w, pad);
+    if (out.length >= linesPerChunk) {
+      yield out.join('\n');
+      out = [];
+    }
+  }
+  out.push(rule(w, '└', '┴', '┘'));
+  yield out.join('\n');
+}
+
 /**
  * The table as text (no trailing newline). `widths`: each column's content width, cells already
  * fitted to it (table-fit.ts); null: as wide as the widest cell.
@@ -54,12 +84,5 @@ export function renderTable(
   rows: readonly string[][],
   widths: readonly number[] | null,
 ): string {
-  const w = widths ?? naturalWidths(head, rows);
-  const pad = padder();
-  const out: string[] = [rule(w, '┌', '┬', '┐')];
-  drawRow(out, head, w, pad);
-  out.push(rule(w, '├', '┼', '┤'));
-  for (const row of rows) drawRow(out, row, w, pad);
-  out.push(rule(w, '└', '┴', '┘'));
-  return out.join('\n');
+  return [...tableChunks(head, rows, widths, Infinity)].join('\n');
 }
