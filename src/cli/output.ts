@@ -1,7 +1,7 @@
 import type { ChalkInstance } from 'chalk';
 import { UsageError } from '../errors.js';
 import { fitCells, terminalWidth, truncateText, type FitOptions } from './table-fit.js';
-import { renderTable } from './table-render.js';
+import { tableChunks } from './table-render.js';
 
 export type OutputFormat = 'table' | 'json';
 
@@ -53,12 +53,19 @@ export function printTable(
     process.stdout.write(emptyListing(opts.noun ?? 'rows') + '\n');
     return;
   }
-  const text = rows.map((r) => head.map((_, i) => (r[i] === null || r[i] === undefined ? '' : String(r[i]))));
+  const text = rows.map((r) => (isText(r, head.length) ? r : head.map((_, i) => (r[i] == null ? '' : String(r[i])))));
   const fitted = opts.full
     ? { head, rows: text, widths: null }
     : fitCells(head, text, opts.width ?? terminalWidth(), opts);
   const bold = fitted.head.map(chalk ? (h) => chalk.bold(h) : plain);
-  process.stdout.write(renderTable(bold, fitted.rows, fitted.widths) + '\n');
+  for (const chunk of tableChunks(bold, fitted.rows, fitted.widths)) process.stdout.write(chunk + '\n');
+}
+
+/** A row that is already all text, one cell a column, is printed as it is (no copy of 10,000 rows). */
+function isText(row: unknown[], columns: number): row is string[] {
+  if (row.length !== columns) return false;
+  for (const cell of row) if (typeof cell !== 'string') return false;
+  return true;
 }
 
 /** One line of free text (`cache show`'s value) cut to the terminal width, unless `full`. */

@@ -6,11 +6,9 @@ import { UsageError } from '../errors.js';
 import { DagRunStore, defaultRunId } from '../models/dag-run.js';
 import { clearDagRun } from '../models/dag-run-clear.js';
 import { RUN } from '../models/states.js';
-import { TaskInstanceStore } from '../models/task-instance.js';
 import type { Runtime } from '../runtime.js';
 import { utc } from '../scheduler/due-runs.js';
 import { parseConf, parseRunId } from './parse.js';
-import { taskView } from './task-view.js';
 
 export interface RunOpts {
   conf?: string;
@@ -72,12 +70,11 @@ export async function reuseRun(
   await clearDagRun(rt.db, run, dag, spec, rt.clock.now());
 }
 
-/** Runs one DAG run to completion in this process and returns its task views. */
+/** Runs one DAG run to completion in this process; its task instances are read by what shows them. */
 export async function runToCompletion(rt: Runtime, dagId: string, runId: string, log?: (line: string) => void) {
   const { scheduler, executor } = await rt.scheduler({ only: { dagId, runId }, log });
   await scheduler.loop({ untilIdle: true });
   const run = await new DagRunStore(rt.db).get(dagId, runId);
-  const tis = await new TaskInstanceStore(rt.db).fullRows(dagId, runId);
   // Tries handed to the executor (slots taken): a cache hit takes none.
-  return { run, tasks: tis.map(taskView), executorSubmitted: executor.submitted };
+  return { run, executorSubmitted: executor.submitted };
 }

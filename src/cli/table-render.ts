@@ -4,7 +4,7 @@
  * seconds for a 10,000-task `dags test` table; this is linear in the text and draws the same
  * characters (test/unit/table-render.test.ts compares the two).
  */
-import { displayWidth } from './table-fit.js';
+import { displayWidth, naturalWidths } from './table-fit.js';
 
 const H = '─';
 
@@ -14,34 +14,65 @@ function rule(widths: readonly number[], left: string, mid: string, right: strin
   return line + right;
 }
 
-/** Width of the widest line of a cell (a wrapped cell has several). */
-function cellWidth(text: string): number {
-  if (!text.includes('\n')) return displayWidth(text);
-  let max = 0;
-  for (const line of text.split('\n')) max = Math.max(max, displayWidth(line));
-  return max;
+/** Padding by length, made once each: a 10,000-row table pads 60,000 cells. */
+function padder(): (n: number) => string {
+  const pads: string[] = [];
+  return (n) => (n <= 0 ? '' : (pads[n] ??= ' '.repeat(n)));
 }
 
-/** The content width of each column: its widest cell, header included. */
-export function naturalWidths(head: readonly string[], rows: readonly string[][]): number[] {
-  const widths = head.map(cellWidth);
-  for (const row of rows)
-    for (let i = 0; i < widths.length; i++) widths[i] = Math.max(widths[i], cellWidth(row[i] ?? ''));
-  return widths;
-}
-
-function drawRow(out: string[], cells: readonly string[], widths: readonly number[]): void {
-  const lines = cells.map((c) => (c.includes('\n') ? c.split('\n') : [c]));
+function drawRow(out: string[], cells: readonly string[], widths: readonly number[], pad: (n: number) => string): void {
   let height = 1;
-  for (const l of lines) height = Math.max(height, l.length);
+  for (let i = 0; i < cells.length; i++)
+    if (cells[i].includes('\n')) height = Math.max(height, cells[i].split('\n').length);
+  if (height === 1) {
+    // Most rows are one line: drawn without splitting any cell.
+    let line = '│';
+    for (let i = 0; i < widths.length; i++) {
+      const text = cells[i] ?? '';
+      line += ' ' + text + pad(widths[i] - displayWidth(text)) + ' │';
+    }
+    out.push(line);
+    return;
+  }
+  const lines = cells.map((c) => (c.includes('\n') ? c.split('\n') : [c]));
   for (let k = 0; k < height; k++) {
     let line = '│';
     for (let i = 0; i < widths.length; i++) {
       const text = lines[i]?.[k] ?? '';
-      line += ' ' + text + ' '.repeat(Math.max(0, widths[i] - displayWidth(text))) + ' │';
+      line += ' ' + text + pad(widths[i] - displayWidth(text)) + ' │';
     }
     out.push(line);
   }
+}
+
+/** Lines per piece of tableChunks (~100 KB of text): small strings, out of V8's large-object space. */
+const LINES_PER_CHUNK = 500;
+
+/**
+ * The table as text in pieces, each some whole lines (joined by newlines, none at the end), drawn as
+ * they are asked for: printTable writes each at once, so a 10,000-row table is never one 2 MB string
+ * and its 3 MB of UTF-8, at the peak of a `dags test`'s memory. `widths` as for renderTable.
+ */
+export function* tableChunks(
+  head: readonly string[],
+  rows: readonly string[][],
+  widths: readonly number[] | null,
+  linesPerChunk = LINES_PER_CHUNK,
+): Generator<string> {
+  const w = widths ?? naturalWidths(head, rows);
+  const pad = padder();
+  let out: string[] = [rule(w, '┌', '┬', '┐')];
+  drawRow(out, head, w, pad);
+  out.push(rule(w, '├', '┼', '┤'));
+  for (const row of rows) {
+    drawRow(out, row, w, pad);
+    if (out.length >= linesPerChunk) {
+      yield out.join('\n');
+      out = [];
+    }
+  }
+  out.push(rule(w, '└', '┴', '┘'));
+  yield out.join('\n');
 }
 
 /**
@@ -53,11 +84,5 @@ export function renderTable(
   rows: readonly string[][],
   widths: readonly number[] | null,
 ): string {
-  const w = widths ?? naturalWidths(head, rows);
-  const out: string[] = [rule(w, '┌', '┬', '┐')];
-  drawRow(out, head, w);
-  out.push(rule(w, '├', '┼', '┤'));
-  for (const row of rows) drawRow(out, row, w);
-  out.push(rule(w, '└', '┴', '┘'));
-  return out.join('\n');
+  return [...tableChunks(head, rows, widths, Infinity)].join('\n');
 }

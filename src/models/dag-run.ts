@@ -240,25 +240,31 @@ async function insertRun(
     ],
   );
   if (ifAbsent && r.affected === 0) return false;
-  const ids = dag.topoOrder;
-  if (pg) {
-    await insertTaskInstancesPg(t, dag, spec);
-    return true;
-  }
-  // Multi-row inserts keep creating a 10,000-task run to a handful of statements.
-  for (let i = 0; i < ids.length; i += 200) {
-    const chunk = ids.slice(i, i + 200);
-    const values = chunk.map(() => '(?, ?, ?, -1, ?, 0, ?)').join(', ');
-    const params = chunk.flatMap((id) => {
-      const task = dag.tasks.get(id)!;
-      return [spec.dagId, spec.runId, id, task.taskType, task.retries];
-    });
-    await t.exec(
-      `INSERT INTO task_instance (dag_id, run_id, task_id, map_index, operator, try_number, max_tries) VALUES ${values}`,
-      params,
-    );
-  }
+  if (pg) await insertTaskInstancesPg(t, dag, spec);
+  else await insertTaskInstancesSqlite(t, dag, spec);
   return true;
+}
+
+/**
+ * SQLite: a run's task instances as ONE statement, their rows one JSON parameter, in task order
+ * (ids follow it: task listings order by them). 50 multi-row VALUES statements of 200 rows bound
+ * 50,000 parameters one by one through node-sqlite3: for 10,000 tasks ~45 ms of CPU, this ~25 ms
+ * (the index inserts alone take ~17 ms).
+ */
+async function insertTaskInstancesSqlite(
+  t: SqlRunner,
+  dag: DagShape,
+  spec: { dagId: string; runId: string },
+): Promise<void> {
+  const rows = dag.topoOrder.map((id) => {
+    const task = dag.tasks.get(id)!;
+    return [id, task.taskType, task.retries];
+  });
+  await t.exec(
+    `INSERT INTO task_instance (dag_id, run_id, task_id, map_index, operator, try_number, max_tries)
+     SELECT ?, ?, j.value ->> 0, -1, j.value ->> 1, 0, j.value ->> 2 FROM json_each(?) AS j ORDER BY j.key`,
+    [spec.dagId, spec.runId, JSON.stringify(rows)],
+  );
 }
 
 /**

@@ -6,24 +6,11 @@ import { FINISHED_STATES, TI } from './states.js';
 import { takeTryGuard } from '../../migrations/sql/try-guard.js';
 import { writeXComs } from './xcom.js';
 import { mapIndexes } from './task-instance-mapping.js';
-import { groupBy } from '../util/group-by.js';
+import { inTaskOrder } from './task-instance-view.js';
+import { runRefs, type TiRef } from './task-instance-refs.js';
 
 export type { CacheRecord } from './cache-event.js';
-
-/** A task instance as the scheduler tracks it between loops. */
-export type TiRef = Pick<
-  TaskInstanceRow,
-  | 'id'
-  | 'dag_id'
-  | 'run_id'
-  | 'task_id'
-  | 'map_index'
-  | 'state'
-  | 'try_number'
-  | 'max_tries'
-  | 'next_retry_at'
-  | 'scheduler_id'
->;
+export { FOR_RUN_PAGE, type TiRef } from './task-instance-refs.js';
 
 export interface TryOutcome {
   start: Date;
@@ -32,9 +19,6 @@ export interface TryOutcome {
   hostname?: string | null;
   error?: string | null;
 }
-
-/** Rows per statement of TaskInstanceStore.forRun. */
-export const FOR_RUN_PAGE = 5000;
 
 /** Only the scheduler that claimed this try may move it on. */
 export const OWNED = 'scheduler_id = ? AND try_number = ?';
@@ -48,35 +32,19 @@ export const owned = (ti: TiRef) => [ti.scheduler_id, ti.try_number];
 export class TaskInstanceStore {
   constructor(private readonly db: MetadataDb) {}
 
-  /**
-   * A run's task instances, FOR_RUN_PAGE per statement along the (dag_id, run_id, task_id, map_index)
-   * index: read in one statement, a 100,000-row view held the connection (and the cache lookups
-   * queued behind it, past their deadline) for a second.
-   */
-  async forRun(dagId: string, runId: string): Promise<TiRef[]> {
-    const rows: TiRef[] = [];
-    for (let after: unknown[] = ['', -2]; ;) {
-      const page = await this.db.query<TiRef[]>(
-        `SELECT id, dag_id, run_id, task_id, map_index, state, try_number, max_tries, next_retry_at, scheduler_id FROM task_instance
-         WHERE dag_id = ? AND run_id = ? AND (task_id, map_index) > (?, ?) ORDER BY task_id, map_index LIMIT ${FOR_RUN_PAGE}`,
-        [dagId, runId, ...after],
-      );
-      for (const row of page) rows.push(row);
-      if (page.length < FOR_RUN_PAGE) return rows;
-      after = [page[page.length - 1].task_id, page[page.length - 1].map_index];
-    }
+  /** A run's task instances as the scheduler tracks them (task-instance-refs.ts). */
+  forRun(dagId: string, runId: string): Promise<TiRef[]> {
+    return runRefs(this.db, dagId, runId);
   }
 
   /** Every task instance of a run, in task order; a mapped task's instances together, by map_index. */
   async fullRows(dagId: string, runId: string): Promise<TaskInstanceRow[]> {
-    const rows = await this.db.query<TaskInstanceRow[]>(
-      'SELECT * FROM task_instance WHERE dag_id = ? AND run_id = ? ORDER BY id',
-      [dagId, runId],
+    return inTaskOrder(
+      await this.db.query<TaskInstanceRow[]>(
+        'SELECT * FROM task_instance WHERE dag_id = ? AND run_id = ? ORDER BY id',
+        [dagId, runId],
+      ),
     );
-    // Grouped in one pass, not ordered by a per-row MIN(id) subquery (a lookup and a sort key per
-    // row): a task's first row (lowest id) places it; an expansion's rows come later.
-    const byTask = groupBy(rows, (row) => row.task_id).values();
-    return [...byTask].flatMap((g) => (g.length > 1 ? g.sort((a, b) => Number(a.map_index) - Number(b.map_index)) : g));
   }
 
   async get(dagId: string, runId: string, taskId: string, mapIndex = -1): Promise<TaskInstanceRow> {

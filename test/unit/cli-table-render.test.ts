@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import Table from 'cli-table3';
-import { renderTable } from '../../src/cli/table-render.js';
+import { renderTable, tableChunks } from '../../src/cli/table-render.js';
 import { fitCells } from '../../src/cli/table-fit.js';
 
 /** What printTable drew with cli-table3 before it drew tables itself: the reference. */
@@ -52,5 +52,14 @@ describe('renderTable', () => {
     const text = renderTable(fitted.head, fitted.rows, fitted.widths);
     expect(text.split('\n')).toHaveLength(100_000 + 4);
     expect(text.split('\n')[4]).toBe('│ t1      │ success │ \u001b[32mhit\u001b[39m   │');
+  });
+
+  it('writes a long table in pieces of whole lines that join to the same text', () => {
+    const rows = Array.from({ length: 1234 }, (_, i) => [`t${i}`, i % 7 ? 'success' : 'a\nwrapped']);
+    const fitted = fitCells(['task_id', 'state'], rows, 120);
+    const chunks = [...tableChunks(fitted.head, fitted.rows, fitted.widths, 100)];
+    expect(chunks.join('\n')).toBe(renderTable(fitted.head, fitted.rows, fitted.widths));
+    expect(chunks.length).toBeGreaterThan(10);
+    expect(Math.max(...chunks.map((c) => c.split('\n').length))).toBeLessThanOrEqual(101);
   });
 });

@@ -7,6 +7,8 @@ import { dataIntervalStartingAt, utc } from '../../scheduler/due-runs.js';
 import { colourDecision, colourState, parseFormat, printJson, printTable } from '../output.js';
 import { parseConf, parseDate } from '../parse.js';
 import { reuseRun, runToCompletion } from '../run-dag.js';
+import { cacheHits } from '../task-view.js';
+import { tableRows } from '../../models/task-instance-view.js';
 import { withRuntime } from '../with-runtime.js';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -157,16 +159,17 @@ export function registerBackfill(dags: Command): void {
               runId = (await store.create(dag, { ...spec, refreshCache: opts.refreshCache }, rt.clock.now())).run_id;
             }
             log(`${step}: running ${runId}`);
-            const { run, tasks } = await runToCompletion(rt, dagId, runId, log);
-            const hits = tasks.filter((t) => t.cache.decision === 'hit');
-            log(`${step}: ${run.state}; ${hits.length} of ${tasks.length} task(s) from the cache`);
+            const { run } = await runToCompletion(rt, dagId, runId, log);
+            const rows = await tableRows(rt.db, dagId, runId);
+            const { hits, saved } = cacheHits(rows);
+            log(`${step}: ${run.state}; ${hits} of ${rows.length} task(s) from the cache`);
             runs.push({
               run_id: run.run_id,
               logical_date: logicalDate.toISOString(),
               state: run.state,
-              task_instances: tasks.length,
-              cache_hits: hits.length,
-              time_saved: round3(hits.reduce((s, t) => s + (t.cache.time_saved ?? 0), 0)),
+              task_instances: rows.length,
+              cache_hits: hits,
+              time_saved: round3(saved),
             });
           }
           const summary: BackfillSummary = {

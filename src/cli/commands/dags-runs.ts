@@ -3,11 +3,12 @@ import { UsageError } from '../../errors.js';
 import { hasDagRows } from '../../models/dag-delete.js';
 import { DagRunStore } from '../../models/dag-run.js';
 import { RUN } from '../../models/states.js';
+import { tableRows, viewRows } from '../../models/task-instance-view.js';
 import type { Runtime } from '../../runtime.js';
 import { colourState, isoOrEmpty, parseFormat, printJson, printTable } from '../output.js';
 import { parseDate } from '../parse.js';
 import { createOrReuseRun, createRun, runToCompletion, type RunOpts } from '../run-dag.js';
-import { TASK_TABLE_HEAD, TASK_TABLE_OPTIONS, taskTableRow } from '../task-view.js';
+import { cacheHits, TASK_TABLE_HEAD, TASK_TABLE_OPTIONS, taskTableRow, taskView } from '../task-view.js';
 import { lineBuffer } from '../line-buffer.js';
 import { withRuntime } from '../with-runtime.js';
 
@@ -107,7 +108,7 @@ export function registerDagRuns(dags: Command): void {
           const created = await createOrReuseRun(rt, dagId, when, opts);
           // Progress and warnings go to stderr in both formats: stdout stays the table or the JSON.
           const progress = lineBuffer();
-          const { run, tasks, executorSubmitted } = await runToCompletion(rt, dagId, created.run_id, progress.log);
+          const { run, executorSubmitted } = await runToCompletion(rt, dagId, created.run_id, progress.log);
           progress.flush();
           if (format === 'json') {
             printJson({
@@ -116,14 +117,14 @@ export function registerDagRuns(dags: Command): void {
               state: run.state,
               caching_enabled: rt.settings.core.taskCachingEnabled,
               executor_submitted: executorSubmitted,
-              tasks,
+              tasks: (await viewRows(rt.db, dagId, run.run_id)).map(taskView),
             });
           } else {
-            printTable(TASK_TABLE_HEAD, tasks.map(taskTableRow), TASK_TABLE_OPTIONS);
-            const hits = tasks.filter((t) => t.cache.decision === 'hit');
-            const saved = hits.reduce((s, t) => s + (t.cache.time_saved ?? 0), 0);
+            const rows = await tableRows(rt.db, dagId, run.run_id);
+            printTable(TASK_TABLE_HEAD, rows.map(taskTableRow), TASK_TABLE_OPTIONS);
+            const { hits, saved } = cacheHits(rows);
             process.stdout.write(
-              `DAG run ${run.run_id}: ${colourState(run.state)}; ${hits.length} of ${tasks.length} task(s) served from the cache, ${saved.toFixed(3)}s saved\n`,
+              `DAG run ${run.run_id}: ${colourState(run.state)}; ${hits} of ${rows.length} task(s) served from the cache, ${saved.toFixed(3)}s saved\n`,
             );
             if (!rt.settings.core.taskCachingEnabled)
               process.stdout.write('Task caching is disabled ([core] task_caching_enabled = False).\n');

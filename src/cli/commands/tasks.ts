@@ -5,6 +5,7 @@ import { closestMatch } from '../../util/closest.js';
 import { DagRunStore } from '../../models/dag-run.js';
 import { hitLatencyOf } from '../../models/cache-event.js';
 import { TaskInstanceStore } from '../../models/task-instance.js';
+import { tableRows, viewRows } from '../../models/task-instance-view.js';
 import { taskLogPath } from '../../util/log-path.js';
 import { parseFormat, printJson, printTable } from '../output.js';
 import { parseMapIndex, parsePositiveInt } from '../parse.js';
@@ -34,9 +35,11 @@ export function registerTasks(program: Command): void {
       const format = parseFormat(opts.output);
       await withRuntime(async (rt) => {
         const run = await new DagRunStore(rt.db).get(dagId, runId);
-        const views = (await new TaskInstanceStore(rt.db).fullRows(dagId, runId)).map(taskView);
-        if (format === 'json') printJson(views.map((v) => ({ dag_id: dagId, run_id: run.run_id, ...v })));
-        else printTable(TASK_TABLE_HEAD, views.map(taskTableRow), TASK_TABLE_OPTIONS);
+        if (format === 'json') {
+          const rows = await viewRows(rt.db, dagId, runId);
+          printJson(rows.map((ti) => ({ dag_id: dagId, run_id: run.run_id, ...taskView(ti) })));
+        } else
+          printTable(TASK_TABLE_HEAD, (await tableRows(rt.db, dagId, runId)).map(taskTableRow), TASK_TABLE_OPTIONS);
       });
     });
 
