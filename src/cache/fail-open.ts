@@ -4,7 +4,7 @@ import type { Clock } from '../util/clock.js';
 import { systemClock } from '../util/clock.js';
 import { describeThrown, GuardedBackend, LateOutcome } from './guarded-backend.js';
 import { quotaActive } from './eviction.js';
-import type { CacheBackend, CacheEntry, CacheQuota, EvictedEntry } from './types.js';
+import type { CacheBackend, CacheEntry, CacheQuota, EvictedEntry, TaskRef } from './types.js';
 
 export type CacheLookup =
   | { outcome: 'hit'; entry: CacheEntry; latencyMs: number }
@@ -148,6 +148,22 @@ export class FailOpenCache {
   async latestFor(teamName: string | null, dagId: string, taskId: string): Promise<CacheEntry | null | undefined> {
     const result = await this.guard(() => this.backend.latestFor(teamName, dagId, taskId));
     return result.ok ? result.value : undefined;
+  }
+
+  /**
+   * `latestFor` of several tasks, answers in order: one guarded `latestForMany` call per
+   * LOOKUP_BATCH tasks when the backend has it (a failure leaves all of that call undefined), else
+   * one guarded `latestFor` each (backends written before it).
+   */
+  async latestForMany(tasks: TaskRef[]): Promise<(CacheEntry | null | undefined)[]> {
+    const many = this.backend.latestForMany;
+    if (!many) return Promise.all(tasks.map((t) => this.latestFor(t.teamName, t.dagId, t.taskId)));
+    const chunks: Promise<(CacheEntry | null | undefined)[]>[] = [];
+    for (let i = 0; i < tasks.length; i += LOOKUP_BATCH) {
+      const chunk = tasks.slice(i, i + LOOKUP_BATCH);
+      chunks.push(this.guard(() => many(chunk)).then((r) => (r.ok ? r.value : chunk.map(() => undefined))));
+    }
+    return (await Promise.all(chunks)).flat();
   }
 
   async store(entry: CacheEntry, quota?: CacheQuota): Promise<CacheWrite> {

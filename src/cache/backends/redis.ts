@@ -9,6 +9,7 @@ import type {
   CacheQuota,
   CacheStats,
   EvictedEntry,
+  TaskRef,
 } from '../types.js';
 import { decode, encode, evictionCandidate, matches, parseMeta, type Meta } from './redis-entry.js';
 import { redact } from '../../util/redact.js';
@@ -159,6 +160,16 @@ export class RedisCacheBackend implements CacheBackend {
     if (older) await this.client.set(pointer, older.key);
     else await this.client.del(pointer);
     return older;
+  }
+
+  /** `latestFor` of many tasks: their latest pointers in one MGET; only a task that has one reads on. */
+  async latestForMany(tasks: TaskRef[], signal?: AbortSignal): Promise<(CacheEntry | null)[]> {
+    await this.ready(signal);
+    if (tasks.length === 0) return [];
+    const pointers = await this.client.mget(tasks.map((t) => this.latestKey(t.teamName, t.dagId, t.taskId)));
+    return Promise.all(
+      tasks.map((t, i) => (pointers[i] === null ? null : this.latestFor(t.teamName, t.dagId, t.taskId, signal))),
+    );
   }
 
   async recordHit(key: string, at: Date): Promise<void> {
