@@ -17,15 +17,7 @@ import {
   type EntryCheck,
 } from './backend-results.js';
 import { pickEvictions } from './eviction.js';
-import type {
-  CacheBackend,
-  CacheEntry,
-  CacheFilter,
-  CacheQuota,
-  CacheStats,
-  EvictedEntry,
-  TaskRef,
-} from './types.js';
+import type { CacheBackend, CacheEntry, CacheFilter, CacheQuota, CacheStats, EvictedEntry, TaskRef } from './types.js';
 
 export interface GuardOptions {
   /** Deadline of lookups, stores, hit counts and close ([core] task_cache_check_timeout, in ms). */

@@ -463,6 +463,29 @@ export function runCacheBackendContract(name: string, makeBackend: MakeBackend, 
         await backend.clear({});
         expect(await backend.latestFor(null, 'etl', 'train')).toBeNull();
       });
+      test('latestForMany answers as latestFor does for each task, in the order asked', async () => {
+        if (!backend.latestForMany || !backend.latestFor) return; // optional: miniflow asks per task
+        const tasks = [
+          { teamName: null, dagId: 'etl', taskId: 'train' },
+          { teamName: 'ml', dagId: 'etl', taskId: 'train' },
+          { teamName: null, dagId: 'etl', taskId: 'score' },
+          { teamName: null, dagId: 'etl', taskId: 'absent' },
+          { teamName: null, dagId: 'etl', taskId: 'train' },
+        ];
+        expect(await backend.latestForMany(tasks)).toEqual([null, null, null, null, null]);
+        for (const e of [
+          entry({ arg: 1, now: at(0) }),
+          entry({ arg: 2, now: at(1000) }),
+          entry({ arg: 3, now: at(2000), teamName: 'ml' }),
+          entry({ arg: 4, now: at(3000), taskId: 'score' }),
+        ])
+          await backend.set(e);
+        const one = await Promise.all(tasks.map((t) => backend.latestFor!(t.teamName, t.dagId, t.taskId)));
+        const many = await backend.latestForMany(tasks);
+        expect(many.map((e) => e?.key ?? null)).toEqual(one.map((e) => e?.key ?? null));
+        expect(many.filter((e) => e !== null)).toHaveLength(4);
+        expect(await backend.latestForMany([])).toEqual([]);
+      });
     });
   });
 }

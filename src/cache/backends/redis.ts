@@ -15,7 +15,7 @@ import { decode, encode, evictionCandidate, matches, parseMeta, type Meta } from
 import { redact } from '../../util/redact.js';
 import { pickEvictions, type EvictionCandidate } from '../eviction.js';
 import { canonicalJson } from '../canonical.js';
-import { globEscape, isWrongType, orWrongType, raceAbort, scanAll } from './redis-util.js';
+import { RECORD_HIT, globEscape, isWrongType, orWrongType, raceAbort, scanAll } from './redis-util.js';
 
 export interface RedisCacheBackendOptions extends Pick<CacheBackendOptions, 'redisUrl'> {
   /**
@@ -28,16 +28,6 @@ export interface RedisCacheBackendOptions extends Pick<CacheBackendOptions, 'red
 }
 
 const SCAN_BATCH = 500;
-
-/**
- * Counts a hit only on an entry hash that still exists, so a hit racing an expiry never leaves a
- * fragment behind; pcall because a corrupt `hits` field is for `get` to drop, not an error here.
- */
-const RECORD_HIT = `if redis.call('TYPE', KEYS[1]).ok == 'hash' then
-  redis.pcall('HINCRBY', KEYS[1], 'hits', 1)
-  redis.call('HSET', KEYS[1], 'last_hit_at', ARGV[1])
-end
-return 0`;
 
 /**
  * Cache entries in Redis. Each entry is one hash at `<prefix>cache:<team or _>:<key>` (value, key
@@ -167,9 +157,9 @@ export class RedisCacheBackend implements CacheBackend {
     await this.ready(signal);
     if (tasks.length === 0) return [];
     const pointers = await this.client.mget(tasks.map((t) => this.latestKey(t.teamName, t.dagId, t.taskId)));
-    return Promise.all(
-      tasks.map((t, i) => (pointers[i] === null ? null : this.latestFor(t.teamName, t.dagId, t.taskId, signal))),
-    );
+    const read = (t: TaskRef, i: number) =>
+      pointers[i] === null ? Promise.resolve(null) : this.latestFor(t.teamName, t.dagId, t.taskId, signal);
+    return Promise.all(tasks.map(read));
   }
 
   async recordHit(key: string, at: Date): Promise<void> {
