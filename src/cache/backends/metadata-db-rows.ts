@@ -1,5 +1,6 @@
 import type { TaskCacheEntryRow } from '../../db/rows.js';
 import { canonicalJson } from '../canonical.js';
+import { componentsJson } from '../key.js';
 import { decodeStoredText } from '../stored-text.js';
 import { acceptedText, extrasFrom, outputsText } from '../entry-extras.js';
 import type { EvictionCandidate } from '../eviction.js';
@@ -16,7 +17,7 @@ export function toRow(e: CacheEntry): unknown[] {
     e.dagId,
     e.taskId,
     value,
-    canonicalJson(e.components),
+    componentsJson(e.components),
     e.createdAt.getTime(),
     e.expiresAt ? e.expiresAt.getTime() : null,
     Buffer.byteLength(value, 'utf8'),
