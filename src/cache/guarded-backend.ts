@@ -92,6 +92,8 @@ export class GuardedBackend implements CacheBackend {
   readonly name: string;
   /** Present only when the backend had a `getMany` function at load (FailOpenCache batches through it). */
   readonly getMany?: (keys: string[], signal?: AbortSignal) => Promise<Map<string, CacheEntry>>;
+  /** Present only when the backend had a `setMany` function at load (FailOpenCache batches stores through it). */
+  readonly storeMany?: (entries: CacheEntry[], late?: LateOutcome) => Promise<void>;
   /** Present only when the backend had a `latestForMany` function at load (else FailOpenCache asks per task). */
   readonly latestForMany?: (tasks: TaskRef[]) => Promise<(CacheEntry | null)[]>;
   private readonly adminTimeoutMs: number;
@@ -108,6 +110,10 @@ export class GuardedBackend implements CacheBackend {
     if (raw && hasFunction(raw, 'getMany')) {
       this.getMany = (keys, signal) =>
         this.call('getMany', [[...keys]], options.timeoutMs, (v) => checkEntryMap(v, this.entryCheck), true, signal);
+    }
+    if (raw && hasFunction(raw, 'setMany')) {
+      this.storeMany = (entries, late) =>
+        this.call('setMany', [[...entries]], options.timeoutMs, () => undefined, true, undefined, late);
     }
     if (raw && hasFunction(raw, 'latestForMany')) {
       this.latestForMany = (tasks) =>

@@ -95,6 +95,11 @@ export interface CacheBackend {
   latestForMany?(tasks: TaskRef[], signal?: AbortSignal): Promise<(CacheEntry | null)[]>;
   set(entry: CacheEntry): Promise<void>;
   /**
+   * Optional: store several entries in one call, all or none (one transaction): the results of one
+   * scheduler turn are written together. Without it, miniflow calls `set` for each.
+   */
+  setMany?(entries: CacheEntry[], signal?: AbortSignal): Promise<void>;
+  /**
    * Optional: store and evict, least recently hit first, so the quota holds, in one transaction;
    * returns what was evicted. Without it miniflow stores, then lists and deletes (not atomic).
    */

@@ -136,6 +136,19 @@ export function runCacheBackendContract(name: string, makeBackend: MakeBackend, 
         expect(keysOf(await backend.list({}))).toEqual([first.key]);
       });
 
+      test('setMany stores every entry as set would, the last one of a repeated key winning', async () => {
+        if (!backend.setMany) return; // optional: miniflow calls set per entry
+        const es = Array.from({ length: 120 }, (_, i) => ({ ...entry({ arg: i, value: { i } }), hits: 0 }));
+        const replaced = { ...entry({ arg: 5, value: 'last', runId: 'manual__2' }), hits: 0 };
+        await backend.setMany([...es, replaced]);
+        expect((await backend.stats({})).entries).toBe(120);
+        expect(await backend.get(es[7].key)).toEqual(es[7]);
+        expect(await backend.get(es[119].key)).toEqual(es[119]);
+        expect(await backend.get(replaced.key)).toEqual(replaced);
+        await backend.setMany([]);
+        expect((await backend.stats({})).entries).toBe(120);
+      });
+
       test('delete says whether the entry existed and removes it', async () => {
         const e = entry();
         const other = entry({ arg: 2 });

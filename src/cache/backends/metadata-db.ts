@@ -44,12 +44,16 @@ const HIT_FLUSH_CHUNK_POSTGRES = 2000;
 /** Tasks per `latestForMany` statement (two parameters each; SQLite takes up to 999). */
 const LATEST_CHUNK = 250;
 
+/** Entries per multi-row upsert of `setMany` (17 parameters each: under SQLite's old limit of 999). */
+const SET_CHUNK = 50;
+
 /** Every column but the key is replaced: a re-stored key is a new entry (e.g. after its TTL expired). */
-const UPSERT = `INSERT INTO task_cache_entry (${COLUMNS.join(', ')})
-  VALUES (${COLUMNS.map(() => '?').join(', ')})
+const upsertRows = (n: number) => `INSERT INTO task_cache_entry (${COLUMNS.join(', ')})
+  VALUES ${Array.from({ length: n }, () => `(${COLUMNS.map(() => '?').join(', ')})`).join(', ')}
   ON CONFLICT (cache_key) DO UPDATE SET ${COLUMNS.slice(1)
     .map((c) => `${c} = excluded.${c}`)
     .join(', ')}`;
+const UPSERT = upsertRows(1);
 
 /** WHERE clause for a filter; `?` placeholders (turned into the engine's by `db.sql`). */
 function where(f: CacheFilter): { clause: string; params: unknown[] } {
@@ -171,6 +175,25 @@ export class MetadataDbCacheBackend implements CacheBackend {
 
   async set(entry: CacheEntry): Promise<void> {
     await this.db.query(this.db.sql(UPSERT), toRow(entry));
+  }
+
+  /**
+   * Several entries in one transaction, a multi-row upsert per SET_CHUNK entries. One row per key
+   * (the last given, as stores one after the other would leave): PostgreSQL refuses a statement
+   * that upserts the same row twice.
+   */
+  async setMany(entries: CacheEntry[], signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    const rows = [...new Map(entries.map((e) => [e.key, e])).values()].map(toRow);
+    if (rows.length === 0) return;
+    // One statement is atomic by itself, and joins the write queue's shared transaction.
+    if (rows.length <= SET_CHUNK) return void (await this.db.query(upsertRows(rows.length), rows.flat()));
+    await this.db.transaction(async (tx) => {
+      for (let i = 0; i < rows.length; i += SET_CHUNK) {
+        const chunk = rows.slice(i, i + SET_CHUNK);
+        await tx.exec(upsertRows(chunk.length), chunk.flat());
+      }
+    });
   }
 
   /** The store and its evictions in one transaction: no reader sees the quota exceeded or an entry half gone. */
