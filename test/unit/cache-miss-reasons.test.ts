@@ -148,3 +148,11 @@ test('instances of one task (a mapped task) share one ask', async () => {
 function keyParts(taskId: string) {
   return { teamName: null, dagId: 'etl', taskId, sourceHash: 's', version: 'v1', exclude: [], included: {} };
 }
+
+test('a latestForMany answer of the wrong shape counts as a failed read: the lookups keep their own reasons', async () => {
+  const { backend } = countingBackend(entries, { many: true });
+  (backend as unknown as Record<string, unknown>).latestForMany = (tasks: TaskRef[]) =>
+    Promise.resolve(tasks.slice(1).map(() => null));
+  const got = await explainAll(new MissReasons(new FailOpenCache(backend, { timeoutMs: 5000 }), null));
+  expect(got.every((r) => r === null)).toBe(true);
+});
