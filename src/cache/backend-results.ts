@@ -131,6 +131,16 @@ export function checkEntryList(v: unknown, opts: EntryCheck): CacheEntry[] {
   return out;
 }
 
+/** `latestForMany`'s answer: one entry or null per task asked, in order. */
+export function checkEntryArray(v: unknown, length: number, opts: EntryCheck): (CacheEntry | null)[] {
+  if (!Array.isArray(v)) throw new TypeError(`latestForMany returned ${typeof v}, not an array`);
+  if (num(v.length, 'length') !== length)
+    throw new RangeError(`latestForMany returned ${v.length} answers for ${length} tasks`);
+  const out: (CacheEntry | null)[] = [];
+  for (let i = 0; i < length; i++) out.push(checkEntry(v[i], opts, true));
+  return out;
+}
+
 export function checkStats(v: unknown): CacheStats {
   if (typeof v !== 'object' || v === null) throw new TypeError('stats did not return an object');
   const r = v as Record<string, unknown>;

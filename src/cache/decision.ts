@@ -9,7 +9,9 @@ import type { FileHashMemo } from './files/file-hash.js';
 import { renderPatterns } from './files/file-sets.js';
 import { checkOutputs, inputFileComponents, recordOutputs } from './files/outputs.js';
 import type { CacheDecisionKind, CacheEntry, CacheKey, EvictedEntry, KeyComponent } from './types.js';
-import { whyMissed } from './why-missed.js';
+import { MissReasons, type EvictionLog } from './miss-reasons.js';
+
+export type { EvictionLog } from './miss-reasons.js';
 
 export interface CachePolicy {
   /** `[core] task_caching_enabled`. */
@@ -22,12 +24,6 @@ export interface CachePolicy {
   maxTotalBytes?: number;
   /** `[core] max_cache_team_bytes` when multi_team is on, else 0. */
   maxTeamBytes?: number;
-}
-
-/** Where evictions are recorded and looked up (the metadata DB's cache_event rows). */
-export interface EvictionLog {
-  record(evicted: EvictedEntry[], at: Date): Promise<void>;
-  lastFor(key: string): Promise<{ at: Date; cause: string } | null>;
 }
 
 export interface DeciderExtras {
@@ -94,6 +90,7 @@ const SENSOR_OFF = 'sensors are not cached unless the sensor sets cache';
  */
 export class CacheDecider {
   private readonly identities = new WeakMap<Task, KeyComponent[]>();
+  private missReasons: MissReasons | null = null;
 
   constructor(
     private readonly cache: FailOpenCache | null,
@@ -182,16 +179,14 @@ export class CacheDecider {
 
   /**
    * A miss says, at decision time, how it differs from the newest entry of its team, DAG and task:
-   * one indexed read, on misses only. The lookup's own reason stands when the entry with this very
-   * key exists (expired, too large) or when the read fails.
+   * indexed reads on misses only, the misses of one turn together (MissReasons). The lookup's own
+   * reason stands when the entry with this very key exists (expired, too large) or when a read fails.
    */
   private async whyMissed(req: CheckRequest, key: CacheKey, lookupReason: string): Promise<string> {
     if (lookupReason !== NO_ENTRY || !this.cache) return lookupReason;
-    const evicted = await this.extras.evictions?.lastFor(key.key).catch(() => null);
-    if (evicted) return `evicted at ${evicted.at.toISOString()} (${evicted.cause})`;
-    const latest = await this.cache.latestFor(req.dag.teamName, req.dag.dagId, req.task.taskId);
-    if (latest === undefined) return lookupReason;
-    return whyMissed(latest, key) ?? lookupReason;
+    this.missReasons ??= new MissReasons(this.cache, this.extras.evictions ?? null);
+    const task = { teamName: req.dag.teamName, dagId: req.dag.dagId, taskId: req.task.taskId };
+    return (await this.missReasons.explain(task, key)) ?? lookupReason;
   }
 
   /** The key including `cache.input_files` (read from disk, memoized): what a check looks up. */

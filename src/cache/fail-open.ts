@@ -4,7 +4,7 @@ import type { Clock } from '../util/clock.js';
 import { systemClock } from '../util/clock.js';
 import { describeThrown, GuardedBackend, LateOutcome } from './guarded-backend.js';
 import { quotaActive } from './eviction.js';
-import type { CacheBackend, CacheEntry, CacheQuota, EvictedEntry } from './types.js';
+import type { CacheBackend, CacheEntry, CacheQuota, EvictedEntry, TaskRef } from './types.js';
 
 export type CacheLookup =
   | { outcome: 'hit'; entry: CacheEntry; latencyMs: number }
@@ -150,7 +150,25 @@ export class FailOpenCache {
     return result.ok ? result.value : undefined;
   }
 
+  /**
+   * `latestFor` of several tasks, answers in order: one guarded `latestForMany` call per
+   * LOOKUP_BATCH tasks when the backend has it (a failure leaves all of that call undefined), else
+   * one guarded `latestFor` each (backends written before it).
+   */
+  async latestForMany(tasks: TaskRef[]): Promise<(CacheEntry | null | undefined)[]> {
+    const many = this.backend.latestForMany;
+    if (!many) return Promise.all(tasks.map((t) => this.latestFor(t.teamName, t.dagId, t.taskId)));
+    const chunks: Promise<(CacheEntry | null | undefined)[]>[] = [];
+    for (let i = 0; i < tasks.length; i += LOOKUP_BATCH) {
+      const chunk = tasks.slice(i, i + LOOKUP_BATCH);
+      chunks.push(this.guard(() => many(chunk)).then((r) => (r.ok ? r.value : chunk.map(() => undefined))));
+    }
+    return (await Promise.all(chunks)).flat();
+  }
+
   async store(entry: CacheEntry, quota?: CacheQuota): Promise<CacheWrite> {
+    const setMany = this.backend.storeMany;
+    if (!quotaActive(quota) && setMany) return this.batchedStore(entry, setMany);
     const late = new LateOutcome();
     let evicted: EvictedEntry[] = [];
     const w = quotaActive(quota)
@@ -158,6 +176,33 @@ export class FailOpenCache {
           evicted = await this.backend.storeEvicting(entry, quota, late);
         })
       : await this.write(() => this.backend.set(entry, late));
+    return this.stored(w, late, evicted);
+  }
+
+  /** The stores of this turn, written together on the next (one guarded `setMany` per LOOKUP_BATCH). */
+  private storeBatch: { entries: CacheEntry[]; written: Promise<CacheWrite> } | null = null;
+
+  /**
+   * Results that finish in the same turn (children reaped in one poll of the event loop) share one
+   * guarded `setMany` call, all or none, under one deadline: each store reports that call's outcome.
+   */
+  private batchedStore(entry: CacheEntry, setMany: NonNullable<GuardedBackend['storeMany']>): Promise<CacheWrite> {
+    const open = this.storeBatch;
+    if (open && open.entries.length < LOOKUP_BATCH) {
+      open.entries.push(entry);
+      return open.written;
+    }
+    const entries = [entry];
+    const written = new Promise<void>((r) => setImmediate(r)).then(async () => {
+      if (this.storeBatch?.entries === entries) this.storeBatch = null;
+      const late = new LateOutcome();
+      return this.stored(await this.write(() => setMany(entries, late)), late, []);
+    });
+    this.storeBatch = { entries, written };
+    return written;
+  }
+
+  private stored(w: CacheWrite, late: LateOutcome, evicted: EvictedEntry[]): CacheWrite {
     if (w.ok) return evicted.length > 0 ? { ok: true, evicted } : w;
     if (late.timedOutAfterMs === null) return w;
     return {

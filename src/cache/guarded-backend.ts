@@ -9,6 +9,7 @@ import { CacheBackendError } from '../errors.js';
 import {
   checkCount,
   checkEntry,
+  checkEntryArray,
   checkEntryList,
   checkEntryMap,
   checkEvictedList,
@@ -16,7 +17,7 @@ import {
   type EntryCheck,
 } from './backend-results.js';
 import { pickEvictions } from './eviction.js';
-import type { CacheBackend, CacheEntry, CacheFilter, CacheQuota, CacheStats, EvictedEntry } from './types.js';
+import type { CacheBackend, CacheEntry, CacheFilter, CacheQuota, CacheStats, EvictedEntry, TaskRef } from './types.js';
 
 export interface GuardOptions {
   /** Deadline of lookups, stores, hit counts and close ([core] task_cache_check_timeout, in ms). */
@@ -91,6 +92,10 @@ export class GuardedBackend implements CacheBackend {
   readonly name: string;
   /** Present only when the backend had a `getMany` function at load (FailOpenCache batches through it). */
   readonly getMany?: (keys: string[], signal?: AbortSignal) => Promise<Map<string, CacheEntry>>;
+  /** Present only when the backend had a `setMany` function at load (FailOpenCache batches stores through it). */
+  readonly storeMany?: (entries: CacheEntry[], late?: LateOutcome) => Promise<void>;
+  /** Present only when the backend had a `latestForMany` function at load (else FailOpenCache asks per task). */
+  readonly latestForMany?: (tasks: TaskRef[]) => Promise<(CacheEntry | null)[]>;
   private readonly adminTimeoutMs: number;
 
   private constructor(
@@ -105,6 +110,20 @@ export class GuardedBackend implements CacheBackend {
     if (raw && hasFunction(raw, 'getMany')) {
       this.getMany = (keys, signal) =>
         this.call('getMany', [[...keys]], options.timeoutMs, (v) => checkEntryMap(v, this.entryCheck), true, signal);
+    }
+    if (raw && hasFunction(raw, 'setMany')) {
+      this.storeMany = (entries, late) =>
+        this.call('setMany', [[...entries]], options.timeoutMs, () => undefined, true, undefined, late);
+    }
+    if (raw && hasFunction(raw, 'latestForMany')) {
+      this.latestForMany = (tasks) =>
+        this.call(
+          'latestForMany',
+          [tasks.map((t) => ({ teamName: t.teamName, dagId: t.dagId, taskId: t.taskId }))],
+          options.timeoutMs,
+          (v) => checkEntryArray(v, tasks.length, this.entryCheck),
+          true,
+        );
     }
   }
 

@@ -1,5 +1,5 @@
 import type { Json } from '../dag/model.js';
-import { canonicalJson, hashJson, sha256Hex } from './canonical.js';
+import { canonicalJson, sha256Hex } from './canonical.js';
 import type { CacheKey, KeyComponent } from './types.js';
 import { errorMessage } from '../errors.js';
 
@@ -31,9 +31,15 @@ const FIELD_ORDER = ['op_args', 'op_kwargs', 'bash_command', 'env', 'cwd', 'file
 /** Input fields whose entries become one component each, so one kwarg or variable can be excluded or explained. */
 const SPLIT_FIELDS = new Set(['op_kwargs', 'env']);
 
+/** Each component's value as canonical JSON, kept from hashing it: storing the entry reuses it (componentsJson). */
+const valueTexts = new WeakMap<KeyComponent, string>();
+
 function component(name: string, value: Json): KeyComponent {
   try {
-    return { name, hash: hashJson(value), value };
+    const text = canonicalJson(value);
+    const c = { name, hash: sha256Hex(text), value };
+    valueTexts.set(c, text);
+    return c;
   } catch (err) {
     throw new TypeError(`cache key component '${name}' has no canonical JSON form: ${errorMessage(err)}`, {
       cause: err,
@@ -182,6 +188,25 @@ function nameJson(name: string): string | null {
     nameTexts.set(name, text);
   }
   return text;
+}
+
+/**
+ * `canonicalJson(components)`, the same text, from the value texts kept when the components were
+ * hashed: a miss's store would otherwise canonicalize every value a second time on the scheduler's
+ * thread. Keys sort as hash, name, value; a component not made here is canonicalized whole.
+ */
+export function componentsJson(components: KeyComponent[]): string {
+  const parts: string[] = new Array<string>(components.length);
+  for (let i = 0; i < components.length; i++) {
+    const c = components[i];
+    const value = valueTexts.get(c);
+    const name = value === undefined ? null : nameJson(c.name);
+    parts[i] =
+      value === undefined || name === null || !HEX.test(c.hash) || Object.keys(c).length !== 3
+        ? canonicalJson(c)
+        : `{"hash":"${c.hash}","name":${name},"value":${value}}`;
+  }
+  return `[${parts.join(',')}]`;
 }
 
 export interface ComponentDiff {

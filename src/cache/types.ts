@@ -47,6 +47,13 @@ export interface OutputRecord {
   hash: string;
 }
 
+/** One team's DAG's task, as `latestForMany` asks for it. */
+export interface TaskRef {
+  teamName: string | null;
+  dagId: string;
+  taskId: string;
+}
+
 export interface CacheFilter {
   dagId?: string;
   taskId?: string;
@@ -81,7 +88,17 @@ export interface CacheBackend {
    * miss to say why it missed. Without it, miniflow picks the newest from `list()`.
    */
   latestFor?(teamName: string | null, dagId: string, taskId: string, signal?: AbortSignal): Promise<CacheEntry | null>;
+  /**
+   * Optional: `latestFor` of several tasks in one round trip, answers in the order asked (null: none).
+   * The misses of one lookup batch ask together. Without it, miniflow calls `latestFor` for each.
+   */
+  latestForMany?(tasks: TaskRef[], signal?: AbortSignal): Promise<(CacheEntry | null)[]>;
   set(entry: CacheEntry): Promise<void>;
+  /**
+   * Optional: store several entries in one call, all or none (one transaction): the results of one
+   * scheduler turn are written together. Without it, miniflow calls `set` for each.
+   */
+  setMany?(entries: CacheEntry[], signal?: AbortSignal): Promise<void>;
   /**
    * Optional: store and evict, least recently hit first, so the quota holds, in one transaction;
    * returns what was evicted. Without it miniflow stores, then lists and deletes (not atomic).

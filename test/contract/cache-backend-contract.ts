@@ -136,6 +136,19 @@ export function runCacheBackendContract(name: string, makeBackend: MakeBackend, 
         expect(keysOf(await backend.list({}))).toEqual([first.key]);
       });
 
+      test('setMany stores every entry as set would, the last one of a repeated key winning', async () => {
+        if (!backend.setMany) return; // optional: miniflow calls set per entry
+        const es = Array.from({ length: 120 }, (_, i) => ({ ...entry({ arg: i, value: { i } }), hits: 0 }));
+        const replaced = { ...entry({ arg: 5, value: 'last', runId: 'manual__2' }), hits: 0 };
+        await backend.setMany([...es, replaced]);
+        expect((await backend.stats({})).entries).toBe(120);
+        expect(await backend.get(es[7].key)).toEqual(es[7]);
+        expect(await backend.get(es[119].key)).toEqual(es[119]);
+        expect(await backend.get(replaced.key)).toEqual(replaced);
+        await backend.setMany([]);
+        expect((await backend.stats({})).entries).toBe(120);
+      });
+
       test('delete says whether the entry existed and removes it', async () => {
         const e = entry();
         const other = entry({ arg: 2 });
@@ -462,6 +475,29 @@ export function runCacheBackendContract(name: string, makeBackend: MakeBackend, 
         expect((await backend.latestFor(null, 'etl', 'train'))?.key).toBe(old.key);
         await backend.clear({});
         expect(await backend.latestFor(null, 'etl', 'train')).toBeNull();
+      });
+      test('latestForMany answers as latestFor does for each task, in the order asked', async () => {
+        if (!backend.latestForMany || !backend.latestFor) return; // optional: miniflow asks per task
+        const tasks = [
+          { teamName: null, dagId: 'etl', taskId: 'train' },
+          { teamName: 'ml', dagId: 'etl', taskId: 'train' },
+          { teamName: null, dagId: 'etl', taskId: 'score' },
+          { teamName: null, dagId: 'etl', taskId: 'absent' },
+          { teamName: null, dagId: 'etl', taskId: 'train' },
+        ];
+        expect(await backend.latestForMany(tasks)).toEqual([null, null, null, null, null]);
+        for (const e of [
+          entry({ arg: 1, now: at(0) }),
+          entry({ arg: 2, now: at(1000) }),
+          entry({ arg: 3, now: at(2000), teamName: 'ml' }),
+          entry({ arg: 4, now: at(3000), taskId: 'score' }),
+        ])
+          await backend.set(e);
+        const one = await Promise.all(tasks.map((t) => backend.latestFor!(t.teamName, t.dagId, t.taskId)));
+        const many = await backend.latestForMany(tasks);
+        expect(many.map((e) => e?.key ?? null)).toEqual(one.map((e) => e?.key ?? null));
+        expect(many.filter((e) => e !== null)).toHaveLength(4);
+        expect(await backend.latestForMany([])).toEqual([]);
       });
     });
   });

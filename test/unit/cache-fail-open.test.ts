@@ -225,3 +225,30 @@ test("a turn's hits are counted in one guarded call when the backend has recordH
   await Promise.all(['a', 'b'].map((k) => plain.recordHit(k, T0)));
   expect(calls).toEqual(['recordHit a', 'recordHit b']);
 });
+
+test('stores of one turn share one setMany call; a failing setMany reports every store of it not stored', async () => {
+  const calls: number[] = [];
+  let fail = false;
+  const backend = {
+    ...batchingBackend(() => Promise.resolve(new Map())),
+    setMany: (entries: CacheEntry[]) => {
+      calls.push(entries.length);
+      return fail ? Promise.reject(new Error('disk full')) : Promise.resolve();
+    },
+    set: () => Promise.reject(new Error('set must not be called when setMany exists')),
+  } as unknown as CacheBackend;
+  const cache = new FailOpenCache(backend, { timeoutMs: 5000, clock: fixedClock(T0) });
+  const entries = Array.from({ length: 300 }, (_, i) => ({ ...entry(0), key: `k${i}` }));
+  const ok = await Promise.all(entries.map((e) => cache.store(e)));
+  expect(ok.every((w) => w.ok)).toBe(true);
+  expect(calls).toEqual([250, 50]); // bounded batches, each under its own deadline
+  fail = true;
+  const failed = await Promise.all(entries.slice(0, 3).map((e) => cache.store(e)));
+  expect(failed.map((w) => (w.ok ? 'stored' : w.reason))).toEqual(
+    Array(3).fill("cache backend 'unnamed' failed: disk full"),
+  );
+  // A store with a quota keeps its own path (setEvicting, or set then evictions).
+  calls.length = 0;
+  await cache.store(entries[0], { maxTotalBytes: 1, maxTeamBytes: 0, maxTaskEntries: 0 });
+  expect(calls).toEqual([]);
+});

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import type { Json } from '../../src/dag/model.js';
-import { computeCacheKey, diffComponents, type CacheKeyParts } from '../../src/cache/key.js';
+import { canonicalJson } from '../../src/cache/canonical.js';
+import { componentsJson, computeCacheKey, diffComponents, type CacheKeyParts } from '../../src/cache/key.js';
 
 function parts(over: Partial<CacheKeyParts> = {}): CacheKeyParts {
   return {
@@ -222,4 +223,23 @@ test('diffComponents reports changed, removed and added components', () => {
     { name: 'input.op_kwargs.extra', after: true },
   ]);
   expect(diffComponents(a, a)).toEqual([]);
+});
+
+test('property: the stored components text (componentsJson, from kept value texts) is canonicalJson of the components', () => {
+  fc.assert(
+    fc.property(fc.dictionary(fc.string(), fc.jsonValue()), fc.jsonValue(), (kwargs, arg) => {
+      const inputs = { op_args: [arg as Json], op_kwargs: kwargs as { [k: string]: Json } };
+      let key;
+      try {
+        key = computeCacheKey(parts({ inputs, included: { 'dag_run.conf': { a: [1.5, 'é'] } } }));
+      } catch {
+        return; // no canonical form (lone surrogate): never stored
+      }
+      expect(componentsJson(key.components)).toBe(canonicalJson(key.components));
+    }),
+  );
+  // A component not made by computeCacheKey (a copy, an accepted entry's) is canonicalized whole.
+  const copied = computeCacheKey(parts()).components.map((c) => ({ ...c }));
+  expect(componentsJson(copied)).toBe(canonicalJson(copied));
+  expect(componentsJson([])).toBe('[]');
 });

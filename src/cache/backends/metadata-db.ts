@@ -2,9 +2,8 @@ import type { MetadataDb } from '../../db/data-source.js';
 import type { TaskCacheEntryRow } from '../../db/rows.js';
 import { CacheBackendError } from '../../errors.js';
 import { canonicalJson } from '../canonical.js';
-import { decodeStoredText } from '../stored-text.js';
-import { acceptedText, extrasFrom, outputsText } from '../entry-extras.js';
-import { pickEvictions, type EvictionCandidate } from '../eviction.js';
+import { pickEvictions } from '../eviction.js';
+import { candidateOf, fromRow, toRow, type CandidateRow } from './metadata-db-rows.js';
 import type {
   CacheBackend,
   CacheBackendOptions,
@@ -13,6 +12,7 @@ import type {
   CacheQuota,
   CacheStats,
   EvictedEntry,
+  TaskRef,
 } from '../types.js';
 
 const COLUMNS = [
@@ -41,89 +41,19 @@ const HIT_FLUSH_WINDOW_MS = 10;
 const HIT_FLUSH_CHUNK_SQLITE = 500;
 const HIT_FLUSH_CHUNK_POSTGRES = 2000;
 
+/** Tasks per `latestForMany` statement (two parameters each; SQLite takes up to 999). */
+const LATEST_CHUNK = 250;
+
+/** Entries per multi-row upsert of `setMany` (17 parameters each: under SQLite's old limit of 999). */
+const SET_CHUNK = 50;
+
 /** Every column but the key is replaced: a re-stored key is a new entry (e.g. after its TTL expired). */
-const UPSERT = `INSERT INTO task_cache_entry (${COLUMNS.join(', ')})
-  VALUES (${COLUMNS.map(() => '?').join(', ')})
+const upsertRows = (n: number) => `INSERT INTO task_cache_entry (${COLUMNS.join(', ')})
+  VALUES ${Array.from({ length: n }, () => `(${COLUMNS.map(() => '?').join(', ')})`).join(', ')}
   ON CONFLICT (cache_key) DO UPDATE SET ${COLUMNS.slice(1)
     .map((c) => `${c} = excluded.${c}`)
     .join(', ')}`;
-
-function toRow(e: CacheEntry): unknown[] {
-  const value = canonicalJson(e.value);
-  // The size is measured from the text stored, so a truncated value can be told by its length.
-  return [
-    e.key,
-    e.teamName,
-    e.dagId,
-    e.taskId,
-    value,
-    canonicalJson(e.components),
-    e.createdAt.getTime(),
-    e.expiresAt ? e.expiresAt.getTime() : null,
-    Buffer.byteLength(value, 'utf8'),
-    e.hits,
-    e.lastHitAt ? e.lastHitAt.getTime() : null,
-    e.sourceRunId,
-    e.sourceTryNumber,
-    e.durationSeconds,
-    e.sourceMapIndex ?? -1,
-    outputsText(e),
-    acceptedText(e),
-  ];
-}
-
-/** The entry a row holds, or null when its stored text is corrupt (the caller drops the row). */
-function fromRow(r: TaskCacheEntryRow): CacheEntry | null {
-  const decoded = decodeStoredText(r.value, r.components, Number(r.size_bytes));
-  if (!decoded) return null;
-  const { value, components } = decoded;
-  const date = (ms: number | string | null) => (ms === null ? null : new Date(Number(ms)));
-  return {
-    key: r.cache_key,
-    teamName: r.team_name,
-    dagId: r.dag_id,
-    taskId: r.task_id,
-    value,
-    components,
-    createdAt: new Date(Number(r.created_at)),
-    expiresAt: date(r.expires_at),
-    sizeBytes: Number(r.size_bytes),
-    hits: Number(r.hits),
-    lastHitAt: date(r.last_hit_at),
-    sourceRunId: r.source_run_id,
-    sourceTryNumber: Number(r.source_try_number),
-    sourceMapIndex: Number(r.source_map_index ?? -1),
-    durationSeconds: Number(r.duration),
-    ...extrasFrom(r.outputs, r.accepted),
-  };
-}
-
-type CandidateRow = Pick<
-  TaskCacheEntryRow,
-  | 'cache_key'
-  | 'team_name'
-  | 'dag_id'
-  | 'task_id'
-  | 'size_bytes'
-  | 'created_at'
-  | 'last_hit_at'
-  | 'source_run_id'
-  | 'source_try_number'
->;
-
-function candidateOf(r: CandidateRow): EvictionCandidate {
-  return {
-    key: r.cache_key,
-    teamName: r.team_name,
-    dagId: r.dag_id,
-    taskId: r.task_id,
-    sizeBytes: Number(r.size_bytes),
-    createdAt: new Date(Number(r.created_at)),
-    lastHitAt: r.last_hit_at === null ? null : new Date(Number(r.last_hit_at)),
-    sourceRunId: r.source_run_id,
-    sourceTryNumber: Number(r.source_try_number),
-  };
-}
+const UPSERT = upsertRows(1);
 
 /** WHERE clause for a filter; `?` placeholders (turned into the engine's by `db.sql`). */
 function where(f: CacheFilter): { clause: string; params: unknown[] } {
@@ -218,8 +148,52 @@ export class MetadataDbCacheBackend implements CacheBackend {
     return rows.length ? fromRow(rows[0]) : null;
   }
 
+  /**
+   * `latestFor` of many tasks: one statement per LATEST_CHUNK tasks, the newest row of each team's
+   * task picked by the engine (window function), the team matched here. A corrupt row reads as none.
+   */
+  async latestForMany(tasks: TaskRef[], signal?: AbortSignal): Promise<(CacheEntry | null)[]> {
+    signal?.throwIfAborted();
+    const newest = new Map<string, TaskCacheEntryRow>();
+    const id = (team: string | null, dagId: string, taskId: string) => JSON.stringify([team, dagId, taskId]);
+    const pairs = [...new Map(tasks.map((t) => [JSON.stringify([t.dagId, t.taskId]), t])).values()];
+    for (let i = 0; i < pairs.length; i += LATEST_CHUNK) {
+      const chunk = pairs.slice(i, i + LATEST_CHUNK);
+      const rows = await this.db.query<TaskCacheEntryRow[]>(
+        `SELECT * FROM (SELECT task_cache_entry.*, ROW_NUMBER() OVER (PARTITION BY dag_id, task_id, team_name ORDER BY created_at DESC) AS newest_rank
+           FROM task_cache_entry WHERE (dag_id, task_id) IN (VALUES ${chunk.map(() => '(?, ?)').join(', ')})) ranked
+         WHERE newest_rank = 1`,
+        chunk.flatMap((t) => [t.dagId, t.taskId]),
+      );
+      for (const r of rows) newest.set(id(r.team_name, r.dag_id, r.task_id), r);
+    }
+    return tasks.map((t) => {
+      const row = newest.get(id(t.teamName, t.dagId, t.taskId));
+      return row ? fromRow(row) : null;
+    });
+  }
+
   async set(entry: CacheEntry): Promise<void> {
     await this.db.query(this.db.sql(UPSERT), toRow(entry));
+  }
+
+  /**
+   * Several entries in one transaction, a multi-row upsert per SET_CHUNK entries. One row per key
+   * (the last given, as stores one after the other would leave): PostgreSQL refuses a statement
+   * that upserts the same row twice.
+   */
+  async setMany(entries: CacheEntry[], signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    const rows = [...new Map(entries.map((e) => [e.key, e])).values()].map(toRow);
+    if (rows.length === 0) return;
+    // One statement is atomic by itself, and joins the write queue's shared transaction.
+    if (rows.length <= SET_CHUNK) return void (await this.db.query(upsertRows(rows.length), rows.flat()));
+    await this.db.transaction(async (tx) => {
+      for (let i = 0; i < rows.length; i += SET_CHUNK) {
+        const chunk = rows.slice(i, i + SET_CHUNK);
+        await tx.exec(upsertRows(chunk.length), chunk.flat());
+      }
+    });
   }
 
   /** The store and its evictions in one transaction: no reader sees the quota exceeded or an entry half gone. */

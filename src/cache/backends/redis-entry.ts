@@ -1,4 +1,5 @@
 import { canonicalJson } from '../canonical.js';
+import { componentsJson } from '../key.js';
 import { decodeStoredText } from '../stored-text.js';
 import { acceptedText, extrasFrom, outputsText } from '../entry-extras.js';
 import type { EvictionCandidate } from '../eviction.js';
@@ -99,7 +100,7 @@ export function encode(e: CacheEntry): Record<string, string> {
   const fields: Record<string, string> = {
     meta: JSON.stringify(meta),
     value,
-    components: canonicalJson(e.components),
+    components: componentsJson(e.components),
     hits: String(e.hits),
     source_map_index: String(e.sourceMapIndex ?? -1),
   };

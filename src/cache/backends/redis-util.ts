@@ -42,3 +42,13 @@ export async function scanAll(client: Redis, pattern: string, count: number): Pr
   } while (cursor !== '0');
   return found;
 }
+
+/**
+ * Counts a hit only on an entry hash that still exists, so a hit racing an expiry never leaves a
+ * fragment behind; pcall because a corrupt `hits` field is for `get` to drop, not an error here.
+ */
+export const RECORD_HIT = `if redis.call('TYPE', KEYS[1]).ok == 'hash' then
+  redis.pcall('HINCRBY', KEYS[1], 'hits', 1)
+  redis.call('HSET', KEYS[1], 'last_hit_at', ARGV[1])
+end
+return 0`;

@@ -9,12 +9,13 @@ import type {
   CacheQuota,
   CacheStats,
   EvictedEntry,
+  TaskRef,
 } from '../types.js';
 import { decode, encode, evictionCandidate, matches, parseMeta, type Meta } from './redis-entry.js';
 import { redact } from '../../util/redact.js';
 import { pickEvictions, type EvictionCandidate } from '../eviction.js';
 import { canonicalJson } from '../canonical.js';
-import { globEscape, isWrongType, orWrongType, raceAbort, scanAll } from './redis-util.js';
+import { RECORD_HIT, globEscape, isWrongType, orWrongType, raceAbort, scanAll } from './redis-util.js';
 
 export interface RedisCacheBackendOptions extends Pick<CacheBackendOptions, 'redisUrl'> {
   /**
@@ -27,16 +28,6 @@ export interface RedisCacheBackendOptions extends Pick<CacheBackendOptions, 'red
 }
 
 const SCAN_BATCH = 500;
-
-/**
- * Counts a hit only on an entry hash that still exists, so a hit racing an expiry never leaves a
- * fragment behind; pcall because a corrupt `hits` field is for `get` to drop, not an error here.
- */
-const RECORD_HIT = `if redis.call('TYPE', KEYS[1]).ok == 'hash' then
-  redis.pcall('HINCRBY', KEYS[1], 'hits', 1)
-  redis.call('HSET', KEYS[1], 'last_hit_at', ARGV[1])
-end
-return 0`;
 
 /**
  * Cache entries in Redis. Each entry is one hash at `<prefix>cache:<team or _>:<key>` (value, key
@@ -159,6 +150,16 @@ export class RedisCacheBackend implements CacheBackend {
     if (older) await this.client.set(pointer, older.key);
     else await this.client.del(pointer);
     return older;
+  }
+
+  /** `latestFor` of many tasks: their latest pointers in one MGET; only a task that has one reads on. */
+  async latestForMany(tasks: TaskRef[], signal?: AbortSignal): Promise<(CacheEntry | null)[]> {
+    await this.ready(signal);
+    if (tasks.length === 0) return [];
+    const pointers = await this.client.mget(tasks.map((t) => this.latestKey(t.teamName, t.dagId, t.taskId)));
+    const read = (t: TaskRef, i: number) =>
+      pointers[i] === null ? Promise.resolve(null) : this.latestFor(t.teamName, t.dagId, t.taskId, signal);
+    return Promise.all(tasks.map(read));
   }
 
   async recordHit(key: string, at: Date): Promise<void> {

@@ -1,0 +1,86 @@
+import type { TaskCacheEntryRow } from '../../db/rows.js';
+import { canonicalJson } from '../canonical.js';
+import { componentsJson } from '../key.js';
+import { decodeStoredText } from '../stored-text.js';
+import { acceptedText, extrasFrom, outputsText } from '../entry-extras.js';
+import type { EvictionCandidate } from '../eviction.js';
+import type { CacheEntry } from '../types.js';
+
+/** Rows of task_cache_entry to entries and back (the metadata_db backend's SQL is in metadata-db.ts). */
+
+export function toRow(e: CacheEntry): unknown[] {
+  const value = canonicalJson(e.value);
+  // The size is measured from the text stored, so a truncated value can be told by its length.
+  return [
+    e.key,
+    e.teamName,
+    e.dagId,
+    e.taskId,
+    value,
+    componentsJson(e.components),
+    e.createdAt.getTime(),
+    e.expiresAt ? e.expiresAt.getTime() : null,
+    Buffer.byteLength(value, 'utf8'),
+    e.hits,
+    e.lastHitAt ? e.lastHitAt.getTime() : null,
+    e.sourceRunId,
+    e.sourceTryNumber,
+    e.durationSeconds,
+    e.sourceMapIndex ?? -1,
+    outputsText(e),
+    acceptedText(e),
+  ];
+}
+
+/** The entry a row holds, or null when its stored text is corrupt (the caller drops the row). */
+export function fromRow(r: TaskCacheEntryRow): CacheEntry | null {
+  const decoded = decodeStoredText(r.value, r.components, Number(r.size_bytes));
+  if (!decoded) return null;
+  const { value, components } = decoded;
+  const date = (ms: number | string | null) => (ms === null ? null : new Date(Number(ms)));
+  return {
+    key: r.cache_key,
+    teamName: r.team_name,
+    dagId: r.dag_id,
+    taskId: r.task_id,
+    value,
+    components,
+    createdAt: new Date(Number(r.created_at)),
+    expiresAt: date(r.expires_at),
+    sizeBytes: Number(r.size_bytes),
+    hits: Number(r.hits),
+    lastHitAt: date(r.last_hit_at),
+    sourceRunId: r.source_run_id,
+    sourceTryNumber: Number(r.source_try_number),
+    sourceMapIndex: Number(r.source_map_index ?? -1),
+    durationSeconds: Number(r.duration),
+    ...extrasFrom(r.outputs, r.accepted),
+  };
+}
+
+export type CandidateRow = Pick<
+  TaskCacheEntryRow,
+  | 'cache_key'
+  | 'team_name'
+  | 'dag_id'
+  | 'task_id'
+  | 'size_bytes'
+  | 'created_at'
+  | 'last_hit_at'
+  | 'source_run_id'
+  | 'source_try_number'
+>;
+
+export function candidateOf(r: CandidateRow): EvictionCandidate {
+  return {
+    key: r.cache_key,
+    teamName: r.team_name,
+    dagId: r.dag_id,
+    taskId: r.task_id,
+    sizeBytes: Number(r.size_bytes),
+    createdAt: new Date(Number(r.created_at)),
+    lastHitAt: r.last_hit_at === null ? null : new Date(Number(r.last_hit_at)),
+    sourceRunId: r.source_run_id,
+    sourceTryNumber: Number(r.source_try_number),
+  };
+}
