@@ -31,15 +31,51 @@ const FIELD_ORDER = ['op_args', 'op_kwargs', 'bash_command', 'env', 'cwd', 'file
 /** Input fields whose entries become one component each, so one kwarg or variable can be excluded or explained. */
 const SPLIT_FIELDS = new Set(['op_kwargs', 'env']);
 
-/** Each component's value as canonical JSON, kept from hashing it: storing the entry reuses it (componentsJson). */
-const valueTexts = new WeakMap<KeyComponent, string>();
+/**
+ * A component hashed here. Its hash is sha256 hex by construction, and the canonical text of its
+ * value is kept (a miss's store reuses it: componentsJson), as is its [name, hash] text for keyOf:
+ * the components a DAG's tasks share (team, dag_id, source, version) are then written once, not
+ * once per task instance. Private fields stay out of Object.keys, JSON and equality checks, so it
+ * reads as the plain {name, hash, value} it is; the kept texts are used only while name and hash
+ * are still the ones they were made from.
+ */
+class HashedComponent implements KeyComponent {
+  readonly #name: string;
+  readonly #hash: string;
+  readonly #valueText: string;
+  #pairText: string | null | undefined;
+
+  constructor(
+    public name: string,
+    public hash: string,
+    public value: Json,
+    valueText: string,
+  ) {
+    this.#name = name;
+    this.#hash = hash;
+    this.#valueText = valueText;
+  }
+
+  /** The canonical text of the value, when name and hash are still this component's own. */
+  static valueText(c: KeyComponent): string | undefined {
+    return c instanceof HashedComponent && c.name === c.#name && c.hash === c.#hash ? c.#valueText : undefined;
+  }
+
+  /** `["name","hash"]` as JSON (null: the name has a lone surrogate), or undefined when not known here. */
+  static pairText(c: KeyComponent): string | null | undefined {
+    if (!(c instanceof HashedComponent) || c.name !== c.#name || c.hash !== c.#hash) return undefined;
+    if (c.#pairText === undefined) {
+      const name = nameJson(c.name);
+      c.#pairText = name === null ? null : `[${name},"${c.hash}"]`;
+    }
+    return c.#pairText;
+  }
+}
 
 function component(name: string, value: Json): KeyComponent {
   try {
     const text = canonicalJson(value);
-    const c = { name, hash: sha256Hex(text), value };
-    valueTexts.set(c, text);
-    return c;
+    return new HashedComponent(name, sha256Hex(text), value, text);
   } catch (err) {
     throw new TypeError(`cache key component '${name}' has no canonical JSON form: ${errorMessage(err)}`, {
       cause: err,
@@ -145,23 +181,21 @@ function sharedComponent(name: string, value: string | null): KeyComponent {
 export function keyOf(components: KeyComponent[]): string {
   const sorted = sortedByName(components);
   // Names and hashes are well-formed strings: their canonical JSON (RFC 8785) is JSON.stringify's,
-  // written here pair by pair (the same text as JSON.stringify of the [name, hash] pairs). The
-  // pieces go into one array joined once: it runs for every task instance, and each `+` of the
-  // pieces would allocate a string of its own.
-  const pieces: string[] = ['['];
+  // written here pair by pair (the same text as JSON.stringify of the [name, hash] pairs) and
+  // joined once: it runs for every task instance.
+  const pairs: string[] = new Array<string>(sorted.length);
   for (let i = 0; i < sorted.length; i++) {
-    const { name, hash } = sorted[i];
-    const nameText = nameJson(name);
-    if (nameText === null) return sha256Hex(canonicalJson(sorted.map((c) => [c.name, c.hash])));
-    if (HEX.test(hash)) pieces.push(i > 0 ? ',[' : '[', nameText, ',"', hash, '"]');
-    else pieces.push(i > 0 ? ',[' : '[', nameText, ',', JSON.stringify(hash), ']');
+    const c = sorted[i];
+    let pair = HashedComponent.pairText(c);
+    if (pair === undefined) {
+      const name = nameJson(c.name);
+      pair = name === null ? null : `[${name},${JSON.stringify(c.hash)}]`;
+    }
+    if (pair === null) return sha256Hex(canonicalJson(sorted.map((s) => [s.name, s.hash])));
+    pairs[i] = pair;
   }
-  pieces.push(']');
-  return sha256Hex(pieces.join(''));
+  return sha256Hex(`[${pairs.join(',')}]`);
 }
-
-/** A component hash as hashJson writes it: its JSON text is the string in quotes. */
-const HEX = /^[0-9a-f]*$/;
 
 /** A copy sorted by name: an insertion sort, as a key has a handful of components (sort() allocates a buffer). */
 function sortedByName(components: KeyComponent[]): KeyComponent[] {
@@ -199,10 +233,10 @@ export function componentsJson(components: KeyComponent[]): string {
   const parts: string[] = new Array<string>(components.length);
   for (let i = 0; i < components.length; i++) {
     const c = components[i];
-    const value = valueTexts.get(c);
+    const value = HashedComponent.valueText(c);
     const name = value === undefined ? null : nameJson(c.name);
     parts[i] =
-      value === undefined || name === null || !HEX.test(c.hash) || Object.keys(c).length !== 3
+      value === undefined || name === null || Object.keys(c).length !== 3
         ? canonicalJson(c)
         : `{"hash":"${c.hash}","name":${name},"value":${value}}`;
   }
