@@ -4,6 +4,7 @@ import type { Clock } from '../util/clock.js';
 import { systemClock } from '../util/clock.js';
 import { describeThrown, GuardedBackend, LateOutcome } from './guarded-backend.js';
 import { quotaActive } from './eviction.js';
+import { TurnBatch } from '../util/turn-batch.js';
 import type { CacheBackend, CacheEntry, CacheQuota, EvictedEntry, TaskRef } from './types.js';
 
 export type CacheLookup =
@@ -43,6 +44,16 @@ export class FailOpenCache {
   readonly backend: GuardedBackend;
   private readonly clock: Clock;
   private readonly maxValueBytes: number;
+  /** The hits counted in a turn, written together on the next: one guarded call, not one per hit. */
+  private readonly hitBatch = new TurnBatch<{ key: string; at: Date }, CacheWrite>((hits) =>
+    this.write(() => this.backend.recordHits(hits)),
+  );
+  /**
+   * With a backend that has `setMany`: results that finish in the same turn (children reaped in one
+   * poll of the event loop) share one guarded call per LOOKUP_BATCH, all or none, under one deadline;
+   * each store reports that call's outcome.
+   */
+  private readonly storeBatch: TurnBatch<CacheEntry, CacheWrite> | null;
 
   constructor(backend: CacheBackend, options: FailOpenOptions) {
     if (!Number.isFinite(options.timeoutMs) || options.timeoutMs <= 0) {
@@ -60,6 +71,13 @@ export class FailOpenCache {
       backend instanceof GuardedBackend
         ? backend
         : GuardedBackend.wrap(backend, 'unnamed', { timeoutMs: this.timeoutMs, maxValueBytes: this.maxValueBytes });
+    const setMany = this.backend.storeMany;
+    this.storeBatch = setMany
+      ? new TurnBatch(async (entries) => {
+          const late = new LateOutcome();
+          return this.stored(await this.write(() => setMany(entries, late)), late, []);
+        }, LOOKUP_BATCH)
+      : null;
   }
 
   get backendName(): string {
@@ -167,8 +185,7 @@ export class FailOpenCache {
   }
 
   async store(entry: CacheEntry, quota?: CacheQuota): Promise<CacheWrite> {
-    const setMany = this.backend.storeMany;
-    if (!quotaActive(quota) && setMany) return this.batchedStore(entry, setMany);
+    if (!quotaActive(quota) && this.storeBatch) return this.storeBatch.add(entry);
     const late = new LateOutcome();
     let evicted: EvictedEntry[] = [];
     const w = quotaActive(quota)
@@ -177,29 +194,6 @@ export class FailOpenCache {
         })
       : await this.write(() => this.backend.set(entry, late));
     return this.stored(w, late, evicted);
-  }
-
-  /** The stores of this turn, written together on the next (one guarded `setMany` per LOOKUP_BATCH). */
-  private storeBatch: { entries: CacheEntry[]; written: Promise<CacheWrite> } | null = null;
-
-  /**
-   * Results that finish in the same turn (children reaped in one poll of the event loop) share one
-   * guarded `setMany` call, all or none, under one deadline: each store reports that call's outcome.
-   */
-  private batchedStore(entry: CacheEntry, setMany: NonNullable<GuardedBackend['storeMany']>): Promise<CacheWrite> {
-    const open = this.storeBatch;
-    if (open && open.entries.length < LOOKUP_BATCH) {
-      open.entries.push(entry);
-      return open.written;
-    }
-    const entries = [entry];
-    const written = new Promise<void>((r) => setImmediate(r)).then(async () => {
-      if (this.storeBatch?.entries === entries) this.storeBatch = null;
-      const late = new LateOutcome();
-      return this.stored(await this.write(() => setMany(entries, late)), late, []);
-    });
-    this.storeBatch = { entries, written };
-    return written;
   }
 
   private stored(w: CacheWrite, late: LateOutcome, evicted: EvictedEntry[]): CacheWrite {
@@ -212,21 +206,9 @@ export class FailOpenCache {
     };
   }
 
-  /** The hits counted in this turn, written together on the next (one guarded call, not one per hit). */
-  private hitBatch: { hits: { key: string; at: Date }[]; written: Promise<CacheWrite> } | null = null;
-
   /** Counts a hit; settles with the write of its turn's batch (GuardedBackend.recordHits). */
   recordHit(key: string, at: Date): Promise<CacheWrite> {
-    if (!this.hitBatch) {
-      const hits: { key: string; at: Date }[] = [];
-      const written = new Promise<void>((r) => setImmediate(r)).then(() => {
-        this.hitBatch = null; // hits counted from now on form the next batch
-        return this.write(() => this.backend.recordHits(hits));
-      });
-      this.hitBatch = { hits, written };
-    }
-    this.hitBatch.hits.push({ key, at });
-    return this.hitBatch.written;
+    return this.hitBatch.add({ key, at });
   }
 
   private async write(call: () => Promise<void>): Promise<CacheWrite> {
