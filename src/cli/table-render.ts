@@ -24,21 +24,12 @@ function drawRow(out: string[], cells: readonly string[], widths: readonly numbe
   let height = 1;
   for (let i = 0; i < cells.length; i++)
     if (cells[i].includes('\n')) height = Math.max(height, cells[i].split('\n').length);
-  if (height === 1) {
-    // Most rows are one line: drawn without splitting any cell.
-    let line = '│';
-    for (let i = 0; i < widths.length; i++) {
-      const text = cells[i] ?? '';
-      line += ' ' + text + pad(widths[i] - displayWidth(text)) + ' │';
-    }
-    out.push(line);
-    return;
-  }
-  const lines = cells.map((c) => (c.includes('\n') ? c.split('\n') : [c]));
+  // Most rows are one line: their cells are drawn as they are, none split.
+  const lines = height === 1 ? null : cells.map((c) => c.split('\n'));
   for (let k = 0; k < height; k++) {
     let line = '│';
     for (let i = 0; i < widths.length; i++) {
-      const text = lines[i]?.[k] ?? '';
+      const text = (lines ? lines[i]?.[k] : cells[i]) ?? '';
       line += ' ' + text + pad(widths[i] - displayWidth(text)) + ' │';
     }
     out.push(line);

@@ -1,4 +1,5 @@
 import type { MetadataDb } from '../db/data-source.js';
+import { perIdChunk } from './id-chunks.js';
 
 /** One evicted entry as the log keeps it; the cache's EvictedEntry is this type (models sit below the cache). */
 export interface EvictionRow {
@@ -40,21 +41,19 @@ export class CacheEvictionLog {
     return rows[0] ? { at: new Date(Number(rows[0].created_at)), cause: rows[0].reason } : null;
   }
 
-  /** `lastFor` of many keys, one statement per 500 (the misses of a lookup batch ask together); absent: none. */
+  /** `lastFor` of many keys, one statement per IDS_PER_QUERY (the misses of a lookup batch ask together); absent: none. */
   async lastForMany(keys: string[]): Promise<Map<string, { at: Date; cause: string }>> {
-    const found = new Map<string, { at: Date; cause: string }>();
-    const unique = [...new Set(keys)];
-    for (let i = 0; i < unique.length; i += 500) {
-      const chunk = unique.slice(i, i + 500);
-      const rows = await this.db.query<{ cache_key: string; reason: string; created_at: number | string }[]>(
+    const rows = await perIdChunk([...new Set(keys)], (chunk) =>
+      this.db.query<{ cache_key: string; reason: string; created_at: number | string }[]>(
         `SELECT cache_key, reason, created_at FROM cache_event WHERE cache_key IN (${chunk.map(() => '?').join(', ')}) AND decision = 'evict'`,
         chunk,
-      );
-      for (const r of rows) {
-        const at = Number(r.created_at);
-        const seen = found.get(r.cache_key);
-        if (!seen || at > seen.at.getTime()) found.set(r.cache_key, { at: new Date(at), cause: r.reason });
-      }
+      ),
+    );
+    const found = new Map<string, { at: Date; cause: string }>();
+    for (const r of rows) {
+      const at = Number(r.created_at);
+      const seen = found.get(r.cache_key);
+      if (!seen || at > seen.at.getTime()) found.set(r.cache_key, { at: new Date(at), cause: r.reason });
     }
     return found;
   }

@@ -53,7 +53,8 @@ const VIEW_COLUMNS = [
   'cache_source_run_id',
 ];
 const REALS: ReadonlySet<string> = new Set(['duration', 'time_saved']);
-const FROM_RUN = 'FROM task_instance WHERE dag_id = ? AND run_id = ? ORDER BY id';
+/** A run's task instances, in id order (inTaskOrder then groups mapped ones). */
+export const FROM_RUN = 'FROM task_instance WHERE dag_id = ? AND run_id = ? ORDER BY id';
 
 /** A table row from TABLE_COLUMNS' values (the first ten of VIEW_COLUMNS' too). */
 const tableRow = (v: unknown[]): TaskInstanceTableRow => ({

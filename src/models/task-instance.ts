@@ -6,7 +6,7 @@ import { FINISHED_STATES, TI } from './states.js';
 import { takeTryGuard } from '../../migrations/sql/try-guard.js';
 import { writeXComs } from './xcom.js';
 import { mapIndexes } from './task-instance-mapping.js';
-import { inTaskOrder } from './task-instance-view.js';
+import { FROM_RUN, inTaskOrder } from './task-instance-view.js';
 import { runRefs, type TiRef } from './task-instance-refs.js';
 
 export type { CacheRecord } from './cache-event.js';
@@ -39,12 +39,7 @@ export class TaskInstanceStore {
 
   /** Every task instance of a run, in task order; a mapped task's instances together, by map_index. */
   async fullRows(dagId: string, runId: string): Promise<TaskInstanceRow[]> {
-    return inTaskOrder(
-      await this.db.query<TaskInstanceRow[]>(
-        'SELECT * FROM task_instance WHERE dag_id = ? AND run_id = ? ORDER BY id',
-        [dagId, runId],
-      ),
-    );
+    return inTaskOrder(await this.db.query<TaskInstanceRow[]>(`SELECT * ${FROM_RUN}`, [dagId, runId]));
   }
 
   async get(dagId: string, runId: string, taskId: string, mapIndex = -1): Promise<TaskInstanceRow> {
