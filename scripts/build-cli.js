@@ -1,5 +1,5 @@
 // The CLI bundle: dist/src/cli/main.js (compiled by tsc) and everything it imports -> one CommonJS
-// file, dist/cli/miniflow.cjs, which bin/miniflow.js requires. Why: Node 20 loads ~180 small ES
+// file, dist/cli/miniflow.cjs, which bin/cli-bundle.js runs. Why: Node 20 loads ~180 small ES
 // modules one by one (resolve, read, compile, link each), which was most of a warm `dags test`;
 // one CommonJS script is compiled lazily, function by function. Modules reached only through
 // `import()` stay lazy inside the bundle (esbuild initialises them on first import), and the
@@ -36,15 +36,20 @@ const EXTERNAL = [
 const IMPORT_FILE = /[\\/]util[\\/]import-file\.js$/;
 
 /**
- * A bundled module's `import.meta.url` is its own compiled file's URL, not the bundle's: paths
- * built from it (createRequire of packages, the repository root) resolve as they do unbundled.
+ * A bundled module's `import.meta.url` is its own file's URL, not the bundle's (a CommonJS bundle
+ * has no import.meta): paths built from it (createRequire, the repository root, fdir's optional
+ * picomatch) resolve as they do unbundled.
  */
 const keepModuleUrls = {
   name: 'keep-module-urls',
   setup(b) {
     b.onResolve({ filter: IMPORT_FILE }, () => ({ path: '../src/util/import-file.js', external: true }));
-    b.onLoad({ filter: /[\\/]dist[\\/].*\.js$/ }, async (args) => {
-      const contents = await readFile(args.path, 'utf8');
+    b.onLoad({ filter: /\.[cm]?js$/ }, async (args) => {
+      let contents = await readFile(args.path, 'utf8');
+      // A package required where it is used (`createRequire(import.meta.url)('commander')`, so an
+      // unbundled start does not parse it as an ES import) is bundled and still required there.
+      if (!args.path.includes('node_modules'))
+        contents = contents.replaceAll('createRequire(import.meta.url)(', 'require(');
       if (!contents.includes('import.meta.url')) return { contents, loader: 'js' };
       const rel = JSON.stringify(relative(OUT_DIR, args.path));
       const url = `require('node:url').pathToFileURL(require('node:path').join(__dirname, ${rel})).href`;
@@ -54,7 +59,7 @@ const keepModuleUrls = {
 };
 
 rmSync(OUT_DIR, { recursive: true, force: true });
-const { metafile } = await build({
+const { metafile, warnings } = await build({
   entryPoints: ['dist/src/cli/main.js'],
   outfile: 'dist/cli/miniflow.cjs',
   bundle: true,
@@ -74,10 +79,16 @@ const { metafile } = await build({
   logLevel: 'warning',
 });
 
+// A warning here is a bundle that differs from the modules it came from (import.meta, say).
+if (warnings.length > 0) throw new Error(`the CLI bundle has ${warnings.length} warning(s), printed above`);
 const dynamic = Object.values(metafile.outputs)
   .flatMap((o) => o.imports)
   .filter((i) => i.kind === 'dynamic-import');
 if (dynamic.length > 0)
   throw new Error(`the CLI bundle still imports ${dynamic.map((i) => i.path).join(', ')} with import()`);
-if (!writeCodeCache(setFlagsFromString))
-  console.warn('build-cli: V8 rejected the code cache; the CLI starts without it');
+writeCodeCache(setFlagsFromString);
+// Checked in a fresh process, as the CLI will read it; a cache V8 rejects is only dead weight.
+if (spawnSync(process.execPath, [CLI_BUNDLE, '--check', CACHE]).status !== 0) {
+  rmSync(CACHE);
+  console.warn('build-cli: V8 rejects the code cache here; the CLI starts without it');
+}
