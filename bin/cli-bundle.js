@@ -19,9 +19,10 @@ const HASH_BYTES = 40;
  * run), from `cachedData` when that is a code cache of this very text that V8 accepts.
  */
 export function compileBundle(cachedData) {
-  const text = readFileSync(BUNDLE, 'utf8');
-  const source = `(function (exports, require, module, __filename, __dirname) {${text}\n})`;
-  const hash = createHash('sha1').update(source).digest('hex');
+  const bytes = readFileSync(BUNDLE);
+  // The file's bytes are hashed, not the wrapped text: no second UTF-8 encoding of 0.8 MB.
+  const hash = createHash('sha1').update(bytes).digest('hex');
+  const source = `(function (exports, require, module, __filename, __dirname) {${bytes.toString('utf8')}\n})`;
   // V8 checks a cache only against the source's length: a cache of another build must not be used.
   const matching = cachedData && cachedData.toString('latin1', 0, HASH_BYTES) === hash;
   const script = new Script(source, {
