@@ -9,8 +9,6 @@ import type { CacheBackendOptions } from './types.js';
 const METHODS = ['get', 'set', 'recordHit', 'delete', 'clear', 'list', 'stats', 'close'] as const;
 const SPELLINGS =
   "write 'metadata_db' (the default), 'redis', or 'path/to/module.js:ExportName' (relative to AIRFLOW_HOME or absolute)";
-/** A variable, not a literal, so the type checker does not require the optional module to exist. */
-const REDIS_MODULE = './backends/redis.js';
 
 function configError(detail: string): ConfigError {
   return new ConfigError('core', 'task_cache_backend', detail);
@@ -52,7 +50,7 @@ export async function createCacheBackend(
 async function loadRedis(options: CacheBackendOptions, guard: GuardOptions): Promise<GuardedBackend> {
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(REDIS_MODULE)) as Record<string, unknown>;
+    mod = (await import('./backends/redis.js')) as Record<string, unknown>;
   } catch (err) {
     throw configError(`the redis backend is not available (${message(err)}): write 'metadata_db' instead`);
   }
@@ -77,8 +75,9 @@ async function loadModuleBackend(
   const loadMs = Math.max(MIN_LOAD_TIMEOUT_MS, guard.timeoutMs);
   let timer: NodeJS.Timeout | undefined;
   try {
+    const { importFile } = await import('../util/import-file.js');
     mod = await Promise.race([
-      import(pathToFileURL(file).href) as Promise<Record<string, unknown>>,
+      importFile(pathToFileURL(file).href),
       new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), loadMs))),
     ]);
   } catch (err) {

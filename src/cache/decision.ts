@@ -293,6 +293,11 @@ export class CacheDecider {
   async recordHit(key: string): Promise<void> {
     await this.cache?.recordHit(key, this.clock.now());
   }
+
+  /** The run is over: hit counts the backend still gathers are written now, not after their window. */
+  async flushWrites(): Promise<void> {
+    await this.cache?.flush();
+  }
 }
 
 /** `RUN (try N)`, or `RUN map_index M (try N)` for an entry a mapped instance produced. */

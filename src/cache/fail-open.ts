@@ -211,6 +211,11 @@ export class FailOpenCache {
     return this.hitBatch.add({ key, at });
   }
 
+  /** What the backend still gathers (hit counts), written now: the scheduler's run is over. */
+  flush(): Promise<CacheWrite> {
+    return this.write(() => this.backend.flush());
+  }
+
   private async write(call: () => Promise<void>): Promise<CacheWrite> {
     const result = await this.guard(call);
     return result.ok ? { ok: true } : { ok: false, reason: result.reason };

@@ -111,6 +111,11 @@ export interface CacheBackend {
    * at once). Without it, miniflow calls `recordHit` once per hit.
    */
   recordHits?(hits: { key: string; at: Date }[]): Promise<void>;
+  /**
+   * Optional: write now what the backend is gathering to write later (hit counts in a window). The
+   * scheduler calls it when its run is over, so the process does not wait out the window to exit.
+   */
+  flush?(): Promise<void>;
   delete(key: string): Promise<boolean>;
   /** Removes matching entries and returns how many. */
   clear(filter: CacheFilter): Promise<number>;

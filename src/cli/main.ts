@@ -55,4 +55,5 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
-await main(process.argv);
+// Not awaited at the top level: the CLI bundle is CommonJS (scripts/build-cli.js); main never rejects.
+void main(process.argv);

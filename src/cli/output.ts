@@ -1,4 +1,5 @@
 import type { ChalkInstance } from 'chalk';
+import { createRequire } from 'node:module';
 import { UsageError } from '../errors.js';
 import { fitCells, terminalWidth, truncateText, type FitOptions } from './table-fit.js';
 import { tableChunks } from './table-render.js';
@@ -7,12 +8,16 @@ export type OutputFormat = 'table' | 'json';
 
 /**
  * Colour only for a terminal, and never when NO_COLOR is set (https://no-color.org). Decided when
- * this module loads: every coloured line goes through it. chalk is imported only when colour may be
+ * this module loads: every coloured line goes through it. chalk is loaded only when colour may be
  * on, so piped output (scripts, `-o json`, the bench) and commands that print nothing coloured
  * (`config get-value`) never load it; on a terminal chalk's own detection decides the level.
+ * Required (Node >= 20.19 requires an ES module), not awaited: the CLI bundle is CommonJS, which
+ * has no top-level await (scripts/build-cli.js).
  */
 const chalk: ChalkInstance | null =
-  process.env.NO_COLOR === undefined && process.stdout.isTTY ? (await import('chalk')).default : null;
+  process.env.NO_COLOR === undefined && process.stdout.isTTY
+    ? (createRequire(import.meta.url)('chalk') as typeof import('chalk')).default
+    : null;
 
 const plain = (s: string) => s;
 

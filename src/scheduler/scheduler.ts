@@ -113,6 +113,7 @@ export class Scheduler {
       throw err;
     } finally {
       this.stopping = true;
+      this.sideWrites.track(this.o.decider.flushWrites()); // hit counts now, not after their window
       // Exiting for good on a lost DB: the children are killed; their tries are recovered by the next scheduler.
       if (this.fatal) this.o.executor.killAll();
       this.o.executor.cancelSlotWaits();

@@ -43,9 +43,9 @@ export class TempHome {
     return this.write(`dags/${name ?? id}.json`, { __version: 1, dag });
   }
 
-  /** Runs the CLI synchronously. */
-  run(args: string[], env: Record<string, string> = {}): CliResult {
-    const r = spawnSync(process.execPath, [BIN, ...args], {
+  /** Runs the CLI synchronously (`bin`: another entry, e.g. the unbundled dist/src/cli/main.js). */
+  run(args: string[], env: Record<string, string> = {}, bin = BIN): CliResult {
+    const r = spawnSync(process.execPath, [bin, ...args], {
       cwd: REPO,
       env: { ...cleanEnv(), ...this.env, ...env },
       encoding: 'utf8',

@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -102,6 +103,23 @@ test('hits of many entries in one window are all counted (several chunks, twice 
   const got = await Promise.all([entries[0], entries[600], entries[1_199]].map((e) => backend.get(e.key)));
   expect(got.map((g) => g?.hits)).toEqual([2, 1, 1]);
   expect(got[2]?.lastHitAt).toEqual(at);
+});
+
+test('flush writes the hits still gathering at once: the run that ends does not wait out their window', async () => {
+  const e = entry();
+  await backend.set(e);
+  // The window's timer never fires on its own here: only flush can write the count.
+  jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+  try {
+    const counted = backend.recordHit(e.key, new Date(T0.getTime() + 1000));
+    await backend.flush();
+    await counted;
+    expect(await backend.get(e.key)).toMatchObject({ hits: 1, lastHitAt: new Date(T0.getTime() + 1000) });
+    await backend.flush(); // nothing gathering: a no-op
+    expect((await backend.get(e.key))?.hits).toBe(1);
+  } finally {
+    jest.useRealTimers();
+  }
 });
 
 test('delete says whether the entry existed', async () => {

@@ -93,8 +93,9 @@ export class MetadataDbCacheBackend implements CacheBackend {
   }
 
   private readonly pendingHits = new Map<string, { count: number; at: number }>();
-  /** The window now gathering hits (its timer not yet fired). */
+  /** The window now gathering hits (its timer not yet fired), and what writes it at once. */
   private hitFlush: Promise<void> | null = null;
+  private writeWindowNow: (() => void) | null = null;
   /** Every flush not yet written: gathering or writing. close() waits for them all. */
   private readonly unwritten = new Set<Promise<void>>();
 
@@ -225,12 +226,15 @@ export class MetadataDbCacheBackend implements CacheBackend {
     this.pendingHits.set(key, { count: (seen?.count ?? 0) + 1, at: Math.max(seen?.at ?? 0, at.getTime()) });
     if (!this.hitFlush) {
       const flush = new Promise<void>((resolve, reject) => {
-        setTimeout(() => {
+        const write = () => {
+          clearTimeout(timer);
           const batch = [...this.pendingHits];
           this.pendingHits.clear();
-          this.hitFlush = null;
+          this.hitFlush = this.writeWindowNow = null;
           this.flushHits(batch).then(resolve, reject);
-        }, HIT_FLUSH_WINDOW_MS);
+        };
+        const timer = setTimeout(write, HIT_FLUSH_WINDOW_MS);
+        this.writeWindowNow = write;
       });
       this.hitFlush = flush;
       this.unwritten.add(flush);
@@ -320,6 +324,12 @@ export class MetadataDbCacheBackend implements CacheBackend {
    */
   async close(): Promise<void> {
     while (this.unwritten.size > 0) await Promise.allSettled([...this.unwritten]);
+  }
+
+  /** The hits gathering now are written at once (the run is over: no more will join them). */
+  async flush(): Promise<void> {
+    this.writeWindowNow?.();
+    await this.close();
   }
 
   /** DELETE with the affected-row count. */
