@@ -50,7 +50,7 @@ export async function createCacheBackend(
 async function loadRedis(options: CacheBackendOptions, guard: GuardOptions): Promise<GuardedBackend> {
   let mod: Record<string, unknown>;
   try {
-    mod = (await import('./backends/redis.js')) as Record<string, unknown>;
+    mod = await import('./backends/redis.js');
   } catch (err) {
     throw configError(`the redis backend is not available (${message(err)}): write 'metadata_db' instead`);
   }
