@@ -93,9 +93,8 @@ export class MetadataDbCacheBackend implements CacheBackend {
   }
 
   private readonly pendingHits = new Map<string, { count: number; at: number }>();
-  /** The window now gathering hits (its timer not yet fired), and what writes it at once. */
-  private hitFlush: Promise<void> | null = null;
-  private writeWindowNow: (() => void) | null = null;
+  /** The window now gathering hits (its timer not yet fired): settles when written; `writeNow` ends it early. */
+  private window: { written: Promise<void>; writeNow: () => void } | null = null;
   /** Every flush not yet written: gathering or writing. close() waits for them all. */
   private readonly unwritten = new Set<Promise<void>>();
 
@@ -224,23 +223,23 @@ export class MetadataDbCacheBackend implements CacheBackend {
   recordHit(key: string, at: Date): Promise<void> {
     const seen = this.pendingHits.get(key);
     this.pendingHits.set(key, { count: (seen?.count ?? 0) + 1, at: Math.max(seen?.at ?? 0, at.getTime()) });
-    if (!this.hitFlush) {
-      const flush = new Promise<void>((resolve, reject) => {
-        const write = () => {
+    if (!this.window) {
+      let writeNow = () => {};
+      const written = new Promise<void>((resolve, reject) => {
+        writeNow = () => {
           clearTimeout(timer);
           const batch = [...this.pendingHits];
           this.pendingHits.clear();
-          this.hitFlush = this.writeWindowNow = null;
+          this.window = null;
           this.flushHits(batch).then(resolve, reject);
         };
-        const timer = setTimeout(write, HIT_FLUSH_WINDOW_MS);
-        this.writeWindowNow = write;
+        const timer = setTimeout(writeNow, HIT_FLUSH_WINDOW_MS);
       });
-      this.hitFlush = flush;
-      this.unwritten.add(flush);
-      void flush.catch(() => undefined).finally(() => this.unwritten.delete(flush));
+      this.window = { written, writeNow };
+      this.unwritten.add(written);
+      void written.catch(() => undefined).finally(() => this.unwritten.delete(written));
     }
-    return this.hitFlush;
+    return this.window.written;
   }
 
   /** A turn's hits: they join the current flush window (recordHit) and settle with it. */
@@ -323,13 +322,17 @@ export class MetadataDbCacheBackend implements CacheBackend {
    * being written, so none is lost when the DB closes after this.
    */
   async close(): Promise<void> {
-    while (this.unwritten.size > 0) await Promise.allSettled([...this.unwritten]);
+    await this.allWritten();
   }
 
   /** The hits gathering now are written at once (the run is over: no more will join them). */
   async flush(): Promise<void> {
-    this.writeWindowNow?.();
-    await this.close();
+    this.window?.writeNow();
+    await this.allWritten();
+  }
+
+  private async allWritten(): Promise<void> {
+    while (this.unwritten.size > 0) await Promise.allSettled([...this.unwritten]);
   }
 
   /** DELETE with the affected-row count. */
