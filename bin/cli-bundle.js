@@ -39,25 +39,35 @@ export function runCli() {
   } catch {
     // No cache (a build without one, or removed): compiled from source, only slower.
   }
-  const { script } = compileBundle(cachedData);
+  run(compileBundle(cachedData).script);
+}
+
+function run(script) {
   const module = { exports: {} };
   script.runInThisContext()(module.exports, createRequire(BUNDLE), module, BUNDLE, dirname(BUNDLE));
 }
 
 /**
- * Writes the code cache for the current bundle with every function compiled (not only those one
- * command runs), so any command starts from it. Lazy compilation is off only while compiling;
- * V8 rejects a cache made under other flags, so the flag is restored before the cache is made.
- * Whether V8 accepts it shows only in another process (this one has the script in memory).
+ * Runs the CLI once with `args`, compiled from source, and when the process exits writes the code
+ * cache of what that run compiled to `out`. V8 compiles a function when it is first called, so the
+ * cache holds the functions a real command needs and no others: a third of the size of a cache of
+ * every function, which is read and deserialised on every start.
  */
-export function writeCodeCache(setFlags) {
-  setFlags('--no-lazy');
+export function trainCodeCache(out, args) {
   const { script, hash } = compileBundle(undefined);
-  setFlags('--lazy');
-  writeFileSync(CACHE, Buffer.concat([Buffer.from(`${hash}\n`, 'latin1'), script.createCachedData()]));
+  process.argv = [process.argv[0], fileURLToPath(new URL('./miniflow.js', import.meta.url)), ...args];
+  process.on('exit', () => {
+    writeFileSync(out, Buffer.concat([Buffer.from(`${hash}\n`, 'latin1'), script.createCachedData()]));
+  });
+  run(script);
 }
 
 /** Run as `node bin/cli-bundle.js --check CACHE_FILE`: exit 0 when V8 would use that cache. */
 if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === '--check') {
   process.exitCode = compileBundle(readFileSync(process.argv[3])).cacheUsed ? 0 : 1;
+}
+
+/** Run as `node bin/cli-bundle.js --train CACHE_FILE ARGS...` (scripts/build-cli.js does). */
+if (process.argv[1] === fileURLToPath(import.meta.url) && process.argv[2] === '--train') {
+  trainCodeCache(process.argv[3], process.argv.slice(4));
 }

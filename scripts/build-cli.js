@@ -8,12 +8,12 @@
 // Type checking and tests are unchanged: they run on src/ (jest) and dist/src (the runners).
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { relative, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import { CACHE, writeCodeCache } from '../bin/cli-bundle.js';
+import { CACHE } from '../bin/cli-bundle.js';
 
 const CLI_BUNDLE = fileURLToPath(new URL('../bin/cli-bundle.js', import.meta.url));
 
@@ -86,9 +86,48 @@ const dynamic = Object.values(metafile.outputs)
   .filter((i) => i.kind === 'dynamic-import');
 if (dynamic.length > 0)
   throw new Error(`the CLI bundle still imports ${dynamic.map((i) => i.path).join(', ')} with import()`);
-writeCodeCache(setFlagsFromString);
+trainCodeCache();
 // Checked in a fresh process, as the CLI will read it; a cache V8 rejects is only dead weight.
 if (spawnSync(process.execPath, [CLI_BUNDLE, '--check', CACHE]).status !== 0) {
   rmSync(CACHE);
   console.warn('build-cli: V8 rejects the code cache here; the CLI starts without it');
+}
+
+/**
+ * The code cache is made by a real command: a warm `dags test` of a two-task DAG of cached Node
+ * tasks in a temporary AIRFLOW_HOME (run cold once first, so the trained run is all hits). It then
+ * holds what a run compiles (start-up, commander, the DAG loader, scheduler, cache check, hit write,
+ * output) and not the rest of the bundle. Nothing of the user's configuration takes part.
+ */
+function trainCodeCache() {
+  rmSync(CACHE, { force: true });
+  const home = mkdtempSync(join(tmpdir(), 'miniflow-build-'));
+  try {
+    const env = { PATH: process.env.PATH ?? '', HOME: home };
+    Object.assign(env, {
+      AIRFLOW_HOME: home,
+      AIRFLOW__CORE__DAGS_FOLDER: join(home, 'dags'),
+      AIRFLOW__CORE__MULTI_TEAM: 'False',
+      AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST: '',
+      AIRFLOW__DATABASE__SQL_ALCHEMY_CONN: `sqlite:///${join(home, 'airflow.db')}`,
+    });
+    const dags = join(home, 'dags');
+    const generator = new URL('../dist/src/bench/synthetic-dag.js', import.meta.url).href;
+    const script = `import(${JSON.stringify(generator)}).then((m) => {
+      m.writeBenchCallables(${JSON.stringify(dags)});
+      m.writeSyntheticDag(${JSON.stringify(dags)}, 'build_train', 'wide', 'node', 2);
+    })`;
+    const steps = [
+      ['--input-type=module', '-e', script],
+      [fileURLToPath(new URL('../bin/miniflow.js', import.meta.url)), 'dags', 'test', 'build_train', '2026-01-01'],
+      [CLI_BUNDLE, '--train', CACHE, 'dags', 'test', 'build_train', '2026-01-01'],
+    ];
+    for (const args of steps) {
+      const r = spawnSync(process.execPath, args, { env, encoding: 'utf8' });
+      if (r.status !== 0)
+        throw new Error(`build-cli: training the code cache failed (node ${args.join(' ')}):\n${r.stderr}`);
+    }
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
 }

@@ -290,8 +290,9 @@ export class CacheDecider {
   }
 
   /** Counts a hit on the entry (for `cache list` and stats); best effort. */
-  async recordHit(key: string): Promise<void> {
-    await this.cache?.recordHit(key, this.clock.now());
+  recordHit(key: string): Promise<unknown> {
+    // Not async: thousands of hits in flight would each keep a suspended function alive.
+    return this.cache ? this.cache.recordHit(key, this.clock.now()) : Promise.resolve();
   }
 
   /** The run is over: hit counts the backend still gathers are written now, not after their window. */

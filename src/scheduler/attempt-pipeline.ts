@@ -18,13 +18,15 @@ import { TurnPacer } from './turn-pacer.js';
 const DEFAULT_SINGLE_FLIGHT_SECONDS = 3600;
 /** Task instances keyed per turn of the event loop (one cache lookup batch's worth). */
 const CHECKS_PER_TURN = 250;
+/** Checks begun and not yet answered: keying stays a few lookup batches ahead of the backend. */
+const CHECKS_IN_FLIGHT = 750;
 
 /**
  * The path of one task attempt, as one object passed along:
  * ready -> inputs -> cache check -> hit write, or claim (once a slot is free) -> execute -> settle.
  */
 export class AttemptPipeline {
-  private readonly pacer = new TurnPacer(CHECKS_PER_TURN);
+  private readonly pacer = new TurnPacer(CHECKS_PER_TURN, CHECKS_IN_FLIGHT);
 
   constructor(private readonly d: AttemptDeps) {}
 
@@ -34,7 +36,12 @@ export class AttemptPipeline {
     const a: Attempt = { tracker, ti, task, start: this.d.clock.now(), before: ti.state };
     if (!operatorOf(task.runsAs).needsProcess) return this.succeedWithoutProcess(a);
     await this.pacer.wait();
-    const checked = await this.check(a);
+    let checked;
+    try {
+      checked = await this.check(a);
+    } finally {
+      this.pacer.done();
+    }
     if (!checked) return;
     if (checked.check.decision === 'hit' && checked.check.entry) return this.writeHit(checked, false);
     await this.claimAndRun(checked);
@@ -126,15 +133,15 @@ export class AttemptPipeline {
    * A hit: success with the stored value as return_value; nothing is spawned, no slot is taken.
    * `claimed`: a single-flight waiter already holds the try; otherwise the write takes it.
    */
-  private async writeHit(c: CheckedAttempt, claimed: boolean): Promise<void> {
-    // Only what is needed once the write commits is kept across the await: the attempt's inputs,
-    // template context and key components (a few KB a task) are garbage as soon as the row is built,
-    // rather than living on, with thousands of others, until their batch commits.
+  private writeHit(c: CheckedAttempt, claimed: boolean): Promise<void> {
+    // Not an async function: a suspended one keeps its arguments alive, and the attempt's inputs,
+    // template context and key components (a few KB a task) would then live, with thousands of
+    // others, until their batch commits. Only what is needed after the commit is kept.
     const { tracker, ti, before, check } = c;
     const entry = check.entry!;
     const value = cachedReturnValue(entry.value);
     const { key, durationSeconds } = entry;
-    const won = await this.d.hits.write({
+    const written = this.d.hits.write({
       ti,
       schedulerId: this.d.schedulerId,
       outcome: { start: c.start, end: this.d.clock.now(), hostname: this.d.host },
@@ -142,17 +149,19 @@ export class AttemptPipeline {
       cache: cacheRecord(check, tracker.dag.teamName)!,
       claimed,
     });
-    if (!won) {
-      if (!claimed) tracker.invalidate(); // another scheduler took it: re-read
-      return;
-    }
-    this.d.events.emit('hitCommitted', { tiId: ti.id });
-    // The in-memory view and the hit count (not awaited: off the hot path). No log file is written
-    // for a hit: `tasks logs` tells it from the task instance's cache record.
-    settle({ tracker, before }, TI.SUCCESS);
-    if (value !== undefined) tracker.setXCom(ti, 'return_value', value);
-    this.d.track(this.d.decider.recordHit(key));
-    this.d.runLog(tracker, `task ${tiLabel(ti)}: success (cache hit, saved ${durationSeconds.toFixed(3)}s)`);
+    return written.then((won) => {
+      if (!won) {
+        if (!claimed) tracker.invalidate(); // another scheduler took it: re-read
+        return;
+      }
+      this.d.events.emit('hitCommitted', { tiId: ti.id });
+      // The in-memory view and the hit count (not awaited: off the hot path). No log file is written
+      // for a hit: `tasks logs` tells it from the task instance's cache record.
+      settle({ tracker, before }, TI.SUCCESS);
+      if (value !== undefined) tracker.setXCom(ti, 'return_value', value);
+      this.d.track(this.d.decider.recordHit(key));
+      this.d.runLog(tracker, `task ${tiLabel(ti)}: success (cache hit, saved ${durationSeconds.toFixed(3)}s)`);
+    });
   }
 
   /**
