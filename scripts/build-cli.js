@@ -103,15 +103,16 @@ function trainCodeCache() {
   rmSync(CACHE, { force: true });
   const home = mkdtempSync(join(tmpdir(), 'miniflow-build-'));
   try {
-    const env = { PATH: process.env.PATH ?? '', HOME: home };
-    Object.assign(env, {
+    const dags = join(home, 'dags');
+    const env = {
+      PATH: process.env.PATH ?? '',
+      HOME: home,
       AIRFLOW_HOME: home,
-      AIRFLOW__CORE__DAGS_FOLDER: join(home, 'dags'),
+      AIRFLOW__CORE__DAGS_FOLDER: dags,
       AIRFLOW__CORE__MULTI_TEAM: 'False',
       AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST: '',
       AIRFLOW__DATABASE__SQL_ALCHEMY_CONN: `sqlite:///${join(home, 'airflow.db')}`,
-    });
-    const dags = join(home, 'dags');
+    };
     const generator = new URL('../dist/src/bench/synthetic-dag.js', import.meta.url).href;
     const script = `import(${JSON.stringify(generator)}).then((m) => {
       m.writeBenchCallables(${JSON.stringify(dags)});
