@@ -77,7 +77,15 @@ export interface WholeProcessReport {
     tasks: number;
     on_ms: number | null;
     off_ms: number | null;
+    /** Fastest and slowest of the `--slow-repeat` runs: one run of each swings by 10 % or more here. */
+    on_ms_range: [number, number] | null;
+    off_ms_range: [number, number] | null;
     overhead_pct: number | null;
+    /** CPU of the miniflow process (its threads, not the tasks' processes), medians. */
+    on_cpu_ms: number | null;
+    off_cpu_ms: number | null;
+    /** (on − off) CPU / tasks: what caching a miss costs the scheduler process, steadier than wall time. */
+    cpu_per_task_ms: number | null;
     target_pct: number;
     ok: boolean;
   } | null;
@@ -267,10 +275,23 @@ function measureColdOverhead(
     on.push(...b.outs);
     ok &&= a.ok && b.ok;
   }
-  const onMs = summarise(on).wall_ms;
-  const offMs = summarise(off).wall_ms;
+  const [onS, offS] = [summarise(on), summarise(off)];
+  const [onMs, offMs] = [onS.wall_ms, offS.wall_ms];
   const pct = onMs !== null && offMs ? round(((onMs - offMs) / offMs) * 100, 1) : null;
-  return { tasks: n, on_ms: onMs, off_ms: offMs, overhead_pct: pct, target_pct: 5, ok };
+  const cpu = onS.cpu_ms !== null && offS.cpu_ms !== null ? round((onS.cpu_ms - offS.cpu_ms) / n, 3) : null;
+  return {
+    tasks: n,
+    on_ms: onMs,
+    off_ms: offMs,
+    on_ms_range: onS.wall_ms_range,
+    off_ms_range: offS.wall_ms_range,
+    overhead_pct: pct,
+    on_cpu_ms: onS.cpu_ms,
+    off_cpu_ms: offS.cpu_ms,
+    cpu_per_task_ms: cpu,
+    target_pct: 5,
+    ok,
+  };
 }
 
 /**

@@ -117,6 +117,10 @@ describe('miniflow bench: the whole-process section', () => {
     expect(wp.cold_overhead).toMatchObject({ tasks: 3, target_pct: 5, ok: true });
     positive(wp.cold_overhead.on_ms);
     positive(wp.cold_overhead.off_ms);
+    positive(wp.cold_overhead.on_cpu_ms);
+    positive(wp.cold_overhead.off_cpu_ms);
+    expect(typeof wp.cold_overhead.cpu_per_task_ms).toBe('number');
+    expect(wp.cold_overhead.on_ms_range).toEqual([wp.cold_overhead.on_ms, wp.cold_overhead.on_ms]);
   });
 
   test('the warm run really hit: the metadata DB it wrote counts one hit per task, and no extra miss', () => {
