@@ -86,7 +86,7 @@ const dynamic = Object.values(metafile.outputs)
   .filter((i) => i.kind === 'dynamic-import');
 if (dynamic.length > 0)
   throw new Error(`the CLI bundle still imports ${dynamic.map((i) => i.path).join(', ')} with import()`);
-trainCodeCache();
+await trainCodeCache();
 // Checked in a fresh process, as the CLI will read it; a cache V8 rejects is only dead weight.
 if (spawnSync(process.execPath, [CLI_BUNDLE, '--check', CACHE]).status !== 0) {
   rmSync(CACHE);
@@ -97,33 +97,25 @@ if (spawnSync(process.execPath, [CLI_BUNDLE, '--check', CACHE]).status !== 0) {
  * The code cache is made by a real command: a warm `dags test` of a two-task DAG of cached Node
  * tasks in a temporary AIRFLOW_HOME (run cold once first, so the trained run is all hits). It then
  * holds what a run compiles (start-up, commander, the DAG loader, scheduler, cache check, hit write,
- * output) and not the rest of the bundle. Nothing of the user's configuration takes part.
+ * output) and not the rest of the bundle. The home and its DAG are the bench's (compiled by tsc
+ * above), whose environment leaves out the developer's AIRFLOW* and MINIFLOW_ settings.
  */
-function trainCodeCache() {
+async function trainCodeCache() {
   rmSync(CACHE, { force: true });
   const home = mkdtempSync(join(tmpdir(), 'miniflow-build-'));
   try {
+    const { homeEnv } = await import('../dist/src/bench/process-dags.js');
+    const { writeBenchCallables, writeSyntheticDag } = await import('../dist/src/bench/synthetic-dag.js');
     const dags = join(home, 'dags');
-    const env = {
-      PATH: process.env.PATH ?? '',
-      HOME: home,
-      AIRFLOW_HOME: home,
-      AIRFLOW__CORE__DAGS_FOLDER: dags,
-      AIRFLOW__CORE__MULTI_TEAM: 'False',
-      AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST: '',
-      AIRFLOW__DATABASE__SQL_ALCHEMY_CONN: `sqlite:///${join(home, 'airflow.db')}`,
-    };
-    const generator = new URL('../dist/src/bench/synthetic-dag.js', import.meta.url).href;
-    const script = `import(${JSON.stringify(generator)}).then((m) => {
-      m.writeBenchCallables(${JSON.stringify(dags)});
-      m.writeSyntheticDag(${JSON.stringify(dags)}, 'build_train', 'wide', 'node', 2);
-    })`;
-    const steps = [
-      ['--input-type=module', '-e', script],
-      [fileURLToPath(new URL('../bin/miniflow.js', import.meta.url)), 'dags', 'test', 'build_train', '2026-01-01'],
-      [CLI_BUNDLE, '--train', CACHE, 'dags', 'test', 'build_train', '2026-01-01'],
-    ];
-    for (const args of steps) {
+    writeBenchCallables(dags);
+    writeSyntheticDag(dags, 'build_train', 'wide', 'node', 2);
+    const env = homeEnv(home, 2, true);
+    const command = ['dags', 'test', 'build_train', '2026-01-01'];
+    const cli = fileURLToPath(new URL('../bin/miniflow.js', import.meta.url));
+    for (const args of [
+      [cli, ...command],
+      [CLI_BUNDLE, '--train', CACHE, ...command],
+    ]) {
       const r = spawnSync(process.execPath, args, { env, encoding: 'utf8' });
       if (r.status !== 0)
         throw new Error(`build-cli: training the code cache failed (node ${args.join(' ')}):\n${r.stderr}`);
