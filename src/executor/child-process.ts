@@ -3,9 +3,7 @@
  * try's log file, enforce execution_timeout on the whole group, and turn the outcome into a
  * TaskTryResult. Never rejects: every failure, including not being able to start, is a result.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import type { Readable, Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type { Json } from '../dag/model.js';
 import { childEnv } from './child-env.js';
@@ -13,6 +11,9 @@ import { operatorOf, planLaunch, type LaunchPlan } from '../operators/index.js';
 import type { TaskTrySpec, TaskTryResult } from './types.js';
 import { errorMessage } from '../errors.js';
 import { TryLogSink } from './log-sink.js';
+import type { LaunchedChild } from './launch.js';
+import { launchChild } from './spawn-helper-client.js';
+import { killGroup } from '../util/process.js';
 import { BoundedText, CappedLog, DEFAULT_OUTPUT_LIMITS, LastLineTracker, type OutputLimits } from './output-limits.js';
 
 export interface TaskTryHooks {
@@ -36,15 +37,6 @@ const GO_GATE = 'IFS= read -r _ <&3 || exit 97; exec "$@" 3<&-';
 
 /** Time between SIGTERM and SIGKILL when execution_timeout is exceeded. */
 export const KILL_GRACE_MS = 2000;
-
-/** Signals every process in the child's group; the group may already be gone. */
-export function killGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // ESRCH: nothing left to signal.
-  }
-}
 
 function logLine(log: TryLogSink, message: string, level: 'INFO' | 'ERROR' = 'INFO'): void {
   log.write(`[${new Date().toISOString()}] {miniflow} ${level} - ${message}\n`);
@@ -91,7 +83,8 @@ export async function runTaskTry(
   } catch (err) {
     return failed(`executor error: ${errorMessage(err)}`);
   } finally {
-    log.close();
+    // Before the result: what the scheduler appends to the log next comes after the try's own lines.
+    await log.close();
   }
 }
 
@@ -107,7 +100,7 @@ export function describeReturnValue(value: Json | undefined): string {
     : text;
 }
 
-function runChild(
+async function runChild(
   spec: TaskTrySpec,
   plan: LaunchPlan,
   log: TryLogSink,
@@ -119,19 +112,21 @@ function runChild(
   const [command, args] = usesResultFd
     ? [plan.command, plan.args]
     : ['bash', ['-c', GO_GATE, 'miniflow-go', plan.command, ...plan.args]];
-  const child = spawn(command, args, {
-    cwd: spec.cwd,
-    env: childEnv(spec),
-    // Own process group, so a timeout reaches grandchildren (`sleep 30 & wait`) too.
-    detached: true,
-    // The go signal: a runner's stdin, the gate's fd 3 (fd 3 then carries a runner's result line).
-    // stdout and stderr come through the parent, so the log can be capped.
-    stdio: [usesResultFd ? 'pipe' : 'ignore', 'pipe', 'pipe', 'pipe'],
-  });
+  let child: LaunchedChild;
+  try {
+    child = await launchChild({ command, args, cwd: spec.cwd, env: childEnv(spec), goOnStdin: usesResultFd });
+  } catch (err) {
+    const error = `cannot start ${plan.command}: ${errorMessage(err)}`;
+    return { ok: false, error, exitCode: null, signal: null, timedOut: false, startedAt, endedAt: new Date() };
+  }
+  const pid = child.pid;
   const capped = new CappedLog((data) => log.write(data), limits.maxLogBytes);
   // A result line is the value's JSON plus a small envelope ({"ok":true,"value":...}).
   const resultText = new BoundedText(limits.maxXcomBytes + 1024);
   const lastLine = new LastLineTracker(limits.maxXcomBytes);
+  // Decoders, so a multi-byte character split across chunks is not garbled.
+  const resultDecoder = new StringDecoder('utf8');
+  const stdoutDecoder = new StringDecoder('utf8');
 
   return new Promise<TaskTryResult>((resolve) => {
     let settled = false;
@@ -142,24 +137,14 @@ function runChild(
       if (settled) return;
       settled = true;
       clearTimeout(deadline);
-      resolve({ ...result, timedOut, pid: child.pid, startedAt, endedAt: new Date() });
+      resolve({ ...result, timedOut, pid, startedAt, endedAt: new Date() });
     };
 
-    child.on('error', (err) => {
-      // Only a failed spawn matters here; a started child reports through 'close'.
-      if (child.pid === undefined) {
-        settle({ ok: false, error: `cannot start ${plan.command}: ${err.message}`, exitCode: null, signal: null });
-      }
-    });
-    if (child.pid === undefined) return;
-    const pid = child.pid;
-    const goPipe = (usesResultFd ? child.stdin : child.stdio[3]) as Writable;
-    goPipe.on('error', () => {}); // EPIPE when the child dies before reading its go
     let notStarted: string | null = null;
-    const go = () => goPipe.end(usesResultFd ? JSON.stringify(plan.input) : 'go\n');
+    const go = () => child.go(usesResultFd ? JSON.stringify(plan.input) : 'go\n');
     const noGo = (why: string) => {
       notStarted = why;
-      goPipe.destroy(); // EOF without a go: the child exits on its own
+      child.noGo(); // EOF without a go: the child exits on its own
       killGroup(pid, 'SIGKILL');
     };
     try {
@@ -175,20 +160,6 @@ function runChild(
       noGo(`its pid could not be recorded: ${errorMessage(err)}`);
     }
 
-    if (usesResultFd) {
-      const resultPipe = child.stdio[3] as Readable;
-      resultPipe.setEncoding('utf8');
-      resultPipe.on('data', (chunk: string) => resultText.push(chunk));
-    }
-    child.stderr?.on('data', (chunk: Buffer) => capped.write(chunk));
-    // A decoder, so a multi-byte character split across chunks is not garbled in the last line.
-    const decoder = new StringDecoder('utf8');
-    child.stdout?.on('data', (chunk: Buffer) => {
-      capped.write(chunk);
-      // Keep only the last non-empty line, as Airflow's BashOperator pushes it as return_value.
-      if (plan.captureStdout) lastLine.push(decoder.write(chunk));
-    });
-
     if (spec.executionTimeout !== null) {
       deadline = setTimeout(() => {
         timedOut = true;
@@ -201,29 +172,40 @@ function runChild(
       }, spec.executionTimeout * 1000);
     }
 
-    // 'close', not 'exit': the output pipes must be drained before the last line / result is read.
-    child.on('close', (code, signal) => {
-      if (plan.captureStdout) lastLine.push(decoder.end());
-      const status = { exitCode: code, signal: signal as string | null };
-      const exitError = signal ? `killed by ${signal}` : `exited with code ${code}`;
-      if (notStarted !== null) return settle({ ok: false, error: `not started: ${notStarted}`, ...status });
-      if (timedOut)
-        return settle({ ok: false, error: `execution_timeout of ${spec.executionTimeout}s exceeded`, ...status });
-      if (!usesResultFd) {
-        if (code !== 0) return settle({ ok: false, error: exitError, ...status });
-        const last = lastLine.finish(limits.maxXcomBytes);
-        return settle(
-          last.error === undefined
-            ? { ok: true, returnValue: last.line, ...status }
-            : { ok: false, error: last.error, ...status },
-        );
-      }
-      if (resultText.overflowed) {
-        // Checked before parsing: a huge value is never parsed into the scheduler's memory.
-        const error = `the returned value is over [core] max_xcom_bytes (${limits.maxXcomBytes} bytes; the result line was ${resultText.totalLength} characters): return less, or write the data to a file and return its path`;
-        return settle({ ok: false, error, ...status });
-      }
-      settle({ ...judgeResultLine(resultText.value, code === 0, exitError, limits.maxXcomBytes), ...status });
+    child.listen({
+      result: (chunk) => resultText.push(resultDecoder.write(chunk)),
+      stderr: (chunk) => capped.write(chunk),
+      stdout: (chunk) => {
+        capped.write(chunk);
+        // Keep only the last non-empty line, as Airflow's BashOperator pushes it as return_value.
+        if (plan.captureStdout) lastLine.push(stdoutDecoder.write(chunk));
+      },
+      // After the output: the last line / result is complete by then.
+      close: (code, signal, lost) => {
+        resultText.push(resultDecoder.end());
+        if (plan.captureStdout) lastLine.push(stdoutDecoder.end());
+        const status = { exitCode: code, signal };
+        const exitError = signal ? `killed by ${signal}` : `exited with code ${code}`;
+        if (lost !== undefined) return settle({ ok: false, error: lost, ...status });
+        if (notStarted !== null) return settle({ ok: false, error: `not started: ${notStarted}`, ...status });
+        if (timedOut)
+          return settle({ ok: false, error: `execution_timeout of ${spec.executionTimeout}s exceeded`, ...status });
+        if (!usesResultFd) {
+          if (code !== 0) return settle({ ok: false, error: exitError, ...status });
+          const last = lastLine.finish(limits.maxXcomBytes);
+          return settle(
+            last.error === undefined
+              ? { ok: true, returnValue: last.line, ...status }
+              : { ok: false, error: last.error, ...status },
+          );
+        }
+        if (resultText.overflowed) {
+          // Checked before parsing: a huge value is never parsed into the scheduler's memory.
+          const error = `the returned value is over [core] max_xcom_bytes (${limits.maxXcomBytes} bytes; the result line was ${resultText.totalLength} characters): return less, or write the data to a file and return its path`;
+          return settle({ ok: false, error, ...status });
+        }
+        settle({ ...judgeResultLine(resultText.value, code === 0, exitError, limits.maxXcomBytes), ...status });
+      },
     });
   });
 }

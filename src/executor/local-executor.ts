@@ -4,7 +4,8 @@
  */
 import PQueue from 'p-queue';
 import { ConfigError } from '../errors.js';
-import { killGroup, runTaskTry, type TaskTryHooks } from './child-process.js';
+import { killGroup } from '../util/process.js';
+import { runTaskTry, type TaskTryHooks } from './child-process.js';
 import { DEFAULT_OUTPUT_LIMITS, type OutputLimits } from './output-limits.js';
 import type { TaskTrySpec, TaskTryResult } from './types.js';
 

@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, mkdir, open, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { errorMessage } from '../errors.js';
 import type { TaskTrySpec } from './types.js';
@@ -11,20 +11,39 @@ const STDERR_FD = 2;
  * fails the try, and a write error never escapes into the scheduler (it runs in stream callbacks).
  */
 export class TryLogSink {
-  private fd: number;
+  /** null until the file is open; what is written meanwhile waits in `early`. */
+  private fd: number | null = null;
+  private early: (string | Uint8Array)[] = [];
+  private readonly opened: Promise<void>;
 
   constructor(private readonly spec: TaskTrySpec) {
-    try {
-      mkdirSync(dirname(spec.logFile), { recursive: true });
-      // O_APPEND: the parent and the child write the same file without overwriting each other.
-      this.fd = openSync(spec.logFile, 'a');
-    } catch (err) {
-      this.fd = STDERR_FD;
-      this.warn(err);
-    }
+    // Made and opened in the thread pool: on a busy ext4 disk a new directory and file took about
+    // a millisecond each here, a scheduler's thread blocked per try for nothing.
+    this.opened = new Promise<number>((resolve, reject) =>
+      mkdir(dirname(spec.logFile), { recursive: true }, (err) =>
+        err ? reject(err) : open(spec.logFile, 'a', (err2, fd) => (err2 ? reject(err2) : resolve(fd))),
+      ),
+    ).then(
+      (fd) => this.ready(fd),
+      (err: unknown) => {
+        this.warn(err);
+        this.ready(STDERR_FD);
+      },
+    );
+  }
+
+  private ready(fd: number): void {
+    this.fd = fd;
+    const early = this.early;
+    this.early = [];
+    for (const data of early) this.write(data);
   }
 
   write(data: string | Uint8Array): void {
+    if (this.fd === null) {
+      this.early.push(data);
+      return;
+    }
     try {
       if (typeof data === 'string') writeSync(this.fd, data);
       else writeSync(this.fd, data);
@@ -37,12 +56,14 @@ export class TryLogSink {
     }
   }
 
-  close(): void {
+  /** Resolves once everything written is in the file and it is closed. */
+  async close(): Promise<void> {
+    await this.opened;
     this.closeFile();
   }
 
   private closeFile(): void {
-    if (this.fd === STDERR_FD) return;
+    if (this.fd === STDERR_FD || this.fd === null) return;
     try {
       closeSync(this.fd);
     } catch {

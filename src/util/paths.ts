@@ -26,6 +26,8 @@ export const runnerPaths = {
   node: () => join(packageRoot(), 'dist', 'src', 'runner', 'node-runner.js'),
   sensor: () => join(packageRoot(), 'dist', 'src', 'runner', 'file-sensor-runner.js'),
   python: () => join(packageRoot(), 'src', 'runner', 'python_runner.py'),
+  /** The process that forks task children for the scheduler (src/executor/spawn-helper.ts). */
+  spawnHelper: () => join(packageRoot(), 'dist', 'src', 'executor', 'spawn-helper.js'),
   /** The worker thread that renders templates off the scheduler's event loop. */
   renderWorker: () => join(packageRoot(), 'dist', 'src', 'templating', 'render-worker.js'),
 };

@@ -8,10 +8,10 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-/** Kills a process group (a task's child and what it started); one already gone is fine. */
-export function killGroup(pid: number): void {
+/** Signals a process group (a task's child and what it started); one already gone is fine. */
+export function killGroup(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
   try {
-    process.kill(-pid, 'SIGKILL');
+    process.kill(-pid, signal);
   } catch {
     // already gone
   }
