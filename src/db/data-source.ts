@@ -196,7 +196,10 @@ export class MetadataDb {
 /**
  * Opens SQLite with the settings TypeORM gave it: WAL lets readers (CLI listings, a second
  * scheduler) work while a scheduler writes; busy_timeout makes concurrent writers wait instead of
- * failing; foreign keys on; synchronous NORMAL (safe with WAL, one fsync per checkpoint).
+ * failing; foreign keys on; synchronous NORMAL (safe with WAL, one fsync per checkpoint); temporary
+ * storage in memory: a batch of hit writes (one statement of 250 rows, through triggers) keeps a
+ * statement journal that spilled past 64 KiB into a temp file, 30,000 page writes of a warm
+ * 10,000-task run's 52,000 (sorts of the snapshot reads went there too).
  */
 async function openSqlite(file: string, busyTimeoutMs: number, queryOnly = false): Promise<Sqlite3.Database> {
   mkdirSync(dirname(file), { recursive: true });
@@ -205,8 +208,8 @@ async function openSqlite(file: string, busyTimeoutMs: number, queryOnly = false
   });
   conn.configure('busyTimeout', busyTimeoutMs);
   const pragmas = queryOnly
-    ? 'PRAGMA query_only = ON;'
-    : 'PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;';
+    ? 'PRAGMA query_only = ON; PRAGMA temp_store = MEMORY;'
+    : 'PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;';
   try {
     await new Promise<void>((resolve, reject) => conn.exec(pragmas, (err) => (err ? reject(err) : resolve())));
   } catch (err) {
