@@ -147,11 +147,16 @@ let helper: SpawnHelper | null = null;
 /** Helpers started by this process; past the cap, children are forked directly for good. */
 let started = 0;
 const MAX_HELPERS = 5;
+let launches = 0;
 
-/** Starts a try's child through the spawn helper when it is up, else directly. */
+/**
+ * Starts a try's child through the spawn helper when it is up, else directly. The first child is
+ * always forked directly: a command that starts one (`tasks test`, a one-task run) never pays for
+ * starting a helper.
+ */
 export async function launchChild(req: LaunchRequest): Promise<LaunchedChild> {
   const mode = process.env.MINIFLOW_SPAWN_HELPER;
-  if (mode === 'off') return launchDirect(req);
+  if (mode === 'off' || (++launches === 1 && mode !== 'always')) return launchDirect(req);
   if (helper === null || (helper.dead && helper.wasReady && started < MAX_HELPERS)) {
     helper = new SpawnHelper();
     started++;
