@@ -1,6 +1,6 @@
 /**
  * How a try's child process is started, whoever forks it: the scheduler itself (direct-launch.ts)
- * or the spawn helper (spawn-helper-client.ts). runTaskTry sees only this interface.
+ * or the spawn helper (spawn-helper-client.ts). runTaskTry sees only LaunchedChild.
  */
 
 export interface LaunchRequest {
@@ -34,9 +34,6 @@ export interface LaunchedChild {
   pauseOutput(): void;
   resumeOutput(): void;
 }
-
-/** Starts a child; rejects (with the system's reason) when it cannot be started. */
-export type Launcher = (req: LaunchRequest) => Promise<LaunchedChild>;
 
 type Event = { [K in keyof ChildEvents]: [K, ...Parameters<ChildEvents[K]>] }[keyof ChildEvents];
 

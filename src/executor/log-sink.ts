@@ -21,6 +21,7 @@ export class TryLogSink {
     // a millisecond each here, a scheduler's thread blocked per try for nothing.
     this.opened = new Promise<number>((resolve, reject) =>
       mkdir(dirname(spec.logFile), { recursive: true }, (err) =>
+        // O_APPEND: the parent and the child write the same file without overwriting each other.
         err ? reject(err) : open(spec.logFile, 'a', (err2, fd) => (err2 ? reject(err2) : resolve(fd))),
       ),
     ).then(
