@@ -9,6 +9,7 @@ import { MapIndex1700000000009 } from './1700000000009-map-index.js';
 import { DagRunSchedule1700000000010 } from './1700000000010-dag-run-schedule.js';
 import { CacheOutputsAndFileMemo1700000000011 } from './1700000000011-cache-outputs-and-file-memo.js';
 import { DagFile1700000000012 } from './1700000000012-dag-file.js';
+import { CacheHitCounts1700000000013 } from './1700000000013-cache-hit-counts.js';
 
 /** Every migration in order; the data source runs these and never synchronizes. */
 export const migrations = [
@@ -23,4 +24,5 @@ export const migrations = [
   DagRunSchedule1700000000010,
   CacheOutputsAndFileMemo1700000000011,
   DagFile1700000000012,
+  CacheHitCounts1700000000013,
 ];

@@ -15,4 +15,5 @@ export const MIGRATION_NAMES = [
   'DagRunSchedule1700000000010',
   'CacheOutputsAndFileMemo1700000000011',
   'DagFile1700000000012',
+  'CacheHitCounts1700000000013',
 ];

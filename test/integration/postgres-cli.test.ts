@@ -49,7 +49,9 @@ describeWith('MINIFLOW_TEST_POSTGRES_URL', POSTGRES_URL, 'the CLI with PostgreSQ
     expect(JSON.parse(xcom.stdout)).toBe('42');
 
     const hits = await withClient(POSTGRES_URL!, (c) =>
-      c.query(`SELECT task_id, hits FROM ${schema.name}.task_cache_entry ORDER BY task_id`),
+      c.query(
+        `SELECT e.task_id, h.hits FROM ${schema.name}.task_cache_entry e JOIN ${schema.name}.task_cache_hit h USING (cache_key) ORDER BY e.task_id`,
+      ),
     );
     expect(hits).toEqual([
       { task_id: 'a', hits: 1 },

@@ -10,6 +10,7 @@ const TABLES = [
   'import_error',
   'migrations',
   'task_cache_entry',
+  'task_cache_hit',
   'task_instance',
   'xcom',
 ];

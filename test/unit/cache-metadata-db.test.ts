@@ -122,6 +122,30 @@ test('flush writes the hits still gathering at once: the run that ends does not 
   }
 });
 
+test('hit counts live in their own narrow table: stored with an entry that has some, gone with the entry', async () => {
+  const counted = async () =>
+    (
+      await db.query<{ cache_key: string; hits: number }[]>('SELECT cache_key, hits FROM task_cache_hit ORDER BY hits')
+    ).map((r) => [r.cache_key, Number(r.hits)]);
+  const fresh = entry({ arg: 1 });
+  const accepted = { ...entry({ arg: 2 }), hits: 7, lastHitAt: new Date(T0.getTime() + 9000) };
+  await backend.setMany([fresh, accepted]);
+  // A fresh entry has no row; one stored with hits (`cache accept` keeps the source's) has them.
+  expect(await counted()).toEqual([[accepted.key, 7]]);
+  await backend.recordHit(fresh.key, T0);
+  expect(await counted()).toEqual([
+    [fresh.key, 1],
+    [accepted.key, 7],
+  ]);
+  expect(await backend.get(accepted.key)).toMatchObject({ hits: 7, lastHitAt: accepted.lastHitAt });
+  // The entry's row is narrow: its hits are not on it.
+  const columns = (await db.query<{ name: string }[]>('PRAGMA table_info(task_cache_entry)')).map((c) => c.name);
+  expect(columns).not.toContain('hits');
+  await backend.delete(fresh.key);
+  await backend.clear({ dagId: 'etl' });
+  expect(await counted()).toEqual([]);
+});
+
 test('delete says whether the entry existed', async () => {
   const e = entry();
   await backend.set(e);

@@ -24,11 +24,15 @@ test('migrations create every table on a fresh SQLite file and are idempotent', 
       'cache_event',
       'file_hash_memo',
       'dag_file',
+      'task_cache_hit',
     ]),
   );
   // Migration 11 (issue 13): recorded outputs and the accept record on entries, evicted bytes on events.
   const entryColumns = (await db.query<{ name: string }[]>('PRAGMA table_info(task_cache_entry)')).map((c) => c.name);
   expect(entryColumns).toEqual(expect.arrayContaining(['outputs', 'accepted']));
+  // Migration 13 (issue 15): hit counts in their own narrow table, not on the entry's row.
+  expect(entryColumns).not.toContain('hits');
+  expect(entryColumns).not.toContain('last_hit_at');
   const eventColumns = (await db.query<{ name: string }[]>('PRAGMA table_info(cache_event)')).map((c) => c.name);
   expect(eventColumns).toContain('size_bytes');
   // SQLite's one-statement cache-hit write (migration 4).
@@ -53,7 +57,7 @@ test('migrations create every table on a fresh SQLite file and are idempotent', 
   const again = await openMetadataDb(`sqlite:///${home}/airflow.db`, home);
   const ran = await again.query<unknown[]>('SELECT * FROM migrations');
   expect(ran).toHaveLength(migrations.length);
-  expect(migrations.length).toBe(11);
+  expect(migrations.length).toBe(12);
   await again.close();
 });
 

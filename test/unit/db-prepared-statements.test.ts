@@ -73,7 +73,7 @@ test('hit counts still being written when the backend closes are not lost', asyn
   for (const e of entries) void backend.recordHit(e.key, base);
   await new Promise((r) => setTimeout(r, 55)); // the window has closed; the UPDATEs are under way
   await backend.close();
-  const rows = await db.query<{ hits: number }[]>('SELECT hits FROM task_cache_entry');
+  const rows = await db.query<{ hits: number }[]>('SELECT hits FROM task_cache_hit');
   expect(rows).toHaveLength(120);
   expect(rows.every((r) => Number(r.hits) === 1)).toBe(true);
   await db.close();

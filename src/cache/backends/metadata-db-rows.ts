@@ -6,7 +6,10 @@ import { acceptedText, extrasFrom, outputsText } from '../entry-extras.js';
 import type { EvictionCandidate } from '../eviction.js';
 import type { CacheEntry } from '../types.js';
 
-/** Rows of task_cache_entry to entries and back (the metadata_db backend's SQL is in metadata-db.ts). */
+/**
+ * Rows of task_cache_entry to entries and back (the metadata_db backend's SQL is in metadata-db.ts).
+ * `hits` and `last_hit_at` are read from task_cache_hit beside the row, and written there.
+ */
 
 export function toRow(e: CacheEntry): unknown[] {
   const value = canonicalJson(e.value);
@@ -21,8 +24,6 @@ export function toRow(e: CacheEntry): unknown[] {
     e.createdAt.getTime(),
     e.expiresAt ? e.expiresAt.getTime() : null,
     Buffer.byteLength(value, 'utf8'),
-    e.hits,
-    e.lastHitAt ? e.lastHitAt.getTime() : null,
     e.sourceRunId,
     e.sourceTryNumber,
     e.durationSeconds,

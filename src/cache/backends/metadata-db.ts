@@ -1,4 +1,4 @@
-import type { MetadataDb } from '../../db/data-source.js';
+import type { MetadataDb, SqlRunner } from '../../db/data-source.js';
 import type { TaskCacheEntryRow } from '../../db/rows.js';
 import { CacheBackendError } from '../../errors.js';
 import { canonicalJson } from '../canonical.js';
@@ -15,6 +15,7 @@ import type {
   TaskRef,
 } from '../types.js';
 
+/** task_cache_entry's columns; an entry's hit count and last hit are in task_cache_hit (migration 13). */
 const COLUMNS = [
   'cache_key',
   'team_name',
@@ -25,8 +26,6 @@ const COLUMNS = [
   'created_at',
   'expires_at',
   'size_bytes',
-  'hits',
-  'last_hit_at',
   'source_run_id',
   'source_try_number',
   'duration',
@@ -44,8 +43,16 @@ const HIT_FLUSH_CHUNK_POSTGRES = 2000;
 /** Tasks per `latestForMany` statement (two parameters each; SQLite takes up to 999). */
 const LATEST_CHUNK = 250;
 
-/** Entries per multi-row upsert of `setMany` (17 parameters each: under SQLite's old limit of 999). */
+/** Entries per multi-row upsert of `setMany` (15 parameters each: under SQLite's old limit of 999). */
 const SET_CHUNK = 50;
+
+/** Keys per `IN (...)` list of a store's hit-count reset (one parameter each). */
+const KEYS_CHUNK = 500;
+
+/** An entry as read: its row with its hit count (none counted: no task_cache_hit row). */
+const ENTRY_FROM = 'task_cache_entry e LEFT JOIN task_cache_hit h ON h.cache_key = e.cache_key';
+const ENTRY_COLUMNS = `${COLUMNS.map((c) => `e.${c}`).join(', ')}, COALESCE(h.hits, 0) AS hits, h.last_hit_at`;
+const SELECT_ENTRY = `SELECT ${ENTRY_COLUMNS} FROM ${ENTRY_FROM}`;
 
 /** Every column but the key is replaced: a re-stored key is a new entry (e.g. after its TTL expired). */
 const upsertRows = (n: number) => `INSERT INTO task_cache_entry (${COLUMNS.join(', ')})
@@ -53,7 +60,6 @@ const upsertRows = (n: number) => `INSERT INTO task_cache_entry (${COLUMNS.join(
   ON CONFLICT (cache_key) DO UPDATE SET ${COLUMNS.slice(1)
     .map((c) => `${c} = excluded.${c}`)
     .join(', ')}`;
-const UPSERT = upsertRows(1);
 
 /** WHERE clause for a filter; `?` placeholders (turned into the engine's by `db.sql`). */
 function where(f: CacheFilter): { clause: string; params: unknown[] } {
@@ -70,6 +76,30 @@ function where(f: CacheFilter): { clause: string; params: unknown[] } {
   if (f.olderThan !== undefined) add('created_at < ?', f.olderThan.getTime());
   if (f.expiredBefore !== undefined) add('expires_at IS NOT NULL AND expires_at < ?', f.expiredBefore.getTime());
   return { clause: parts.length ? ` WHERE ${parts.join(' AND ')}` : '', params };
+}
+
+/**
+ * Entries written (upserted) with their hit counts: a re-stored key is a new entry, so a count kept
+ * for the key before is replaced by the entry's own (none for a fresh entry, the source's after
+ * `cache accept`).
+ */
+async function storeRows(tx: SqlRunner, entries: CacheEntry[]): Promise<void> {
+  for (let i = 0; i < entries.length; i += SET_CHUNK) {
+    const chunk = entries.slice(i, i + SET_CHUNK);
+    await tx.exec(upsertRows(chunk.length), chunk.flatMap(toRow));
+  }
+  for (let i = 0; i < entries.length; i += KEYS_CHUNK) {
+    const keys = entries.slice(i, i + KEYS_CHUNK).map((e) => e.key);
+    await tx.exec(`DELETE FROM task_cache_hit WHERE cache_key IN (${keys.map(() => '?').join(',')})`, keys);
+  }
+  const counted = entries.filter((e) => e.hits > 0 || e.lastHitAt !== null);
+  for (let i = 0; i < counted.length; i += KEYS_CHUNK / 2) {
+    const chunk = counted.slice(i, i + KEYS_CHUNK / 2);
+    await tx.exec(
+      `INSERT INTO task_cache_hit (cache_key, hits, last_hit_at) VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')}`,
+      chunk.flatMap((e) => [e.key, e.hits, e.lastHitAt ? e.lastHitAt.getTime() : null]),
+    );
+  }
 }
 
 // Duck-typed rather than instanceof so a second copy of the module (tests, plugins) still qualifies.
@@ -100,10 +130,7 @@ export class MetadataDbCacheBackend implements CacheBackend {
 
   async get(key: string, signal?: AbortSignal): Promise<CacheEntry | null> {
     signal?.throwIfAborted();
-    const rows = await this.db.query<TaskCacheEntryRow[]>(
-      this.db.sql('SELECT * FROM task_cache_entry WHERE cache_key = ?'),
-      [key],
-    );
+    const rows = await this.db.query<TaskCacheEntryRow[]>(this.db.sql(`${SELECT_ENTRY} WHERE e.cache_key = ?`), [key]);
     if (rows.length === 0) return null;
     const entry = fromRow(rows[0]);
     // A corrupt row can never be served; dropping it lets the next successful run store a good one.
@@ -118,7 +145,7 @@ export class MetadataDbCacheBackend implements CacheBackend {
       const chunk = keys.slice(i, i + 500);
       // Beside the writer (snapshotQuery): a warm run's lookups need not wait behind its hit writes.
       const rows = await this.db.snapshotQuery<TaskCacheEntryRow[]>(
-        this.db.sql(`SELECT * FROM task_cache_entry WHERE cache_key IN (${chunk.map(() => '?').join(',')})`),
+        this.db.sql(`${SELECT_ENTRY} WHERE e.cache_key IN (${chunk.map(() => '?').join(',')})`),
         chunk,
       );
       for (const row of rows) {
@@ -140,9 +167,7 @@ export class MetadataDbCacheBackend implements CacheBackend {
     signal?.throwIfAborted();
     const team = teamName === null ? 'team_name IS NULL' : 'team_name = ?';
     const rows = await this.db.query<TaskCacheEntryRow[]>(
-      this.db.sql(
-        `SELECT * FROM task_cache_entry WHERE dag_id = ? AND task_id = ? AND ${team} ORDER BY created_at DESC LIMIT 1`,
-      ),
+      this.db.sql(`${SELECT_ENTRY} WHERE dag_id = ? AND task_id = ? AND ${team} ORDER BY created_at DESC LIMIT 1`),
       teamName === null ? [dagId, taskId] : [dagId, taskId, teamName],
     );
     return rows.length ? fromRow(rows[0]) : null;
@@ -160,8 +185,8 @@ export class MetadataDbCacheBackend implements CacheBackend {
     for (let i = 0; i < pairs.length; i += LATEST_CHUNK) {
       const chunk = pairs.slice(i, i + LATEST_CHUNK);
       const rows = await this.db.query<TaskCacheEntryRow[]>(
-        `SELECT * FROM (SELECT task_cache_entry.*, ROW_NUMBER() OVER (PARTITION BY dag_id, task_id, team_name ORDER BY created_at DESC) AS newest_rank
-           FROM task_cache_entry WHERE (dag_id, task_id) IN (VALUES ${chunk.map(() => '(?, ?)').join(', ')})) ranked
+        `SELECT * FROM (SELECT ${ENTRY_COLUMNS}, ROW_NUMBER() OVER (PARTITION BY dag_id, task_id, team_name ORDER BY created_at DESC) AS newest_rank
+           FROM ${ENTRY_FROM} WHERE (dag_id, task_id) IN (VALUES ${chunk.map(() => '(?, ?)').join(', ')})) ranked
          WHERE newest_rank = 1`,
         chunk.flatMap((t) => [t.dagId, t.taskId]),
       );
@@ -174,7 +199,7 @@ export class MetadataDbCacheBackend implements CacheBackend {
   }
 
   async set(entry: CacheEntry): Promise<void> {
-    await this.db.query(this.db.sql(UPSERT), toRow(entry));
+    await this.db.transaction((tx) => storeRows(tx, [entry]));
   }
 
   /**
@@ -184,25 +209,18 @@ export class MetadataDbCacheBackend implements CacheBackend {
    */
   async setMany(entries: CacheEntry[], signal?: AbortSignal): Promise<void> {
     signal?.throwIfAborted();
-    const rows = [...new Map(entries.map((e) => [e.key, e])).values()].map(toRow);
-    if (rows.length === 0) return;
-    // One statement is atomic by itself, and joins the write queue's shared transaction.
-    if (rows.length <= SET_CHUNK) return void (await this.db.query(upsertRows(rows.length), rows.flat()));
-    await this.db.transaction(async (tx) => {
-      for (let i = 0; i < rows.length; i += SET_CHUNK) {
-        const chunk = rows.slice(i, i + SET_CHUNK);
-        await tx.exec(upsertRows(chunk.length), chunk.flat());
-      }
-    });
+    const unique = [...new Map(entries.map((e) => [e.key, e])).values()];
+    if (unique.length === 0) return;
+    await this.db.transaction((tx) => storeRows(tx, unique));
   }
 
   /** The store and its evictions in one transaction: no reader sees the quota exceeded or an entry half gone. */
   setEvicting(entry: CacheEntry, quota: CacheQuota, signal?: AbortSignal): Promise<EvictedEntry[]> {
     signal?.throwIfAborted();
     return this.db.transaction(async (tx) => {
-      await tx.exec(UPSERT, toRow(entry));
+      await storeRows(tx, [entry]);
       const rows = await tx.query<CandidateRow[]>(
-        'SELECT cache_key, team_name, dag_id, task_id, size_bytes, created_at, last_hit_at, source_run_id, source_try_number FROM task_cache_entry',
+        `SELECT e.cache_key, team_name, dag_id, task_id, size_bytes, created_at, h.last_hit_at, source_run_id, source_try_number FROM ${ENTRY_FROM}`,
       );
       const stored = { ...entry, sizeBytes: Buffer.byteLength(canonicalJson(entry.value), 'utf8') };
       const evicted = pickEvictions(rows.map(candidateOf), stored, quota);
@@ -250,6 +268,7 @@ export class MetadataDbCacheBackend implements CacheBackend {
   }
 
   private async flushHits(batch: [string, { count: number; at: number }][]): Promise<void> {
+    // A count for an entry deleted meanwhile is dropped (WHERE EXISTS): its row would have no entry.
     if (this.db.kind === 'sqlite') {
       // One statement per HIT_FLUSH_CHUNK_SQLITE entries, its rows one JSON parameter: a 10,000-hit
       // run is 20 short statements, not 1,000 (whose queue made the counts miss their deadline).
@@ -259,8 +278,11 @@ export class MetadataDbCacheBackend implements CacheBackend {
         const rows = batch.slice(i, i + HIT_FLUSH_CHUNK_SQLITE).map(([k, v]) => [k, v.count, v.at]);
         chunks.push(
           this.db.query(
-            `UPDATE task_cache_entry SET hits = hits + (j.value ->> 1), last_hit_at = j.value ->> 2
-             FROM json_each(?) AS j WHERE task_cache_entry.cache_key = j.value ->> 0`,
+            `INSERT INTO task_cache_hit (cache_key, hits, last_hit_at)
+             SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2 FROM json_each(?) AS j
+             WHERE EXISTS (SELECT 1 FROM task_cache_entry e WHERE e.cache_key = j.value ->> 0)
+             ON CONFLICT (cache_key) DO UPDATE SET hits = task_cache_hit.hits + excluded.hits,
+               last_hit_at = MAX(COALESCE(task_cache_hit.last_hit_at, 0), excluded.last_hit_at)`,
             [JSON.stringify(rows)],
           ),
         );
@@ -275,8 +297,11 @@ export class MetadataDbCacheBackend implements CacheBackend {
       const rows = batch.slice(i, i + HIT_FLUSH_CHUNK_POSTGRES).map(([k, v]) => ({ k, n: v.count, at: v.at }));
       await this.db.query(
         this.db.sql(
-          `UPDATE task_cache_entry SET hits = hits + j.n, last_hit_at = j.at
-             FROM json_to_recordset(?::json) AS j(k text, n int, at double precision) WHERE task_cache_entry.cache_key = j.k`,
+          `INSERT INTO task_cache_hit (cache_key, hits, last_hit_at)
+             SELECT j.k, j.n, j.at FROM json_to_recordset(?::json) AS j(k text, n int, at double precision)
+             WHERE EXISTS (SELECT 1 FROM task_cache_entry e WHERE e.cache_key = j.k)
+             ON CONFLICT (cache_key) DO UPDATE SET hits = task_cache_hit.hits + excluded.hits,
+               last_hit_at = GREATEST(task_cache_hit.last_hit_at, excluded.last_hit_at)`,
         ),
         [JSON.stringify(rows)],
       );
@@ -295,7 +320,7 @@ export class MetadataDbCacheBackend implements CacheBackend {
   async list(filter: CacheFilter): Promise<CacheEntry[]> {
     const { clause, params } = where(filter);
     const rows = await this.db.query<TaskCacheEntryRow[]>(
-      this.db.sql(`SELECT * FROM task_cache_entry${clause} ORDER BY created_at DESC, cache_key`),
+      this.db.sql(`${SELECT_ENTRY}${clause} ORDER BY created_at DESC, e.cache_key`),
       params,
     );
     const entries: CacheEntry[] = [];
