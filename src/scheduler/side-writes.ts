@@ -6,10 +6,17 @@ import { errorMessage } from '../errors.js';
  */
 export class SideWrites {
   private readonly pending = new Set<Promise<void>>();
+  /**
+   * Promises already tracked: every hit of a turn hands in its batch's one hit-count promise, and
+   * tracking it once (one warning if it fails) spares a chain of promises per hit.
+   */
+  private readonly tracked = new WeakSet<Promise<unknown>>();
 
   constructor(private readonly log: (line: string) => void) {}
 
   track(p: Promise<unknown>): void {
+    if (this.tracked.has(p)) return;
+    this.tracked.add(p);
     const q: Promise<void> = p
       .then(
         () => undefined,
