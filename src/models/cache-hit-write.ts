@@ -30,11 +30,8 @@ interface PendingHit extends CacheHit {
 /** Rows per multi-row INSERT of a batch's XComs and events. */
 const CHUNK = 80;
 
-/**
- * Most hits per SQLite statement (one JSON parameter, so no limit on bound variables applies): about
- * 40 ms of the write lock at ~20 µs a row.
- */
-const ROWS_PER_STATEMENT = 2000;
+/** Hits per SQLite statement: one JSON parameter, so no limit on bound variables applies. */
+const ROWS_PER_STATEMENT = 500;
 
 const HIT_ROWS_SQL = `INSERT INTO cache_hit_write (${HIT_COLUMNS.join(', ')})
   SELECT ${HIT_COLUMNS.map((_, i) => `j.value ->> ${i}`).join(', ')} FROM json_each(?) AS j`;
@@ -57,8 +54,6 @@ export class CacheHitWriter {
   private readonly pending: PendingHit[] = [];
   /** SQLite hits that take their try: written as rows of one statement per turn. */
   private readonly pendingRows: PendingHit[] = [];
-  /** A statement of pendingRows is being written (flushRows runs until none are left). */
-  private rowsFlushing = false;
   /** PostgreSQL hits that take their try: one statement per turn (cache-hit-write-pg.ts). */
   private readonly pendingPg: PendingHit[] = [];
 
@@ -69,8 +64,7 @@ export class CacheHitWriter {
     const [queue, flush] = this.batchFor(hit);
     return new Promise<boolean>((resolve, reject) => {
       queue.push({ ...hit, resolve, reject });
-      // The SQLite rows' writer, while it runs, takes what arrives next itself (see flushRows).
-      if (queue.length === 1 && !(queue === this.pendingRows && this.rowsFlushing)) setImmediate(() => void flush());
+      if (queue.length === 1) setImmediate(() => void flush());
     });
   }
 
@@ -83,37 +77,26 @@ export class CacheHitWriter {
   }
 
   /**
-   * SQLite: the pending hits as rows of ONE `INSERT INTO cache_hit_write SELECT ... FROM
-   * json_each(?)` per chunk; the trigger does each row's guarded write. One such statement is in
-   * flight at a time, and the next takes every hit that arrived meanwhile: each statement costs a
-   * trip through the event loop (node-sqlite3 starts the next one from there), and while the
-   * scheduler keys the next tasks that trip can take a whole turn, so statements of one turn's
-   * hits each fell behind, thousands of hits then waiting to be written after the last was keyed.
-   * When one row's guard fails (another scheduler took that try), RAISE(ABORT) undoes the whole
-   * statement: the chunk is then written row by row, so every other hit still lands and the lost
-   * one reads false.
+   * SQLite: the hits of one turn as rows of ONE `INSERT INTO cache_hit_write SELECT ... FROM
+   * json_each(?)` per chunk; the trigger does each row's guarded write. When one row's guard fails
+   * (another scheduler took that try), RAISE(ABORT) undoes the whole statement: the chunk is then
+   * written row by row, so every other hit still lands and the lost one reads false.
    */
   private async flushRows(): Promise<void> {
-    if (this.rowsFlushing) return;
-    this.rowsFlushing = true;
-    try {
-      while (this.pendingRows.length > 0) await this.writeRows(this.pendingRows.splice(0, ROWS_PER_STATEMENT));
-    } finally {
-      this.rowsFlushing = false;
-    }
-  }
-
-  private async writeRows(chunk: PendingHit[]): Promise<void> {
-    try {
-      await this.db.exec(HIT_ROWS_SQL, [JSON.stringify(chunk.map(hitRow))]);
-      for (const h of chunk) {
-        wonHit(h);
-        h.resolve(true);
+    const batch = this.pendingRows.splice(0);
+    for (let i = 0; i < batch.length; i += ROWS_PER_STATEMENT) {
+      const chunk = batch.slice(i, i + ROWS_PER_STATEMENT);
+      try {
+        await this.db.exec(HIT_ROWS_SQL, [JSON.stringify(chunk.map(hitRow))]);
+        for (const h of chunk) {
+          wonHit(h);
+          h.resolve(true);
+        }
+      } catch (err) {
+        if (!errorMessage(err)?.includes(HIT_LOST_CLAIM)) for (const h of chunk) h.reject(err);
+        else if (chunk.length === 1) chunk[0].resolve(false);
+        else for (const h of chunk) await this.writeOneRow(h);
       }
-    } catch (err) {
-      if (!errorMessage(err)?.includes(HIT_LOST_CLAIM)) for (const h of chunk) h.reject(err);
-      else if (chunk.length === 1) chunk[0].resolve(false);
-      else for (const h of chunk) await this.writeOneRow(h);
     }
   }
 
