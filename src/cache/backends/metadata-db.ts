@@ -49,6 +49,9 @@ const SET_CHUNK = 50;
 /** Keys per `IN (...)` list of a store's hit-count reset (one parameter each). */
 const KEYS_CHUNK = 500;
 
+/** Hit-count rows per multi-row INSERT of a store (3 parameters each: under SQLite's old limit of 999). */
+const COUNT_ROWS_CHUNK = 250;
+
 /** An entry as read: its row with its hit count (none counted: no task_cache_hit row). */
 const ENTRY_FROM = 'task_cache_entry e LEFT JOIN task_cache_hit h ON h.cache_key = e.cache_key';
 const ENTRY_COLUMNS = `${COLUMNS.map((c) => `e.${c}`).join(', ')}, COALESCE(h.hits, 0) AS hits, h.last_hit_at`;
@@ -93,8 +96,8 @@ async function storeRows(tx: SqlRunner, entries: CacheEntry[]): Promise<void> {
     await tx.exec(`DELETE FROM task_cache_hit WHERE cache_key IN (${keys.map(() => '?').join(',')})`, keys);
   }
   const counted = entries.filter((e) => e.hits > 0 || e.lastHitAt !== null);
-  for (let i = 0; i < counted.length; i += KEYS_CHUNK / 2) {
-    const chunk = counted.slice(i, i + KEYS_CHUNK / 2);
+  for (let i = 0; i < counted.length; i += COUNT_ROWS_CHUNK) {
+    const chunk = counted.slice(i, i + COUNT_ROWS_CHUNK);
     await tx.exec(
       `INSERT INTO task_cache_hit (cache_key, hits, last_hit_at) VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')}`,
       chunk.flatMap((e) => [e.key, e.hits, e.lastHitAt ? e.lastHitAt.getTime() : null]),
