@@ -10,6 +10,7 @@ import { DagRunSchedule1700000000010 } from './1700000000010-dag-run-schedule.js
 import { CacheOutputsAndFileMemo1700000000011 } from './1700000000011-cache-outputs-and-file-memo.js';
 import { DagFile1700000000012 } from './1700000000012-dag-file.js';
 import { CacheHitCounts1700000000013 } from './1700000000013-cache-hit-counts.js';
+import { CacheEventIndexes1700000000014 } from './1700000000014-cache-event-indexes.js';
 
 /** Every migration in order; the data source runs these and never synchronizes. */
 export const migrations = [
@@ -25,4 +26,5 @@ export const migrations = [
   CacheOutputsAndFileMemo1700000000011,
   DagFile1700000000012,
   CacheHitCounts1700000000013,
+  CacheEventIndexes1700000000014,
 ];

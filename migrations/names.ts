@@ -16,4 +16,5 @@ export const MIGRATION_NAMES = [
   'CacheOutputsAndFileMemo1700000000011',
   'DagFile1700000000012',
   'CacheHitCounts1700000000013',
+  'CacheEventIndexes1700000000014',
 ];

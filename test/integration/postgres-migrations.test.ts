@@ -45,6 +45,17 @@ describeWith('MINIFLOW_TEST_POSTGRES_URL', POSTGRES_URL, 'migrations on PostgreS
       duration: 'double precision',
       size_bytes: 'integer',
     });
+    // Migration 14: a hit's event row touches no index on its random key (only evictions are read by key).
+    const indexes = await db.query<{ indexname: string; indexdef: string }[]>(
+      "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = ? AND tablename = 'cache_event' AND indexname LIKE 'idx_%' ORDER BY indexname",
+      [schema.name],
+    );
+    expect(indexes.map((i) => i.indexname)).toEqual([
+      'idx_cache_event_created',
+      'idx_cache_event_evicted_key',
+      'idx_cache_event_run',
+    ]);
+    expect(indexes[1].indexdef).toMatch(/WHERE \(\(decision\)::text = 'evict'::text\)/);
     await db.close();
 
     const again = await openMetadataDb(schema.url, '/unused');

@@ -35,6 +35,27 @@ test('migrations create every table on a fresh SQLite file and are idempotent', 
   expect(entryColumns).not.toContain('last_hit_at');
   const eventColumns = (await db.query<{ name: string }[]>('PRAGMA table_info(cache_event)')).map((c) => c.name);
   expect(eventColumns).toContain('size_bytes');
+  // Migration 14 (issue 15): a hit's event row touches no index on its random key, and the reads
+  // by key (evictions) and by run and try use the indexes made for them.
+  const eventIndexes = await db.query<{ name: string; sql: string }[]>(
+    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'cache_event' AND sql IS NOT NULL ORDER BY name",
+  );
+  expect(eventIndexes.map((i) => i.name)).toEqual([
+    'idx_cache_event_created',
+    'idx_cache_event_evicted_key',
+    'idx_cache_event_run',
+  ]);
+  expect(eventIndexes[1].sql).toMatch(/WHERE decision = 'evict'/);
+  const plan = async (sql: string) =>
+    (await db.query<{ detail: string }[]>(`EXPLAIN QUERY PLAN ${sql}`)).map((r) => r.detail).join('; ');
+  expect(
+    await plan("SELECT reason, created_at FROM cache_event WHERE cache_key IN ('a', 'b') AND decision = 'evict'"),
+  ).toMatch(/USING INDEX idx_cache_event_evicted_key/);
+  expect(
+    await plan(
+      "SELECT latency_ms FROM cache_event WHERE dag_id = 'd' AND run_id = 'r' AND task_id = 't' AND try_number = 1 AND decision = 'hit'",
+    ),
+  ).toMatch(/USING INDEX idx_cache_event_run/);
   // SQLite's one-statement cache-hit write (migration 4).
   const hitWrite = await db.query<{ type: string; name: string }[]>(
     "SELECT type, name FROM sqlite_master WHERE name LIKE 'cache_hit_write%' ORDER BY type",
@@ -57,7 +78,7 @@ test('migrations create every table on a fresh SQLite file and are idempotent', 
   const again = await openMetadataDb(`sqlite:///${home}/airflow.db`, home);
   const ran = await again.query<unknown[]>('SELECT * FROM migrations');
   expect(ran).toHaveLength(migrations.length);
-  expect(migrations.length).toBe(12);
+  expect(migrations.length).toBe(13);
   await again.close();
 });
 
