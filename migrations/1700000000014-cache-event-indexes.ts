@@ -3,8 +3,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * Issue 15. Indexes a cache hit's `cache_event` row is cheap to add to. Every hit inserts one row;
  * with the index on `cache_key` (random hex) and the one on `(dag_id, task_id)` (each task's rows of
- * every run side by side) each insert landed on a different page of two growing indexes, half of a
- * warm run's hit-write time in SQLite. Now:
+ * every run side by side) each insert landed on a different page of two growing indexes: about a
+ * quarter of SQLite's hit-write time in a warm run (10,000 hits: 222-257 ms, 166-171 ms without). Now:
  * - `cache_key` is indexed for `evict` rows only, the rows looked up by key (a check after an
  *   eviction says so; MissReasons): hits and misses never touch it;
  * - `(dag_id, run_id, task_id, try_number)` replaces `(dag_id, task_id)`: the reads by run and by
