@@ -8,8 +8,9 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { homeEnv, makeHome, measureDag, timeDagsTest, type DagsTestRow } from './process-dags.js';
-import { CLI_BIN, cleanEnv, ProcessRunner, REPO_ROOT, summarise, type Sample } from './process-run.js';
+import { measureColdOverhead, type ColdOverheadReport } from './cold-overhead.js';
+import { homeEnv, measureDag, type DagsTestRow } from './process-dags.js';
+import { CLI_BIN, cleanEnv, ProcessRunner, REPO_ROOT, type Sample } from './process-run.js';
 import { sqliteFloor, type SqliteFloorRow } from './sqlite-floor.js';
 import { round } from './stats.js';
 import { writeSyntheticDag } from './synthetic-dag.js';
@@ -29,6 +30,8 @@ export interface WholeProcessOptions {
   ratioTasks: number;
   /** Cold-run overhead, caching on vs off, on a wide DAG of this many `true` bash tasks; 0 skips. */
   overheadTasks: number;
+  /** Pairs of cold-overhead runs (on and off, back to back, the order alternating). */
+  overheadRepeat: number;
   parallelism: number;
   keepHome: boolean;
 }
@@ -73,22 +76,7 @@ export interface WholeProcessReport {
     ratio: number | null;
     target: number;
   } | null;
-  cold_overhead: {
-    tasks: number;
-    on_ms: number | null;
-    off_ms: number | null;
-    /** Fastest and slowest of the `--slow-repeat` runs: one run of each swings by 10 % or more here. */
-    on_ms_range: [number, number] | null;
-    off_ms_range: [number, number] | null;
-    overhead_pct: number | null;
-    /** CPU of the miniflow process (its threads, not the tasks' processes), medians. */
-    on_cpu_ms: number | null;
-    off_cpu_ms: number | null;
-    /** (on − off) CPU / tasks: what caching a miss costs the scheduler process, steadier than wall time. */
-    cpu_per_task_ms: number | null;
-    target_pct: number;
-    ok: boolean;
-  } | null;
+  cold_overhead: ColdOverheadReport | null;
   ok: boolean;
 }
 
@@ -191,7 +179,15 @@ export async function runWholeProcess(
         target: 30,
       };
     }
-    const coldOverhead = o.overheadTasks > 0 ? measureColdOverhead(runner, base, o, stage) : null;
+    const coldOverhead =
+      o.overheadTasks > 0
+        ? measureColdOverhead(
+            runner,
+            base,
+            { tasks: o.overheadTasks, pairs: o.overheadRepeat, parallelism: o.parallelism },
+            stage,
+          )
+        : null;
 
     for (const r of rows) setFloor(r, node.wall_ms, bash.wall_ms, sqliteMs(r.tasks), slots);
     const { keepHome: _k, ...shown } = o;
@@ -250,48 +246,6 @@ function measureLauncher(
   const sample = runner.sample(o.repeat, launcher, ['--help'], env, { node: true });
   const overhead = sample.wall_ms !== null && help?.wall_ms != null ? round(sample.wall_ms - help.wall_ms, 1) : null;
   return { sample, overhead_ms: overhead };
-}
-
-/** A cold run of `true` bash tasks with caching on against off, each in a fresh home, interleaved. */
-function measureColdOverhead(
-  runner: ProcessRunner,
-  base: string,
-  o: WholeProcessOptions,
-  stage: (s: string) => void,
-): WholeProcessReport['cold_overhead'] {
-  const n = o.overheadTasks;
-  const dag = { shape: 'wide' as const, kind: 'bash' as const, tasks: n, bashCommand: 'true' };
-  const on: ReturnType<typeof timeDagsTest>['outs'] = [];
-  const off: typeof on = [];
-  let ok = true;
-  for (let i = 0; i < o.slowRepeat; i++) {
-    stage(`cold overhead ${n} bash (${i + 1}/${o.slowRepeat})`);
-    const h = { base, parallelism: o.parallelism };
-    const offHome = makeHome(runner, { ...h, name: `overhead_off_${i}` }, dag, false);
-    const a = timeDagsTest(runner, offHome.env, offHome.dagId, 'off', n, 1);
-    const onHome = makeHome(runner, { ...h, name: `overhead_on_${i}` }, dag, true);
-    const b = timeDagsTest(runner, onHome.env, onHome.dagId, 'cold', n, 1);
-    off.push(...a.outs);
-    on.push(...b.outs);
-    ok &&= a.ok && b.ok;
-  }
-  const [onS, offS] = [summarise(on), summarise(off)];
-  const [onMs, offMs] = [onS.wall_ms, offS.wall_ms];
-  const pct = onMs !== null && offMs ? round(((onMs - offMs) / offMs) * 100, 1) : null;
-  const cpu = onS.cpu_ms !== null && offS.cpu_ms !== null ? round((onS.cpu_ms - offS.cpu_ms) / n, 3) : null;
-  return {
-    tasks: n,
-    on_ms: onMs,
-    off_ms: offMs,
-    on_ms_range: onS.wall_ms_range,
-    off_ms_range: offS.wall_ms_range,
-    overhead_pct: pct,
-    on_cpu_ms: onS.cpu_ms,
-    off_cpu_ms: offS.cpu_ms,
-    cpu_per_task_ms: cpu,
-    target_pct: 5,
-    ok,
-  };
 }
 
 /**

@@ -47,6 +47,7 @@ interface BenchCliOpts {
   diamondFrom: string;
   ratioTasks: string;
   overheadTasks: string;
+  overheadRepeat: string;
 }
 
 /** Whole-process runs go past the in-process bound: a warm 100,000-task `dags test` is a target. */
@@ -68,6 +69,7 @@ function parseWholeProcess(o: BenchCliOpts, parallelism: number, keepHome: boole
     diamondFrom: bounded(o.diamondFrom, '--diamond-from', false),
     ratioTasks: bounded(o.ratioTasks, '--ratio-tasks', true),
     overheadTasks: bounded(o.overheadTasks, '--overhead-tasks', true),
+    overheadRepeat: parsePositiveInt(o.overheadRepeat, '--overhead-repeat'),
     parallelism,
     keepHome,
   };
@@ -198,6 +200,11 @@ export function registerBench(program: Command): void {
       '--overhead-tasks <n>',
       "whole process: cold-run overhead, caching on vs off, on this many bash 'true' tasks; 0 skips",
       '1000',
+    )
+    .option(
+      '--overhead-repeat <n>',
+      'whole process: pairs of cold-overhead runs (on and off back to back, order alternating; median of the pairs)',
+      '5',
     )
     .action(async (raw: BenchCliOpts) => {
       const format = parseFormat(raw.output);
