@@ -28,6 +28,21 @@ interface DagTest {
 describeWith('MINIFLOW_TEST_REDIS_URL', REDIS_URL, 'BullMQExecutor with miniflow workers', () => {
   const started: ChildProcess[] = [];
 
+  /**
+   * A child's output and exit, listened for from its spawn: a 'close' listener added after an await
+   * misses an exit that already happened and waits forever (a scheduler with --exit-when-idle may
+   * finish before the test looks again).
+   */
+  function watch(proc: ChildProcess): Watched {
+    started.push(proc);
+    let out = '';
+    let exited = false;
+    proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+    proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+    proc.on('close', () => (exited = true));
+    return { proc, output: () => out, exited: () => exited };
+  }
+
   /** A scheduler home whose tries go to BullMQ under a prefix of this test's own. */
   function schedulerHome(prefix: string): TempHome {
     return new TempHome({
@@ -45,20 +60,28 @@ describeWith('MINIFLOW_TEST_REDIS_URL', REDIS_URL, 'BullMQExecutor with miniflow
     name: string,
     queues: string,
     env: Record<string, string> = {},
-  ): Promise<{ proc: ChildProcess; home: TempHome; output: () => string }> {
+  ): Promise<Watched & { home: TempHome }> {
     const home = new TempHome({ AIRFLOW__BULLMQ__REDIS_URL: REDIS_URL ?? '', AIRFLOW__BULLMQ__QUEUE_PREFIX: prefix });
     cpSync(from.dags, home.dags, { recursive: true });
-    const proc = home.start(['worker', '--queues', queues, '--concurrency', '2', '--hostname', name], env);
-    started.push(proc);
-    let out = '';
-    proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-    proc.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-    await waitFor(
-      () => out.includes('listening on queues'),
-      `worker ${name} to start`,
-      () => out,
-    );
-    return { proc, home, output: () => out };
+    const w = watch(home.start(['worker', '--queues', queues, '--concurrency', '2', '--hostname', name], env));
+    await waitFor(() => w.output().includes('listening on queues'), `worker ${name} to start`, w.output);
+    return { ...w, home };
+  }
+
+  /** What a test waiting on schedulers was stuck on: run r1's task instances, the queue's jobs, each process's output. */
+  async function stuckState(home: TempHome, dagId: string, queue: Queue | null, procs: Record<string, Watched>) {
+    const listed = home.run(['tasks', 'states-for-dag-run', dagId, 'r1', '-o', 'json']).stdout;
+    let tis: string;
+    try {
+      tis = (JSON.parse(listed) as TaskRow[])
+        .map((t) => `${t.task_id} ${t.state} try ${t.try_number} on ${t.hostname}`)
+        .join(', ');
+    } catch {
+      tis = listed;
+    }
+    const jobs = queue ? JSON.stringify(await queue.getJobCounts()) : 'not read';
+    const outputs = Object.entries(procs).map(([name, p]) => `--- ${name} (exited: ${p.exited()}):\n${p.output()}`);
+    return [`task instances: ${tis}`, `jobs: ${jobs}`, ...outputs].join('\n');
   }
 
   function dagsTest(home: TempHome, dagId: string, runId: string): Promise<{ code: number; data: DagTest }> {
@@ -181,25 +204,25 @@ describeWith('MINIFLOW_TEST_REDIS_URL', REDIS_URL, 'BullMQExecutor with miniflow
     sched.writeDag({ dag_id: 'restart', schedule: null, tasks });
     expect(sched.run(['dags', 'trigger', 'restart', '--run-id', 'r1']).code).toBe(0);
     // No worker yet: the first scheduler can only enqueue.
-    const first = sched.start(['scheduler']);
-    started.push(first);
+    const first = watch(sched.start(['scheduler']));
     const redis = new Redis(REDIS_URL ?? '', { maxRetriesPerRequest: null });
     const queue = new Queue('default', { connection: redis, prefix });
     try {
       await waitFor(
         () => jobCount >= 3,
         'three queued jobs',
-        undefined,
+        () => first.output(),
         async () => {
           jobCount = (await queue.getJobs(['wait'])).length;
         },
       );
-      first.kill('SIGKILL');
-      await new Promise((r) => first.on('close', r));
-      const second = sched.start(['scheduler', '--exit-when-idle']);
-      started.push(second);
+      first.proc.kill('SIGKILL');
+      await waitFor(first.exited, 'the first scheduler to die');
+      const second = watch(sched.start(['scheduler', '--exit-when-idle']));
       const w = await startWorker(sched, prefix, 'w-late', 'default');
-      await new Promise((r) => second.on('close', r));
+      await waitFor(second.exited, 'the second scheduler to exit once the run is done', () =>
+        stuckState(sched, 'restart', queue, { 'second scheduler': second, worker: w }),
+      );
       const states = sched.json<TaskRow[]>(['tasks', 'states-for-dag-run', 'restart', 'r1']).data;
       expect(states.map((t) => [t.task_id, t.state, t.try_number, t.hostname])).toEqual([
         ['a', 'success', 1, 'w-late'],
@@ -237,8 +260,7 @@ describeWith('MINIFLOW_TEST_REDIS_URL', REDIS_URL, 'BullMQExecutor with miniflow
     });
     expect(sched.run(['dags', 'trigger', 'adopt', '--run-id', 'r1']).code).toBe(0);
     const w = await startWorker(sched, prefix, 'w-run', 'default');
-    const first = sched.start(['scheduler']);
-    started.push(first);
+    const first = watch(sched.start(['scheduler']));
     await waitFor(() => readFileSync(side, 'utf8').includes('1'), 'the try to start on the worker');
     await waitFor(
       () => running,
@@ -250,20 +272,18 @@ describeWith('MINIFLOW_TEST_REDIS_URL', REDIS_URL, 'BullMQExecutor with miniflow
         await Promise.resolve();
       },
     );
-    first.kill('SIGKILL');
-    await new Promise((r) => first.on('close', r));
-    const second = sched.start(['scheduler', '--exit-when-idle']);
-    started.push(second);
-    let out = '';
-    second.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-    second.stderr?.on('data', (c: Buffer) => (out += c.toString()));
-    await new Promise((r) => second.on('close', r));
+    first.proc.kill('SIGKILL');
+    await waitFor(first.exited, 'the first scheduler to die');
+    const second = watch(sched.start(['scheduler', '--exit-when-idle']));
+    await waitFor(second.exited, 'the second scheduler to exit once the run is done', () =>
+      stuckState(sched, 'adopt', null, { 'second scheduler': second, worker: w }),
+    );
     const states = sched.json<TaskRow[]>(['tasks', 'states-for-dag-run', 'adopt', 'r1']).data;
     expect(states.map((t) => [t.task_id, t.state, t.try_number, t.hostname])).toEqual([
       ['slow', 'success', 1, 'w-run'],
     ]);
     expect(readFileSync(side, 'utf8').split('\n').filter(Boolean)).toEqual(['1']);
-    expect(out).toContain('adopting it');
+    expect(second.output()).toContain('adopting it');
     expect(sched.run(['tasks', 'logs', 'adopt', 'r1', 'slow']).stdout).toContain('done');
     w.proc.kill('SIGTERM');
   }, 120_000);
@@ -319,20 +339,28 @@ describeWith('MINIFLOW_TEST_REDIS_URL', REDIS_URL, 'BullMQExecutor with miniflow
   }, 120_000);
 });
 
+interface Watched {
+  proc: ChildProcess;
+  output: () => string;
+  /** The process has exited and its output is all read. */
+  exited: () => boolean;
+}
+
 let jobCount = 0;
 let running = false;
 
+/** Polls `ok`; past the deadline, fails saying what it waited for and `detail` (the state it was stuck in). */
 async function waitFor(
   ok: () => boolean,
   what: string,
-  detail: () => string = () => '',
+  detail: () => string | Promise<string> = () => '',
   refresh?: () => Promise<void>,
 ): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
     await refresh?.();
     if (ok()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${detail()}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${await detail()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
