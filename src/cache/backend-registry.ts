@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../errors.js';
 import { MetadataDbCacheBackend } from './backends/metadata-db.js';
+import { hitWindowMs } from './backends/metadata-db-hits.js';
 import { GuardedBackend, describeThrown, hasFunction, type GuardOptions } from './guarded-backend.js';
 import type { CacheBackendOptions } from './types.js';
 
@@ -36,7 +37,8 @@ export async function createCacheBackend(
   const trusted = { ...guard, trusted: true };
   if (name === 'metadata_db') {
     try {
-      return GuardedBackend.wrap(new MetadataDbCacheBackend(options), name, trusted);
+      const backend = new MetadataDbCacheBackend(options, { hitWindowMs: hitWindowMs(guard.timeoutMs) });
+      return GuardedBackend.wrap(backend, name, trusted);
     } catch (err) {
       throw configError(`cannot start the metadata_db backend: ${message(err)}`);
     }

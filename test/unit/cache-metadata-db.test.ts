@@ -3,6 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MetadataDbCacheBackend } from '../../src/cache/backends/metadata-db.js';
+import { hitWindowMs } from '../../src/cache/backends/metadata-db-hits.js';
+import { createCacheBackend } from '../../src/cache/backend-registry.js';
 import { buildCacheEntry } from '../../src/cache/entry.js';
 import { computeCacheKey } from '../../src/cache/key.js';
 import type { CacheEntry } from '../../src/cache/types.js';
@@ -116,6 +118,33 @@ test('flush writes the hits still gathering at once: the run that ends does not 
     await counted;
     expect(await backend.get(e.key)).toMatchObject({ hits: 1, lastHitAt: new Date(T0.getTime() + 1000) });
     await backend.flush(); // nothing gathering: a no-op
+    expect((await backend.get(e.key))?.hits).toBe(1);
+  } finally {
+    jest.useRealTimers();
+  }
+});
+
+test('the hit-count window is a quarter of the call deadline, between 10 and 125 ms', () => {
+  expect(hitWindowMs(500)).toBe(125); // the default task_cache_check_timeout, 0.5 s
+  expect(hitWindowMs(200)).toBe(50);
+  expect(hitWindowMs(20)).toBe(10);
+  expect(hitWindowMs(30_000)).toBe(125);
+});
+
+test("the configured backend gathers hits for its deadline's window: none written at 100 ms, written at 125", async () => {
+  const e = entry();
+  await backend.set(e);
+  const guard = { timeoutMs: 500, maxValueBytes: 1024 };
+  const configured = await createCacheBackend('metadata_db', { dataSource: db, airflowHome: '/nowhere' }, guard);
+  jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+  try {
+    let written = false;
+    const counted = configured.recordHit(e.key, new Date(T0.getTime() + 1000)).then(() => (written = true));
+    await jest.advanceTimersByTimeAsync(100);
+    expect(written).toBe(false);
+    expect((await backend.get(e.key))?.hits).toBe(0);
+    await jest.advanceTimersByTimeAsync(25);
+    await counted;
     expect((await backend.get(e.key))?.hits).toBe(1);
   } finally {
     jest.useRealTimers();

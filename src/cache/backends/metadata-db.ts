@@ -3,6 +3,7 @@ import type { TaskCacheEntryRow } from '../../db/rows.js';
 import { CacheBackendError } from '../../errors.js';
 import { canonicalJson } from '../canonical.js';
 import { pickEvictions } from '../eviction.js';
+import { HitCountWriter } from './metadata-db-hits.js';
 import { candidateOf, fromRow, toRow, type CandidateRow } from './metadata-db-rows.js';
 import type {
   CacheBackend,
@@ -33,12 +34,6 @@ const COLUMNS = [
   'outputs',
   'accepted',
 ] as const;
-
-/** How long hit counts gather before one UPDATE writes them all. */
-const HIT_FLUSH_WINDOW_MS = 10;
-/** Entries per hit-count UPDATE. */
-const HIT_FLUSH_CHUNK_SQLITE = 500;
-const HIT_FLUSH_CHUNK_POSTGRES = 2000;
 
 /** Tasks per `latestForMany` statement (two parameters each; SQLite takes up to 999). */
 const LATEST_CHUNK = 250;
@@ -116,20 +111,18 @@ export class MetadataDbCacheBackend implements CacheBackend {
   readonly name = 'metadata_db';
   private readonly db: MetadataDb;
 
-  constructor(options: Pick<CacheBackendOptions, 'dataSource'>) {
+  private readonly hits: HitCountWriter;
+
+  /** `hitWindowMs`: how long hit counts gather before they are written (see hitWindowMs()). */
+  constructor(options: Pick<CacheBackendOptions, 'dataSource'>, tuning: { hitWindowMs?: number } = {}) {
     if (!isMetadataDb(options.dataSource)) {
       throw new CacheBackendError(
         'the metadata_db cache backend needs the open metadata DB (options.dataSource must be a MetadataDb)',
       );
     }
     this.db = options.dataSource;
+    this.hits = new HitCountWriter(this.db, tuning.hitWindowMs);
   }
-
-  private readonly pendingHits = new Map<string, { count: number; at: number }>();
-  /** The window now gathering hits (its timer not yet fired): settles when written; `writeNow` ends it early. */
-  private window: { written: Promise<void>; writeNow: () => void } | null = null;
-  /** Every flush not yet written: gathering or writing. close() waits for them all. */
-  private readonly unwritten = new Set<Promise<void>>();
 
   async get(key: string, signal?: AbortSignal): Promise<CacheEntry | null> {
     signal?.throwIfAborted();
@@ -236,79 +229,17 @@ export class MetadataDbCacheBackend implements CacheBackend {
   }
 
   /**
-   * Hits are counted once per flush window, a few entries per UPDATE, instead of one UPDATE per
-   * hit: the count shares the single SQLite connection with the scheduler's hot path, where a chain
-   * of hits would otherwise pay for an extra statement (and transaction) each. The promise settles
-   * when the count is written.
+   * Hits are counted once per window (HitCountWriter): the promise settles when the count is written.
    */
   recordHit(key: string, at: Date): Promise<void> {
-    const seen = this.pendingHits.get(key);
-    this.pendingHits.set(key, { count: (seen?.count ?? 0) + 1, at: Math.max(seen?.at ?? 0, at.getTime()) });
-    if (!this.window) {
-      let writeNow = () => {};
-      const written = new Promise<void>((resolve, reject) => {
-        writeNow = () => {
-          clearTimeout(timer);
-          const batch = [...this.pendingHits];
-          this.pendingHits.clear();
-          this.window = null;
-          this.flushHits(batch).then(resolve, reject);
-        };
-        const timer = setTimeout(writeNow, HIT_FLUSH_WINDOW_MS);
-      });
-      this.window = { written, writeNow };
-      this.unwritten.add(written);
-      void written.catch(() => undefined).finally(() => this.unwritten.delete(written));
-    }
-    return this.window.written;
+    return this.hits.record(key, at);
   }
 
-  /** A turn's hits: they join the current flush window (recordHit) and settle with it. */
+  /** A turn's hits: they join the current window and settle with it. */
   recordHits(hits: { key: string; at: Date }[]): Promise<void> {
     let flushed: Promise<void> = Promise.resolve();
-    for (const h of hits) flushed = this.recordHit(h.key, h.at);
+    for (const h of hits) flushed = this.hits.record(h.key, h.at);
     return flushed;
-  }
-
-  private async flushHits(batch: [string, { count: number; at: number }][]): Promise<void> {
-    // A count for an entry deleted meanwhile is dropped (WHERE EXISTS): its row would have no entry.
-    if (this.db.kind === 'sqlite') {
-      // One statement per HIT_FLUSH_CHUNK_SQLITE entries, its rows one JSON parameter: a 10,000-hit
-      // run is 20 short statements, not 1,000 (whose queue made the counts miss their deadline).
-      // Queued together, they share one transaction of the write queue instead of a commit each.
-      const chunks: Promise<unknown>[] = [];
-      for (let i = 0; i < batch.length; i += HIT_FLUSH_CHUNK_SQLITE) {
-        const rows = batch.slice(i, i + HIT_FLUSH_CHUNK_SQLITE).map(([k, v]) => [k, v.count, v.at]);
-        chunks.push(
-          this.db.query(
-            `INSERT INTO task_cache_hit (cache_key, hits, last_hit_at)
-             SELECT j.value ->> 0, j.value ->> 1, j.value ->> 2 FROM json_each(?) AS j
-             WHERE EXISTS (SELECT 1 FROM task_cache_entry e WHERE e.cache_key = j.value ->> 0)
-             ON CONFLICT (cache_key) DO UPDATE SET hits = task_cache_hit.hits + excluded.hits,
-               last_hit_at = MAX(COALESCE(task_cache_hit.last_hit_at, 0), excluded.last_hit_at)`,
-            [JSON.stringify(rows)],
-          ),
-        );
-      }
-      await Promise.all(chunks);
-      return;
-    }
-    // PostgreSQL: one statement per HIT_FLUSH_CHUNK_POSTGRES entries, its rows one JSON parameter,
-    // in key order so two schedulers counting the same entries lock them in the same order.
-    batch.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    for (let i = 0; i < batch.length; i += HIT_FLUSH_CHUNK_POSTGRES) {
-      const rows = batch.slice(i, i + HIT_FLUSH_CHUNK_POSTGRES).map(([k, v]) => ({ k, n: v.count, at: v.at }));
-      await this.db.query(
-        this.db.sql(
-          `INSERT INTO task_cache_hit (cache_key, hits, last_hit_at)
-             SELECT j.k, j.n, j.at FROM json_to_recordset(?::json) AS j(k text, n int, at double precision)
-             WHERE EXISTS (SELECT 1 FROM task_cache_entry e WHERE e.cache_key = j.k)
-             ON CONFLICT (cache_key) DO UPDATE SET hits = task_cache_hit.hits + excluded.hits,
-               last_hit_at = GREATEST(task_cache_hit.last_hit_at, excluded.last_hit_at)`,
-        ),
-        [JSON.stringify(rows)],
-      );
-    }
   }
 
   async delete(key: string): Promise<boolean> {
@@ -349,18 +280,13 @@ export class MetadataDbCacheBackend implements CacheBackend {
    * The metadata DB belongs to whoever opened it; this only waits for hit counts still gathering or
    * being written, so none is lost when the DB closes after this.
    */
-  async close(): Promise<void> {
-    await this.allWritten();
+  close(): Promise<void> {
+    return this.hits.allWritten();
   }
 
   /** The hits gathering now are written at once (the run is over: no more will join them). */
-  async flush(): Promise<void> {
-    this.window?.writeNow();
-    await this.allWritten();
-  }
-
-  private async allWritten(): Promise<void> {
-    while (this.unwritten.size > 0) await Promise.allSettled([...this.unwritten]);
+  flush(): Promise<void> {
+    return this.hits.flush();
   }
 
   /** DELETE with the affected-row count. */
