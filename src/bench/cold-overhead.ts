@@ -7,7 +7,7 @@
  */
 import { makeHome, timeDagsTest } from './process-dags.js';
 import { summarise, type ProcessRunner, type RunOutcome } from './process-run.js';
-import { round } from './stats.js';
+import { median, round } from './stats.js';
 
 export interface ColdOverheadOptions {
   tasks: number;
@@ -38,23 +38,15 @@ export interface ColdOverheadReport {
   ok: boolean;
 }
 
-/** The median (the mean of the middle two for an even count); null for none. */
-export function median(values: number[]): number | null {
-  if (values.length === 0) return null;
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-}
-
 /** Each pair's overhead in %, and their median. */
 export function pairedOverhead(pairs: { onMs: number; offMs: number }[]): { pairPct: number[]; pct: number | null } {
   const pairPct = pairs.filter((p) => p.offMs > 0).map((p) => round(((p.onMs - p.offMs) / p.offMs) * 100, 1)!);
   return { pairPct, pct: round(median(pairPct), 1) };
 }
 
-/** On first in even pairs, off first in odd ones. */
-export function onFirst(pair: number): boolean {
-  return pair % 2 === 0;
+/** The order of pair `i`'s two runs (caching on = true): on first in even pairs, off first in odd ones. */
+export function pairOrder(pair: number): [boolean, boolean] {
+  return pair % 2 === 0 ? [true, false] : [false, true];
 }
 
 export function measureColdOverhead(
@@ -81,13 +73,7 @@ export function measureColdOverhead(
   };
   for (let i = 0; i < o.pairs; i++) {
     stage(`cold overhead ${n} bash (pair ${i + 1}/${o.pairs})`);
-    if (onFirst(i)) {
-      on.push(runOne(true, i));
-      off.push(runOne(false, i));
-    } else {
-      off.push(runOne(false, i));
-      on.push(runOne(true, i));
-    }
+    for (const caching of pairOrder(i)) (caching ? on : off).push(runOne(caching, i));
   }
   const { pairPct, pct } = pairedOverhead(on.map((r, i) => ({ onMs: r.wallMs, offMs: off[i].wallMs })));
   const [onS, offS] = [summarise(on), summarise(off)];

@@ -15,7 +15,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { percentile, round } from './stats.js';
+import { median, round } from './stats.js';
 
 /** The repository root: this file is dist/src/bench/process-run.js. */
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -124,10 +124,10 @@ export function summarise(outs: RunOutcome[]): Sample {
   const rss = outs.flatMap((o) => (o.peakRssMb === null ? [] : [o.peakRssMb]));
   return {
     runs: outs.length,
-    wall_ms: round(percentile(wall, 50), 1),
+    wall_ms: round(median(wall), 1),
     wall_ms_range: wall.length > 0 ? [round(Math.min(...wall), 1)!, round(Math.max(...wall), 1)!] : null,
-    cpu_ms: round(percentile(cpu, 50), 1),
-    peak_rss_mb: round(percentile(rss, 50), 1),
+    cpu_ms: round(median(cpu), 1),
+    peak_rss_mb: round(median(rss), 1),
   };
 }
 

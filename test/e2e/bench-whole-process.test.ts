@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { round } from '../../src/bench/stats.js';
 import { BIN, REPO, TempHome } from '../helpers/cli.js';
 
 const positive = (v: unknown) => {
@@ -120,7 +121,7 @@ describe('miniflow bench: the whole-process section', () => {
     // Two pairs: the figure is the mean of the two pairs' own differences.
     expect(wp.cold_overhead.pair_pct).toHaveLength(2);
     const [a, b] = wp.cold_overhead.pair_pct;
-    expect(wp.cold_overhead.overhead_pct).toBeCloseTo((a + b) / 2, 0);
+    expect(wp.cold_overhead.overhead_pct).toBe(round((a + b) / 2, 1));
     positive(wp.cold_overhead.on_ms);
     positive(wp.cold_overhead.off_ms);
     positive(wp.cold_overhead.on_cpu_ms);

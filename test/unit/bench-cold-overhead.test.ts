@@ -1,4 +1,5 @@
-import { median, onFirst, pairedOverhead } from '../../src/bench/cold-overhead.js';
+import { pairOrder, pairedOverhead } from '../../src/bench/cold-overhead.js';
+import { median } from '../../src/bench/stats.js';
 
 describe('bench: the cold-run overhead from paired runs', () => {
   test('median: the middle value, or the mean of the middle two', () => {
@@ -30,7 +31,12 @@ describe('bench: the cold-run overhead from paired runs', () => {
     expect(pairedOverhead([{ onMs: 5, offMs: 0 }])).toEqual({ pairPct: [], pct: null });
   });
 
-  test('the order alternates pair by pair', () => {
-    expect([0, 1, 2, 3].map(onFirst)).toEqual([true, false, true, false]);
+  test('each pair runs both sides, the order alternating pair by pair', () => {
+    expect([0, 1, 2, 3].map(pairOrder)).toEqual([
+      [true, false],
+      [false, true],
+      [true, false],
+      [false, true],
+    ]);
   });
 });

@@ -1,22 +1,24 @@
 import type { MetadataDb } from '../../db/data-source.js';
 
-/** How long hit counts gather before one UPDATE writes them all, unless told otherwise (hitWindowMs()). */
-const HIT_FLUSH_WINDOW_MS = 10;
+/** The shortest window, and a backend's when it is not told its deadline (see hitWindowMs). */
+const MIN_HIT_WINDOW_MS = 10;
 /** The longest window: how stale `cache stats` and LRU eviction may see a count, and what a crash may lose. */
-const MAX_HIT_FLUSH_WINDOW_MS = 125;
+const MAX_HIT_WINDOW_MS = 125;
 
 /**
  * The hit-count window for a deadline of `timeoutMs` per call: a quarter of it (at most 125 ms, at
- * least 10), so a window and its write settle well within the call's deadline. Counts are keyed by
+ * least 10), so a window and its write settle well within the call's deadline (below a 40 ms
+ * deadline the 10 ms floor wins; a count that misses its deadline still lands, silently). A main
+ * thread stalled for most of the deadline can make a window's write late the same way. Counts are keyed by
  * hash: each window's few hundred hits dirty as many random pages, all written to the WAL again at
  * the next commit, so fewer, longer windows cost SQLite much less (a 100-layer, 10,000-task warm run:
  * 125 ms of count statements with 10 ms windows, 29 ms with 125 ms ones).
  */
 export function hitWindowMs(timeoutMs: number): number {
-  return Math.min(MAX_HIT_FLUSH_WINDOW_MS, Math.max(HIT_FLUSH_WINDOW_MS, Math.floor(timeoutMs / 4)));
+  return Math.min(MAX_HIT_WINDOW_MS, Math.max(MIN_HIT_WINDOW_MS, Math.floor(timeoutMs / 4)));
 }
 
-/** Entries per hit-count UPDATE. */
+/** Entries per hit-count upsert statement. */
 const HIT_FLUSH_CHUNK_SQLITE = 500;
 const HIT_FLUSH_CHUNK_POSTGRES = 2000;
 
@@ -33,7 +35,7 @@ export class HitCountWriter {
 
   constructor(
     private readonly db: MetadataDb,
-    private readonly windowMs: number = HIT_FLUSH_WINDOW_MS,
+    private readonly windowMs: number = MIN_HIT_WINDOW_MS,
   ) {}
 
   /**
