@@ -7,12 +7,12 @@ const MAX_HIT_WINDOW_MS = 125;
 
 /**
  * The hit-count window for a deadline of `timeoutMs` per call: a quarter of it (at most 125 ms, at
- * least 10), so a window and its write settle well within the call's deadline (below a 40 ms
- * deadline the 10 ms floor wins; a count that misses its deadline still lands, silently). A main
- * thread stalled for most of the deadline can make a window's write late the same way. Counts are keyed by
- * hash: each window's few hundred hits dirty as many random pages, all written to the WAL again at
- * the next commit, so fewer, longer windows cost SQLite much less (a 100-layer, 10,000-task warm run:
- * 125 ms of count statements with 10 ms windows, 29 ms with 125 ms ones).
+ * least 10), so a window and its write settle well within the call's deadline. Below a 40 ms
+ * deadline the 10 ms floor wins, and a main thread stalled for most of the deadline can make a write
+ * late too; a count that misses its deadline still lands, silently. Counts are keyed by hash: each
+ * window's few hundred hits dirty as many random pages, all written to the WAL again at the next
+ * commit, so fewer, longer windows cost SQLite much less (a 100-layer, 10,000-task warm run: 125 ms
+ * of count statements with 10 ms windows, 29 ms with 125 ms ones).
  */
 export function hitWindowMs(timeoutMs: number): number {
   return Math.min(MAX_HIT_WINDOW_MS, Math.max(MIN_HIT_WINDOW_MS, Math.floor(timeoutMs / 4)));
@@ -39,8 +39,8 @@ export class HitCountWriter {
   ) {}
 
   /**
-   * Hits are counted once per flush window, a few entries per UPDATE, instead of one UPDATE per
-   * hit: the count shares the single SQLite connection with the scheduler's hot path, where a chain
+   * Hits are counted once per window, many entries per upsert, instead of one UPDATE per hit: the
+   * count shares the single SQLite connection with the scheduler's hot path, where a chain
    * of hits would otherwise pay for an extra statement (and transaction) each. The promise settles
    * when the count is written.
    */
