@@ -79,7 +79,9 @@ export class VariableStore {
    * variables, then global ones. One query, only for tasks whose templates mention `var`.
    */
   async snapshotFor(team: string | null, env: NodeJS.ProcessEnv = process.env): Promise<VariableSnapshot> {
-    const rows = await this.db.query<StoredRow[]>(
+    // A snapshot read (SQLite: the reader connection): a render never waits behind this process's
+    // queued writes, such as the upstream hit write it was readied by (the scheduler writes no variable).
+    const rows = await this.db.snapshotQuery<StoredRow[]>(
       'SELECT key, val, description, team_name FROM variable WHERE team_name = ? OR team_name = ?',
       [team ?? '', ''],
     );

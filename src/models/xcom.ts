@@ -45,8 +45,10 @@ export async function boundedXcomsOf(
   taskIds: string[],
   maxChars: number,
 ): Promise<BoundedXCom[]> {
+  // A snapshot read (SQLite: the reader connection): a task's XComs are committed before the scheduler
+  // counts it finished, so a render never needs to wait behind this process's queued writes.
   const rows = await perIdChunk(taskIds, (chunk) =>
-    db.query<BoundedXCom[]>(
+    db.snapshotQuery<BoundedXCom[]>(
       `SELECT task_id, map_index, key, CASE WHEN length(value) > ? THEN NULL ELSE value END AS value, length(value) AS value_length
        FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id IN (${chunk.map(() => '?').join(',')})`,
       [maxChars, dagId, runId, ...chunk],

@@ -8,7 +8,7 @@ import { TI } from '../models/states.js';
 import type { TiRef } from '../models/task-instance.js';
 import { tiLabel } from '../util/keys.js';
 import { taskLogPath } from '../util/log-path.js';
-import { settle, type Attempt, type AttemptDeps, type CheckedAttempt } from './attempt.js';
+import { ABANDONED, settle, type Attempt, type AttemptDeps, type CheckedAttempt } from './attempt.js';
 import { executeTry, failTry } from './execute.js';
 import { taskInputs } from './inputs.js';
 import type { RunTracker } from './run-tracker.js';
@@ -30,11 +30,35 @@ export class AttemptPipeline {
 
   constructor(private readonly d: AttemptDeps) {}
 
-  async run(tracker: RunTracker, ti: TiRef): Promise<void> {
+  /**
+   * `upstreamWritten`: the task instance was readied by upstream hits whose writes are in flight
+   * (RunTracker.notePendingHit). It is keyed and looked up meanwhile, but claims or writes nothing
+   * before they have all won; if one did not, it stops there (ABANDONED) and is evaluated again.
+   */
+  async run(
+    tracker: RunTracker,
+    ti: TiRef,
+    upstreamWritten: Promise<boolean> | null = null,
+  ): Promise<void | typeof ABANDONED> {
+    if (!upstreamWritten) return this.attempt(tracker, ti, null);
+    try {
+      return await this.attempt(tracker, ti, upstreamWritten);
+    } catch (err) {
+      if (!(await upstreamWritten)) return ABANDONED; // what failed may have rested on the lost upstream
+      throw err;
+    }
+  }
+
+  private async attempt(
+    tracker: RunTracker,
+    ti: TiRef,
+    upstreamWritten: Promise<boolean> | null,
+  ): Promise<void | typeof ABANDONED> {
     this.d.events.emit('ready', { tiId: ti.id });
     const task = tracker.dag.tasks.get(ti.task_id)!;
-    const a: Attempt = { tracker, ti, task, start: this.d.clock.now(), before: ti.state };
-    if (!operatorOf(task.runsAs).needsProcess) return this.succeedWithoutProcess(a);
+    const a: Attempt = { tracker, ti, task, start: this.d.clock.now(), before: ti.state, upstreamWritten };
+    if (!operatorOf(task.runsAs).needsProcess)
+      return (await upstreamWon(a)) ? this.succeedWithoutProcess(a) : ABANDONED;
     await this.pacer.wait();
     let checked;
     try {
@@ -42,7 +66,8 @@ export class AttemptPipeline {
     } finally {
       this.pacer.done();
     }
-    if (!checked) return;
+    if (!checked || checked === ABANDONED) return checked ?? undefined;
+    if (!(await upstreamWon(checked))) return ABANDONED;
     if (checked.check.decision === 'hit' && checked.check.entry) return this.writeHit(checked, false);
     await this.claimAndRun(checked);
   }
@@ -51,7 +76,7 @@ export class AttemptPipeline {
   async adopt(tracker: RunTracker, ti: TiRef): Promise<void> {
     const task = tracker.dag.tasks.get(ti.task_id)!;
     const checked = await this.check({ tracker, ti, task, start: this.d.clock.now(), before: ti.state });
-    if (!checked) return;
+    if (!checked || checked === ABANDONED) return; // never abandoned: no upstream write is awaited
     const slot = await this.d.executor.holdSlot();
     if (!slot) return; // stopping: the try stays with the executor for the next scheduler to adopt
     try {
@@ -72,7 +97,7 @@ export class AttemptPipeline {
    * write (claim and success at once), and a lookup is read-only, so two schedulers checking the same
    * task is harmless. Null when the inputs did not resolve (the try has failed).
    */
-  private async check(a: Attempt): Promise<CheckedAttempt | null> {
+  private async check(a: Attempt): Promise<CheckedAttempt | null | typeof ABANDONED> {
     const { tracker, ti, task } = a;
     const { dag, run } = tracker;
     let resolved;
@@ -86,7 +111,9 @@ export class AttemptPipeline {
         this.d.settings.core.maxXcomBytes,
       );
     } catch (err) {
-      if (!(err instanceof MiniflowError) || !(await this.claim(a))) throw err;
+      if (!(err instanceof MiniflowError)) throw err;
+      if (!(await upstreamWon(a))) return ABANDONED;
+      if (!(await this.claim(a))) throw err;
       await this.failUnresolved(a, err.message);
       return null;
     }
@@ -149,19 +176,29 @@ export class AttemptPipeline {
       cache: cacheRecord(check, tracker.dag.teamName)!,
       claimed,
     });
-    return written.then((won) => {
-      if (!won) {
-        if (!claimed) tracker.invalidate(); // another scheduler took it: re-read
-        return;
-      }
-      this.d.events.emit('hitCommitted', { tiId: ti.id });
-      // The in-memory view and the hit count (not awaited: off the hot path). No log file is written
-      // for a hit: `tasks logs` tells it from the task instance's cache record.
-      settle({ tracker, before }, TI.SUCCESS);
-      if (value !== undefined) tracker.setXCom(ti, 'return_value', value);
-      this.d.track(this.d.decider.recordHit(key));
-      this.d.runLog(tracker, `task ${tiLabel(ti)}: success (cache hit, saved ${durationSeconds.toFixed(3)}s)`);
-    });
+    const won = written.then(
+      (won) => {
+        tracker.endPendingHit(ti, won);
+        if (!won) {
+          if (!claimed) tracker.invalidate(); // another scheduler took it: re-read
+          return false;
+        }
+        this.d.events.emit('hitCommitted', { tiId: ti.id });
+        // The in-memory view and the hit count (not awaited: off the hot path). No log file is written
+        // for a hit: `tasks logs` tells it from the task instance's cache record.
+        settle({ tracker, before }, TI.SUCCESS);
+        this.d.track(this.d.decider.recordHit(key));
+        this.d.runLog(tracker, `task ${tiLabel(ti)}: success (cache hit, saved ${durationSeconds.toFixed(3)}s)`);
+        return true;
+      },
+      (err: unknown) => {
+        tracker.endPendingHit(ti, false);
+        throw err;
+      },
+    );
+    // The downstream is keyed and looked up while this write commits (the XCom is the value's).
+    this.d.hitIssued(tracker, ti, value, won);
+    return won.then(() => undefined);
   }
 
   /**
@@ -222,4 +259,9 @@ export class AttemptPipeline {
     a.tracker.invalidate(); // someone else took it: re-read
     return false;
   }
+}
+
+/** Whether the upstream hits an attempt was readied by won their writes (true when none was in flight). */
+function upstreamWon(a: Attempt): boolean | Promise<boolean> {
+  return a.upstreamWritten ?? true;
 }

@@ -1,7 +1,7 @@
 import type { CacheDecider, CheckOutcome } from '../cache/decision.js';
 import type { SingleFlight } from '../cache/single-flight.js';
 import type { Settings } from '../config/settings.js';
-import type { Task } from '../dag/model.js';
+import type { Json, Task } from '../dag/model.js';
 import type { MetadataDb } from '../db/data-source.js';
 import type { LocalExecutor } from '../executor/local-executor.js';
 import type { CacheHitWriter } from '../models/cache-hit-write.js';
@@ -36,7 +36,18 @@ export interface AttemptDeps {
   stopping: () => boolean;
   /** The task instance (by tiKey) went up_for_retry: evaluate it again when its retry is due. */
   retryLater: (tracker: RunTracker, key: string) => void;
+  /**
+   * A hit's write was issued (`won` says whether it won, once committed): its downstream may be
+   * keyed and looked up before the commit (RunTracker.notePendingHit).
+   */
+  hitIssued: (tracker: RunTracker, ti: TiRef, value: Json | undefined, won: Promise<boolean>) => void;
 }
+
+/**
+ * What an attempt started on upstream hits not yet committed returns when one of those writes did
+ * not win: it wrote nothing, and its task instance is evaluated again.
+ */
+export const ABANDONED = Symbol('abandoned');
 
 /** One task attempt as it travels the pipeline (attempt-pipeline.ts): found ready, then checked. */
 export interface Attempt {
@@ -47,6 +58,8 @@ export interface Attempt {
   readonly start: Date;
   /** Its state before this attempt, for the run's count of unfinished task instances. */
   readonly before: string | null;
+  /** Whether the upstream hits it was readied by won their writes; null when none was in flight. */
+  readonly upstreamWritten?: Promise<boolean> | null;
 }
 
 /** An attempt whose inputs resolved and whose cache check answered. */

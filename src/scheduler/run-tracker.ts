@@ -47,6 +47,12 @@ export class RunTracker {
   loadCostMs = 0;
   /** tiKeys whose work finished while a re-read was under way (see reading()). */
   private finishedDuringRead: Set<string> | null = null;
+  /**
+   * Hits whose write is in flight, by tiKey: their promise says whether the write won. They count
+   * as success for their downstream's readiness (stateOf), so the next layer is keyed and looked up
+   * while their write commits; nothing downstream writes before it has won (upstreamWritten).
+   */
+  private readonly pendingHits = new Map<string, Promise<boolean>>();
 
   constructor(
     public run: DagRunRow,
@@ -121,7 +127,7 @@ export class RunTracker {
       for (const u of task.upstreamTaskIds)
         for (const ti of this.instances(u)) {
           const key = tiKey(ti.task_id, ti.map_index);
-          if (!this.counted.has(key)) this.counted.set(key, ti.state);
+          if (!this.counted.has(key)) this.counted.set(key, this.stateOf(ti));
           states.push(this.counted.get(key)!);
         }
       counts = countUpstream(states);
@@ -136,14 +142,56 @@ export class RunTracker {
     this.finishedDuringRead?.add(key); // called when each piece of work finishes
     if (!this.counted.has(key)) return; // never counted: the next count reads its state
     const before = this.counted.get(key)!;
-    if (before === ti.state) return;
+    const after = this.stateOf(ti);
+    if (before === after) return;
     for (const d of this.dag.tasks.get(ti.task_id)?.downstreamTaskIds ?? []) {
       const counts = this.upCounts.get(d);
       if (!counts) continue;
       addToCounts(counts, before, -1);
-      addToCounts(counts, ti.state, 1);
+      addToCounts(counts, after, 1);
     }
-    this.counted.set(key, ti.state);
+    this.counted.set(key, after);
+  }
+
+  /** The state a task instance counts as for its downstream: success while its hit's write is in flight. */
+  stateOf(ti: TiRef): string | null {
+    return this.pendingHits.size > 0 && this.pendingHits.has(tiKey(ti.task_id, ti.map_index)) ? TI.SUCCESS : ti.state;
+  }
+
+  /**
+   * A hit's write was issued: until it commits, the task instance counts as success for its
+   * downstream (readiness only) and its value is the run's XCom, so they can be keyed meanwhile.
+   */
+  notePendingHit(ti: TiRef, value: Json | undefined, written: Promise<boolean>): void {
+    this.pendingHits.set(tiKey(ti.task_id, ti.map_index), written);
+    if (value !== undefined) this.setXCom(ti, 'return_value', value);
+    this.recount(ti);
+  }
+
+  /** The hit's write ended: won (the state is success) or not (its value is no XCom after all). */
+  endPendingHit(ti: TiRef, won: boolean): void {
+    if (!this.pendingHits.delete(tiKey(ti.task_id, ti.map_index))) return;
+    if (!won) this.xcomValues.delete(subKey(tiKey(ti.task_id, ti.map_index), 'return_value'));
+    this.recount(ti);
+  }
+
+  /**
+   * Null when no upstream task instance of the task has a hit write in flight; else whether all of
+   * those writes won: what a task readied by them awaits before any write of its own.
+   */
+  upstreamWritten(task: Task): Promise<boolean> | null {
+    if (this.pendingHits.size === 0) return null;
+    const writes: Promise<boolean>[] = [];
+    for (const u of task.upstreamTaskIds)
+      for (const ti of this.instances(u)) {
+        const w = this.pendingHits.get(tiKey(ti.task_id, ti.map_index));
+        if (w) writes.push(w);
+      }
+    if (writes.length === 0) return null;
+    return Promise.all(writes).then(
+      (won) => won.every(Boolean),
+      () => false,
+    );
   }
 
   /** Counts are rebuilt from the states on next use (after a re-read, or when one was found stale). */

@@ -12,22 +12,20 @@ import { taskInputResolver } from '../models/variables.js';
 import { runKey, subKey, tiKey } from '../util/keys.js';
 import { WakeableSleep } from '../util/wakeable-sleep.js';
 import { SideWrites } from './side-writes.js';
-import type { AttemptDeps } from './attempt.js';
+import { ABANDONED, type AttemptDeps } from './attempt.js';
 import { AttemptPipeline } from './attempt-pipeline.js';
 import { Adoption } from './adoption.js';
 import { DagRunCreator } from './dag-run-creator.js';
 import { SchedulerEvents } from './events.js';
 import { Containment } from './containment.js';
 import { expandMappedTask } from './expansion.js';
+import { IdleNap } from './idle-nap.js';
 import { Liveness } from './liveness.js';
 import { RunTracker } from './run-tracker.js';
-import { countUpstream, evaluateTriggerRule } from './trigger-rules.js';
+import { DownstreamOfHits, readinessOf } from './readiness.js';
 import type { LoopOptions, SchedulerOptions, StopReason } from './options.js';
 
 export type { LoopOptions, SchedulerOptions, StopReason } from './options.js';
-
-/** The longest idle sleep: Airflow's default scheduler_idle_sleep_time, so a new run is seen within a second. */
-const IDLE_NAP_MAX_MS = 1000;
 
 /**
  * The scheduling loop: picks up queued DAG runs, decides which task instances are ready (trigger
@@ -58,12 +56,13 @@ export class Scheduler {
   /** Task instances up_for_retry whose retry is not due yet, by run key + tiKey. */
   private readonly retrying = new Map<string, { tracker: RunTracker; key: string }>();
   private readonly idle = new WakeableSleep();
+  /** Tasks downstream of hits whose write is in flight, evaluated once those writes are under way. */
+  private readonly readied = new DownstreamOfHits((tracker, taskId) => this.evaluate(tracker, taskId));
   /** performance.now() of the last poll for queued/running runs (the DB view of other processes' work). */
   private lastRunPoll = -Infinity;
   /** Whether the last tick polled: "nothing left to do" is only true of a view just read. */
   private lastTickPolled = false;
-  /** The current idle sleep (see napMs). */
-  private nap = 0;
+  private readonly nap = new IdleNap();
 
   constructor(private readonly o: SchedulerOptions) {
     this.runs = new DagRunStore(o.db);
@@ -85,6 +84,10 @@ export class Scheduler {
       track,
       stopping: () => this.stopping,
       retryLater: (tracker, key) => this.retrying.set(subKey(tracker.key, key), { tracker, key }),
+      hitIssued: (tracker, ti, value, won) => {
+        tracker.notePendingHit(ti, value, won);
+        this.readied.add(tracker, ti.task_id);
+      },
     };
     this.attempts = new AttemptPipeline(this.deps);
     this.adoption = new Adoption(this.deps, this.trackers, (tracker, ti) =>
@@ -175,7 +178,8 @@ export class Scheduler {
         if (this.lastTickPolled) return 'idle';
         continue;
       }
-      await this.idle.sleep(this.napMs(scheduler.idleSleepTime * 1000), opts.signal);
+      const idle = this.trackers.size === 0 && this.work.size === 0 && this.lastTickPolled;
+      await this.idle.sleep(this.nap.next(scheduler.idleSleepTime * 1000, idle), opts.signal);
     }
   }
 
@@ -278,18 +282,17 @@ export class Scheduler {
     }
     if (ti.state !== null) return;
     const task = tracker.dag.tasks.get(ti.task_id)!;
-    // Every instance of a mapped upstream counts (a downstream all_success waits for all of them).
-    // The kept counts answer "wait" in O(1); any other answer is checked against the states first.
-    if (evaluateTriggerRule(task.triggerRule, tracker.upstreamCounts(task)) === 'wait') return;
-    const upstream = task.upstreamTaskIds.flatMap((u) => tracker.instances(u).map((i) => i.state));
-    const readiness = evaluateTriggerRule(task.triggerRule, countUpstream(upstream));
-    if (readiness === 'wait') return tracker.forgetCounts(); // stale counts: rebuilt on next use
-    if (readiness === 'run' && task.mapping && ti.map_index < 0)
+    const verdict = readinessOf(tracker, task);
+    if (!verdict) return;
+    const { readiness, upstreamWritten } = verdict;
+    if (readiness === 'run' && task.mapping && ti.map_index < 0) {
+      if (upstreamWritten) return; // expanded once its upstream has committed
       return this.start(tracker, ti, async () => {
         await expandMappedTask(this.deps, tracker, ti, task);
         this.evaluate(tracker, task.taskId);
       });
-    if (readiness === 'run') return this.start(tracker, ti, () => this.attempts.run(tracker, ti));
+    }
+    if (readiness === 'run') return this.start(tracker, ti, () => this.attempts.run(tracker, ti, upstreamWritten));
     this.start(tracker, ti, async () => {
       const cacheReason = task.cache ? notRunRecordReason(readiness) : null;
       if (await this.tis.settleWithoutRunning(ti, readiness, this.o.clock.now(), cacheReason)) {
@@ -300,13 +303,17 @@ export class Scheduler {
   }
 
   /** Runs one piece of per-task-instance work without blocking the loop; then looks downstream. */
-  private start(tracker: RunTracker, ti: TiRef, body: () => Promise<void>): void {
+  private start(tracker: RunTracker, ti: TiRef, body: () => Promise<void | typeof ABANDONED>): void {
     const key = tiKey(ti.task_id, ti.map_index);
     tracker.inFlight.add(key);
     const task = tracker.dag.tasks.get(ti.task_id)!;
+    let abandoned = false;
     const p: Promise<void> = body()
       .then(
-        () => this.containment.cleared(tracker, ti.task_id),
+        (outcome) => {
+          abandoned = outcome === ABANDONED;
+          this.containment.cleared(tracker, ti.task_id);
+        },
         // A bug or a DB error stays this task instance's: its try fails (and retries), it backs off.
         (err: unknown) => this.containment.contain(tracker, ti, task, err),
       )
@@ -321,22 +328,11 @@ export class Scheduler {
         tracker.inFlight.delete(key);
         tracker.recount(ti);
         this.work.delete(p);
-        if (ti.state === TI.UP_FOR_RETRY) this.evaluateInstance(tracker, ti);
+        if (ti.state === TI.UP_FOR_RETRY || abandoned) this.evaluateInstance(tracker, ti);
         for (const d of task.downstreamTaskIds) this.evaluate(tracker, d);
         this.idle.wakeUp();
       });
     this.work.add(p);
-  }
-
-  /**
-   * How long to sleep: `[scheduler] scheduler_idle_sleep_time` while there is work, doubling up to
-   * IDLE_NAP_MAX_MS while there is none (an idle scheduler polls the DB about once a second, not
-   * twenty times). Anything this process does (a finished try, a wake-up) resets it.
-   */
-  private napMs(baseMs: number): number {
-    const idle = this.trackers.size === 0 && this.work.size === 0 && this.lastTickPolled;
-    this.nap = idle ? Math.min(IDLE_NAP_MAX_MS, Math.max(baseMs, this.nap * 2)) : baseMs;
-    return this.nap;
   }
 
   /** Tries of schedulers that are gone: reset, retried or failed (see Liveness). */

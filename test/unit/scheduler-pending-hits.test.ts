@@ -1,0 +1,136 @@
+/**
+ * Hits whose write is in flight (run-tracker.ts, readiness.ts): they count as success for their
+ * downstream's readiness, so the next layer is keyed and looked up while the write commits, and
+ * what they readied awaits their writes before it writes anything itself.
+ */
+import { buildDag } from '../../src/dag/dag-builder.js';
+import type { TiRef } from '../../src/models/task-instance.js';
+import { DownstreamOfHits, readinessOf } from '../../src/scheduler/readiness.js';
+import { RunTracker } from '../../src/scheduler/run-tracker.js';
+
+/** a and b feed c (all_success), d (all_failed) and e (always). */
+function setUp() {
+  const task = (task_id: string, downstream: string[], extra: object = {}) => ({
+    task_id,
+    task_type: 'EmptyOperator',
+    downstream_task_ids: downstream,
+    ...extra,
+  });
+  const tasks = [
+    task('a', ['c', 'd', 'e']),
+    task('b', ['c', 'd', 'e']),
+    task('c', []),
+    task('d', [], { trigger_rule: 'all_failed' }),
+    task('e', [], { trigger_rule: 'always' }),
+  ];
+  const bytes = Buffer.from(JSON.stringify({ __version: 1, dag: { dag_id: 'p', tasks } }));
+  const dag = buildDag('/tmp/p.json', bytes, { name: 'dags-folder', path: '/tmp', teamName: null });
+  const tracker = new RunTracker({ dag_id: 'p', run_id: 'r' } as never, dag);
+  const tis = new Map(
+    [...dag.tasks.keys()].map((task_id, id) => [
+      task_id,
+      { id, dag_id: 'p', run_id: 'r', task_id, map_index: -1, state: null, try_number: 0 } as unknown as TiRef,
+    ]),
+  );
+  tracker.load([...tis.values()], 0);
+  const ti = (id: string) => tis.get(id)!;
+  const task_ = (id: string) => dag.tasks.get(id)!;
+  return { tracker, ti, task: task_ };
+}
+
+/** A write whose outcome the test decides. */
+function pendingWrite() {
+  let settle!: (won: boolean) => void;
+  const won = new Promise<boolean>((r) => (settle = r));
+  return { won, settle };
+}
+
+test('a hit in flight counts as success downstream and its value is the XCom; the run is not finished by it', () => {
+  const { tracker, ti, task } = setUp();
+  ti('a').state = 'success';
+  tracker.recount(ti('a'));
+  expect(readinessOf(tracker, task('c'))).toBeNull(); // b has not run
+  tracker.notePendingHit(ti('b'), 42, pendingWrite().won);
+  expect(tracker.stateOf(ti('b'))).toBe('success');
+  expect(ti('b').state).toBeNull(); // the row's state is untouched until the write wins
+  expect(tracker.xcom('b', 'return_value')).toBe(42);
+  expect(tracker.taskFinished('b')).toBe(false);
+  const verdict = readinessOf(tracker, task('c'));
+  expect(verdict?.readiness).toBe('run');
+  expect(verdict?.upstreamWritten).toBeInstanceOf(Promise);
+});
+
+test('what a hit in flight readies waits for its write: true when it won, false when it lost', async () => {
+  const { tracker, ti, task } = setUp();
+  const a = pendingWrite();
+  const b = pendingWrite();
+  tracker.notePendingHit(ti('a'), 1, a.won);
+  tracker.notePendingHit(ti('b'), 2, b.won);
+  const gate = readinessOf(tracker, task('c'))!.upstreamWritten!;
+  let answered: boolean | undefined;
+  void gate.then((v) => (answered = v));
+  a.settle(true);
+  await Promise.resolve();
+  await Promise.resolve();
+  expect(answered).toBeUndefined(); // b's write is still in flight
+  b.settle(false);
+  expect(await gate).toBe(false);
+});
+
+test('a lost write takes back the success and the XCom it lent', () => {
+  const { tracker, ti, task } = setUp();
+  ti('a').state = 'success';
+  tracker.recount(ti('a'));
+  const b = pendingWrite();
+  tracker.notePendingHit(ti('b'), 2, b.won);
+  expect(tracker.upstreamCounts(task('c')).success).toBe(2);
+  tracker.endPendingHit(ti('b'), false);
+  expect(tracker.stateOf(ti('b'))).toBeNull();
+  expect(tracker.xcom('b', 'return_value')).toBeUndefined();
+  expect(tracker.upstreamCounts(task('c')).success).toBe(1); // the kept counts moved back
+  expect(readinessOf(tracker, task('c'))).toBeNull();
+  expect(tracker.upstreamWritten(task('c'))).toBeNull();
+});
+
+test('a won write leaves the state the write set, and nothing is awaited any more', () => {
+  const { tracker, ti, task } = setUp();
+  ti('a').state = 'success';
+  tracker.recount(ti('a'));
+  tracker.notePendingHit(ti('b'), 2, pendingWrite().won);
+  ti('b').state = 'success'; // what the hit writer does once the write won
+  tracker.endPendingHit(ti('b'), true);
+  expect(tracker.xcom('b', 'return_value')).toBe(2);
+  expect(readinessOf(tracker, task('c'))).toEqual({ readiness: 'run', upstreamWritten: null });
+});
+
+test('only a run starts early: skipping on a hit not yet committed waits for the commit', () => {
+  const { tracker, ti, task } = setUp();
+  ti('a').state = 'failed';
+  tracker.recount(ti('a'));
+  tracker.notePendingHit(ti('b'), 2, pendingWrite().won);
+  // all_failed would be skipped once b succeeds: not before its write has won.
+  expect(readinessOf(tracker, task('d'))).toBeNull();
+  // Once b's write has won, d is skipped.
+  ti('b').state = 'success';
+  tracker.endPendingHit(ti('b'), true);
+  expect(readinessOf(tracker, task('d'))).toEqual({ readiness: 'skipped', upstreamWritten: null });
+});
+
+test('an answer the committed states already give awaits nothing (trigger rule always)', () => {
+  const { tracker, ti, task } = setUp();
+  tracker.notePendingHit(ti('a'), 1, pendingWrite().won);
+  expect(readinessOf(tracker, task('e'))).toEqual({ readiness: 'run', upstreamWritten: null });
+});
+
+test('the downstream of hits issued in one turn is evaluated once each, two turns later', async () => {
+  const { tracker } = setUp();
+  const seen: string[] = [];
+  const readied = new DownstreamOfHits((_, taskId) => seen.push(taskId));
+  readied.add(tracker, 'a');
+  readied.add(tracker, 'b');
+  await new Promise((r) => setImmediate(r));
+  expect(seen).toEqual([]); // the hit writer's turn: its statement is queued first
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+  expect(seen.sort()).toEqual(['c', 'd', 'e']);
+});
