@@ -88,15 +88,16 @@ export interface LoopScalingRow {
 }
 
 /**
- * What one hit costs the scheduler with nothing else in flight: a chain of bash tasks, so each hit
- * is alone from ready to committed (key, lookup, claim + success + XCom + event write). A hit spawns
- * nothing, so the operator kind does not change this path.
+ * What one hit costs the scheduler with nothing else in flight: a chain of bash tasks, so hits come
+ * one at a time; each is timed from its upstream's commit to its own (its key and lookup overlap
+ * the upstream's write; then the claim + success + XCom + event write). A hit spawns nothing, so
+ * the operator kind does not change this path.
  */
 export interface SerialHitCost {
   tasks: number;
   ok: boolean;
   hits: number;
-  /** Per hit, ready -> success committed (waits included: disk writes, GC pauses). */
+  /** Per hit, upstream's commit (or ready, if later) -> success committed (waits included: disk writes, GC pauses). */
   latency_ms: Distribution;
   /** Per hit, CPU of the whole process (all threads) over the same span: what the hit cost. */
   cpu_ms: Distribution;
@@ -304,7 +305,8 @@ async function serialHitCost(rt: Runtime, dag: SyntheticDag, hooks: BenchHooks):
   hooks.onStage?.('hit probe warm', dag.tasks);
   await runPhase(rt, dag.dagId, 'warm', { onProgress: hooks.onProgress });
   const warm = await runPhase(rt, dag.dagId, 'warm', { onProgress: hooks.onProgress });
-  const h = warm.hitCostsMs;
+  // A chain: each hit from its upstream's commit (its keying overlaps that write) to its own.
+  const h = warm.hitAfterPreviousMs;
   return {
     tasks: dag.tasks,
     ok:
@@ -315,7 +317,7 @@ async function serialHitCost(rt: Runtime, dag: SyntheticDag, hooks: BenchHooks):
       cold.missCache.length === dag.tasks,
     hits: h.length,
     latency_ms: distribution(h),
-    cpu_ms: distribution(warm.hitCpuMs),
+    cpu_ms: distribution(warm.hitAfterPreviousCpuMs),
     run_cpu_per_hit_ms: h.length > 0 ? round(warm.cpuMs / h.length) : null,
     miss_overhead_latency_ms: distribution(cold.missCache.map((m) => m.wallMs)),
     miss_overhead_cpu_ms: distribution(cold.missCache.map((m) => m.cpuMs)),

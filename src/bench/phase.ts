@@ -29,8 +29,11 @@ export interface PhaseResult {
   cpuMs: number;
   /** Per cache hit: ready -> success committed, ms (the scheduler's own measure, sub-millisecond). */
   hitCostsMs: number[];
-  /** Per cache hit: process CPU over the same span, ms (a hit's cost when hits run one at a time). */
+  /** Per cache hit: process CPU over the same span, ms. */
   hitCpuMs: number[];
+  /** Per cache hit: wall and CPU since the later of its ready and the previous commit (timings.ts). */
+  hitAfterPreviousMs: number[];
+  hitAfterPreviousCpuMs: number[];
   /** Per cache miss: what caching added (check + store), wall and CPU, ms. */
   missCache: { wallMs: number; cpuMs: number }[];
 }
@@ -110,6 +113,8 @@ export async function runPhase(
     cpuMs: (cpu.user + cpu.system) / 1000,
     hitCostsMs: metrics.hitCostsMs,
     hitCpuMs: metrics.hitCpuMs,
+    hitAfterPreviousMs: metrics.hitAfterPreviousMs,
+    hitAfterPreviousCpuMs: metrics.hitAfterPreviousCpuMs,
     missCache: [...metrics.missCache.values()],
   };
 }

@@ -12,6 +12,14 @@ export interface SchedulerTimings {
   /** Per cache hit, CPU of the whole process (every thread: SQLite's included) over the same span, ms. */
   hitCpuMs: number[];
   /**
+   * Per cache hit, wall and process CPU from the later of its "ready" and the previous hit's commit
+   * to its own commit. A hit's downstream is keyed while the hit's write commits (so in a chain
+   * "ready" comes before the upstream's commit): these spans do not overlap, and in a chain, one
+   * hit at a time, they are what each hit adds (the serial probe).
+   */
+  hitAfterPreviousMs: number[];
+  hitAfterPreviousCpuMs: number[];
+  /**
    * Per cache miss (by task instance id): what caching added to its try, the check (key + lookup)
    * plus the store after the run; wall and process CPU, ms.
    */
@@ -33,7 +41,15 @@ function spanSince(start: SpanStart): { wallMs: number; cpuMs: number } {
  * timings, filled as the run goes, and a function that stops listening.
  */
 export function recordTimings(events: SchedulerEvents): { timings: SchedulerTimings; stop: () => void } {
-  const timings: SchedulerTimings = { loopTimesMs: [], hitCostsMs: [], hitCpuMs: [], missCache: new Map() };
+  const timings: SchedulerTimings = {
+    loopTimesMs: [],
+    hitCostsMs: [],
+    hitCpuMs: [],
+    hitAfterPreviousMs: [],
+    hitAfterPreviousCpuMs: [],
+    missCache: new Map(),
+  };
+  let lastCommit: SpanStart | null = null;
   const ready = new Map<number, SpanStart>();
   const checking = new Map<number, SpanStart>();
   const storing = new Map<number, SpanStart>();
@@ -59,6 +75,10 @@ export function recordTimings(events: SchedulerEvents): { timings: SchedulerTimi
       const { wallMs, cpuMs } = spanSince(start);
       timings.hitCostsMs.push(wallMs);
       timings.hitCpuMs.push(cpuMs);
+      const since = spanSince(lastCommit && lastCommit.wall > start.wall ? lastCommit : start);
+      timings.hitAfterPreviousMs.push(since.wallMs);
+      timings.hitAfterPreviousCpuMs.push(since.cpuMs);
+      lastCommit = spanStart();
     }),
     events.on('storeStarted', ({ tiId }) => storing.set(tiId, spanStart())),
     events.on('missStored', ({ tiId }) => {

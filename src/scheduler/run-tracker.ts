@@ -163,15 +163,18 @@ export class RunTracker {
    * downstream (readiness only) and its value is the run's XCom, so they can be keyed meanwhile.
    */
   notePendingHit(ti: TiRef, value: Json | undefined, written: Promise<boolean>): void {
-    this.pendingHits.set(tiKey(ti.task_id, ti.map_index), written);
-    if (value !== undefined) this.setXCom(ti, 'return_value', value);
+    const key = tiKey(ti.task_id, ti.map_index);
+    const won = written.catch(() => false); // a failed write did not win
+    this.pendingHits.set(key, won);
+    if (value !== undefined) this.xcomValues.set(subKey(key, 'return_value'), value);
     this.recount(ti);
   }
 
   /** The hit's write ended: won (the state is success) or not (its value is no XCom after all). */
   endPendingHit(ti: TiRef, won: boolean): void {
-    if (!this.pendingHits.delete(tiKey(ti.task_id, ti.map_index))) return;
-    if (!won) this.xcomValues.delete(subKey(tiKey(ti.task_id, ti.map_index), 'return_value'));
+    const key = tiKey(ti.task_id, ti.map_index);
+    if (!this.pendingHits.delete(key)) return;
+    if (!won) this.xcomValues.delete(subKey(key, 'return_value'));
     this.recount(ti);
   }
 
@@ -187,11 +190,8 @@ export class RunTracker {
         const w = this.pendingHits.get(tiKey(ti.task_id, ti.map_index));
         if (w) writes.push(w);
       }
-    if (writes.length === 0) return null;
-    return Promise.all(writes).then(
-      (won) => won.every(Boolean),
-      () => false,
-    );
+    if (writes.length <= 1) return writes[0] ?? null;
+    return Promise.all(writes).then((won) => won.every(Boolean));
   }
 
   /** Counts are rebuilt from the states on next use (after a re-read, or when one was found stale). */

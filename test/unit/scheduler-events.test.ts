@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { recordTimings } from '../../src/bench/timings.js';
 import { SchedulerEvents } from '../../src/scheduler/events.js';
 
@@ -38,4 +39,26 @@ test('the benchmark keeps hit costs, miss overheads and loop times from the even
   expect(timings.hitCostsMs[0]).toBeGreaterThanOrEqual(0);
   expect([...timings.missCache.keys()]).toEqual([2]);
   expect(timings.missCache.get(2)!.wallMs).toBeGreaterThanOrEqual(0);
+});
+
+test("a hit readied while its upstream's write commits is timed, for the serial probe, from that commit", () => {
+  jest.useFakeTimers(); // performance.now() moves only when told
+  try {
+    const events = new SchedulerEvents();
+    const { timings, stop } = recordTimings(events);
+    events.emit('ready', { tiId: 1 });
+    events.emit('checked', { tiId: 1, decision: 'hit' });
+    jest.advanceTimersByTime(2);
+    events.emit('ready', { tiId: 2 }); // keyed while 1's write is in flight
+    events.emit('checked', { tiId: 2, decision: 'hit' });
+    jest.advanceTimersByTime(3);
+    events.emit('hitCommitted', { tiId: 1 });
+    jest.advanceTimersByTime(4);
+    events.emit('hitCommitted', { tiId: 2 });
+    stop();
+    expect(timings.hitCostsMs).toEqual([5, 7]); // ready -> commit: the spans overlap
+    expect(timings.hitAfterPreviousMs).toEqual([5, 4]); // they tile the run: 9 ms in all
+  } finally {
+    jest.useRealTimers();
+  }
 });
