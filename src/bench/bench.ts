@@ -282,7 +282,8 @@ function summarise(
     hit_cost_ms: {
       per_task_wall: round(perTask(p.warm.wallMs)),
       // What a hit costs the scheduler: CPU of the whole warm run (DB threads included) per hit.
-      // p50/p99 below are latencies (ready to committed), which include waiting behind other hits.
+      // p50/p99 below are latencies (ready to committed), which include waiting behind other hits
+      // and, for a hit's downstream (ready while that hit's write commits), waiting for that write.
       cpu_per_hit: cacheable ? round(perTask(p.warm.cpuMs)) : null,
       p50: cacheable ? round(percentile(p.warm.hitCostsMs, 50)) : null,
       p99: cacheable ? round(percentile(p.warm.hitCostsMs, 99)) : null,

@@ -27,10 +27,8 @@ export interface PhaseResult {
   executorSubmitted: number;
   /** CPU time of this process (user + system, all threads: SQLite's included) during the run, ms. */
   cpuMs: number;
-  /** Per cache hit: ready -> success committed, ms (the scheduler's own measure, sub-millisecond). */
+  /** Per cache hit: ready -> success committed, ms (a hit's downstream is ready before that commit). */
   hitCostsMs: number[];
-  /** Per cache hit: process CPU over the same span, ms. */
-  hitCpuMs: number[];
   /** Per cache hit: wall and CPU since the later of its ready and the previous commit (timings.ts). */
   hitAfterPreviousMs: number[];
   hitAfterPreviousCpuMs: number[];
@@ -112,7 +110,6 @@ export async function runPhase(
     executorSubmitted: executor.submitted,
     cpuMs: (cpu.user + cpu.system) / 1000,
     hitCostsMs: metrics.hitCostsMs,
-    hitCpuMs: metrics.hitCpuMs,
     hitAfterPreviousMs: metrics.hitAfterPreviousMs,
     hitAfterPreviousCpuMs: metrics.hitAfterPreviousCpuMs,
     missCache: [...metrics.missCache.values()],

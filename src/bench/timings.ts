@@ -6,16 +6,14 @@ export interface SchedulerTimings {
   loopTimesMs: number[];
   /**
    * Per cache hit, ms on the monotonic clock from "ready" (trigger rule met) to its success row
-   * committed: key, lookup and the DB writes. What one hit costs when nothing else is in flight.
+   * committed: key, lookup and the DB writes, and any wait for the hits it rests on.
    */
   hitCostsMs: number[];
-  /** Per cache hit, CPU of the whole process (every thread: SQLite's included) over the same span, ms. */
-  hitCpuMs: number[];
   /**
-   * Per cache hit, wall and process CPU from the later of its "ready" and the previous hit's commit
-   * to its own commit. A hit's downstream is keyed while the hit's write commits (so in a chain
-   * "ready" comes before the upstream's commit): these spans do not overlap, and in a chain, one
-   * hit at a time, they are what each hit adds (the serial probe).
+   * Per cache hit, wall and CPU of the whole process (every thread: SQLite's included) from the
+   * later of its "ready" and the previous hit's commit to its own commit. A hit's downstream is
+   * keyed while the hit's write commits (in a chain, "ready" comes before the upstream's commit):
+   * these spans do not overlap, and in a chain, one hit at a time, they are what each hit adds.
    */
   hitAfterPreviousMs: number[];
   hitAfterPreviousCpuMs: number[];
@@ -44,7 +42,6 @@ export function recordTimings(events: SchedulerEvents): { timings: SchedulerTimi
   const timings: SchedulerTimings = {
     loopTimesMs: [],
     hitCostsMs: [],
-    hitCpuMs: [],
     hitAfterPreviousMs: [],
     hitAfterPreviousCpuMs: [],
     missCache: new Map(),
@@ -72,9 +69,7 @@ export function recordTimings(events: SchedulerEvents): { timings: SchedulerTimi
       const start = ready.get(tiId);
       ready.delete(tiId);
       if (!start) return;
-      const { wallMs, cpuMs } = spanSince(start);
-      timings.hitCostsMs.push(wallMs);
-      timings.hitCpuMs.push(cpuMs);
+      timings.hitCostsMs.push(spanSince(start).wallMs);
       const since = spanSince(lastCommit && lastCommit.wall > start.wall ? lastCommit : start);
       timings.hitAfterPreviousMs.push(since.wallMs);
       timings.hitAfterPreviousCpuMs.push(since.cpuMs);

@@ -31,20 +31,20 @@ export class AttemptPipeline {
   constructor(private readonly d: AttemptDeps) {}
 
   /**
-   * `upstreamWritten`: the task instance was readied by upstream hits whose writes are in flight
-   * (RunTracker.notePendingHit). It is keyed and looked up meanwhile, but claims or writes nothing
-   * before they have all won; if one did not, it stops there (ABANDONED) and is evaluated again.
+   * `pendingWon`: the attempt rests on hits whose writes are in flight (RunTracker.pendingWon). It
+   * renders, keys and looks up meanwhile, but claims or writes nothing before they have all won; if
+   * one did not, it stops there (ABANDONED) and is evaluated again.
    */
   async run(
     tracker: RunTracker,
     ti: TiRef,
-    upstreamWritten: Promise<boolean> | null = null,
+    pendingWon: Promise<boolean> | null = null,
   ): Promise<void | typeof ABANDONED> {
-    if (!upstreamWritten) return this.attempt(tracker, ti, null);
+    if (!pendingWon) return this.attempt(tracker, ti, null);
     try {
-      return await this.attempt(tracker, ti, upstreamWritten);
+      return await this.attempt(tracker, ti, pendingWon);
     } catch (err) {
-      if (!(await upstreamWritten)) return ABANDONED; // what failed may have rested on the lost upstream
+      if (!(await pendingWon)) return ABANDONED; // what failed may have rested on a lost write
       throw err;
     }
   }
@@ -52,13 +52,12 @@ export class AttemptPipeline {
   private async attempt(
     tracker: RunTracker,
     ti: TiRef,
-    upstreamWritten: Promise<boolean> | null,
+    pendingWon: Promise<boolean> | null,
   ): Promise<void | typeof ABANDONED> {
     this.d.events.emit('ready', { tiId: ti.id });
     const task = tracker.dag.tasks.get(ti.task_id)!;
-    const a: Attempt = { tracker, ti, task, start: this.d.clock.now(), before: ti.state, upstreamWritten };
-    if (!operatorOf(task.runsAs).needsProcess)
-      return (await upstreamWon(a)) ? this.succeedWithoutProcess(a) : ABANDONED;
+    const a: Attempt = { tracker, ti, task, start: this.d.clock.now(), before: ti.state, pendingWon };
+    if (!operatorOf(task.runsAs).needsProcess) return (await won(a)) ? this.succeedWithoutProcess(a) : ABANDONED;
     await this.pacer.wait();
     let checked;
     try {
@@ -67,7 +66,8 @@ export class AttemptPipeline {
       this.pacer.done();
     }
     if (!checked || checked === ABANDONED) return checked ?? undefined;
-    if (!(await upstreamWon(checked))) return ABANDONED;
+    if (!(await won(checked))) return ABANDONED;
+    this.warnIfBypassed(checked);
     if (checked.check.decision === 'hit' && checked.check.entry) return this.writeHit(checked, false);
     await this.claimAndRun(checked);
   }
@@ -76,7 +76,8 @@ export class AttemptPipeline {
   async adopt(tracker: RunTracker, ti: TiRef): Promise<void> {
     const task = tracker.dag.tasks.get(ti.task_id)!;
     const checked = await this.check({ tracker, ti, task, start: this.d.clock.now(), before: ti.state });
-    if (!checked || checked === ABANDONED) return; // never abandoned: no upstream write is awaited
+    if (!checked || checked === ABANDONED) return; // never abandoned: no write is awaited
+    this.warnIfBypassed(checked);
     const slot = await this.d.executor.holdSlot();
     if (!slot) return; // stopping: the try stays with the executor for the next scheduler to adopt
     try {
@@ -95,7 +96,8 @@ export class AttemptPipeline {
   /**
    * Inputs, then the cache check. The check comes before the claim: a hit then needs a single guarded
    * write (claim and success at once), and a lookup is read-only, so two schedulers checking the same
-   * task is harmless. Null when the inputs did not resolve (the try has failed).
+   * task is harmless. Null when the inputs did not resolve (the try has failed); ABANDONED when they
+   * did not and a hit they rested on lost its write (nothing was written).
    */
   private async check(a: Attempt): Promise<CheckedAttempt | null | typeof ABANDONED> {
     const { tracker, ti, task } = a;
@@ -112,7 +114,7 @@ export class AttemptPipeline {
       );
     } catch (err) {
       if (!(err instanceof MiniflowError)) throw err;
-      if (!(await upstreamWon(a))) return ABANDONED;
+      if (!(await won(a))) return ABANDONED;
       if (!(await this.claim(a))) throw err;
       await this.failUnresolved(a, err.message);
       return null;
@@ -126,13 +128,16 @@ export class AttemptPipeline {
       ...resolved,
     });
     this.d.events.emit('checked', { tiId: ti.id, decision: check.decision });
-    // Every bypass but the kill switch is a problem worth a warning (a timeout, a failing backend, an unkeyable input).
+    return { ...a, ...resolved, check };
+  }
+
+  /** Every bypass but the kill switch is a problem worth a warning (a timeout, a failing backend, an unkeyable input). */
+  private warnIfBypassed({ tracker, task, check }: CheckedAttempt): void {
     if (check.decision === 'bypass' && this.d.settings.core.taskCachingEnabled)
       this.d.runLog(
         tracker,
-        `WARNING cache check for task '${task.taskId}' (DAG '${dag.dagId}') bypassed: ${check.reason}; running it normally`,
+        `WARNING cache check for task '${task.taskId}' (DAG '${tracker.dag.dagId}') bypassed: ${check.reason}; running it normally`,
       );
-    return { ...a, ...resolved, check };
   }
 
   /** A claimed try whose inputs failed to resolve: its log says why, and it fails (or retries). */
@@ -261,7 +266,7 @@ export class AttemptPipeline {
   }
 }
 
-/** Whether the upstream hits an attempt was readied by won their writes (true when none was in flight). */
-function upstreamWon(a: Attempt): boolean | Promise<boolean> {
-  return a.upstreamWritten ?? true;
+/** Whether the hits in flight an attempt rests on won their writes (true when there was none). */
+function won(a: Attempt): boolean | Promise<boolean> {
+  return a.pendingWon ?? true;
 }

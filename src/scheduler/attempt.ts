@@ -44,8 +44,8 @@ export interface AttemptDeps {
 }
 
 /**
- * What an attempt started on upstream hits not yet committed returns when one of those writes did
- * not win: it wrote nothing, and its task instance is evaluated again.
+ * What an attempt started on hits not yet committed returns when one of those writes did not win:
+ * it wrote nothing, and its task instance is evaluated again.
  */
 export const ABANDONED = Symbol('abandoned');
 
@@ -58,8 +58,8 @@ export interface Attempt {
   readonly start: Date;
   /** Its state before this attempt, for the run's count of unfinished task instances. */
   readonly before: string | null;
-  /** Whether the upstream hits it was readied by won their writes; null when none was in flight. */
-  readonly upstreamWritten?: Promise<boolean> | null;
+  /** Whether the hits in flight it rests on won their writes (RunTracker.pendingWon); null: none. */
+  readonly pendingWon?: Promise<boolean> | null;
 }
 
 /** An attempt whose inputs resolved and whose cache check answered. */

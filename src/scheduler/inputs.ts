@@ -12,6 +12,7 @@ import {
   type TemplateContext,
 } from '../templating/index.js';
 import type { RunTracker } from './run-tracker.js';
+import { usesXComPull } from './xcom-sources.js';
 
 /**
  * A task instance's inputs, rendered and with XCom references resolved, and the template context
@@ -80,15 +81,4 @@ async function templateContext(
     xcomList: () => tracker.xcomEntries(),
   });
   return tracker.context;
-}
-
-/** Whether a task's templates call xcom_pull (then any task of the run may be read), once per task. */
-const pullCache = new WeakMap<Task, boolean>();
-function usesXComPull(task: Task): boolean {
-  let v = pullCache.get(task);
-  if (v === undefined) {
-    v = JSON.stringify(task.inputs).includes('xcom_pull');
-    pullCache.set(task, v);
-  }
-  return v;
 }

@@ -6,17 +6,18 @@ import { countUpstream, evaluateTriggerRule, type Readiness } from './trigger-ru
 export interface Verdict {
   readiness: Exclude<Readiness, 'wait'>;
   /**
-   * Set when the answer rests on upstream hits whose write is still in flight
-   * (RunTracker.upstreamWritten): the attempt may key and look up meanwhile, and writes nothing
-   * before this resolves true.
+   * Set when a run rests on hits whose write is still in flight (RunTracker.pendingWon): the
+   * attempt may render, key and look up meanwhile, and claims or writes nothing before this
+   * resolves true.
    */
-  upstreamWritten: Promise<boolean> | null;
+  pendingWon: Promise<boolean> | null;
 }
 
 /**
  * The trigger rule's answer for a task's instance; null: wait. Every instance of a mapped upstream
- * counts (a downstream all_success waits for all of them). Only a run is started on hits not yet
- * committed; skipping or failing because of them waits for their commit.
+ * counts (a downstream all_success waits for all of them). A hit whose write is in flight counts as
+ * success: a run may start on it, and waits for the write before any write of its own; any other
+ * answer it leads to (a skip under all_failed) waits for its commit.
  */
 export function readinessOf(tracker: RunTracker, task: Task): Verdict | null {
   const rule = task.triggerRule;
@@ -28,17 +29,18 @@ export function readinessOf(tracker: RunTracker, task: Task): Verdict | null {
     tracker.forgetCounts(); // stale counts: rebuilt on next use
     return null;
   }
-  const written = tracker.upstreamWritten(task);
-  if (!written || evaluateTriggerRule(rule, countUpstream(upstream.map((ti) => ti.state))) === readiness)
-    return { readiness, upstreamWritten: null };
-  return readiness === 'run' ? { readiness, upstreamWritten: written } : null;
+  const pendingWon = tracker.pendingWon(task);
+  if (!pendingWon || readiness === 'run') return { readiness, pendingWon };
+  const committed = evaluateTriggerRule(rule, countUpstream(upstream.map((ti) => ti.state)));
+  return committed === readiness ? { readiness, pendingWon: null } : null;
 }
 
 /**
  * The downstream tasks of hits whose write was just issued, evaluated together two turns later:
- * the hit writer gathers a turn's hits into one statement in the next turn, and the SQLite write
- * queue takes it in the turn after. Keying the next layer then runs on this thread while that
- * write runs on SQLite's, instead of holding the write back until the keying is done.
+ * the hit writer gathers a turn's hits into one statement in the next turn, and an idle SQLite
+ * write queue takes it in the turn after. Keying the next layer then runs on this thread while that
+ * write runs on SQLite's, instead of holding the write back until the keying is done (a busy queue
+ * or PostgreSQL's pool only makes the write later, never the downstream's own write earlier).
  */
 export class DownstreamOfHits {
   private due = new Map<RunTracker, Set<string>>();

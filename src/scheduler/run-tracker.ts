@@ -5,6 +5,7 @@ import { FINISHED_STATES, RUN, TI, type DagRunState } from '../models/states.js'
 import type { TiRef } from '../models/task-instance.js';
 import { runKey, subKey, tiKey } from '../util/keys.js';
 import { addToCounts, countUpstream, type UpstreamCounts } from './trigger-rules.js';
+import { usesXComPull } from './xcom-sources.js';
 
 /**
  * The least time between re-reads of a run's view, per task instance in it: 20 x ~5 µs (the whole
@@ -50,7 +51,7 @@ export class RunTracker {
   /**
    * Hits whose write is in flight, by tiKey: their promise says whether the write won. They count
    * as success for their downstream's readiness (stateOf), so the next layer is keyed and looked up
-   * while their write commits; nothing downstream writes before it has won (upstreamWritten).
+   * while their write commits; nothing that rests on them writes before they have won (pendingWon).
    */
   private readonly pendingHits = new Map<string, Promise<boolean>>();
 
@@ -139,7 +140,7 @@ export class RunTracker {
   /** A task instance changed state: move it between buckets of its downstream tasks' counts. */
   recount(ti: TiRef): void {
     const key = tiKey(ti.task_id, ti.map_index);
-    this.finishedDuringRead?.add(key); // called when each piece of work finishes
+    this.finishedDuringRead?.add(key); // called when each piece of work finishes (and when a hit is issued)
     if (!this.counted.has(key)) return; // never counted: the next count reads its state
     const before = this.counted.get(key)!;
     const after = this.stateOf(ti);
@@ -179,17 +180,21 @@ export class RunTracker {
   }
 
   /**
-   * Null when no upstream task instance of the task has a hit write in flight; else whether all of
-   * those writes won: what a task readied by them awaits before any write of its own.
+   * Null when nothing the task rests on has a hit write in flight; else whether all of those writes
+   * won: what an attempt of it awaits before it claims or writes anything. It rests on its upstream
+   * task instances and on every task whose XCom it reads (any task, when its templates call
+   * xcom_pull), so a value lent by a write that then lost never reaches a claim, a process or a row.
    */
-  upstreamWritten(task: Task): Promise<boolean> | null {
+  pendingWon(task: Task): Promise<boolean> | null {
     if (this.pendingHits.size === 0) return null;
     const writes: Promise<boolean>[] = [];
-    for (const u of task.upstreamTaskIds)
-      for (const ti of this.instances(u)) {
-        const w = this.pendingHits.get(tiKey(ti.task_id, ti.map_index));
-        if (w) writes.push(w);
-      }
+    if (usesXComPull(task)) writes.push(...this.pendingHits.values());
+    else
+      for (const id of [...task.upstreamTaskIds, ...task.xcomDependencies])
+        for (const ti of this.instances(id)) {
+          const w = this.pendingHits.get(tiKey(ti.task_id, ti.map_index));
+          if (w) writes.push(w);
+        }
     if (writes.length <= 1) return writes[0] ?? null;
     return Promise.all(writes).then((won) => won.every(Boolean));
   }

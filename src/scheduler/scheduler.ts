@@ -275,24 +275,24 @@ export class Scheduler {
     const key = tiKey(ti.task_id, ti.map_index);
     if (this.stopping || tracker.inFlight.has(key) || this.containment.deferred(tracker, ti.task_id)) return;
     if (ti.state === TI.UP_FOR_RETRY) {
-      if ((ti.next_retry_at ?? 0) <= this.o.clock.now().getTime())
-        this.start(tracker, ti, () => this.attempts.run(tracker, ti));
-      else this.deps.retryLater(tracker, key);
+      if ((ti.next_retry_at ?? 0) <= this.o.clock.now().getTime()) {
+        const pendingWon = tracker.pendingWon(tracker.dag.tasks.get(ti.task_id)!);
+        this.start(tracker, ti, () => this.attempts.run(tracker, ti, pendingWon));
+      } else this.deps.retryLater(tracker, key);
       return;
     }
     if (ti.state !== null) return;
     const task = tracker.dag.tasks.get(ti.task_id)!;
     const verdict = readinessOf(tracker, task);
     if (!verdict) return;
-    const { readiness, upstreamWritten } = verdict;
-    if (readiness === 'run' && task.mapping && ti.map_index < 0) {
-      if (upstreamWritten) return; // expanded once its upstream has committed
+    const { readiness, pendingWon } = verdict;
+    if (readiness === 'run' && task.mapping && ti.map_index < 0)
       return this.start(tracker, ti, async () => {
+        if (pendingWon && !(await pendingWon)) return ABANDONED; // expanded from committed values only
         await expandMappedTask(this.deps, tracker, ti, task);
         this.evaluate(tracker, task.taskId);
       });
-    }
-    if (readiness === 'run') return this.start(tracker, ti, () => this.attempts.run(tracker, ti, upstreamWritten));
+    if (readiness === 'run') return this.start(tracker, ti, () => this.attempts.run(tracker, ti, pendingWon));
     this.start(tracker, ti, async () => {
       const cacheReason = task.cache ? notRunRecordReason(readiness) : null;
       if (await this.tis.settleWithoutRunning(ti, readiness, this.o.clock.now(), cacheReason)) {

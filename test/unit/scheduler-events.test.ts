@@ -35,7 +35,7 @@ test('the benchmark keeps hit costs, miss overheads and loop times from the even
   events.emit('tick', { ms: 9 });
   expect(timings.loopTimesMs).toEqual([2.5]);
   expect(timings.hitCostsMs).toHaveLength(1);
-  expect(timings.hitCpuMs).toHaveLength(1);
+  expect(timings.hitAfterPreviousCpuMs).toHaveLength(1);
   expect(timings.hitCostsMs[0]).toBeGreaterThanOrEqual(0);
   expect([...timings.missCache.keys()]).toEqual([2]);
   expect(timings.missCache.get(2)!.wallMs).toBeGreaterThanOrEqual(0);

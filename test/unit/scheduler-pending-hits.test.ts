@@ -57,7 +57,7 @@ test('a hit in flight counts as success downstream and its value is the XCom; th
   expect(tracker.taskFinished('b')).toBe(false);
   const verdict = readinessOf(tracker, task('c'));
   expect(verdict?.readiness).toBe('run');
-  expect(verdict?.upstreamWritten).toBeInstanceOf(Promise);
+  expect(verdict?.pendingWon).toBeInstanceOf(Promise);
 });
 
 test('what a hit in flight readies waits for its write: true when it won, false when it lost', async () => {
@@ -66,7 +66,7 @@ test('what a hit in flight readies waits for its write: true when it won, false 
   const b = pendingWrite();
   tracker.notePendingHit(ti('a'), 1, a.won);
   tracker.notePendingHit(ti('b'), 2, b.won);
-  const gate = readinessOf(tracker, task('c'))!.upstreamWritten!;
+  const gate = readinessOf(tracker, task('c'))!.pendingWon!;
   let answered: boolean | undefined;
   void gate.then((v) => (answered = v));
   a.settle(true);
@@ -89,7 +89,7 @@ test('a lost write takes back the success and the XCom it lent', () => {
   expect(tracker.xcom('b', 'return_value')).toBeUndefined();
   expect(tracker.upstreamCounts(task('c')).success).toBe(1); // the kept counts moved back
   expect(readinessOf(tracker, task('c'))).toBeNull();
-  expect(tracker.upstreamWritten(task('c'))).toBeNull();
+  expect(tracker.pendingWon(task('c'))).toBeNull();
 });
 
 test('a won write leaves the state the write set, and nothing is awaited any more', () => {
@@ -100,7 +100,7 @@ test('a won write leaves the state the write set, and nothing is awaited any mor
   ti('b').state = 'success'; // what the hit writer does once the write won
   tracker.endPendingHit(ti('b'), true);
   expect(tracker.xcom('b', 'return_value')).toBe(2);
-  expect(readinessOf(tracker, task('c'))).toEqual({ readiness: 'run', upstreamWritten: null });
+  expect(readinessOf(tracker, task('c'))).toEqual({ readiness: 'run', pendingWon: null });
 });
 
 test('only a run starts early: skipping on a hit not yet committed waits for the commit', () => {
@@ -113,13 +113,37 @@ test('only a run starts early: skipping on a hit not yet committed waits for the
   // Once b's write has won, d is skipped.
   ti('b').state = 'success';
   tracker.endPendingHit(ti('b'), true);
-  expect(readinessOf(tracker, task('d'))).toEqual({ readiness: 'skipped', upstreamWritten: null });
+  expect(readinessOf(tracker, task('d'))).toEqual({ readiness: 'skipped', pendingWon: null });
 });
 
-test('an answer the committed states already give awaits nothing (trigger rule always)', () => {
+test('a run awaits the hits in flight it rests on even when its rule would run anyway (always)', () => {
   const { tracker, ti, task } = setUp();
+  expect(readinessOf(tracker, task('e'))).toEqual({ readiness: 'run', pendingWon: null });
   tracker.notePendingHit(ti('a'), 1, pendingWrite().won);
-  expect(readinessOf(tracker, task('e'))).toEqual({ readiness: 'run', upstreamWritten: null });
+  // It may render a's lent value: nothing it writes may land before a's write has won.
+  expect(readinessOf(tracker, task('e'))!.pendingWon).toBeInstanceOf(Promise);
+});
+
+test('a task that calls xcom_pull awaits every hit in flight in the run, upstream or not', () => {
+  const task = (task_id: string, extra: object = {}) => ({
+    task_id,
+    task_type: 'BashOperator',
+    bash_command: 'true',
+    downstream_task_ids: [],
+    ...extra,
+  });
+  const tasks = [task('x'), task('puller', { bash_command: "echo {{ ti.xcom_pull(task_ids='x') }}" }), task('plain')];
+  const bytes = Buffer.from(JSON.stringify({ __version: 1, dag: { dag_id: 'q', tasks } }));
+  const dag = buildDag('/tmp/q.json', bytes, { name: 'dags-folder', path: '/tmp', teamName: null });
+  const tracker = new RunTracker({ dag_id: 'q', run_id: 'r' } as never, dag);
+  const tis = [...dag.tasks.keys()].map(
+    (task_id, id) =>
+      ({ id, dag_id: 'q', run_id: 'r', task_id, map_index: -1, state: null, try_number: 0 }) as unknown as TiRef,
+  );
+  tracker.load(tis, 0);
+  tracker.notePendingHit(tis[0], 'x-value', pendingWrite().won);
+  expect(tracker.pendingWon(dag.tasks.get('puller')!)).toBeInstanceOf(Promise);
+  expect(tracker.pendingWon(dag.tasks.get('plain')!)).toBeNull();
 });
 
 test('the downstream of hits issued in one turn is evaluated once each, two turns later', async () => {
@@ -130,7 +154,6 @@ test('the downstream of hits issued in one turn is evaluated once each, two turn
   readied.add(tracker, 'b');
   await new Promise((r) => setImmediate(r));
   expect(seen).toEqual([]); // the hit writer's turn: its statement is queued first
-  await new Promise((r) => setImmediate(r));
-  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r)); // the write queue's turn, then the evaluation
   expect(seen.sort()).toEqual(['c', 'd', 'e']);
 });
