@@ -57,7 +57,8 @@ export class AttemptPipeline {
     this.d.events.emit('ready', { tiId: ti.id });
     const task = tracker.dag.tasks.get(ti.task_id)!;
     const a: Attempt = { tracker, ti, task, start: this.d.clock.now(), before: ti.state, pendingWon };
-    if (!operatorOf(task.runsAs).needsProcess) return (await won(a)) ? this.succeedWithoutProcess(a) : ABANDONED;
+    if (!operatorOf(task.runsAs).needsProcess)
+      return (await pendingWritesWon(a)) ? this.succeedWithoutProcess(a) : ABANDONED;
     await this.pacer.wait();
     let checked;
     try {
@@ -66,7 +67,7 @@ export class AttemptPipeline {
       this.pacer.done();
     }
     if (!checked || checked === ABANDONED) return checked ?? undefined;
-    if (!(await won(checked))) return ABANDONED;
+    if (!(await pendingWritesWon(checked))) return ABANDONED;
     this.warnIfBypassed(checked);
     if (checked.check.decision === 'hit' && checked.check.entry) return this.writeHit(checked, false);
     await this.claimAndRun(checked);
@@ -114,7 +115,7 @@ export class AttemptPipeline {
       );
     } catch (err) {
       if (!(err instanceof MiniflowError)) throw err;
-      if (!(await won(a))) return ABANDONED;
+      if (!(await pendingWritesWon(a))) return ABANDONED;
       if (!(await this.claim(a))) throw err;
       await this.failUnresolved(a, err.message);
       return null;
@@ -181,7 +182,7 @@ export class AttemptPipeline {
       cache: cacheRecord(check, tracker.dag.teamName)!,
       claimed,
     });
-    const won = written.then(
+    const settled = written.then(
       (won) => {
         tracker.endPendingHit(ti, won);
         if (!won) {
@@ -202,8 +203,8 @@ export class AttemptPipeline {
       },
     );
     // The downstream is keyed and looked up while this write commits (the XCom is the value's).
-    this.d.hitIssued(tracker, ti, value, won);
-    return won.then(() => undefined);
+    this.d.hitIssued(tracker, ti, value, settled);
+    return settled.then(() => undefined);
   }
 
   /**
@@ -267,6 +268,6 @@ export class AttemptPipeline {
 }
 
 /** Whether the hits in flight an attempt rests on won their writes (true when there was none). */
-function won(a: Attempt): boolean | Promise<boolean> {
+function pendingWritesWon(a: Attempt): boolean | Promise<boolean> {
   return a.pendingWon ?? true;
 }

@@ -8,21 +8,8 @@ import type { TiRef } from '../../src/models/task-instance.js';
 import { DownstreamOfHits, readinessOf } from '../../src/scheduler/readiness.js';
 import { RunTracker } from '../../src/scheduler/run-tracker.js';
 
-/** a and b feed c (all_success), d (all_failed) and e (always). */
-function setUp() {
-  const task = (task_id: string, downstream: string[], extra: object = {}) => ({
-    task_id,
-    task_type: 'EmptyOperator',
-    downstream_task_ids: downstream,
-    ...extra,
-  });
-  const tasks = [
-    task('a', ['c', 'd', 'e']),
-    task('b', ['c', 'd', 'e']),
-    task('c', []),
-    task('d', [], { trigger_rule: 'all_failed' }),
-    task('e', [], { trigger_rule: 'always' }),
-  ];
+/** A run's view of a DAG of these tasks, every task instance none; by task id its instance and task. */
+function trackerOf(tasks: object[]) {
   const bytes = Buffer.from(JSON.stringify({ __version: 1, dag: { dag_id: 'p', tasks } }));
   const dag = buildDag('/tmp/p.json', bytes, { name: 'dags-folder', path: '/tmp', teamName: null });
   const tracker = new RunTracker({ dag_id: 'p', run_id: 'r' } as never, dag);
@@ -33,9 +20,25 @@ function setUp() {
     ]),
   );
   tracker.load([...tis.values()], 0);
-  const ti = (id: string) => tis.get(id)!;
-  const task_ = (id: string) => dag.tasks.get(id)!;
-  return { tracker, ti, task: task_ };
+  return { tracker, ti: (id: string) => tis.get(id)!, task: (id: string) => dag.tasks.get(id)! };
+}
+
+const task = (task_id: string, downstream: string[], extra: object = {}) => ({
+  task_id,
+  task_type: 'EmptyOperator',
+  downstream_task_ids: downstream,
+  ...extra,
+});
+
+/** a and b feed c (all_success), d (all_failed) and e (always). */
+function setUp() {
+  return trackerOf([
+    task('a', ['c', 'd', 'e']),
+    task('b', ['c', 'd', 'e']),
+    task('c', []),
+    task('d', [], { trigger_rule: 'all_failed' }),
+    task('e', [], { trigger_rule: 'always' }),
+  ]);
 }
 
 /** A write whose outcome the test decides. */
@@ -125,25 +128,19 @@ test('a run awaits the hits in flight it rests on even when its rule would run a
 });
 
 test('a task that calls xcom_pull awaits every hit in flight in the run, upstream or not', () => {
-  const task = (task_id: string, extra: object = {}) => ({
-    task_id,
+  const bash = (id: string, command = 'true') => ({
+    ...task(id, []),
     task_type: 'BashOperator',
-    bash_command: 'true',
-    downstream_task_ids: [],
-    ...extra,
+    bash_command: command,
   });
-  const tasks = [task('x'), task('puller', { bash_command: "echo {{ ti.xcom_pull(task_ids='x') }}" }), task('plain')];
-  const bytes = Buffer.from(JSON.stringify({ __version: 1, dag: { dag_id: 'q', tasks } }));
-  const dag = buildDag('/tmp/q.json', bytes, { name: 'dags-folder', path: '/tmp', teamName: null });
-  const tracker = new RunTracker({ dag_id: 'q', run_id: 'r' } as never, dag);
-  const tis = [...dag.tasks.keys()].map(
-    (task_id, id) =>
-      ({ id, dag_id: 'q', run_id: 'r', task_id, map_index: -1, state: null, try_number: 0 }) as unknown as TiRef,
-  );
-  tracker.load(tis, 0);
-  tracker.notePendingHit(tis[0], 'x-value', pendingWrite().won);
-  expect(tracker.pendingWon(dag.tasks.get('puller')!)).toBeInstanceOf(Promise);
-  expect(tracker.pendingWon(dag.tasks.get('plain')!)).toBeNull();
+  const {
+    tracker,
+    ti,
+    task: taskOf,
+  } = trackerOf([bash('x'), bash('puller', "echo {{ ti.xcom_pull(task_ids='x') }}"), bash('plain')]);
+  tracker.notePendingHit(ti('x'), 'x-value', pendingWrite().won);
+  expect(tracker.pendingWon(taskOf('puller'))).toBeInstanceOf(Promise);
+  expect(tracker.pendingWon(taskOf('plain'))).toBeNull();
 });
 
 test('the downstream of hits issued in one turn is evaluated once each, two turns later', async () => {
