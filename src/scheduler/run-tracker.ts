@@ -48,6 +48,8 @@ export class RunTracker {
   loadCostMs = 0;
   /** tiKeys whose work finished while a re-read was under way (see reading()). */
   private finishedDuringRead: Set<string> | null = null;
+  /** invalidate() was called while a re-read was under way (see reading()). */
+  private staleAfterRead = false;
   /**
    * Hits whose write is in flight, by tiKey: their promise says whether the write won. They count
    * as success for their downstream's readiness (stateOf), so the next layer is keyed and looked up
@@ -67,6 +69,8 @@ export class RunTracker {
   /** The view may be stale (another scheduler took a task instance, a zombie was swept): re-read it. */
   invalidate(): void {
     this.lastRefresh = -Infinity;
+    // A read under way may predate what made the view stale: the load after it keeps the view due.
+    if (this.finishedDuringRead) this.staleAfterRead = true;
   }
 
   /** Whether the view is due a re-read from the DB. */
@@ -115,7 +119,8 @@ export class RunTracker {
     for (const list of this.byTask.values()) list.sort((a, b) => a.map_index - b.map_index);
     this.unfinished = 0;
     for (const ti of this.tis.values()) if (!FINISHED_STATES.has(ti.state ?? '')) this.unfinished++;
-    this.lastRefresh = now;
+    this.lastRefresh = this.staleAfterRead ? -Infinity : now;
+    this.staleAfterRead = false;
     this.loaded = true;
     this.forgetCounts();
   }

@@ -154,3 +154,15 @@ test('the downstream of hits issued in one turn is evaluated once each, two turn
   await new Promise((r) => setImmediate(r)); // the write queue's turn, then the evaluation
   expect(seen.sort()).toEqual(['c', 'd', 'e']);
 });
+
+test('a view made stale while it was being re-read is still due a re-read after that load', () => {
+  const { tracker, ti } = setUp();
+  const rows = ['a', 'b', 'c', 'd', 'e'].map(ti);
+  expect(tracker.refreshDue(0, 1000)).toBe(false); // just loaded
+  void tracker.reading(Promise.resolve(rows));
+  tracker.invalidate(); // e.g. a hit write lost to another scheduler, after the rows were read
+  tracker.load(rows, 0);
+  expect(tracker.refreshDue(0, 1000)).toBe(true);
+  tracker.load(rows, 0); // a re-read that began after it: the view is current again
+  expect(tracker.refreshDue(0, 1000)).toBe(false);
+});
