@@ -12,7 +12,7 @@ import {
   type TemplateContext,
 } from '../templating/index.js';
 import type { RunTracker } from './run-tracker.js';
-import { usesXComPull } from './xcom-sources.js';
+import { xcomSources } from './xcom-sources.js';
 
 /**
  * A task instance's inputs, rendered and with XCom references resolved, and the template context
@@ -52,7 +52,8 @@ async function templateContext(
   maxXcomBytes: number,
 ): Promise<TemplateContext> {
   const { run, dag } = tracker;
-  const wanted = usesXComPull(task) ? dag.topoOrder : task.xcomDependencies;
+  const sources = xcomSources(task);
+  const wanted = sources === 'all' ? dag.topoOrder : sources;
   const missing = wanted.filter(
     (id) => !tracker.xcomsLoaded.has(id) && (dag.tasks.get(id)?.mapping || !tracker.hasXCom(id, 'return_value')),
   );

@@ -5,7 +5,7 @@ import { FINISHED_STATES, RUN, TI, type DagRunState } from '../models/states.js'
 import type { TiRef } from '../models/task-instance.js';
 import { runKey, subKey, tiKey } from '../util/keys.js';
 import { addToCounts, countUpstream, type UpstreamCounts } from './trigger-rules.js';
-import { usesXComPull } from './xcom-sources.js';
+import { xcomSources } from './xcom-sources.js';
 
 /**
  * The least time between re-reads of a run's view, per task instance in it: 20 x ~5 µs (the whole
@@ -193,9 +193,10 @@ export class RunTracker {
   pendingWon(task: Task): Promise<boolean> | null {
     if (this.pendingHits.size === 0) return null;
     const writes: Promise<boolean>[] = [];
-    if (usesXComPull(task)) writes.push(...this.pendingHits.values());
+    const sources = xcomSources(task);
+    if (sources === 'all') writes.push(...this.pendingHits.values());
     else
-      for (const id of [...task.upstreamTaskIds, ...task.xcomDependencies])
+      for (const id of [...task.upstreamTaskIds, ...sources])
         for (const ti of this.instances(id)) {
           const w = this.pendingHits.get(tiKey(ti.task_id, ti.map_index));
           if (w) writes.push(w);
