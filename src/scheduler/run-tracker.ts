@@ -222,6 +222,31 @@ export class RunTracker {
     return list.length > 0 && list.every((ti) => FINISHED_STATES.has(ti.state ?? ''));
   }
 
+  /**
+   * The tasks a fresh view may have made due, in task order: those with an instance up for retry,
+   * or in state none whose trigger rule can answer other than wait. Every rule but `always` waits
+   * while no upstream instance has finished (or has a hit in flight), so a new run's view costs its
+   * roots, not a trigger rule per task; a task whose upstream has no instance at all is kept.
+   */
+  dueAfterLoad(): string[] {
+    const settled = new Set<string>();
+    for (const ti of this.tis.values()) if (FINISHED_STATES.has(this.stateOf(ti) ?? '')) settled.add(ti.task_id);
+    return this.dag.topoOrder.filter((id) => {
+      let open = false;
+      for (const ti of this.instances(id)) {
+        if (ti.state === TI.UP_FOR_RETRY) return true;
+        if (ti.state === null) open = true;
+      }
+      if (!open) return false;
+      const task = this.dag.tasks.get(id)!;
+      return (
+        task.triggerRule === 'always' ||
+        task.upstreamTaskIds.length === 0 ||
+        task.upstreamTaskIds.some((u) => settled.has(u) || !this.byTask.has(u))
+      );
+    });
+  }
+
   /** Task ids of the DAG that have no task instance row in this run yet. */
   missingTaskIds(): string[] {
     return this.dag.topoOrder.filter((id) => !this.byTask.has(id));

@@ -262,7 +262,7 @@ export class Scheduler {
       await this.runs.addTaskInstances(run, tracker.dag, missing);
       tracker.load(await this.tis.forRun(run.dag_id, run.run_id), now.getTime());
     }
-    for (const id of tracker.dag.topoOrder) this.evaluate(tracker, id);
+    for (const id of tracker.dueAfterLoad()) this.evaluate(tracker, id);
   }
 
   /** Decides what each task instance of a task (every mapped instance) does next. */

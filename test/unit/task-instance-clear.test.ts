@@ -106,6 +106,27 @@ function clearSuite(open: () => Promise<{ db: MetadataDb; done: () => Promise<vo
     expect(await store.clear([stale], retries, { refreshCache: false, now: T0 })).toEqual([]);
   });
 
+  test('dags test clearing a run: each task given its own retries again; a task the DAG dropped keeps its row', async () => {
+    const before = await finishedRun('rerun', 1);
+    // The file changed since the run: b now retries once, c is gone, a is as it was.
+    const now: DagShape = {
+      topoOrder: ['a', 'b'],
+      tasks: new Map([
+        ['a', { taskType: 'BashOperator', retries: 0 }],
+        ['b', { taskType: 'BashOperator', retries: 1 }],
+      ]),
+    };
+    await clearDagRun(db, before, now, { conf: { x: 1 } }, T0);
+    const rows = await new TaskInstanceStore(db).fullRows('rerun', before.run_id);
+    expect(rows.map((r) => [r.task_id, r.state, Number(r.try_number), Number(r.max_tries), r.error])).toEqual([
+      ['a', null, 1, 1, null],
+      ['b', null, 3, 4, null],
+      ['c', 'upstream_failed', 0, 0, 'boom'],
+    ]);
+    expect(await xcomsOf(db, 'rerun', before.run_id, ['a'])).toEqual([]);
+    expect(await new DagRunStore(db).get('rerun', before.run_id)).toMatchObject({ state: 'queued', conf: '{"x":1}' });
+  });
+
   test('40,000 task ids, more than one statement may bind: clear candidates, XComs, a run cleared', async () => {
     // Past SQLite's 32,766 bound variables; the run's own tasks sit in different chunks of the list.
     const ids = Array.from({ length: 40_000 }, (_, i) => `t${i}`);
@@ -137,7 +158,7 @@ function clearSuite(open: () => Promise<{ db: MetadataDb; done: () => Promise<vo
     expect(Object.keys(found[0]).sort()).toEqual(
       ['dag_id', 'id', 'logical_date', 'map_index', 'run_id', 'state', 'task_id', 'try_number'].sort(),
     );
-    // A run of a DAG with all 40,000 tasks cleared (its tasks grouped by retries, 200 per UPDATE).
+    // A run of a DAG with all 40,000 tasks cleared (one UPDATE per retries value, its ids one JSON parameter).
     const big: DagShape = { topoOrder: ids, tasks: new Map(ids.map((id) => [id, { taskType: 'E', retries: 1 }])) };
     await clearDagRun(db, await runs.get('big', r1.run_id), big, { conf: {} }, T0);
     const rows = await new TaskInstanceStore(db).fullRows('big', r1.run_id);
