@@ -158,7 +158,7 @@ function clearSuite(open: () => Promise<{ db: MetadataDb; done: () => Promise<vo
     expect(Object.keys(found[0]).sort()).toEqual(
       ['dag_id', 'id', 'logical_date', 'map_index', 'run_id', 'state', 'task_id', 'try_number'].sort(),
     );
-    // A run of a DAG with all 40,000 tasks cleared (one UPDATE per retries value, its ids one JSON parameter).
+    // A run of a DAG with all 40,000 tasks cleared (its tasks grouped by retries, 200 per UPDATE).
     const big: DagShape = { topoOrder: ids, tasks: new Map(ids.map((id) => [id, { taskType: 'E', retries: 1 }])) };
     await clearDagRun(db, await runs.get('big', r1.run_id), big, { conf: {} }, T0);
     const rows = await new TaskInstanceStore(db).fullRows('big', r1.run_id);
