@@ -85,7 +85,8 @@ export class PreparedStatements {
     // A text that does not prepare is not kept.
     prepared.catch(() => this.cache.get(sql) === prepared && this.cache.delete(sql));
     if (this.cache.size > MAX_PREPARED) {
-      // Operations run one at a time, so the least recently used statement is not in use.
+      // node-sqlite3 runs one statement's calls in order, a finalize after any still queued, so
+      // dropping the least recently used never cuts a use short (the reader runs lookups side by side).
       const [oldestSql, oldest] = this.cache.entries().next().value as [string, Promise<sqlite3.Statement>];
       this.cache.delete(oldestSql);
       oldest.then(
