@@ -5,21 +5,12 @@
  */
 import fc from 'fast-check';
 import { buildDag } from '../../src/dag/dag-builder.js';
+import { TRIGGER_RULES } from '../../src/dag/model.js';
 import type { TiRef } from '../../src/models/task-instance.js';
 import { readinessOf } from '../../src/scheduler/readiness.js';
 import { RunTracker } from '../../src/scheduler/run-tracker.js';
 
 const STATES = [null, 'scheduled', 'running', 'success', 'failed', 'skipped', 'upstream_failed', 'up_for_retry'];
-const RULES = [
-  'all_success',
-  'all_failed',
-  'all_done',
-  'one_success',
-  'one_failed',
-  'none_failed',
-  'none_skipped',
-  'always',
-];
 
 /** A DAG of tasks t0..tn-1, each edge from a lower to a higher index, and a view of its rows. */
 function viewOf(n: number, edges: [number, number][], rules: string[], states: (string | null)[], rowless: number[]) {
@@ -54,7 +45,7 @@ test('every task the trigger rules would start, skip or fail, and every retry, i
         fc.record({
           n: fc.constant(n),
           edges: fc.array(fc.tuple(fc.nat(n - 1), fc.nat(n - 1)), { maxLength: 14 }),
-          rules: fc.array(fc.constantFrom(...RULES), { minLength: n, maxLength: n }),
+          rules: fc.array(fc.constantFrom(...TRIGGER_RULES), { minLength: n, maxLength: n }),
           states: fc.array(fc.constantFrom(...STATES), { minLength: n, maxLength: n }),
           rowless: fc.array(fc.nat(n - 1), { maxLength: 2 }),
           pending: fc.option(fc.nat(n - 1)),
