@@ -10,8 +10,8 @@ import { xcomSources } from './xcom-sources.js';
 /**
  * The least time between re-reads of a run's view, per task instance in it: 20 x ~5 µs (the whole
  * re-read of one task instance: its row read and turned into an object, the view rebuilt, its task
- * evaluated), so a re-read is at most ~5% of a run however large: 1 s at 10,000 task instances, 10 s
- * at 100,000.
+ * checked for whether it can be due, and evaluated if so), so a re-read is at most ~5% of a run
+ * however large: 1 s at 10,000 task instances, 10 s at 100,000.
  */
 export const REREAD_MS_PER_TI = 0.1;
 
@@ -76,8 +76,9 @@ export class RunTracker {
   /** Whether the view is due a re-read from the DB. */
   refreshDue(now: number, everyMs: number): boolean {
     // A re-read costs O(task instances): at most ~5% of the time goes into re-reading the view.
-    // loadCostMs times only the in-memory load; the query, its rows and evaluating every task cost
-    // a few times more, so the view's size sets a floor too (else every second at 20,000 tasks).
+    // loadCostMs times only the in-memory load; the query, its rows and evaluating the tasks that
+    // can be due cost a few times more, so the view's size sets a floor too (else every second at
+    // 20,000 tasks).
     const floor = this.tis.size * REREAD_MS_PER_TI;
     return now - this.lastRefresh >= Math.max(everyMs, 20 * this.loadCostMs, floor);
   }

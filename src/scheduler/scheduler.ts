@@ -248,7 +248,7 @@ export class Scheduler {
     return tracker;
   }
 
-  /** Re-reads a run's task instances (adding rows for tasks the DAG gained) and evaluates each. */
+  /** Re-reads a run's task instances (adding rows for tasks the DAG gained) and evaluates those that can be due. */
   private async refresh(tracker: RunTracker, now: Date): Promise<void> {
     const { run } = tracker;
     const rows = await tracker.reading(this.tis.forRun(run.dag_id, run.run_id));
