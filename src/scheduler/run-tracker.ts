@@ -51,13 +51,11 @@ export class RunTracker {
   /** invalidate() was called while a re-read was under way (see reading()). */
   private staleAfterRead = false;
   /**
-   * Hits whose write is in flight: their promise says whether the write won. They count as success
-   * for their downstream's readiness (stateOf), so the next layer is keyed and looked up while their
-   * write commits; nothing that rests on them writes before they have won (pendingWon). Keyed by the
-   * task instance itself, not its tiKey: it is looked up for every upstream instance of every task
-   * readied, and an instance in flight keeps its object across re-reads (see load()).
+   * Hits whose write is in flight, by tiKey: their promise says whether the write won. They count
+   * as success for their downstream's readiness (stateOf), so the next layer is keyed and looked up
+   * while their write commits; nothing that rests on them writes before they have won (pendingWon).
    */
-  private readonly pendingHits = new Map<TiRef, Promise<boolean>>();
+  private readonly pendingHits = new Map<string, Promise<boolean>>();
 
   constructor(
     public run: DagRunRow,
@@ -164,7 +162,7 @@ export class RunTracker {
 
   /** The state a task instance counts as for its downstream: success while its hit's write is in flight. */
   stateOf(ti: TiRef): string | null {
-    return this.pendingHits.size > 0 && this.pendingHits.has(ti) ? TI.SUCCESS : ti.state;
+    return this.pendingHits.size > 0 && this.pendingHits.has(tiKey(ti.task_id, ti.map_index)) ? TI.SUCCESS : ti.state;
   }
 
   /**
@@ -172,18 +170,18 @@ export class RunTracker {
    * downstream (readiness only) and its value is the run's XCom, so they can be keyed meanwhile.
    */
   notePendingHit(ti: TiRef, value: Json | undefined, written: Promise<boolean>): void {
-    this.pendingHits.set(
-      ti,
-      written.catch(() => false), // a failed write did not win
-    );
-    if (value !== undefined) this.setXCom(ti, 'return_value', value);
+    const key = tiKey(ti.task_id, ti.map_index);
+    const won = written.catch(() => false); // a failed write did not win
+    this.pendingHits.set(key, won);
+    if (value !== undefined) this.xcomValues.set(subKey(key, 'return_value'), value);
     this.recount(ti);
   }
 
   /** The hit's write ended: won (the state is success) or not (its value is no XCom after all). */
   endPendingHit(ti: TiRef, won: boolean): void {
-    if (!this.pendingHits.delete(ti)) return;
-    if (!won) this.xcomValues.delete(subKey(tiKey(ti.task_id, ti.map_index), 'return_value'));
+    const key = tiKey(ti.task_id, ti.map_index);
+    if (!this.pendingHits.delete(key)) return;
+    if (!won) this.xcomValues.delete(subKey(key, 'return_value'));
     this.recount(ti);
   }
 
@@ -201,7 +199,7 @@ export class RunTracker {
     else
       for (const id of [...task.upstreamTaskIds, ...sources])
         for (const ti of this.instances(id)) {
-          const w = this.pendingHits.get(ti);
+          const w = this.pendingHits.get(tiKey(ti.task_id, ti.map_index));
           if (w) writes.push(w);
         }
     if (writes.length <= 1) return writes[0] ?? null;
