@@ -28,9 +28,9 @@ type SpanStart = { wall: number; cpu: NodeJS.CpuUsage };
 
 const spanStart = (): SpanStart => ({ wall: performance.now(), cpu: process.cpuUsage() });
 
-function spanSince(start: SpanStart): { wallMs: number; cpuMs: number } {
-  const cpu = process.cpuUsage(start.cpu);
-  return { wallMs: performance.now() - start.wall, cpuMs: (cpu.user + cpu.system) / 1000 };
+function spanSince(start: SpanStart, end: SpanStart = spanStart()): { wallMs: number; cpuMs: number } {
+  const cpuMicros = end.cpu.user - start.cpu.user + end.cpu.system - start.cpu.system;
+  return { wallMs: end.wall - start.wall, cpuMs: cpuMicros / 1000 };
 }
 
 /**
@@ -69,11 +69,13 @@ export function recordTimings(events: SchedulerEvents): { timings: SchedulerTimi
       const start = ready.get(tiId);
       ready.delete(tiId);
       if (!start) return;
-      timings.hitCostsMs.push(spanSince(start).wallMs);
-      const since = spanSince(lastCommit && lastCommit.wall > start.wall ? lastCommit : start);
+      // One reading of the clock and CPU for both spans and the next hit's start.
+      const now = spanStart();
+      timings.hitCostsMs.push(now.wall - start.wall);
+      const since = spanSince(lastCommit && lastCommit.wall > start.wall ? lastCommit : start, now);
       timings.hitAfterPreviousMs.push(since.wallMs);
       timings.hitAfterPreviousCpuMs.push(since.cpuMs);
-      lastCommit = spanStart();
+      lastCommit = now;
     }),
     events.on('storeStarted', ({ tiId }) => storing.set(tiId, spanStart())),
     events.on('missStored', ({ tiId }) => {
