@@ -81,34 +81,65 @@ export function checkEntry(v: unknown, opts: EntryCheck, allowNull: boolean): Ca
     sizeBytes = num(r.sizeBytes, 'sizeBytes');
   }
   const teamName = r.teamName === null || r.teamName === undefined ? null : str(r.teamName, 'teamName');
-  return {
-    key: str(r.key, 'key'),
-    teamName,
-    dagId: str(r.dagId, 'dagId'),
-    taskId: str(r.taskId, 'taskId'),
-    value,
-    components: components(r.components, opts.copyValues),
-    createdAt: date(r.createdAt, 'createdAt'),
-    expiresAt: dateOrNull(r.expiresAt, 'expiresAt'),
-    sizeBytes,
-    hits: r.hits === undefined ? 0 : num(r.hits, 'hits'),
-    lastHitAt: dateOrNull(r.lastHitAt, 'lastHitAt'),
-    sourceRunId: str(r.sourceRunId, 'sourceRunId'),
-    sourceTryNumber: num(r.sourceTryNumber, 'sourceTryNumber'),
-    // Optional (a backend written before mapped tasks ran may not keep it): absent = unmapped.
-    ...(r.sourceMapIndex === undefined || r.sourceMapIndex === null
-      ? {}
-      : { sourceMapIndex: num(r.sourceMapIndex, 'sourceMapIndex') }),
-    durationSeconds: num(r.durationSeconds, 'durationSeconds'),
-    ...optionalParts(r),
-  };
+  const key = str(r.key, 'key');
+  const dagId = str(r.dagId, 'dagId');
+  const taskId = str(r.taskId, 'taskId');
+  const comps = components(r.components, opts.copyValues);
+  const createdAt = date(r.createdAt, 'createdAt');
+  const expiresAt = dateOrNull(r.expiresAt, 'expiresAt');
+  const hits = r.hits === undefined ? 0 : num(r.hits, 'hits');
+  const lastHitAt = dateOrNull(r.lastHitAt, 'lastHitAt');
+  const sourceRunId = str(r.sourceRunId, 'sourceRunId');
+  const sourceTryNumber = num(r.sourceTryNumber, 'sourceTryNumber');
+  const durationSeconds = num(r.durationSeconds, 'durationSeconds');
+  // Literals, not spreads (this runs for every hit): a spread object literal is built in dictionary
+  // mode. sourceMapIndex is optional (a backend written before mapped tasks ran may not keep it):
+  // absent = unmapped.
+  const entry: CacheEntry =
+    r.sourceMapIndex === undefined || r.sourceMapIndex === null
+      ? {
+          key,
+          teamName,
+          dagId,
+          taskId,
+          value,
+          components: comps,
+          createdAt,
+          expiresAt,
+          sizeBytes,
+          hits,
+          lastHitAt,
+          sourceRunId,
+          sourceTryNumber,
+          durationSeconds,
+        }
+      : {
+          key,
+          teamName,
+          dagId,
+          taskId,
+          value,
+          components: comps,
+          createdAt,
+          expiresAt,
+          sizeBytes,
+          hits,
+          lastHitAt,
+          sourceRunId,
+          sourceTryNumber,
+          sourceMapIndex: num(r.sourceMapIndex, 'sourceMapIndex'),
+          durationSeconds,
+        };
+  addOptionalParts(entry, r);
+  return entry;
 }
 
 /** Recorded outputs and the accept record: copied through JSON, dropped when malformed. */
-function optionalParts(r: Record<string, unknown>): Pick<CacheEntry, 'outputs' | 'accepted'> {
+function addOptionalParts(entry: CacheEntry, r: Record<string, unknown>): void {
   const outputs = r.outputs === undefined ? undefined : parseOutputs(JSON.parse(jsonCopy(r.outputs, 'outputs').text));
   const accepted = r.accepted === undefined ? undefined : checkAccepted(r.accepted);
-  return { ...(outputs ? { outputs } : {}), ...(accepted ? { accepted } : {}) };
+  if (outputs) entry.outputs = outputs;
+  if (accepted) entry.accepted = accepted;
 }
 
 /** getMany's answer: a real Map (read through Map.prototype, so an overridden `get` cannot lie). */

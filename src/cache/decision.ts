@@ -4,7 +4,7 @@ import type { Clock } from '../util/clock.js';
 import { canonicalJson } from './canonical.js';
 import { buildCacheEntry } from './entry.js';
 import { NO_ENTRY, type FailOpenCache } from './fail-open.js';
-import { computeCacheKey, identityComponents } from './key.js';
+import { computeCacheKey, identityComponents, type CacheKeyParts } from './key.js';
 import type { FileHashMemo } from './files/file-hash.js';
 import { renderPatterns } from './files/file-sets.js';
 import { checkOutputs, inputFileComponents, recordOutputs } from './files/outputs.js';
@@ -202,18 +202,19 @@ export class CacheDecider {
     const cfg = task.cache!;
     const included: Record<string, Json | undefined> = {};
     for (const name of cfg.include_inputs) included[name] = contextField(ctx, name);
-    const parts = {
+    // Absent parts are undefined, not left out by spreading: this runs once per task instance.
+    const parts: CacheKeyParts = {
       teamName: dag.teamName,
       dagId: dag.dagId,
       taskId: task.taskId,
       sourceHash: task.sourceHash,
-      ...(task.sourceFiles ? { sourceFiles: task.sourceFiles } : {}),
+      sourceFiles: task.sourceFiles,
       version: cfg.version,
       inputs: inputs as unknown as Record<string, Json | undefined>,
       exclude: cfg.exclude_inputs,
       included,
       variables: inputs[VARIABLES_READ],
-      ...(files ? { files } : {}),
+      files,
       outputs: cfg.outputs,
     };
     // A Task object belongs to one load of one DAG: its identity components never change.

@@ -36,9 +36,19 @@ export function checkAccepted(v: unknown): CacheEntry['accepted'] {
   return Number.isNaN(date.getTime()) ? undefined : { by: r.by, at: date, fromKey: r.fromKey };
 }
 
-/** The optional fields decoded from their stored texts, ready to spread into an entry. */
-export function extrasFrom(outputs: string | null | undefined, accepted: string | null | undefined) {
+/**
+ * The optional fields decoded from their stored texts, set on the entry (last in its field order)
+ * when present. Assigned, not spread: a spread object literal is built in dictionary mode, and this
+ * runs for every entry a lookup reads.
+ */
+export function withExtras(
+  entry: CacheEntry,
+  outputs: string | null | undefined,
+  accepted: string | null | undefined,
+): CacheEntry {
   const o = parseOutputs(parse(outputs));
   const a = checkAccepted(parse(accepted));
-  return { ...(o ? { outputs: o } : {}), ...(a ? { accepted: a } : {}) };
+  if (o) entry.outputs = o;
+  if (a) entry.accepted = a;
+  return entry;
 }

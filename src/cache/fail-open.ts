@@ -98,7 +98,9 @@ export class FailOpenCache {
         latencyMs,
       };
     }
-    const expiresAt = entry.expiresAt === null || entry.expiresAt === undefined ? null : new Date(entry.expiresAt);
+    // The guard's entry is a fresh object with a Date or null here (backend-results.ts): used as is.
+    const given = entry.expiresAt as Date | null | undefined;
+    const expiresAt = given instanceof Date || given === null ? given : given === undefined ? null : new Date(given);
     if (expiresAt && Number.isNaN(expiresAt.getTime())) {
       return {
         outcome: 'bypass',
@@ -116,7 +118,7 @@ export class FailOpenCache {
     if (expiresAt && expiresAt.getTime() <= this.clock.now().getTime()) {
       return { outcome: 'miss', reason: `expired at ${expiresAt.toISOString()}`, latencyMs };
     }
-    return { outcome: 'hit', entry: { ...entry, expiresAt }, latencyMs };
+    return { outcome: 'hit', entry: expiresAt === entry.expiresAt ? entry : { ...entry, expiresAt }, latencyMs };
   }
 
   /** Keys waiting for the next `getMany`, each with the lookup waiting on it. */

@@ -63,7 +63,9 @@ export class CacheHitWriter {
   write(hit: CacheHit): Promise<boolean> {
     const [queue, flush] = this.batchFor(hit);
     return new Promise<boolean>((resolve, reject) => {
-      queue.push({ ...hit, resolve, reject });
+      // Spelled out, not spread (a spread object literal is built in dictionary mode): once per hit.
+      const { ti, schedulerId, outcome, value, cache, claimed } = hit;
+      queue.push({ ti, schedulerId, outcome, value, cache, claimed, resolve, reject });
       if (queue.length === 1) setImmediate(() => void flush());
     });
   }

@@ -55,7 +55,9 @@ export class TaskInputResolver {
   ): Promise<ResolvedInputs> {
     const variables = mentionsVar(task) ? await this.loadVariables(dag.teamName) : undefined;
     const who = { dagId: dag.dagId, taskId: task.taskId, tryNumber: ti.tryNumber, mapIndex: ti.mapIndex };
-    const where: InputsLocation = { ...who, variables: variables && variableLookup(variables), bounds: this.bounds };
+    const { dagId, taskId, tryNumber, mapIndex } = who;
+    const lookup = variables && variableLookup(variables);
+    const where: InputsLocation = { dagId, taskId, tryNumber, mapIndex, variables: lookup, bounds: this.bounds };
     const deadlineEpochMs = Date.now() + this.bounds.timeoutSeconds * 1000;
     const listXComs = ctx[XCOM_LIST];
     const renderer = new FieldRenderer(ctx, where, this.bounds, listXComs ? this.inProcess : {});

@@ -2,7 +2,7 @@ import type { TaskCacheEntryRow } from '../../db/rows.js';
 import { canonicalJson } from '../canonical.js';
 import { componentsJson } from '../key.js';
 import { decodeStoredText } from '../stored-text.js';
-import { acceptedText, extrasFrom, outputsText } from '../entry-extras.js';
+import { acceptedText, outputsText, withExtras } from '../entry-extras.js';
 import type { EvictionCandidate } from '../eviction.js';
 import type { CacheEntry } from '../types.js';
 
@@ -39,24 +39,27 @@ export function fromRow(r: TaskCacheEntryRow): CacheEntry | null {
   if (!decoded) return null;
   const { value, components } = decoded;
   const date = (ms: number | string | null) => (ms === null ? null : new Date(Number(ms)));
-  return {
-    key: r.cache_key,
-    teamName: r.team_name,
-    dagId: r.dag_id,
-    taskId: r.task_id,
-    value,
-    components,
-    createdAt: new Date(Number(r.created_at)),
-    expiresAt: date(r.expires_at),
-    sizeBytes: Number(r.size_bytes),
-    hits: Number(r.hits),
-    lastHitAt: date(r.last_hit_at),
-    sourceRunId: r.source_run_id,
-    sourceTryNumber: Number(r.source_try_number),
-    sourceMapIndex: Number(r.source_map_index ?? -1),
-    durationSeconds: Number(r.duration),
-    ...extrasFrom(r.outputs, r.accepted),
-  };
+  return withExtras(
+    {
+      key: r.cache_key,
+      teamName: r.team_name,
+      dagId: r.dag_id,
+      taskId: r.task_id,
+      value,
+      components,
+      createdAt: new Date(Number(r.created_at)),
+      expiresAt: date(r.expires_at),
+      sizeBytes: Number(r.size_bytes),
+      hits: Number(r.hits),
+      lastHitAt: date(r.last_hit_at),
+      sourceRunId: r.source_run_id,
+      sourceTryNumber: Number(r.source_try_number),
+      sourceMapIndex: Number(r.source_map_index ?? -1),
+      durationSeconds: Number(r.duration),
+    },
+    r.outputs,
+    r.accepted,
+  );
 }
 
 export type CandidateRow = Pick<

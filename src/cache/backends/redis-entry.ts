@@ -1,7 +1,7 @@
 import { canonicalJson } from '../canonical.js';
 import { componentsJson } from '../key.js';
 import { decodeStoredText } from '../stored-text.js';
-import { acceptedText, extrasFrom, outputsText } from '../entry-extras.js';
+import { acceptedText, outputsText, withExtras } from '../entry-extras.js';
 import type { EvictionCandidate } from '../eviction.js';
 import type { CacheEntry, CacheFilter } from '../types.js';
 
@@ -62,24 +62,27 @@ export function decode(key: string, h: Record<string, string>): CacheEntry | nul
   if (!decoded || !Number.isInteger(hits) || (lastHitAt !== null && !Number.isFinite(lastHitAt))) return null;
   if (!Number.isInteger(mapIndex)) return null;
   const { value, components } = decoded;
-  return {
-    key,
-    teamName: meta.teamName,
-    dagId: meta.dagId,
-    taskId: meta.taskId,
-    value,
-    components,
-    createdAt: new Date(meta.createdAt),
-    expiresAt: meta.expiresAt === null ? null : new Date(meta.expiresAt),
-    sizeBytes: meta.sizeBytes,
-    hits,
-    lastHitAt: lastHitAt === null ? null : new Date(lastHitAt),
-    sourceRunId: meta.sourceRunId,
-    sourceTryNumber: meta.sourceTryNumber,
-    sourceMapIndex: mapIndex,
-    durationSeconds: meta.durationSeconds,
-    ...extrasFrom(h.outputs, h.accepted),
-  };
+  return withExtras(
+    {
+      key,
+      teamName: meta.teamName,
+      dagId: meta.dagId,
+      taskId: meta.taskId,
+      value,
+      components,
+      createdAt: new Date(meta.createdAt),
+      expiresAt: meta.expiresAt === null ? null : new Date(meta.expiresAt),
+      sizeBytes: meta.sizeBytes,
+      hits,
+      lastHitAt: lastHitAt === null ? null : new Date(lastHitAt),
+      sourceRunId: meta.sourceRunId,
+      sourceTryNumber: meta.sourceTryNumber,
+      sourceMapIndex: mapIndex,
+      durationSeconds: meta.durationSeconds,
+    },
+    h.outputs,
+    h.accepted,
+  );
 }
 
 /** Hash fields; `meta` is small, so stats and filters read it without fetching the value. */
