@@ -98,9 +98,8 @@ export class FailOpenCache {
         latencyMs,
       };
     }
-    // The guard's entry is a fresh object with a Date or null here (backend-results.ts): used as is.
-    const given = entry.expiresAt as Date | null | undefined;
-    const expiresAt = given instanceof Date || given === null ? given : given === undefined ? null : new Date(given);
+    // The guard's entry (backend-results.ts): a fresh object of miniflow's, its expiresAt a Date or null.
+    const { expiresAt } = entry;
     if (expiresAt && Number.isNaN(expiresAt.getTime())) {
       return {
         outcome: 'bypass',
@@ -118,7 +117,7 @@ export class FailOpenCache {
     if (expiresAt && expiresAt.getTime() <= this.clock.now().getTime()) {
       return { outcome: 'miss', reason: `expired at ${expiresAt.toISOString()}`, latencyMs };
     }
-    return { outcome: 'hit', entry: expiresAt === entry.expiresAt ? entry : { ...entry, expiresAt }, latencyMs };
+    return { outcome: 'hit', entry, latencyMs };
   }
 
   /** Keys waiting for the next `getMany`, each with the lookup waiting on it. */

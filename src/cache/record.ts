@@ -46,13 +46,15 @@ export function unresolvedInputsRecord(teamName: string | null): CacheRecord {
 /** A failed try stores nothing; the record says so after the check's own reason. */
 export function failedTryRecord(record: CacheRecord | null): CacheRecord | null {
   return record && record.decision !== 'off'
-    ? { ...record, reason: `${record.reason}; not stored: the try failed` }
+    ? // eslint-disable-next-line no-restricted-syntax -- once per failed try, not per hit
+      { ...record, reason: `${record.reason}; not stored: the try failed` }
     : record;
 }
 
 /** A single-flight waiter's hit: the reason says it waited for the run computing the value. */
 export function waitedHit(check: CheckOutcome, waitedMs: number): CheckOutcome {
   const waited = `waited ${(waitedMs / 1000).toFixed(3)}s for the run computing it (single-flight)`;
+  // eslint-disable-next-line no-restricted-syntax -- once per single-flight waiter, not per hit
   return { ...check, reason: `${check.reason}; ${waited}` };
 }
 

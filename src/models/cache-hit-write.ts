@@ -129,6 +129,7 @@ export class CacheHitWriter {
           // Rows of the try the hit is: the next one when the hit took it.
           const chunk = won
             .slice(i, i + CHUNK)
+            // eslint-disable-next-line no-restricted-syntax -- claimed hits only (single-flight waiters)
             .map((h) => ({ ...h, ti: h.claimed ? h.ti : { ...h.ti, try_number: h.ti.try_number + 1 } }));
           await writeXComs(
             t,

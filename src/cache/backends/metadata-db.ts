@@ -218,6 +218,7 @@ export class MetadataDbCacheBackend implements CacheBackend {
       const rows = await tx.query<CandidateRow[]>(
         `SELECT e.cache_key, team_name, dag_id, task_id, size_bytes, created_at, h.last_hit_at, source_run_id, source_try_number FROM ${ENTRY_FROM}`,
       );
+      // eslint-disable-next-line no-restricted-syntax -- a store under a quota, once per miss stored
       const stored = { ...entry, sizeBytes: Buffer.byteLength(canonicalJson(entry.value), 'utf8') };
       const evicted = pickEvictions(rows.map(candidateOf), stored, quota);
       for (let i = 0; i < evicted.length; i += 500) {
