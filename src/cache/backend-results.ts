@@ -81,55 +81,28 @@ export function checkEntry(v: unknown, opts: EntryCheck, allowNull: boolean): Ca
     sizeBytes = num(r.sizeBytes, 'sizeBytes');
   }
   const teamName = r.teamName === null || r.teamName === undefined ? null : str(r.teamName, 'teamName');
-  const key = str(r.key, 'key');
-  const dagId = str(r.dagId, 'dagId');
-  const taskId = str(r.taskId, 'taskId');
-  const comps = components(r.components, opts.copyValues);
-  const createdAt = date(r.createdAt, 'createdAt');
-  const expiresAt = dateOrNull(r.expiresAt, 'expiresAt');
-  const hits = r.hits === undefined ? 0 : num(r.hits, 'hits');
-  const lastHitAt = dateOrNull(r.lastHitAt, 'lastHitAt');
-  const sourceRunId = str(r.sourceRunId, 'sourceRunId');
-  const sourceTryNumber = num(r.sourceTryNumber, 'sourceTryNumber');
-  const durationSeconds = num(r.durationSeconds, 'durationSeconds');
-  // Literals, not spreads (this runs for every hit): a spread object literal is built in dictionary
-  // mode. sourceMapIndex is optional (a backend written before mapped tasks ran may not keep it):
-  // absent = unmapped.
-  const entry: CacheEntry =
-    r.sourceMapIndex === undefined || r.sourceMapIndex === null
-      ? {
-          key,
-          teamName,
-          dagId,
-          taskId,
-          value,
-          components: comps,
-          createdAt,
-          expiresAt,
-          sizeBytes,
-          hits,
-          lastHitAt,
-          sourceRunId,
-          sourceTryNumber,
-          durationSeconds,
-        }
-      : {
-          key,
-          teamName,
-          dagId,
-          taskId,
-          value,
-          components: comps,
-          createdAt,
-          expiresAt,
-          sizeBytes,
-          hits,
-          lastHitAt,
-          sourceRunId,
-          sourceTryNumber,
-          sourceMapIndex: num(r.sourceMapIndex, 'sourceMapIndex'),
-          durationSeconds,
-        };
+  const sourceMapIndex =
+    r.sourceMapIndex === undefined || r.sourceMapIndex === null ? undefined : num(r.sourceMapIndex, 'sourceMapIndex');
+  // Written out (this runs for every hit): properties after a spread would give each entry a hidden
+  // class of its own. The optional fields are set after, only when present, as before.
+  const entry: CacheEntry = {
+    key: str(r.key, 'key'),
+    teamName,
+    dagId: str(r.dagId, 'dagId'),
+    taskId: str(r.taskId, 'taskId'),
+    value,
+    components: components(r.components, opts.copyValues),
+    createdAt: date(r.createdAt, 'createdAt'),
+    expiresAt: dateOrNull(r.expiresAt, 'expiresAt'),
+    sizeBytes,
+    hits: r.hits === undefined ? 0 : num(r.hits, 'hits'),
+    lastHitAt: dateOrNull(r.lastHitAt, 'lastHitAt'),
+    sourceRunId: str(r.sourceRunId, 'sourceRunId'),
+    sourceTryNumber: num(r.sourceTryNumber, 'sourceTryNumber'),
+    durationSeconds: num(r.durationSeconds, 'durationSeconds'),
+  };
+  // Optional (a backend written before mapped tasks ran may not keep it): absent = unmapped.
+  if (sourceMapIndex !== undefined) entry.sourceMapIndex = sourceMapIndex;
   addOptionalParts(entry, r);
   return entry;
 }

@@ -38,8 +38,8 @@ export function checkAccepted(v: unknown): CacheEntry['accepted'] {
 
 /**
  * The optional fields decoded from their stored texts, set on the entry (last in its field order)
- * when present. Assigned, not spread: a spread object literal is built in dictionary mode, and this
- * runs for every entry a lookup reads.
+ * when present. Assigned, not spread: properties after a spread would give each entry a hidden
+ * class of its own, and this runs for every entry a lookup reads.
  */
 export function withExtras(
   entry: CacheEntry,

@@ -98,8 +98,10 @@ export class FailOpenCache {
         latencyMs,
       };
     }
-    // The guard's entry (backend-results.ts): a fresh object of miniflow's, its expiresAt a Date or null.
+    // The guard's entry (backend-results.ts): miniflow's own object, its expiresAt a Date or null,
+    // used as it is (lookups of one key in one batch share it; nothing mutates an entry).
     const { expiresAt } = entry;
+    // Defensive: the guard already refuses an invalid date.
     if (expiresAt && Number.isNaN(expiresAt.getTime())) {
       return {
         outcome: 'bypass',

@@ -63,7 +63,7 @@ export class CacheHitWriter {
   write(hit: CacheHit): Promise<boolean> {
     const [queue, flush] = this.batchFor(hit);
     return new Promise<boolean>((resolve, reject) => {
-      // Spelled out, not spread (a spread object literal is built in dictionary mode): once per hit.
+      // Spelled out, not spread (properties after a spread give each a hidden class of its own): once per hit.
       const { ti, schedulerId, outcome, value, cache, claimed } = hit;
       queue.push({ ti, schedulerId, outcome, value, cache, claimed, resolve, reject });
       if (queue.length === 1) setImmediate(() => void flush());
@@ -126,11 +126,8 @@ export class CacheHitWriter {
         const won: PendingHit[] = [];
         for (const h of batch) if (await this.updateOne(t, h)) won.push(h);
         for (let i = 0; i < won.length; i += CHUNK) {
-          // Rows of the try the hit is: the next one when the hit took it.
-          const chunk = won
-            .slice(i, i + CHUNK)
-            // eslint-disable-next-line no-restricted-syntax -- claimed hits only (single-flight waiters)
-            .map((h) => ({ ...h, ti: h.claimed ? h.ti : { ...h.ti, try_number: h.ti.try_number + 1 } }));
+          // Only claimed hits come here (batchFor): their rows are of the claimed try, as it is.
+          const chunk = won.slice(i, i + CHUNK);
           await writeXComs(
             t,
             chunk

@@ -54,7 +54,13 @@ export async function boundedXcomsOf(
       [maxChars, dagId, runId, ...chunk],
     ),
   );
-  return rows.map((r) => ({ ...r, value_length: Number(r.value_length) }));
+  return rows.map((r) => ({
+    task_id: r.task_id,
+    map_index: r.map_index,
+    key: r.key,
+    value: r.value,
+    value_length: Number(r.value_length),
+  }));
 }
 
 /** Pushes XComs (a re-push of the same key replaces it), as one multi-row INSERT. */

@@ -54,10 +54,14 @@ export class TaskInputResolver {
     ti: { tryNumber?: number; mapIndex?: number } = {},
   ): Promise<ResolvedInputs> {
     const variables = mentionsVar(task) ? await this.loadVariables(dag.teamName) : undefined;
-    const who = { dagId: dag.dagId, taskId: task.taskId, tryNumber: ti.tryNumber, mapIndex: ti.mapIndex };
-    const { dagId, taskId, tryNumber, mapIndex } = who;
-    const lookup = variables && variableLookup(variables);
-    const where: InputsLocation = { dagId, taskId, tryNumber, mapIndex, variables: lookup, bounds: this.bounds };
+    const where: InputsLocation = {
+      dagId: dag.dagId,
+      taskId: task.taskId,
+      tryNumber: ti.tryNumber,
+      mapIndex: ti.mapIndex,
+      variables: variables && variableLookup(variables),
+      bounds: this.bounds,
+    };
     const deadlineEpochMs = Date.now() + this.bounds.timeoutSeconds * 1000;
     const listXComs = ctx[XCOM_LIST];
     const renderer = new FieldRenderer(ctx, where, this.bounds, listXComs ? this.inProcess : {});
@@ -72,7 +76,7 @@ export class TaskInputResolver {
       context: Object.fromEntries(Object.entries(ctx)) as ContextData,
       xcoms: listXComs(),
       variables,
-      who,
+      who: { dagId: dag.dagId, taskId: task.taskId, tryNumber: ti.tryNumber, mapIndex: ti.mapIndex },
       bounds: this.bounds,
       deadlineEpochMs,
     };
