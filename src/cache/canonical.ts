@@ -6,6 +6,12 @@ import canonicalize from 'canonicalize';
  * always hash alike. Throws for what has no canonical form (NaN, Infinity, lone surrogates).
  */
 export function canonicalJson(value: unknown): string {
+  // A well-formed primitive's canonical text is JSON.stringify's (the library returns exactly that
+  // after allocating a Set and scanning the string in JS): most key components are one. What has
+  // no canonical form goes on to the library, which names the problem.
+  if (typeof value === 'string' ? value.isWellFormed() : typeof value === 'number' ? Number.isFinite(value) : false)
+    return JSON.stringify(value);
+  if (value === null || typeof value === 'boolean') return JSON.stringify(value);
   const text = canonicalize(value);
   if (text === undefined) throw new TypeError(`cannot encode ${typeof value} as canonical JSON`);
   return text;

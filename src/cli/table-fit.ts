@@ -113,8 +113,18 @@ export function fitCells(
   let cells = rows;
   let natural = naturalWidths(head, cells);
   if (!fits(natural)) {
-    cells = rows.map((r) => r.map(shortTimestamps));
-    natural = naturalWidths(head, cells);
+    // Rows without a timestamp (most, in a task table) are kept as they are, not copied.
+    let changed = false;
+    cells = rows.map((r) => {
+      let out: string[] | null = null;
+      for (let i = 0; i < r.length; i++) {
+        const short = shortTimestamps(r[i]);
+        if (short !== r[i]) (out ??= r.slice())[i] = short;
+      }
+      if (out) changed = true;
+      return out ?? r;
+    });
+    if (changed) natural = naturalWidths(head, cells);
   }
   const keep = new Set(opts.keep ?? []);
   const widths = fitColumns(

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import type { Json } from '../../src/dag/model.js';
+import canonicalize from 'canonicalize';
 import { canonicalJson } from '../../src/cache/canonical.js';
 import { componentsJson, computeCacheKey, diffComponents, type CacheKeyParts } from '../../src/cache/key.js';
 
@@ -242,4 +243,31 @@ test('property: the stored components text (componentsJson, from kept value text
   const copied = computeCacheKey(parts()).components.map((c) => ({ ...c }));
   expect(componentsJson(copied)).toBe(canonicalJson(copied));
   expect(componentsJson([])).toBe('[]');
+});
+
+test("property: canonicalJson is the canonicalize library's text, its primitive shortcut included, and refuses what it refuses", () => {
+  const refused = (f: () => unknown) => {
+    try {
+      f();
+      return null;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  fc.assert(
+    fc.property(
+      fc.oneof(
+        fc.jsonValue(),
+        fc.string({ unit: 'binary' }),
+        fc.double(),
+        fc.constantFrom('\ud800', 'a\udc00', NaN, -0),
+      ),
+      (v) => {
+        const lib = refused(() => canonicalize(v));
+        if (lib === null) expect(canonicalJson(v)).toBe(canonicalize(v));
+        else expect(refused(() => canonicalJson(v))).toBe(lib);
+      },
+    ),
+    { numRuns: 500 },
+  );
 });
