@@ -17,6 +17,11 @@ export function canonicalJson(value: unknown): string {
   return text;
 }
 
+/** The size a stored value is recorded at: the UTF-8 bytes of its canonical JSON (quotas and limits count these). */
+export function storedBytes(value: unknown): number {
+  return Buffer.byteLength(canonicalJson(value), 'utf8');
+}
+
 /** One-shot crypto.hash (Node 20.12+): no Hash object per call, on the scheduler's hot path. */
 export function sha256Hex(text: string): string {
   return hash('sha256', text, 'hex');

@@ -1,7 +1,7 @@
 import type { Dag, Json, Task } from '../dag/model.js';
 import { VARIABLES_READ, contextField, type ResolvedInputs, type TemplateContext } from '../templating/index.js';
 import type { Clock } from '../util/clock.js';
-import { canonicalJson } from './canonical.js';
+import { storedBytes } from './canonical.js';
 import { buildCacheEntry } from './entry.js';
 import { NO_ENTRY, type FailOpenCache } from './fail-open.js';
 import { computeCacheKey, identityComponents, type CacheKeyParts } from './key.js';
@@ -233,7 +233,7 @@ export class CacheDecider {
     const stored = value === undefined ? NO_RETURN_VALUE : value;
     let entry: CacheEntry;
     try {
-      const size = Buffer.byteLength(canonicalJson(stored), 'utf8');
+      const size = storedBytes(stored);
       if (size > this.policy.maxEntryBytes) {
         return {
           stored: false,

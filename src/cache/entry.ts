@@ -1,5 +1,5 @@
 import type { Json } from '../dag/model.js';
-import { canonicalJson } from './canonical.js';
+import { storedBytes } from './canonical.js';
 import type { CacheEntry, CacheKey } from './types.js';
 
 export interface NewCacheEntry {
@@ -35,7 +35,7 @@ export function buildCacheEntry(p: NewCacheEntry): CacheEntry {
     components: p.key.components,
     createdAt: p.now,
     expiresAt: p.ttlSeconds === 0 ? null : new Date(p.now.getTime() + p.ttlSeconds * 1000),
-    sizeBytes: Buffer.byteLength(canonicalJson(p.value), 'utf8'),
+    sizeBytes: storedBytes(p.value),
     hits: 0,
     lastHitAt: null,
     sourceRunId: p.runId,

@@ -1,3 +1,4 @@
+import { storedBytes } from './canonical.js';
 import type { CacheEntry, CacheQuota, EvictedEntry } from './types.js';
 
 /** What eviction needs to know of a stored entry (no value: backends read this much only). */
@@ -5,6 +6,24 @@ export type EvictionCandidate = Pick<
   CacheEntry,
   'key' | 'teamName' | 'dagId' | 'taskId' | 'sizeBytes' | 'createdAt' | 'lastHitAt' | 'sourceRunId' | 'sourceTryNumber'
 >;
+
+/**
+ * The entry a backend stores under a quota, as eviction sees it: its size measured from its value
+ * (as the row records it), not taken from the caller. Shared by every backend's setEvicting.
+ */
+export function storedCandidate(e: CacheEntry): EvictionCandidate {
+  return {
+    key: e.key,
+    teamName: e.teamName,
+    dagId: e.dagId,
+    taskId: e.taskId,
+    sizeBytes: storedBytes(e.value),
+    createdAt: e.createdAt,
+    lastHitAt: e.lastHitAt,
+    sourceRunId: e.sourceRunId,
+    sourceTryNumber: e.sourceTryNumber,
+  };
+}
 
 export function quotaActive(q: CacheQuota | undefined): q is CacheQuota {
   return !!q && (q.maxTotalBytes > 0 || q.maxTeamBytes > 0 || q.maxTaskEntries > 0);

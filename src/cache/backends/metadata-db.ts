@@ -1,8 +1,7 @@
 import type { MetadataDb, SqlRunner } from '../../db/data-source.js';
 import type { TaskCacheEntryRow } from '../../db/rows.js';
 import { CacheBackendError } from '../../errors.js';
-import { canonicalJson } from '../canonical.js';
-import { pickEvictions } from '../eviction.js';
+import { pickEvictions, storedCandidate } from '../eviction.js';
 import { HitCountWriter } from './metadata-db-hits.js';
 import { candidateOf, fromRow, toRow, type CandidateRow } from './metadata-db-rows.js';
 import type {
@@ -218,9 +217,7 @@ export class MetadataDbCacheBackend implements CacheBackend {
       const rows = await tx.query<CandidateRow[]>(
         `SELECT e.cache_key, team_name, dag_id, task_id, size_bytes, created_at, h.last_hit_at, source_run_id, source_try_number FROM ${ENTRY_FROM}`,
       );
-      // eslint-disable-next-line no-restricted-syntax -- a store under a quota, once per miss stored
-      const stored = { ...entry, sizeBytes: Buffer.byteLength(canonicalJson(entry.value), 'utf8') };
-      const evicted = pickEvictions(rows.map(candidateOf), stored, quota);
+      const evicted = pickEvictions(rows.map(candidateOf), storedCandidate(entry), quota);
       for (let i = 0; i < evicted.length; i += 500) {
         const chunk = evicted.slice(i, i + 500).map((e) => e.key);
         await tx.exec(`DELETE FROM task_cache_entry WHERE cache_key IN (${chunk.map(() => '?').join(',')})`, chunk);

@@ -13,8 +13,7 @@ import type {
 } from '../types.js';
 import { decode, encode, evictionCandidate, matches, parseMeta, type Meta } from './redis-entry.js';
 import { redact } from '../../util/redact.js';
-import { pickEvictions, type EvictionCandidate } from '../eviction.js';
-import { canonicalJson } from '../canonical.js';
+import { pickEvictions, storedCandidate, type EvictionCandidate } from '../eviction.js';
 import { RECORD_HIT, globEscape, isWrongType, orWrongType, raceAbort, scanAll } from './redis-util.js';
 
 export interface RedisCacheBackendOptions extends Pick<CacheBackendOptions, 'redisUrl'> {
@@ -107,9 +106,7 @@ export class RedisCacheBackend implements CacheBackend {
       const hits = (await pipe.exec()) ?? [];
       batch.forEach(({ key, meta }, i) => candidates.push(evictionCandidate(key, meta, hits[i]?.[1])));
     });
-    // eslint-disable-next-line no-restricted-syntax -- a store under a quota, once per miss stored
-    const stored = { ...entry, sizeBytes: Buffer.byteLength(canonicalJson(entry.value), 'utf8') };
-    const evicted = pickEvictions(candidates, stored, quota);
+    const evicted = pickEvictions(candidates, storedCandidate(entry), quota);
     const tx = await this.storeTx(entry);
     for (const e of evicted) tx.del(this.entryKey(e.teamName, e.key)).del(this.pointerKey(e.key));
     await this.exec(tx);
