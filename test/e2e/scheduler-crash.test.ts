@@ -79,7 +79,7 @@ describe('a scheduler killed with SIGKILL mid-run', () => {
     expect(out).toContain("DAG run r1 of 'crashy' finished: success");
 
     // The orphan was killed (SIGKILL to its group), so try 2 never ran beside it.
-    await waitFor('the orphaned try to be gone', () => Promise.resolve(alive(orphanPid!) ? undefined : true), 3000);
+    await waitFor('the orphaned try to be gone', () => Promise.resolve(alive(orphanPid!) ? undefined : true), 10_000);
     const after = await taskRows(h, 'crashy', 'r1');
     expect(after.slow).toMatchObject({ state: 'success', try_number: 2, error: null });
     expect(lines(h, 'slow')).toEqual(['1', '2']);

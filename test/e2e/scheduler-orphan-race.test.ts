@@ -61,7 +61,7 @@ describe('a scheduler killed between spawning a child and committing its pid', (
     const before = await taskRows(h, 'racy', 'r1');
     expect(before.work).toMatchObject({ state: 'queued', pid: null, try_number: 1 });
     // Its go pipe closed with the scheduler: the child exits by itself, without doing the work.
-    await waitFor('the ungated child to exit', () => Promise.resolve(alive(childPid) ? undefined : true), 5000);
+    await waitFor('the ungated child to exit', () => Promise.resolve(alive(childPid) ? undefined : true), 10_000);
     expect(lines(h, 'work')).toEqual([]);
 
     const second = background(h, ['scheduler', '--exit-when-idle'], env);
