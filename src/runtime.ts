@@ -5,7 +5,7 @@ import type { Settings } from './config/settings.js';
 import type { Dag } from './dag/model.js';
 import { openMetadataDb, type MetadataDb } from './db/data-source.js';
 import type { LocalExecutor } from './executor/local-executor.js';
-import { DagRegistry } from './scheduler/dag-registry.js';
+import { DagRegistry, type BuildHooks } from './scheduler/dag-registry.js';
 import type { Scheduler, SchedulerOptions } from './scheduler/scheduler.js';
 import { clockFromEnv, type Clock } from './util/clock.js';
 
@@ -49,9 +49,9 @@ export class Runtime {
    * One DAG for a command about it: only its file is parsed (and files that changed since the last
    * parse recorded in the DB); unknown ids get the registry's "not found; did you mean" error.
    */
-  async dag(dagId: string): Promise<Dag> {
+  async dag(dagId: string, hooks?: BuildHooks): Promise<Dag> {
     if (this.registryLoaded) return this.registry.get(dagId);
-    return this.registry.dags.get(dagId) ?? this.registry.load(dagId, this.clock.now());
+    return this.registry.dags.get(dagId) ?? this.registry.load(dagId, this.clock.now(), hooks);
   }
 
   /** The registry synced without building unchanged DAGs: for listings (`listed()`, `importErrors`, `knows`). */

@@ -134,7 +134,7 @@ export class MetadataDb {
         () =>
           fn({
             query: <R>(sql: string, params: unknown[] = []) => s.statements.all<R>(sql, params),
-            exec: (sql, params = []) => s.statements.run(sql, params),
+            exec: (sql, params = [], onIssued) => s.statements.run(sql, params, onIssued),
           }),
         { group: true },
       );
@@ -142,7 +142,7 @@ export class MetadataDb {
     return this.pg.transaction((r) =>
       fn({
         query: (sql, params = []) => r.query(this.sql(sql), params),
-        exec: (sql, params = []) => r.exec(this.sql(sql), params),
+        exec: (sql, params = [], onIssued) => r.exec(this.sql(sql), params, onIssued),
       }),
     );
   }

@@ -45,8 +45,10 @@ export class PgEngine {
     const client = await this.pool.connect();
     const runner: SqlRunner = {
       query: async <R>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows as R,
-      exec: async (sql, params = []) => {
-        const r = await client.query(sql, params);
+      exec: async (sql, params = [], onIssued) => {
+        const sent = client.query(sql, params);
+        onIssued?.();
+        const r = await sent;
         return { affected: r.rowCount ?? 0, rows: r.rows };
       },
     };

@@ -30,15 +30,17 @@ export class PreparedStatements {
     });
   }
 
-  run(sql: string, params: unknown[]): Promise<ExecResult> {
+  run(sql: string, params: unknown[], onIssued?: () => void): Promise<ExecResult> {
     return this.retryBusy(async () => {
       const stmt = await this.get(sql);
-      return new Promise<ExecResult>((resolve, reject) =>
+      const done = new Promise<ExecResult>((resolve, reject) =>
         stmt.run(params, function (this: sqlite3.RunResult, err: Error | null) {
           if (err) reject(err);
           else resolve({ affected: this.changes, rows: [] });
         }),
       );
+      onIssued?.();
+      return done;
     });
   }
 

@@ -6,5 +6,9 @@ export interface ExecResult {
 /** What a transaction body gets: queries with `?` placeholders on every engine. */
 export interface SqlRunner {
   query<T = unknown[]>(sql: string, params?: unknown[]): Promise<T>;
-  exec(sql: string, params?: unknown[]): Promise<ExecResult>;
+  /**
+   * `onIssued` is called once the statement is on its way (SQLite: handed to its thread), so a
+   * caller can start CPU-bound work that overlaps it without delaying it.
+   */
+  exec(sql: string, params?: unknown[], onIssued?: () => void): Promise<ExecResult>;
 }

@@ -1,4 +1,5 @@
 import type { MetadataDb } from '../db/data-source.js';
+import type { SqlRunner } from '../db/sql-runner.js';
 import type { DagRunRow } from '../db/rows.js';
 import type { DagShape } from './dag-run.js';
 import { RUN } from './states.js';
@@ -26,29 +27,107 @@ export async function clearDagRun(
   now: Date,
 ): Promise<void> {
   await db.transaction(async (t) => {
-    await t.exec(
-      `UPDATE dag_run SET state = ?, conf = ?, refresh_cache = ?, queued_at = ?, start_date = NULL, end_date = NULL
-       WHERE id = ?`,
-      [RUN.QUEUED, JSON.stringify(spec.conf), spec.refreshCache ? 1 : 0, now.getTime(), run.id],
-    );
+    await requeueRun(t, run, spec, now);
     // Tasks grouped by their retries: one UPDATE per group and chunk, not one per task. (Copying the
     // group per task, as before, made clearing a 100,000-task run quadratic.)
-    const byRetries = groupBy(dag.topoOrder, (id) => dag.tasks.get(id)!.retries);
-    for (const [retries, ids] of byRetries) {
-      for (let i = 0; i < ids.length; i += 200) {
-        const chunk = ids.slice(i, i + 200);
-        await t.exec(
-          `UPDATE task_instance SET state = NULL, max_tries = try_number + ?, scheduler_id = NULL, pid = NULL, hostname = NULL,
-             start_date = NULL, end_date = NULL, duration = NULL, queued_at = NULL, next_retry_at = NULL, heartbeat_at = NULL,
-             error = NULL, cache_decision = NULL, cache_key = NULL, cache_reason = NULL, cache_stored = NULL,
-             cache_source_run_id = NULL, time_saved = NULL
-           WHERE dag_id = ? AND run_id = ? AND task_id IN (${chunk.map(() => '?').join(', ')})`,
-          [retries, run.dag_id, run.run_id, ...chunk],
-        );
-      }
-    }
+    for (const [retries, chunk] of retriesChunks(dag, () => true))
+      await t.exec(`UPDATE task_instance SET ${CLEARED}, max_tries = try_number + ? WHERE ${OF_TASKS(chunk)}`, [
+        retries,
+        run.dag_id,
+        run.run_id,
+        ...chunk,
+      ]);
     await t.exec('DELETE FROM xcom WHERE dag_id = ? AND run_id = ?', [run.dag_id, run.run_id]);
-    for (const id of dag.topoOrder)
-      if (dag.tasks.get(id)!.mapping) await collapseClearedExpansion(t, run.dag_id, run.run_id, id);
+    await collapseMapped(t, run, dag);
   });
+}
+
+/**
+ * clearDagRun started before the DAG is built, on SQLite (`dags test` of a finished run): the
+ * run's task instances are cleared in ONE statement while the main thread builds the DAG (the
+ * statement runs on SQLite's thread; `issued` resolves once it is on its way), then, in the same
+ * transaction, what needs the DAG: the retries, the mapped tasks, the run's row. Nothing is kept
+ * (ROLLBACK) when the DAG was not built, or when the run has a task instance of a task the DAG no
+ * longer has (clearDagRun leaves those alone); the answer is then false and the caller clears the
+ * usual way if it still wants to. SQLite only (json_each).
+ */
+export function clearDagRunWhileBuilding(
+  db: MetadataDb,
+  run: DagRunRow,
+  spec: ClearRunSpec,
+  now: Date,
+  dagBuilt: Promise<DagShape | null>,
+): { issued: Promise<void>; cleared: Promise<boolean> } {
+  let onIssued!: () => void;
+  const issued = new Promise<void>((r) => (onIssued = r));
+  const cleared = db
+    .transaction(async (t) => {
+      // The build is held until both are on SQLite's thread: it then keeps the main thread busy.
+      let toIssue = 2;
+      const oneIssued = () => --toIssue === 0 && onIssued();
+      const runOf = [run.dag_id, run.run_id];
+      await Promise.all([
+        t.exec(
+          `UPDATE task_instance SET ${CLEARED}, max_tries = try_number WHERE dag_id = ? AND run_id = ?`,
+          runOf,
+          oneIssued,
+        ),
+        t.exec('DELETE FROM xcom WHERE dag_id = ? AND run_id = ?', runOf, oneIssued),
+      ]);
+      const dag = await dagBuilt;
+      if (!dag) throw new ClearNotKept();
+      const gone = await t.query<unknown[]>(
+        'SELECT 1 FROM task_instance WHERE dag_id = ? AND run_id = ? AND task_id NOT IN (SELECT value FROM json_each(?)) LIMIT 1',
+        [run.dag_id, run.run_id, JSON.stringify(dag.topoOrder)],
+      );
+      if (gone.length > 0) throw new ClearNotKept();
+      await requeueRun(t, run, spec, now);
+      for (const [retries, chunk] of retriesChunks(dag, (r) => r !== 0))
+        await t.exec(`UPDATE task_instance SET max_tries = try_number + ? WHERE ${OF_TASKS(chunk)}`, [
+          retries,
+          run.dag_id,
+          run.run_id,
+          ...chunk,
+        ]);
+      await collapseMapped(t, run, dag);
+      return true;
+    })
+    .catch((err: unknown) => {
+      if (err instanceof ClearNotKept) return false;
+      throw err;
+    });
+  // A failure before both were issued must not hold the caller's build.
+  void cleared.finally(onIssued).catch(() => undefined);
+  return { issued, cleared };
+}
+
+/** Thrown inside the transaction to roll it back; the caller gets false, not this. */
+class ClearNotKept extends Error {}
+
+/** A cleared task instance's columns (max_tries aside, which needs the task's retries). */
+const CLEARED = `state = NULL, scheduler_id = NULL, pid = NULL, hostname = NULL,
+  start_date = NULL, end_date = NULL, duration = NULL, queued_at = NULL, next_retry_at = NULL, heartbeat_at = NULL,
+  error = NULL, cache_decision = NULL, cache_key = NULL, cache_reason = NULL, cache_stored = NULL,
+  cache_source_run_id = NULL, time_saved = NULL`;
+
+/** The task instances of a run (dag_id, run_id) of some tasks (the ids after them). */
+const OF_TASKS = (ids: string[]) => `dag_id = ? AND run_id = ? AND task_id IN (${ids.map(() => '?').join(', ')})`;
+
+/** The DAG's task ids by retries (those `keep` says), in chunks of 200 (bound variables). */
+function* retriesChunks(dag: DagShape, keep: (retries: number) => boolean): Generator<[number, string[]]> {
+  for (const [retries, ids] of groupBy(dag.topoOrder, (id) => dag.tasks.get(id)!.retries))
+    if (keep(retries)) for (let i = 0; i < ids.length; i += 200) yield [retries, ids.slice(i, i + 200)];
+}
+
+function requeueRun(t: SqlRunner, run: DagRunRow, spec: ClearRunSpec, now: Date) {
+  return t.exec(
+    `UPDATE dag_run SET state = ?, conf = ?, refresh_cache = ?, queued_at = ?, start_date = NULL, end_date = NULL
+     WHERE id = ?`,
+    [RUN.QUEUED, JSON.stringify(spec.conf), spec.refreshCache ? 1 : 0, now.getTime(), run.id],
+  );
+}
+
+async function collapseMapped(t: SqlRunner, run: DagRunRow, dag: DagShape): Promise<void> {
+  for (const id of dag.topoOrder)
+    if (dag.tasks.get(id)!.mapping) await collapseClearedExpansion(t, run.dag_id, run.run_id, id);
 }

@@ -18,7 +18,17 @@ import { fileKey, loadOptions, staleness, stateOf, type DagFileState } from './d
 let loader: typeof import('../dag/dagbag.js') | undefined;
 
 /** Which DAGs a sync must have built in memory: all, none (listing), or one. */
-type Want = 'all' | 'none' | { dagId: string };
+type Want = 'all' | 'none' | { dagId: string; hooks?: BuildHooks };
+
+/**
+ * Calls around the parse of one DAG (`load`), for work that overlaps it: `beforeBuild` once every
+ * read of the sync is done (nothing of the DB is used until `built`; the sync waits for its
+ * promise), `built` with the DAG (null: not built) before anything is written.
+ */
+export interface BuildHooks {
+  beforeBuild(): Promise<void>;
+  built(dag: Dag | null): void;
+}
 
 /** A DAG as `dags list` shows it, from a parse of this process or from its file's recorded summary. */
 export interface ListedDag extends DagSummary {
@@ -61,8 +71,8 @@ export class DagRegistry {
   }
 
   /** One DAG, parsing its file (and changed files) only; the NotFoundError of `get` when unknown. */
-  async load(dagId: string, now: Date): Promise<Dag> {
-    await this.sync(now, { dagId });
+  async load(dagId: string, now: Date, hooks?: BuildHooks): Promise<Dag> {
+    await this.sync(now, { dagId, hooks });
     return this.get(dagId);
   }
 
@@ -161,6 +171,8 @@ export class DagRegistry {
     const heads = await dagHeads(this.db);
     const bundleOf = new Map(bundles.map((b) => [b.name, b]));
 
+    const one = typeof want === 'object' ? want : null;
+    await one?.hooks?.beforeBuild();
     // A DAG that must be in memory (or whose row is stale) is parsed; a parse can change the winners, so repeat.
     let errors: ImportErrorRecord[] = [];
     for (let pass = 0; ; pass++) {
@@ -204,6 +216,7 @@ export class DagRegistry {
       }
     }
 
+    one?.hooks?.built(this.winners.get(one.dagId)?.dag ?? null);
     const rows = [...this.winners.values()].filter((f) => f.dag && changedRow(heads.get(f.dagId!), f.dag));
     const { dagsArePausedAtCreation } = this.settings.core;
     // Nothing to record (the usual listing): no write lock, so a listing never waits for a running scheduler.

@@ -186,3 +186,33 @@ describe('a cleared cached task hits again unless --refresh-cache', () => {
     expect(decisions().x).toBe('hit');
   });
 });
+
+describe('dags test of a finished run clears it while the DAG is built', () => {
+  const { h, mark, newRuns } = counterHome();
+  const dag = (tasks: object[]) => ({ dag_id: 'again', tasks });
+  const file = h.writeDag(dag([bash('a', `${mark('a')}; echo A`, ['b']), bash('b', mark('b'))]));
+  const rows = () => statesOf(h.json(['tasks', 'states-for-dag-run', 'again', RUN1]).data);
+
+  test('a broken DAG file: one error line, the run and its rows untouched', () => {
+    expect(h.run(['dags', 'test', 'again', '2026-01-01']).code).toBe(0);
+    expect(newRuns()).toEqual(['a', 'b']);
+    writeFileSync(file, '{"__version": 1, "dag": {"dag_id": "again", "tasks": [');
+    const broken = h.run(['dags', 'test', 'again', '2026-01-01']);
+    expect(broken.code).toBe(1);
+    expectOneErrorLine(broken.stderr, /again/);
+    expect(rows()).toEqual({ a: 'success', b: 'success' });
+    expect(h.json(['dags', 'list-runs', 'again']).data[0].state).toBe('success');
+  });
+
+  test('a task dropped from the DAG keeps its row; the others run again', () => {
+    h.writeDag(dag([bash('a', `${mark('a')}; echo A2`)]));
+    expect(h.run(['dags', 'test', 'again', '2026-01-01']).code).toBe(0);
+    expect(newRuns()).toEqual(['a']);
+    expect(rows()).toEqual({ a: 'success', b: 'success' });
+    const tis = h.json(['tasks', 'states-for-dag-run', 'again', RUN1]).data as {
+      task_id: string;
+      try_number: number;
+    }[];
+    expect(tis.find((t) => t.task_id === 'a')?.try_number).toBe(2);
+  });
+});

@@ -12,7 +12,7 @@ import { deleteDagRows } from '../../src/models/dag-delete.js';
 import { DagRunStore, type DagShape } from '../../src/models/dag-run.js';
 import { TaskInstanceClearStore } from '../../src/models/task-instance-clear.js';
 import { FOR_RUN_PAGE, TaskInstanceStore } from '../../src/models/task-instance.js';
-import { clearDagRun } from '../../src/models/dag-run-clear.js';
+import { clearDagRun, clearDagRunWhileBuilding } from '../../src/models/dag-run-clear.js';
 import { writeXComs, xcomsOf } from '../../src/models/xcom.js';
 import { createPgSchema, describeWith, POSTGRES_URL, type PgSchema } from '../contract/servers.js';
 
@@ -26,7 +26,7 @@ const SHAPE: DagShape = {
 };
 const T0 = new Date('2026-01-01T00:00:00Z');
 
-function clearSuite(open: () => Promise<{ db: MetadataDb; done: () => Promise<void> }>): void {
+function clearSuite(open: () => Promise<{ db: MetadataDb; done: () => Promise<void> }>, sqlite = false): void {
   let db: MetadataDb;
   let done: () => Promise<void>;
   beforeAll(async () => ({ db, done } = await open()));
@@ -127,6 +127,69 @@ function clearSuite(open: () => Promise<{ db: MetadataDb; done: () => Promise<vo
     expect(await new DagRunStore(db).get('rerun', before.run_id)).toMatchObject({ state: 'queued', conf: '{"x":1}' });
   });
 
+  // `dags test` on SQLite clears a finished run while the DAG is being built (one statement, then what needs the DAG).
+  if (sqlite) {
+    const rowsOf = async (dagId: string, runId: string) =>
+      (await new TaskInstanceStore(db).fullRows(dagId, runId)).map((r) => [
+        r.task_id,
+        r.state,
+        Number(r.try_number),
+        Number(r.max_tries),
+        r.error,
+      ]);
+
+    test('while building: the same rows as clearDagRun, issued before the DAG is known', async () => {
+      const viaBuild = await finishedRun('ahead', 1);
+      const viaClear = await finishedRun('ahead_ref', 1);
+      const now: DagShape = {
+        topoOrder: ['a', 'b', 'c'],
+        tasks: new Map([
+          ['a', { taskType: 'BashOperator', retries: 0 }],
+          ['b', { taskType: 'BashOperator', retries: 1 }],
+          ['c', { taskType: 'BashOperator', retries: 3 }],
+        ]),
+      };
+      let built!: (dag: DagShape | null) => void;
+      const { issued, cleared } = clearDagRunWhileBuilding(
+        db,
+        viaBuild,
+        { conf: { x: 1 } },
+        T0,
+        new Promise((r) => (built = r)),
+      );
+      await issued; // on SQLite's thread while the DAG is still unknown
+      built(now);
+      expect(await cleared).toBe(true);
+      await clearDagRun(db, viaClear, now, { conf: { x: 1 } }, T0);
+      expect(await rowsOf('ahead', viaBuild.run_id)).toEqual(await rowsOf('ahead_ref', viaClear.run_id));
+      expect(await rowsOf('ahead', viaBuild.run_id)).toEqual([
+        ['a', null, 1, 1, null],
+        ['b', null, 3, 4, null],
+        ['c', null, 0, 3, null],
+      ]);
+      expect(await xcomsOf(db, 'ahead', viaBuild.run_id, ['a'])).toEqual([]);
+      expect(await new DagRunStore(db).get('ahead', viaBuild.run_id)).toMatchObject({
+        state: 'queued',
+        conf: '{"x":1}',
+      });
+    });
+
+    test('while building: nothing kept when the DAG was not built or dropped a task of the run', async () => {
+      for (const [day, dag] of [
+        [2, null],
+        [3, { topoOrder: ['a', 'b'], tasks: new Map(['a', 'b'].map((id) => [id, { taskType: 'E', retries: 0 }])) }],
+      ] as const) {
+        const run = await finishedRun('ahead_kept', day);
+        const before = await rowsOf('ahead_kept', run.run_id);
+        const { cleared } = clearDagRunWhileBuilding(db, run, { conf: {} }, T0, Promise.resolve(dag));
+        expect(await cleared).toBe(false);
+        expect(await rowsOf('ahead_kept', run.run_id)).toEqual(before);
+        expect((await xcomsOf(db, 'ahead_kept', run.run_id, ['a'])).length).toBe(1);
+        expect(await new DagRunStore(db).get('ahead_kept', run.run_id)).toMatchObject({ state: 'failed' });
+      }
+    });
+  }
+
   test('40,000 task ids, more than one statement may bind: clear candidates, XComs, a run cleared', async () => {
     // Past SQLite's 32,766 bound variables; the run's own tasks sit in different chunks of the list.
     const ids = Array.from({ length: 40_000 }, (_, i) => `t${i}`);
@@ -226,7 +289,7 @@ describe('tasks clear rows on SQLite', () => {
     const home = mkdtempSync(join(tmpdir(), 'mf-clear-'));
     const db = await openMetadataDb(`sqlite:///${home}/airflow.db`, home);
     return { db, done: () => db.close() };
-  });
+  }, true);
 });
 
 describeWith('MINIFLOW_TEST_POSTGRES_URL', POSTGRES_URL, 'tasks clear rows on PostgreSQL', () => {
