@@ -47,18 +47,37 @@ export async function createRun(rt: Runtime, dagId: string, logicalDate: Date, o
  */
 export async function createOrReuseRun(rt: Runtime, dagId: string, logicalDate: Date, opts: RunOpts) {
   const store = new DagRunStore(rt.db);
+  const reusable = rt.db.kind === 'sqlite' ? await finishedRunToReuse(store, dagId, logicalDate, opts) : null;
+  if (reusable && (await reuseRunWhileBuilding(rt, dagId, reusable.run, reusable.spec)))
+    return store.get(dagId, reusable.run.run_id);
+  const dag = await rt.dag(dagId);
   const runId = parseRunId(opts.runId) ?? defaultRunId('manual', logicalDate);
   const existing = await store.get(dagId, runId).catch(() => null);
-  const finished = existing !== null && existing.state !== RUN.QUEUED && existing.state !== RUN.RUNNING;
-  if (finished && rt.db.kind === 'sqlite') {
-    const spec = { conf: parseConf(opts.conf), refreshCache: opts.refreshCache };
-    if (await reuseRunWhileBuilding(rt, dagId, existing, spec)) return store.get(dagId, runId);
-  }
-  const dag = await rt.dag(dagId);
   if (!existing) return createRun(rt, dagId, logicalDate, { ...opts, runId });
   await reuseRun(rt, dag, existing, { conf: parseConf(opts.conf), refreshCache: opts.refreshCache });
   return store.get(dagId, runId);
 }
+
+/**
+ * The finished run `dags test` would clear, with what it is cleared with; null when there is none,
+ * or when --run-id or --conf is a mistake: the usual path then reports it, after the DAG's own
+ * errors, as before.
+ */
+async function finishedRunToReuse(store: DagRunStore, dagId: string, logicalDate: Date, opts: RunOpts) {
+  let runId: string;
+  let spec: ClearRunSpec;
+  try {
+    runId = parseRunId(opts.runId) ?? defaultRunId('manual', logicalDate);
+    spec = { conf: parseConf(opts.conf), refreshCache: opts.refreshCache };
+  } catch {
+    return null;
+  }
+  const run = await store.get(dagId, runId).catch(() => null);
+  return run && !isActive(run) ? { run, spec } : null;
+}
+
+/** A queued or running run belongs to a scheduler: `dags test` refuses it. */
+const isActive = (run: DagRunRow) => run.state === RUN.QUEUED || run.state === RUN.RUNNING;
 
 /**
  * A finished run cleared while its DAG is built (clearDagRunWhileBuilding): a warm `dags test` of a
@@ -84,8 +103,14 @@ async function reuseRunWhileBuilding(rt: Runtime, dagId: string, run: DagRunRow,
   } finally {
     settle(null); // no-op once built; otherwise the clear is rolled back
   }
-  // Awaited even when the build failed: the transaction is over before the error goes up.
-  const kept = clearing ? await clearing.cleared : false;
+  // Awaited even when the build failed: the transaction is over before the error goes up (the
+  // build's error, which says what to fix, rather than the clear's).
+  let kept = false;
+  try {
+    kept = clearing ? await clearing.cleared : false;
+  } catch (err) {
+    if (!failed) throw err;
+  }
   if (failed) throw failed.err;
   return kept;
 }
@@ -97,7 +122,7 @@ export async function reuseRun(
   run: DagRunRow,
   spec: { conf: Record<string, unknown>; refreshCache?: boolean },
 ): Promise<void> {
-  if (run.state === RUN.QUEUED || run.state === RUN.RUNNING) {
+  if (isActive(run)) {
     throw new UsageError(
       `DAG run '${run.run_id}' of '${run.dag_id}' is ${run.state} (a scheduler may be running it): ` +
         'wait for it to finish, or choose another --run-id',

@@ -21,9 +21,12 @@ let loader: typeof import('../dag/dagbag.js') | undefined;
 type Want = 'all' | 'none' | { dagId: string; hooks?: BuildHooks };
 
 /**
- * Calls around the parse of one DAG (`load`), for work that overlaps it: `beforeBuild` once every
- * read of the sync is done (nothing of the DB is used until `built`; the sync waits for its
- * promise), `built` with the DAG (null: not built) before anything is written.
+ * Calls around the parse of one DAG (`load`), for work that overlaps it (`dags test` clears its run
+ * meanwhile): `beforeBuild` once every read of the sync is done (the sync waits for its promise),
+ * `built` after the parse with the DAG, or null when it was not built or the sync has anything to
+ * write (a new file version, an import error): then nothing done meanwhile should be kept.
+ * Between the two the sync must not touch the DB: a transaction opened in `beforeBuild` waits for
+ * `built`, and a query queued behind it would wait for ever.
  */
 export interface BuildHooks {
   beforeBuild(): Promise<void>;
@@ -216,8 +219,9 @@ export class DagRegistry {
       }
     }
 
-    one?.hooks?.built(this.winners.get(one.dagId)?.dag ?? null);
     const rows = [...this.winners.values()].filter((f) => f.dag && changedRow(heads.get(f.dagId!), f.dag));
+    const writes = changed.size > 0 || gone.length > 0 || rows.length > 0;
+    one?.hooks?.built(writes ? null : (this.winners.get(one.dagId)?.dag ?? null));
     const { dagsArePausedAtCreation } = this.settings.core;
     // Nothing to record (the usual listing): no write lock, so a listing never waits for a running scheduler.
     const unchanged =
