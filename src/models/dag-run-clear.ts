@@ -67,12 +67,17 @@ export function clearDagRunWhileBuilding(
   const issued = new Promise<void>((r) => (onIssued = r));
   const cleared = db
     .transaction(async (t) => {
-      // The build is held until both are on SQLite's thread: it then keeps the main thread busy.
+      // The build is held until both writes are on SQLite's thread: it then keeps the main thread busy.
       let toIssue = 2;
       const oneIssued = () => --toIssue === 0 && onIssued();
       const runOf = [run.dag_id, run.run_id];
-      // Both settle before the transaction may end: a ROLLBACK must not overtake either.
-      const both = await Promise.allSettled([
+      // All three settle before the transaction may end: a ROLLBACK must not overtake any. The run's
+      // task ids are read beside the build too, not checked against the DAG in SQL after it.
+      const [taskIds, ...writes] = await Promise.allSettled([
+        t.query<{ ids: string }[]>(
+          'SELECT json_group_array(DISTINCT task_id) AS ids FROM task_instance WHERE dag_id = ? AND run_id = ?',
+          runOf,
+        ),
         t.exec(
           `UPDATE task_instance SET ${CLEARED}, max_tries = try_number WHERE dag_id = ? AND run_id = ?`,
           runOf,
@@ -80,14 +85,10 @@ export function clearDagRunWhileBuilding(
         ),
         t.exec('DELETE FROM xcom WHERE dag_id = ? AND run_id = ?', runOf, oneIssued),
       ]);
-      for (const r of both) if (r.status === 'rejected') throw r.reason;
+      for (const r of writes) if (r.status === 'rejected') throw r.reason;
+      if (taskIds.status === 'rejected') throw taskIds.reason;
       const dag = await dagBuilt;
-      if (!dag) throw new ClearNotKept();
-      const gone = await t.query<unknown[]>(
-        'SELECT 1 FROM task_instance WHERE dag_id = ? AND run_id = ? AND task_id NOT IN (SELECT value FROM json_each(?)) LIMIT 1',
-        [run.dag_id, run.run_id, JSON.stringify(dag.topoOrder)],
-      );
-      if (gone.length > 0) throw new ClearNotKept();
+      if (!dag || !allOf(dag, taskIds.value[0]?.ids)) throw new ClearNotKept();
       await requeueRun(t, run, spec, now);
       for (const [retries, chunk] of retriesChunks(dag, (r) => r !== 0))
         await t.exec(`UPDATE task_instance SET max_tries = try_number + ? WHERE ${ofTasks(chunk)}`, [
@@ -111,6 +112,12 @@ export function clearDagRunWhileBuilding(
 /** Thrown inside the transaction to roll it back; the caller gets false, not this. */
 class ClearNotKept extends Error {}
 
+/** Whether the DAG has every task of a JSON array of task ids (clearDagRun leaves the others alone). */
+function allOf(dag: DagShape, idsJson: string | undefined): boolean {
+  const ids = JSON.parse(idsJson ?? '[]') as unknown;
+  return Array.isArray(ids) && ids.every((id) => typeof id === 'string' && dag.tasks.has(id));
+}
+
 /** A cleared task instance's columns (max_tries aside, which needs the task's retries). */
 const CLEARED = `state = NULL, scheduler_id = NULL, pid = NULL, hostname = NULL,
   start_date = NULL, end_date = NULL, duration = NULL, queued_at = NULL, next_retry_at = NULL, heartbeat_at = NULL,
@@ -122,8 +129,11 @@ const ofTasks = (ids: string[]) => `dag_id = ? AND run_id = ? AND task_id IN (${
 
 /** The DAG's task ids by retries (those `keep` says), in chunks of 200 (bound variables). */
 function* retriesChunks(dag: DagShape, keep: (retries: number) => boolean): Generator<[number, string[]]> {
-  for (const [retries, ids] of groupBy(dag.topoOrder, (id) => dag.tasks.get(id)!.retries))
-    if (keep(retries)) for (let i = 0; i < ids.length; i += 200) yield [retries, ids.slice(i, i + 200)];
+  const retriesOf = (id: string) => dag.tasks.get(id)!.retries;
+  // Filtered before grouping: a DAG without retries groups nothing when only retries count.
+  const kept = dag.topoOrder.filter((id) => keep(retriesOf(id)));
+  for (const [retries, ids] of groupBy(kept, retriesOf))
+    for (let i = 0; i < ids.length; i += 200) yield [retries, ids.slice(i, i + 200)];
 }
 
 function requeueRun(t: SqlRunner, run: DagRunRow, spec: ClearRunSpec, now: Date) {
