@@ -49,7 +49,7 @@ export async function clearDagRun(
  * transaction, what needs the DAG: the retries, the mapped tasks, the run's row. Nothing is kept
  * (ROLLBACK) when the DAG was not built, or when the run has a task instance of a task the DAG no
  * longer has (clearDagRun leaves those alone); the answer is then false and the caller clears the
- * usual way if it still wants to. SQLite only (json_each).
+ * usual way if it still wants to. SQLite only (json_group_array).
  *
  * The transaction holds SQLite's write lock through the build (~0.1 s for 10,000 tasks), where the
  * sequential clear held it through its own statements (about as long); another process's writes
