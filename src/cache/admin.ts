@@ -77,7 +77,7 @@ export function gcExpired(backend: CacheBackend, now: Date): Promise<number> {
   return backend.clear({ expiredBefore: new Date(now.getTime() + 1) });
 }
 
-export function isExpired(e: CacheEntry, now: Date): boolean {
+export function isExpired(e: Pick<CacheEntry, 'expiresAt'>, now: Date): boolean {
   return e.expiresAt !== null && new Date(e.expiresAt).getTime() <= now.getTime();
 }
 

@@ -4,7 +4,7 @@
  * objects (getters, Proxies, prototypes) travels further than these functions.
  */
 import type { Json } from '../dag/model.js';
-import type { CacheEntry, CacheStats, EvictedEntry, KeyComponent } from './types.js';
+import type { CacheEntry, CacheStats, EvictedEntry, KeyComponent, LookedUpEntry } from './types.js';
 import { checkAccepted } from './entry-extras.js';
 import { parseOutputs } from './files/outputs.js';
 
@@ -66,6 +66,15 @@ export function checkEntry(v: unknown, opts: EntryCheck, allowNull: true): Cache
 export function checkEntry(v: unknown, opts: EntryCheck, allowNull: false): CacheEntry;
 export function checkEntry(v: unknown, opts: EntryCheck, allowNull: boolean): CacheEntry | null {
   if ((v === null || v === undefined) && allowNull) return null;
+  const entry = checkLookedUp(v, opts);
+  if (!hasComponents(entry)) throw new TypeError('components is not an array');
+  return entry;
+}
+
+const hasComponents = (e: LookedUpEntry): e is CacheEntry => e.components !== undefined;
+
+/** An entry a lookup answered (getMany): as checkEntry, its components checked only when present. */
+function checkLookedUp(v: unknown, opts: EntryCheck): LookedUpEntry {
   if (typeof v !== 'object' || v === null)
     throw new TypeError(`an entry is ${v === null ? 'null' : typeof v}, not an object`);
   const r = v as Record<string, unknown>;
@@ -85,13 +94,13 @@ export function checkEntry(v: unknown, opts: EntryCheck, allowNull: boolean): Ca
     r.sourceMapIndex === undefined || r.sourceMapIndex === null ? undefined : num(r.sourceMapIndex, 'sourceMapIndex');
   // Written out (this runs for every hit): properties after a spread would give each entry a hidden
   // class of its own. The optional fields are set after, only when present, as before.
-  const entry: CacheEntry = {
+  const entry: LookedUpEntry = {
     key: str(r.key, 'key'),
     teamName,
     dagId: str(r.dagId, 'dagId'),
     taskId: str(r.taskId, 'taskId'),
     value,
-    components: components(r.components, opts.copyValues),
+    components: r.components === undefined ? undefined : components(r.components, opts.copyValues),
     createdAt: date(r.createdAt, 'createdAt'),
     expiresAt: dateOrNull(r.expiresAt, 'expiresAt'),
     sizeBytes,
@@ -108,7 +117,7 @@ export function checkEntry(v: unknown, opts: EntryCheck, allowNull: boolean): Ca
 }
 
 /** Recorded outputs and the accept record: copied through JSON, dropped when malformed. */
-function addOptionalParts(entry: CacheEntry, r: Record<string, unknown>): void {
+function addOptionalParts(entry: LookedUpEntry, r: Record<string, unknown>): void {
   const outputs = r.outputs === undefined ? undefined : parseOutputs(JSON.parse(jsonCopy(r.outputs, 'outputs').text));
   const accepted = r.accepted === undefined ? undefined : checkAccepted(r.accepted);
   if (outputs) entry.outputs = outputs;
@@ -116,11 +125,11 @@ function addOptionalParts(entry: CacheEntry, r: Record<string, unknown>): void {
 }
 
 /** getMany's answer: a real Map (read through Map.prototype, so an overridden `get` cannot lie). */
-export function checkEntryMap(v: unknown, opts: EntryCheck): Map<string, CacheEntry> {
+export function checkEntryMap(v: unknown, opts: EntryCheck): Map<string, LookedUpEntry> {
   if (!(v instanceof Map)) throw new TypeError('getMany did not return a Map');
-  const out = new Map<string, CacheEntry>();
+  const out = new Map<string, LookedUpEntry>();
   for (const [key, entry] of Map.prototype.entries.call(v) as IterableIterator<[unknown, unknown]>) {
-    out.set(str(key, 'a getMany key'), checkEntry(entry, opts, false));
+    out.set(str(key, 'a getMany key'), checkLookedUp(entry, opts));
   }
   return out;
 }

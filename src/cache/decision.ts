@@ -8,7 +8,7 @@ import { computeCacheKey, identityComponents, type CacheKeyParts } from './key.j
 import type { FileHashMemo } from './files/file-hash.js';
 import { renderPatterns } from './files/file-sets.js';
 import { checkOutputs, inputFileComponents, recordOutputs } from './files/outputs.js';
-import type { CacheDecisionKind, CacheEntry, CacheKey, EvictedEntry, KeyComponent } from './types.js';
+import type { CacheDecisionKind, CacheEntry, CacheKey, EvictedEntry, KeyComponent, LookedUpEntry } from './types.js';
 import { MissReasons, type EvictionLog } from './miss-reasons.js';
 
 export type { EvictionLog } from './miss-reasons.js';
@@ -48,8 +48,8 @@ export interface CheckOutcome {
   reason: string;
   key: CacheKey | null;
   latencyMs: number | null;
-  /** Set on a hit: the entry whose value becomes the XCom. */
-  entry?: CacheEntry;
+  /** Set on a hit: the entry whose value becomes the XCom (its components are the key's, maybe absent). */
+  entry?: LookedUpEntry;
   /** Whether a successful run should be stored. */
   storeAfterRun: boolean;
   /** `cache.outputs` rendered for this run (absolute): recorded with their hashes when stored. */
@@ -303,7 +303,7 @@ export class CacheDecider {
 }
 
 /** `RUN (try N)`, or `RUN map_index M (try N)` for an entry a mapped instance produced. */
-export function producedBy(e: CacheEntry): string {
+export function producedBy(e: LookedUpEntry): string {
   const mapped = e.sourceMapIndex !== undefined && e.sourceMapIndex >= 0 ? ` map_index ${e.sourceMapIndex}` : '';
   return `${e.sourceRunId}${mapped} (try ${e.sourceTryNumber})`;
 }

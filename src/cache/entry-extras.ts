@@ -1,5 +1,5 @@
 import { parseOutputs } from './files/outputs.js';
-import type { CacheEntry } from './types.js';
+import type { CacheEntry, LookedUpEntry } from './types.js';
 
 /**
  * The optional parts of an entry (recorded outputs, `cache accept` record) as the stored JSON text
@@ -41,11 +41,11 @@ export function checkAccepted(v: unknown): CacheEntry['accepted'] {
  * when present. Assigned, not spread: properties after a spread would give each entry a hidden
  * class of its own, and this runs for every entry a lookup reads.
  */
-export function withExtras(
-  entry: CacheEntry,
+export function withExtras<E extends LookedUpEntry>(
+  entry: E,
   outputs: string | null | undefined,
   accepted: string | null | undefined,
-): CacheEntry {
+): E {
   const o = parseOutputs(parse(outputs));
   const a = checkAccepted(parse(accepted));
   if (o) entry.outputs = o;

@@ -21,7 +21,7 @@ import { FailOpenCache } from './fail-open.js';
 import type { FileHashMemo } from './files/file-hash.js';
 import { checkOutputs } from './files/outputs.js';
 import { diffComponents, type ComponentDiff } from './key.js';
-import type { CacheBackend, CacheEntry, CacheKey, KeyComponent } from './types.js';
+import type { CacheBackend, CacheEntry, CacheKey, KeyComponent, LookedUpEntry } from './types.js';
 import { describeDifference, describeDifferences, VALUE_CHARS } from './why-missed.js';
 
 /** Which run's key to compute: a past run, or a run that would be triggered with this conf. */
@@ -94,7 +94,7 @@ export interface ExplainReport {
 
 export { describeDifference, VALUE_CHARS };
 
-function closestView(e: CacheEntry, diffs: ComponentDiff[], now: Date, max = VALUE_CHARS): ClosestView {
+function closestView(e: LookedUpEntry, diffs: ComponentDiff[], now: Date, max = VALUE_CHARS): ClosestView {
   return {
     key: e.key,
     team_name: e.teamName,

@@ -5,10 +5,11 @@ import { systemClock } from '../util/clock.js';
 import { describeThrown, GuardedBackend, LateOutcome } from './guarded-backend.js';
 import { quotaActive } from './eviction.js';
 import { TurnBatch } from '../util/turn-batch.js';
-import type { CacheBackend, CacheEntry, CacheQuota, EvictedEntry, TaskRef } from './types.js';
+import type { CacheBackend, CacheEntry, CacheQuota, EvictedEntry, LookedUpEntry, TaskRef } from './types.js';
 
 export type CacheLookup =
-  | { outcome: 'hit'; entry: CacheEntry; latencyMs: number }
+  /** The entry's components may be absent (LookedUpEntry): they are the key's. */
+  | { outcome: 'hit'; entry: LookedUpEntry; latencyMs: number }
   | { outcome: 'miss'; reason: string; latencyMs: number }
   | { outcome: 'bypass'; reason: string; latencyMs: number };
 
@@ -123,7 +124,7 @@ export class FailOpenCache {
   }
 
   /** Keys waiting for the next `getMany`, each with the lookup waiting on it. */
-  private readonly waiting: { key: string; settle: (r: Guarded<CacheEntry | null>) => void }[] = [];
+  private readonly waiting: { key: string; settle: (r: Guarded<LookedUpEntry | null>) => void }[] = [];
   private batchInFlight = false;
   private pumpScheduled = false;
 
@@ -136,7 +137,7 @@ export class FailOpenCache {
    * answer is handed out, so the backend works on it while the scheduler handles the hits; it never
    * waits behind another lookup, which would eat into its deadline.
    */
-  private batchedGet(key: string): Promise<Guarded<CacheEntry | null>> {
+  private batchedGet(key: string): Promise<Guarded<LookedUpEntry | null>> {
     return new Promise((settle) => {
       this.waiting.push({ key, settle });
       this.schedulePump();

@@ -17,7 +17,16 @@ import {
   type EntryCheck,
 } from './backend-results.js';
 import { pickEvictions } from './eviction.js';
-import type { CacheBackend, CacheEntry, CacheFilter, CacheQuota, CacheStats, EvictedEntry, TaskRef } from './types.js';
+import type {
+  CacheBackend,
+  CacheEntry,
+  CacheFilter,
+  CacheQuota,
+  CacheStats,
+  EvictedEntry,
+  LookedUpEntry,
+  TaskRef,
+} from './types.js';
 
 export interface GuardOptions {
   /** Deadline of lookups, stores, hit counts and close ([core] task_cache_check_timeout, in ms). */
@@ -91,7 +100,7 @@ export class LateOutcome {
 export class GuardedBackend implements CacheBackend {
   readonly name: string;
   /** Present only when the backend had a `getMany` function at load (FailOpenCache batches through it). */
-  readonly getMany?: (keys: string[], signal?: AbortSignal) => Promise<Map<string, CacheEntry>>;
+  readonly getMany?: (keys: string[], signal?: AbortSignal) => Promise<Map<string, LookedUpEntry>>;
   /** Present only when the backend had a `setMany` function at load (FailOpenCache batches stores through it). */
   readonly storeMany?: (entries: CacheEntry[], late?: LateOutcome) => Promise<void>;
   /** Present only when the backend had a `latestForMany` function at load (else FailOpenCache asks per task). */

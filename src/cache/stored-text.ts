@@ -23,15 +23,24 @@ export function decodeStoredText(
   componentsText: string,
   sizeBytes: number,
 ): { value: Json; components: KeyComponent[] } | null {
-  let value: Json;
+  const stored = decodeStoredValue(valueText, sizeBytes);
+  if (!stored) return null;
   let components: unknown;
   try {
-    value = JSON.parse(valueText) as Json;
     components = JSON.parse(componentsText);
   } catch {
     return null;
   }
-  if (!isComponents(components)) return null;
-  if (Buffer.byteLength(valueText, 'utf8') !== sizeBytes) return null;
-  return { value, components };
+  return isComponents(components) ? { value: stored.value, components } : null;
+}
+
+/** The value alone, as decodeStoredText checks it: for a lookup, which reads no components (LookedUpEntry). */
+export function decodeStoredValue(valueText: string, sizeBytes: number): { value: Json } | null {
+  let value: Json;
+  try {
+    value = JSON.parse(valueText) as Json;
+  } catch {
+    return null;
+  }
+  return Buffer.byteLength(valueText, 'utf8') === sizeBytes ? { value } : null;
 }

@@ -130,9 +130,13 @@ test('hits through the metadata DB backend, recorded with their time', async () 
     const cache = new FailOpenCache(backend, { timeoutMs: 2000, clock: fixedClock(T0) });
     const e = entry(60);
     expect(await cache.store(e)).toEqual({ ok: true });
-    expect(await cache.lookup(e.key)).toMatchObject({ outcome: 'hit', entry: e });
+    // A lookup reads no key components (LookedUpEntry: they are the key's); `get` does.
+    const { components, ...rest } = e;
+    const found = await cache.lookup(e.key);
+    expect(found).toMatchObject({ outcome: 'hit', entry: rest });
+    expect(found.outcome === 'hit' && found.entry.components).toBeUndefined();
     expect(await cache.recordHit(e.key, T0)).toEqual({ ok: true });
-    expect(await backend.get(e.key)).toMatchObject({ hits: 1, lastHitAt: T0 });
+    expect(await backend.get(e.key)).toMatchObject({ hits: 1, lastHitAt: T0, components });
   } finally {
     await db.close();
   }
@@ -177,6 +181,19 @@ test('a layer of 10,000 lookups in one turn is served in bounded batches, each u
   expect(results.filter((r) => r.outcome === 'miss')).toHaveLength(9_999);
   expect(Math.max(...sizes)).toBeLessThanOrEqual(250);
   expect(sizes.reduce((a, b) => a + b, 0)).toBe(10_000);
+});
+
+test("a backend's getMany may leave an entry's components out; present, they are checked", async () => {
+  const { components, ...lean } = entry(0);
+  const answer = (e: object) => cacheOf(batchingBackend(() => Promise.resolve(new Map([[lean.key, e as CacheEntry]]))));
+  const cacheOf = (b: CacheBackend) => new FailOpenCache(b, { timeoutMs: 2000, clock: fixedClock(T0) });
+  const without = await answer(lean).lookup(lean.key);
+  expect(without).toMatchObject({ outcome: 'hit', entry: { key: lean.key, value: 42 } });
+  expect(without.outcome === 'hit' && without.entry.components).toBeUndefined();
+  const whole = await answer({ ...lean, components }).lookup(lean.key);
+  expect(whole.outcome === 'hit' && whole.entry.components?.map((c) => c.name)).toContain('task_id');
+  const malformed = await answer({ ...lean, components: 'not a list' }).lookup(lean.key);
+  expect(malformed).toMatchObject({ outcome: 'bypass', reason: expect.stringContaining('components') });
 });
 
 test('the next lookup batch goes out when an answer arrives, before that answer is handed out, and never two at once', async () => {

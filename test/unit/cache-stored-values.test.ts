@@ -99,6 +99,22 @@ test('listing and batch reads skip and remove corrupt rows too', async () => {
   expect(await rowCount(bad2)).toBe(0);
 });
 
+test('a lookup reads no key components: it hits whatever their column holds; get and list still check it', async () => {
+  const key = await stored('kept');
+  await db.exec('UPDATE task_cache_entry SET components = ? WHERE cache_key = ?', ['[{"name": 1}', key]);
+  // The scheduler's lookup (getMany through the guard): the value, not the components the key hashes.
+  const found = await cache.lookup(key);
+  expect(found.outcome).toBe('hit');
+  if (found.outcome !== 'hit') return;
+  expect(found.entry.value).toBe('kept');
+  expect(found.entry.components).toBeUndefined();
+  expect((await backend.getMany([key])).get(key)?.components).toBeUndefined();
+  expect(await rowCount(key)).toBe(1);
+  // What shows an entry reads them, and a corrupt row is dropped there as before.
+  expect(await backend.get(key)).toBeNull();
+  expect(await rowCount(key)).toBe(0);
+});
+
 // Fails until the lead's fix: the backend parses a truncated value that is still valid JSON
 // (1234567 cut to 12345) and serves it. The row's size_bytes (the canonical value's byte length,
 // written with it) tells a truncated value apart; src/cache/backends/metadata-db.ts fromRow should compare it.

@@ -1,10 +1,11 @@
 import type { TaskCacheEntryRow } from '../../db/rows.js';
 import { canonicalJson } from '../canonical.js';
 import { componentsJson } from '../key.js';
-import { decodeStoredText } from '../stored-text.js';
+import { decodeStoredText, decodeStoredValue } from '../stored-text.js';
 import { acceptedText, outputsText, withExtras } from '../entry-extras.js';
 import type { EvictionCandidate } from '../eviction.js';
-import type { CacheEntry } from '../types.js';
+import type { Json } from '../../dag/model.js';
+import type { CacheEntry, KeyComponent, LookedUpEntry } from '../types.js';
 
 /**
  * Rows of task_cache_entry to entries and back (the metadata_db backend's SQL is in metadata-db.ts).
@@ -36,8 +37,21 @@ export function toRow(e: CacheEntry): unknown[] {
 /** The entry a row holds, or null when its stored text is corrupt (the caller drops the row). */
 export function fromRow(r: TaskCacheEntryRow): CacheEntry | null {
   const decoded = decodeStoredText(r.value, r.components, Number(r.size_bytes));
-  if (!decoded) return null;
-  const { value, components } = decoded;
+  return decoded ? entryOf(r, decoded.value, decoded.components) : null;
+}
+
+/** A row read without its components (a lookup: LookedUpEntry), or null when its value is corrupt. */
+export function fromLookedUpRow(r: LookedUpRow): LookedUpEntry | null {
+  const decoded = decodeStoredValue(r.value, Number(r.size_bytes));
+  return decoded ? entryOf(r, decoded.value, undefined) : null;
+}
+
+/** What a lookup reads of an entry's row: all of it but the key components. */
+export type LookedUpRow = Omit<TaskCacheEntryRow, 'components'>;
+
+function entryOf(r: LookedUpRow, value: Json, components: KeyComponent[]): CacheEntry;
+function entryOf(r: LookedUpRow, value: Json, components: undefined): LookedUpEntry;
+function entryOf(r: LookedUpRow, value: Json, components: KeyComponent[] | undefined): LookedUpEntry {
   const date = (ms: number | string | null) => (ms === null ? null : new Date(Number(ms)));
   return withExtras(
     {

@@ -3,7 +3,14 @@ import type { TaskCacheEntryRow } from '../../db/rows.js';
 import { CacheBackendError } from '../../errors.js';
 import { pickEvictions, storedCandidate } from '../eviction.js';
 import { HitCountWriter } from './metadata-db-hits.js';
-import { candidateOf, fromRow, toRow, type CandidateRow } from './metadata-db-rows.js';
+import {
+  candidateOf,
+  fromLookedUpRow,
+  fromRow,
+  toRow,
+  type CandidateRow,
+  type LookedUpRow,
+} from './metadata-db-rows.js';
 import type {
   CacheBackend,
   CacheBackendOptions,
@@ -12,6 +19,7 @@ import type {
   CacheQuota,
   CacheStats,
   EvictedEntry,
+  LookedUpEntry,
   TaskRef,
 } from '../types.js';
 
@@ -48,8 +56,11 @@ const COUNT_ROWS_CHUNK = 250;
 
 /** An entry as read: its row with its hit count (none counted: no task_cache_hit row). */
 const ENTRY_FROM = 'task_cache_entry e LEFT JOIN task_cache_hit h ON h.cache_key = e.cache_key';
-const ENTRY_COLUMNS = `${COLUMNS.map((c) => `e.${c}`).join(', ')}, COALESCE(h.hits, 0) AS hits, h.last_hit_at`;
-const SELECT_ENTRY = `SELECT ${ENTRY_COLUMNS} FROM ${ENTRY_FROM}`;
+const entryColumns = (columns: readonly string[]) =>
+  `${columns.map((c) => `e.${c}`).join(', ')}, COALESCE(h.hits, 0) AS hits, h.last_hit_at`;
+const SELECT_ENTRY = `SELECT ${entryColumns(COLUMNS)} FROM ${ENTRY_FROM}`;
+/** A lookup's read: all but the key components (LookedUpEntry: the caller has the key's). */
+const SELECT_LOOKED_UP = `SELECT ${entryColumns(COLUMNS.filter((c) => c !== 'components'))} FROM ${ENTRY_FROM}`;
 
 /** Every column but the key is replaced: a re-stored key is a new entry (e.g. after its TTL expired). */
 const upsertRows = (n: number) => `INSERT INTO task_cache_entry (${COLUMNS.join(', ')})
@@ -133,18 +144,18 @@ export class MetadataDbCacheBackend implements CacheBackend {
     return entry;
   }
 
-  async getMany(keys: string[], signal?: AbortSignal): Promise<Map<string, CacheEntry>> {
+  async getMany(keys: string[], signal?: AbortSignal): Promise<Map<string, LookedUpEntry>> {
     signal?.throwIfAborted();
-    const found = new Map<string, CacheEntry>();
+    const found = new Map<string, LookedUpEntry>();
     for (let i = 0; i < keys.length; i += 500) {
       const chunk = keys.slice(i, i + 500);
       // Beside the writer (snapshotQuery): a warm run's lookups need not wait behind its hit writes.
-      const rows = await this.db.snapshotQuery<TaskCacheEntryRow[]>(
-        this.db.sql(`${SELECT_ENTRY} WHERE e.cache_key IN (${chunk.map(() => '?').join(',')})`),
+      const rows = await this.db.snapshotQuery<LookedUpRow[]>(
+        this.db.sql(`${SELECT_LOOKED_UP} WHERE e.cache_key IN (${chunk.map(() => '?').join(',')})`),
         chunk,
       );
       for (const row of rows) {
-        const entry = fromRow(row);
+        const entry = fromLookedUpRow(row);
         if (entry) found.set(entry.key, entry);
         else await this.delete(row.cache_key);
       }
@@ -180,7 +191,7 @@ export class MetadataDbCacheBackend implements CacheBackend {
     for (let i = 0; i < pairs.length; i += LATEST_CHUNK) {
       const chunk = pairs.slice(i, i + LATEST_CHUNK);
       const rows = await this.db.query<TaskCacheEntryRow[]>(
-        `SELECT * FROM (SELECT ${ENTRY_COLUMNS}, ROW_NUMBER() OVER (PARTITION BY dag_id, task_id, team_name ORDER BY created_at DESC) AS newest_rank
+        `SELECT * FROM (SELECT ${entryColumns(COLUMNS)}, ROW_NUMBER() OVER (PARTITION BY dag_id, task_id, team_name ORDER BY created_at DESC) AS newest_rank
            FROM ${ENTRY_FROM} WHERE (dag_id, task_id) IN (VALUES ${chunk.map(() => '(?, ?)').join(', ')})) ranked
          WHERE newest_rank = 1`,
         chunk.flatMap((t) => [t.dagId, t.taskId]),
