@@ -100,7 +100,9 @@ function checkLookedUp(v: unknown, opts: EntryCheck): LookedUpEntry {
     dagId: str(r.dagId, 'dagId'),
     taskId: str(r.taskId, 'taskId'),
     value,
-    components: r.components === undefined ? undefined : components(r.components, opts.copyValues),
+    // null as absent: a SQL backend's getMany may well answer a column it did not read so.
+    components:
+      r.components === undefined || r.components === null ? undefined : components(r.components, opts.copyValues),
     createdAt: date(r.createdAt, 'createdAt'),
     expiresAt: dateOrNull(r.expiresAt, 'expiresAt'),
     sizeBytes,

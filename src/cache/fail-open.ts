@@ -7,8 +7,8 @@ import { quotaActive } from './eviction.js';
 import { TurnBatch } from '../util/turn-batch.js';
 import type { CacheBackend, CacheEntry, CacheQuota, EvictedEntry, LookedUpEntry, TaskRef } from './types.js';
 
+/** A hit's entry may lack its components (LookedUpEntry): they are the looked-up key's. */
 export type CacheLookup =
-  /** The entry's components may be absent (LookedUpEntry): they are the key's. */
   | { outcome: 'hit'; entry: LookedUpEntry; latencyMs: number }
   | { outcome: 'miss'; reason: string; latencyMs: number }
   | { outcome: 'bypass'; reason: string; latencyMs: number };

@@ -16,31 +16,35 @@ function isComponents(v: unknown): v is KeyComponent[] {
  * The value and key components of a stored entry, from the text a backend kept, or null when that
  * text is corrupt: unparseable JSON, components of the wrong shape, or a value whose length no
  * longer matches the size recorded when it was stored (a value cut short can still parse:
- * "1234567" -> "12345"). Every backend drops such an entry and reports a miss.
+ * "1234567" -> "12345"). Every backend drops such an entry (a miss when looked up). A lookup reads
+ * no components (LookedUpEntry): it checks the value alone (decodeStoredValue).
  */
 export function decodeStoredText(
   valueText: string,
   componentsText: string,
   sizeBytes: number,
 ): { value: Json; components: KeyComponent[] } | null {
-  const stored = decodeStoredValue(valueText, sizeBytes);
-  if (!stored) return null;
+  const value = decodeStoredValue(valueText, sizeBytes);
+  if (value === undefined) return null;
   let components: unknown;
   try {
     components = JSON.parse(componentsText);
   } catch {
     return null;
   }
-  return isComponents(components) ? { value: stored.value, components } : null;
+  return isComponents(components) ? { value, components } : null;
 }
 
-/** The value alone, as decodeStoredText checks it: for a lookup, which reads no components (LookedUpEntry). */
-export function decodeStoredValue(valueText: string, sizeBytes: number): { value: Json } | null {
+/**
+ * The value alone, as decodeStoredText checks it, or undefined when corrupt (JSON has no
+ * undefined): for a lookup, which reads no components (LookedUpEntry).
+ */
+export function decodeStoredValue(valueText: string, sizeBytes: number): Json | undefined {
   let value: Json;
   try {
     value = JSON.parse(valueText) as Json;
   } catch {
-    return null;
+    return undefined;
   }
-  return Buffer.byteLength(valueText, 'utf8') === sizeBytes ? { value } : null;
+  return Buffer.byteLength(valueText, 'utf8') === sizeBytes ? value : undefined;
 }

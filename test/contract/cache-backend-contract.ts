@@ -98,6 +98,19 @@ export function runCacheBackendContract(name: string, makeBackend: MakeBackend, 
         expect(await backend.get(e.key)).toEqual(e);
       });
 
+      test('getMany, when the backend has it, returns what get does (components may be left out) and skips absent keys', async () => {
+        if (!backend.getMany) return;
+        const e = { ...entry({ value: [1, 'two'] }), hits: 0, sourceMapIndex: 2 };
+        await backend.set(e);
+        const absent = '0'.repeat(64);
+        const found = await backend.getMany([e.key, absent]);
+        expect([...found.keys()]).toEqual([e.key]);
+        const { components, ...rest } = found.get(e.key)!;
+        const { components: stored, ...whole } = e;
+        expect(rest).toEqual(whole);
+        if (components !== undefined) expect(components).toEqual(stored);
+      });
+
       test("the producing mapped instance's map_index round-trips (a hit's reason names it)", async () => {
         const e = { ...entry(), sourceMapIndex: 3 };
         await backend.set(e);

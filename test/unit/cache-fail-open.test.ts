@@ -190,6 +190,8 @@ test("a backend's getMany may leave an entry's components out; present, they are
   const without = await answer(lean).lookup(lean.key);
   expect(without).toMatchObject({ outcome: 'hit', entry: { key: lean.key, value: 42 } });
   expect(without.outcome === 'hit' && without.entry.components).toBeUndefined();
+  const nulled = await answer({ ...lean, components: null }).lookup(lean.key);
+  expect(nulled.outcome === 'hit' && nulled.entry.components).toBeUndefined();
   const whole = await answer({ ...lean, components }).lookup(lean.key);
   expect(whole.outcome === 'hit' && whole.entry.components?.map((c) => c.name)).toContain('task_id');
   const malformed = await answer({ ...lean, components: 'not a list' }).lookup(lean.key);

@@ -42,13 +42,14 @@ export function fromRow(r: TaskCacheEntryRow): CacheEntry | null {
 
 /** A row read without its components (a lookup: LookedUpEntry), or null when its value is corrupt. */
 export function fromLookedUpRow(r: LookedUpRow): LookedUpEntry | null {
-  const decoded = decodeStoredValue(r.value, Number(r.size_bytes));
-  return decoded ? entryOf(r, decoded.value, undefined) : null;
+  const value = decodeStoredValue(r.value, Number(r.size_bytes));
+  return value === undefined ? null : entryOf(r, value, undefined);
 }
 
 /** What a lookup reads of an entry's row: all of it but the key components. */
 export type LookedUpRow = Omit<TaskCacheEntryRow, 'components'>;
 
+// One builder, so both kinds of entry have one shape; given components, the entry is whole.
 function entryOf(r: LookedUpRow, value: Json, components: KeyComponent[]): CacheEntry;
 function entryOf(r: LookedUpRow, value: Json, components: undefined): LookedUpEntry;
 function entryOf(r: LookedUpRow, value: Json, components: KeyComponent[] | undefined): LookedUpEntry {

@@ -58,7 +58,8 @@ const COUNT_ROWS_CHUNK = 250;
 const ENTRY_FROM = 'task_cache_entry e LEFT JOIN task_cache_hit h ON h.cache_key = e.cache_key';
 const entryColumns = (columns: readonly string[]) =>
   `${columns.map((c) => `e.${c}`).join(', ')}, COALESCE(h.hits, 0) AS hits, h.last_hit_at`;
-const SELECT_ENTRY = `SELECT ${entryColumns(COLUMNS)} FROM ${ENTRY_FROM}`;
+const ENTRY_COLUMNS = entryColumns(COLUMNS);
+const SELECT_ENTRY = `SELECT ${ENTRY_COLUMNS} FROM ${ENTRY_FROM}`;
 /** A lookup's read: all but the key components (LookedUpEntry: the caller has the key's). */
 const SELECT_LOOKED_UP = `SELECT ${entryColumns(COLUMNS.filter((c) => c !== 'components'))} FROM ${ENTRY_FROM}`;
 
@@ -191,7 +192,7 @@ export class MetadataDbCacheBackend implements CacheBackend {
     for (let i = 0; i < pairs.length; i += LATEST_CHUNK) {
       const chunk = pairs.slice(i, i + LATEST_CHUNK);
       const rows = await this.db.query<TaskCacheEntryRow[]>(
-        `SELECT * FROM (SELECT ${entryColumns(COLUMNS)}, ROW_NUMBER() OVER (PARTITION BY dag_id, task_id, team_name ORDER BY created_at DESC) AS newest_rank
+        `SELECT * FROM (SELECT ${ENTRY_COLUMNS}, ROW_NUMBER() OVER (PARTITION BY dag_id, task_id, team_name ORDER BY created_at DESC) AS newest_rank
            FROM ${ENTRY_FROM} WHERE (dag_id, task_id) IN (VALUES ${chunk.map(() => '(?, ?)').join(', ')})) ranked
          WHERE newest_rank = 1`,
         chunk.flatMap((t) => [t.dagId, t.taskId]),
